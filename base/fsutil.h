@@ -1,0 +1,28 @@
+/*
+ * fsutil.h - files that must never be torn.
+ *
+ * kms_file_write_atomic() writes a temp file beside the target, fsyncs it,
+ * renames it over the target and fsyncs the directory: after a crash or a
+ * kill -9 at any instant the target holds either the old or the new
+ * content, never a mix.  kms_file_read() reads a whole file with a size cap.
+ */
+#ifndef KMS_BASE_FSUTIL_H
+#define KMS_BASE_FSUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/** Atomically replace @p path with @p len bytes, created with @p mode. 0 or KMS_E*. */
+int kms_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/** Read all of @p path (at most @p max bytes, else KMS_ETOOBIG) into a NUL-terminated
+ *  malloc'd buffer the caller frees; KMS_ENOENT if it does not exist. */
+int kms_file_read(const char *path, size_t max, char **out, size_t *len);
+
+/** Create a directory and its parents (like mkdir -p) with @p mode. */
+int kms_mkdir_p(const char *path, mode_t mode);
+
+/** Join dir and name into a malloc'd path ("dir/name"); NULL on ENOMEM. */
+char *kms_path_join(const char *dir, const char *name);
+
+#endif

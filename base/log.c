@@ -1,0 +1,82 @@
+#include "base/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *progname = "kmsdns";
+static int with_time;
+static kms_log_level_t threshold = KMS_LOG_INFO;
+
+static const char *const level_names[] = {"error", "warning", "info", "debug"};
+
+void kms_log_init(const char *name, int timestamps)
+{
+    const char *slash = name ? strrchr(name, '/') : NULL;
+
+    if (name)
+        progname = slash ? slash + 1 : name;
+    with_time = timestamps;
+}
+
+void kms_log_set_level(kms_log_level_t level)
+{
+    threshold = level;
+}
+
+kms_log_level_t kms_log_get_level(void)
+{
+    return threshold;
+}
+
+const char *kms_log_progname(void)
+{
+    return progname;
+}
+
+int kms_log_level_parse(const char *s)
+{
+    for (int i = 0; i < 4; i++)
+        if (strcasecmp(s, level_names[i]) == 0)
+            return i;
+    if (strcasecmp(s, "warn") == 0)
+        return KMS_LOG_WARN;
+    return -1;
+}
+
+void kms_log(kms_log_level_t level, const char *fmt, ...)
+{
+    char line[2048];
+    size_t n = 0;
+    va_list ap;
+    int r;
+
+    if (level > threshold)
+        return;
+    if (with_time) {
+        struct timespec ts;
+        struct tm tm;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        gmtime_r(&ts.tv_sec, &tm);
+        n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
+        r = snprintf(line + n, sizeof line - n, ".%03ldZ ", ts.tv_nsec / 1000000);
+        n += r > 0 ? (size_t)r : 0;
+    }
+    r = snprintf(line + n, sizeof line - n, "%s: %s: ", progname, level_names[level]);
+    n += r > 0 ? (size_t)r : 0;
+    va_start(ap, fmt);
+    r = vsnprintf(line + n, sizeof line - n, fmt, ap);
+    va_end(ap);
+    if (r > 0)
+        n += (size_t)r;
+    if (n > sizeof line - 2)
+        n = sizeof line - 2;
+    line[n++] = '\n';
+    /* One write per line; a short write to stderr is not worth retrying. */
+    if (write(STDERR_FILENO, line, n) < 0)
+        return;
+}

@@ -1,0 +1,43 @@
+/*
+ * log.h - leveled logging to stderr.
+ *
+ * Programs call kms_log_init() once with their name; every line then reads
+ * "kmsd: warning: message" (with an ISO-8601 UTC timestamp in front when
+ * timestamps are on, as for the daemon).  The level threshold filters what is
+ * printed; KMS_LOG_DEBUG is off by default.  Lines are written with one
+ * write() so concurrent processes do not interleave within a line.
+ */
+#ifndef KMS_BASE_LOG_H
+#define KMS_BASE_LOG_H
+
+typedef enum {
+    KMS_LOG_ERROR = 0,
+    KMS_LOG_WARN = 1,
+    KMS_LOG_INFO = 2,
+    KMS_LOG_DEBUG = 3,
+} kms_log_level_t;
+
+/** Set the program name prefix and whether to print timestamps. */
+void kms_log_init(const char *progname, int timestamps);
+
+/** Set the threshold: messages above @p level are dropped. */
+void kms_log_set_level(kms_log_level_t level);
+
+/** Current threshold. */
+kms_log_level_t kms_log_get_level(void);
+
+/** Parse "error", "warning", "info", "debug"; -1 if unknown. */
+int kms_log_level_parse(const char *s);
+
+/** The program name given to kms_log_init() ("kmsdns" before it). */
+const char *kms_log_progname(void);
+
+/** Log one line (no trailing newline needed). */
+void kms_log(kms_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define kms_error(...) kms_log(KMS_LOG_ERROR, __VA_ARGS__)
+#define kms_warn(...)  kms_log(KMS_LOG_WARN, __VA_ARGS__)
+#define kms_info(...)  kms_log(KMS_LOG_INFO, __VA_ARGS__)
+#define kms_debug(...) kms_log(KMS_LOG_DEBUG, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,190 @@
+/* Unit tests for base/: wire reader/writer, GUIDs, addresses, durations, atomic files. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/addr.h"
+#include "base/duration.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "base/guid.h"
+#include "base/wire.h"
+
+static void reader_is_sticky_and_bounded(void **state)
+{
+    const uint8_t data[] = {0x01, 0x02, 0x03, 0x04, 0x05};
+    kms_rd_t rd;
+    uint32_t v32;
+    uint16_t v16;
+
+    kms_rd_init(&rd, data, sizeof data);
+    assert_int_equal(kms_rd_u32le(&rd, &v32), 0);
+    assert_int_equal(v32, 0x04030201);
+    assert_int_equal(kms_rd_u16le(&rd, &v16), KMS_ETRUNC);
+    assert_int_equal(v16, 0);
+    /* Once failed, even a read that would fit fails. */
+    uint8_t v8 = 0xff;
+    assert_int_equal(kms_rd_u8(&rd, &v8), KMS_ETRUNC);
+    assert_int_equal(v8, 0);
+    assert_int_equal(kms_rd_left(&rd), 0);
+}
+
+static void reader_align_and_sub(void **state)
+{
+    const uint8_t data[] = {0xaa, 0, 0, 0, 0x10, 0x20, 0x30};
+    kms_rd_t rd, sub;
+    uint8_t b;
+    uint16_t v;
+
+    kms_rd_init(&rd, data, sizeof data);
+    kms_rd_u8(&rd, &b);
+    assert_int_equal(kms_rd_align(&rd, 4), 0);
+    assert_int_equal(kms_rd_sub(&rd, &sub, 2), 0);
+    assert_int_equal(kms_rd_u16be(&sub, &v), 0);
+    assert_int_equal(v, 0x1020);
+    assert_int_equal(kms_rd_u8(&sub, &b), KMS_ETRUNC);
+    assert_int_equal(rd.err, 0);
+    assert_int_equal(kms_rd_left(&rd), 1);
+    assert_int_equal(kms_rd_sub(&rd, &sub, 2), KMS_ETRUNC);
+}
+
+static void writer_builds_and_patches(void **state)
+{
+    kms_wr_t wr;
+    size_t len;
+    uint8_t *buf;
+
+    kms_wr_init(&wr);
+    kms_wr_u8(&wr, 1);
+    kms_wr_align(&wr, 4);
+    kms_wr_u16le(&wr, 0);
+    kms_wr_u32be(&wr, 0x01020304);
+    for (int i = 0; i < 100; i++)
+        kms_wr_u8(&wr, (uint8_t)i);
+    assert_int_equal(kms_wr_patch_u16le(&wr, 4, 0xbeef), 0);
+    assert_int_equal(kms_wr_patch_u32le(&wr, wr.len - 2, 1), KMS_EINVAL);
+    buf = kms_wr_steal(&wr, &len);
+    assert_non_null(buf);
+    assert_int_equal(len, 110);
+    const uint8_t head[] = {1, 0, 0, 0, 0xef, 0xbe, 1, 2, 3, 4, 0};
+    assert_memory_equal(buf, head, sizeof head);
+    free(buf);
+    assert_null(wr.buf);
+}
+
+static void guid_text_and_wire(void **state)
+{
+    kms_guid_t g, g2;
+    char s[KMS_GUID_STRLEN];
+    /* The KMS interface UUID as NDR puts it on the wire (C706 / MS-RPCE). */
+    const uint8_t wire[16] = {0x75, 0x21, 0xc8, 0x51, 0x4e, 0x84, 0x50, 0x47,
+                              0xb0, 0xd8, 0xec, 0x25, 0x55, 0x55, 0xbc, 0x06};
+
+    assert_int_equal(kms_guid_parse("51c82175-844e-4750-b0d8-ec255555bc06", &g), 0);
+    assert_memory_equal(g.b, wire, 16);
+    assert_string_equal(kms_guid_format(&g, s), "51c82175-844e-4750-b0d8-ec255555bc06");
+    assert_int_equal(kms_guid_parse("{51C82175-844E-4750-B0D8-EC255555BC06}", &g2), 0);
+    assert_true(kms_guid_eq(&g, &g2));
+    assert_int_equal(kms_guid_parse("51c82175-844e-4750-b0d8-ec255555bc0", &g2), KMS_EINVAL);
+    assert_int_equal(kms_guid_parse("51c82175x844e-4750-b0d8-ec255555bc06", &g2), KMS_EINVAL);
+    assert_int_equal(kms_guid_parse("51c82175-844e-4750-b0d8-ec255555bcg6", &g2), KMS_EINVAL);
+}
+
+static void addresses(void **state)
+{
+    struct sockaddr_storage ss;
+    char buf[KMS_ADDRSTRLEN];
+
+    assert_int_equal(kms_addr_parse("127.0.0.1:5300", 53, &ss), 0);
+    assert_string_equal(kms_addr_format((struct sockaddr *)&ss, buf), "127.0.0.1:5300");
+    assert_string_equal(kms_addr_format_dns((struct sockaddr *)&ss, buf), "127.0.0.1#5300");
+    assert_int_equal(kms_addr_parse("127.0.0.1", 53, &ss), 0);
+    assert_int_equal(kms_addr_port((struct sockaddr *)&ss), 53);
+    assert_int_equal(kms_addr_parse("[::1]:1688", 53, &ss), 0);
+    assert_string_equal(kms_addr_format((struct sockaddr *)&ss, buf), "[::1]:1688");
+    assert_int_equal(kms_addr_parse("::1", 53, &ss), 0);
+    assert_int_equal(kms_addr_port((struct sockaddr *)&ss), 53);
+    assert_int_equal(kms_addr_parse("[::]", 1688, &ss), 0);
+    assert_int_equal(kms_addr_parse("ns1.example", 53, &ss), KMS_EADDR);
+    assert_int_equal(kms_addr_parse("127.0.0.1:0", 53, &ss), KMS_ERANGE);
+    assert_int_equal(kms_addr_parse("127.0.0.1:65536", 53, &ss), KMS_ERANGE);
+    assert_int_equal(kms_addr_parse("127.0.0.1:x", 53, &ss), KMS_EINVAL);
+    assert_int_equal(kms_addr_parse("[::1", 53, &ss), KMS_EADDR);
+}
+
+static void durations(void **state)
+{
+    uint64_t s;
+
+    assert_int_equal(kms_duration_parse("24h", 1, &s), 0);
+    assert_int_equal(s, 86400);
+    assert_int_equal(kms_duration_parse("120", 60, &s), 0);
+    assert_int_equal(s, 7200);
+    assert_int_equal(kms_duration_parse("1", 1, &s), 0);
+    assert_int_equal(s, 1);
+    assert_int_equal(kms_duration_parse("7d", 60, &s), 0);
+    assert_int_equal(s, 604800);
+    assert_int_equal(kms_duration_parse("5x", 1, &s), KMS_EINVAL);
+    assert_int_equal(kms_duration_parse("-5", 1, &s), KMS_EINVAL);
+    assert_int_equal(kms_duration_parse("5hh", 1, &s), KMS_EINVAL);
+    assert_int_equal(kms_duration_parse("99999999999999999999", 1, &s), KMS_ERANGE);
+    assert_int_equal(kms_duration_parse("999999999999999999d", 1, &s), KMS_ERANGE);
+    char buf[32];
+    assert_string_equal(kms_duration_format(86400, buf, sizeof buf), "1d");
+    assert_string_equal(kms_duration_format(90, buf, sizeof buf), "90s");
+}
+
+static void atomic_file(void **state)
+{
+    char dir[] = "/tmp/kms_test_base_XXXXXX";
+    char *path, *buf;
+    size_t len;
+    struct stat st;
+
+    assert_non_null(mkdtemp(dir));
+    path = kms_path_join(dir, "state");
+    assert_int_equal(kms_file_read(path, 100, &buf, &len), KMS_ENOENT);
+    assert_int_equal(kms_file_write_atomic(path, "old", 3, 0600), 0);
+    assert_int_equal(kms_file_write_atomic(path, "new!", 4, 0600), 0);
+    assert_int_equal(kms_file_read(path, 100, &buf, &len), 0);
+    assert_int_equal(len, 4);
+    assert_string_equal(buf, "new!");
+    free(buf);
+    assert_int_equal(kms_file_read(path, 3, &buf, &len), KMS_ETOOBIG);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    unlink(path);
+    free(path);
+    rmdir(dir);
+}
+
+static void error_table(void **state)
+{
+    assert_string_equal(kms_err_name(KMS_ETIMEOUT), "KMS_ETIMEOUT");
+    assert_string_equal(kms_strerror(KMS_ETIMEOUT), "timed out");
+    assert_string_equal(kms_strerror(-9999), "unknown error");
+    assert_int_equal(kms_err_from_uv(-111 /* UV_ECONNREFUSED */), KMS_ECONNREFUSED);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(reader_is_sticky_and_bounded),
+        cmocka_unit_test(reader_align_and_sub),
+        cmocka_unit_test(writer_builds_and_patches),
+        cmocka_unit_test(guid_text_and_wire),
+        cmocka_unit_test(addresses),
+        cmocka_unit_test(durations),
+        cmocka_unit_test(atomic_file),
+        cmocka_unit_test(error_table),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
