@@ -1,0 +1,365 @@
+/*
+ * control.c - the control socket transport (see control.h).
+ */
+#include "kms/control.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "base/err.h"
+#include "base/log.h"
+#include "base/wire.h"
+
+typedef struct client client_t;
+
+struct client {
+    uv_pipe_t pipe;
+    kms_control_t *ctl;
+    char line[KMS_CONTROL_MAX_LINE];
+    size_t len;
+    int closing;
+    client_t *prev, *next;
+};
+
+struct kms_control {
+    uv_loop_t *loop;
+    kms_host_t *host;
+    char *path;
+    uv_pipe_t listener;
+    int listening, stopping, bound;
+    size_t open_handles;
+    client_t *clients;
+    kms_control_hook_fn hook;
+    void *hook_ud;
+    kms_control_stopped_fn stop_cb;
+    void *stop_ud;
+};
+
+typedef struct {
+    uv_write_t req;
+    client_t *cl;
+    int close_after;
+    uv_buf_t buf;
+    uint8_t data[];
+} cwreq_t;
+
+static void maybe_stopped(kms_control_t *c)
+{
+    if (c->stopping && c->open_handles == 0 && c->stop_cb) {
+        kms_control_stopped_fn cb = c->stop_cb;
+
+        c->stop_cb = NULL;
+        cb(c, c->stop_ud);
+    }
+}
+
+static void client_closed(uv_handle_t *h)
+{
+    client_t *cl = h->data;
+    kms_control_t *c = cl->ctl;
+
+    free(cl);
+    c->open_handles--;
+    maybe_stopped(c);
+}
+
+static void client_close(client_t *cl)
+{
+    kms_control_t *c = cl->ctl;
+
+    if (cl->closing)
+        return;
+    cl->closing = 1;
+    if (cl->prev)
+        cl->prev->next = cl->next;
+    else
+        c->clients = cl->next;
+    if (cl->next)
+        cl->next->prev = cl->prev;
+    uv_close((uv_handle_t *)&cl->pipe, client_closed);
+}
+
+static void cwrite_cb(uv_write_t *req, int status)
+{
+    cwreq_t *w = (cwreq_t *)req;
+    client_t *cl = w->cl;
+    int close_after = w->close_after;
+
+    free(w);
+    if (cl->closing)
+        return;
+    if (status < 0 || close_after)
+        client_close(cl);
+}
+
+static int client_send(client_t *cl, const void *data, size_t len, int close_after)
+{
+    cwreq_t *w = malloc(sizeof *w + len);
+    int rc;
+
+    if (!w)
+        return KMS_ENOMEM;
+    memcpy(w->data, data, len);
+    w->cl = cl;
+    w->close_after = close_after;
+    w->buf = uv_buf_init((char *)w->data, (unsigned)len);
+    rc = uv_write(&w->req, (uv_stream_t *)&cl->pipe, &w->buf, 1, cwrite_cb);
+    if (rc < 0) {
+        free(w);
+        return kms_err_from_uv(rc);
+    }
+    return 0;
+}
+
+static void run_line(client_t *cl, char *line)
+{
+    kms_control_t *c = cl->ctl;
+    kms_wr_t reply;
+    int rc;
+    size_t n = strlen(line);
+
+    if (n > 0 && line[n - 1] == '\r')
+        line[--n] = '\0';
+    kms_wr_init(&reply);
+    rc = kms_host_command(c->host, line, &reply);
+    kms_debug("control: '%s' -> %s", line, rc == 0 ? "OK" : kms_err_name(rc));
+    if (c->hook)
+        c->hook(c->hook_ud, line, rc);
+    if (reply.err || reply.len == 0) {
+        static const char oom[] = "ERR KMS_ENOMEM out of memory\n";
+
+        kms_wr_free(&reply);
+        if (client_send(cl, oom, sizeof oom - 1, 1) < 0)
+            client_close(cl);
+        return;
+    }
+    if (reply.buf[reply.len - 1] != '\n')
+        kms_wr_u8(&reply, '\n');
+    if (client_send(cl, reply.buf, reply.len, 0) < 0)
+        client_close(cl);
+    kms_wr_free(&reply);
+}
+
+static void calloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    client_t *cl = h->data;
+
+    (void)suggested;
+    buf->base = cl->line + cl->len;
+    buf->len = sizeof cl->line - cl->len;
+}
+
+static void cread_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+    client_t *cl = st->data;
+    size_t start = 0, end;
+
+    (void)buf;
+    if (cl->closing || nread == 0)
+        return;
+    if (nread < 0) {
+        client_close(cl);
+        return;
+    }
+    end = cl->len + (size_t)nread;
+    for (size_t i = cl->len; i < end; i++) {
+        if (cl->line[i] != '\n')
+            continue;
+        cl->line[i] = '\0';
+        run_line(cl, cl->line + start);
+        if (cl->closing)
+            return;
+        start = i + 1;
+    }
+    if (start > 0)
+        memmove(cl->line, cl->line + start, end - start);
+    cl->len = end - start;
+    if (cl->len == sizeof cl->line) {
+        static const char msg[] = "ERR KMS_ETOOBIG line longer than 4096 bytes\n";
+
+        kms_warn("control: closing a client that sent a line longer than %d bytes",
+                 KMS_CONTROL_MAX_LINE);
+        uv_read_stop(st);
+        if (client_send(cl, msg, sizeof msg - 1, 1) < 0)
+            client_close(cl);
+    }
+}
+
+static void control_connection_cb(uv_stream_t *ls, int status)
+{
+    kms_control_t *c = ls->data;
+    client_t *cl;
+
+    if (status < 0) {
+        kms_warn("control: accept: %s", uv_strerror(status));
+        return;
+    }
+    cl = calloc(1, sizeof *cl);
+    if (!cl) {
+        kms_error("control: out of memory");
+        return;
+    }
+    cl->ctl = c;
+    uv_pipe_init(c->loop, &cl->pipe, 0);
+    cl->pipe.data = cl;
+    c->open_handles++;
+    cl->next = c->clients;
+    if (c->clients)
+        c->clients->prev = cl;
+    c->clients = cl;
+    if (uv_accept(ls, (uv_stream_t *)&cl->pipe) < 0 ||
+        uv_read_start((uv_stream_t *)&cl->pipe, calloc_cb, cread_cb) < 0)
+        client_close(cl);
+}
+
+int kms_control_new(uv_loop_t *loop, const char *path, kms_host_t *host, kms_control_t **out)
+{
+    kms_control_t *c = calloc(1, sizeof *c);
+
+    *out = NULL;
+    if (!c || !(c->path = strdup(path))) {
+        free(c);
+        return KMS_ENOMEM;
+    }
+    c->loop = loop;
+    c->host = host;
+    *out = c;
+    return 0;
+}
+
+void kms_control_set_hook(kms_control_t *c, kms_control_hook_fn fn, void *ud)
+{
+    c->hook = fn;
+    c->hook_ud = ud;
+}
+
+/* Is someone accepting on @p path?  1 yes, 0 no (stale or absent), <0 error. */
+static int socket_alive(const char *path)
+{
+    struct sockaddr_un sun;
+    int fd, r, e;
+
+    memset(&sun, 0, sizeof sun);
+    sun.sun_family = AF_UNIX;
+    memcpy(sun.sun_path, path, strlen(path) + 1);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    r = connect(fd, (struct sockaddr *)&sun, sizeof sun);
+    e = errno;
+    close(fd);
+    if (r == 0)
+        return 1;
+    if (e == ECONNREFUSED || e == ENOENT)
+        return 0;
+    return -e;
+}
+
+static void listener_closed(uv_handle_t *h)
+{
+    kms_control_t *c = h->data;
+
+    c->open_handles--;
+    maybe_stopped(c);
+}
+
+int kms_control_start(kms_control_t *c, char *err, size_t errlen)
+{
+    struct sockaddr_un sun;
+    struct stat st;
+    mode_t old;
+    int r;
+
+    if (strlen(c->path) >= sizeof sun.sun_path) {
+        snprintf(err, errlen, "control socket path too long (max %zu bytes): %s",
+                 sizeof sun.sun_path - 1, c->path);
+        return KMS_EINVAL;
+    }
+    r = socket_alive(c->path);
+    if (r == 1) {
+        snprintf(err, errlen, "another kmsd is already using %s", c->path);
+        return KMS_EBUSY;
+    }
+    if (r < 0) {
+        snprintf(err, errlen, "cannot check control socket %s: %s", c->path, strerror(-r));
+        return kms_err_from_errno(-r);
+    }
+    if (lstat(c->path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            snprintf(err, errlen, "%s exists and is not a socket", c->path);
+            return KMS_EEXIST;
+        }
+        if (unlink(c->path) < 0 && errno != ENOENT) {
+            snprintf(err, errlen, "cannot remove stale control socket %s: %s", c->path,
+                     strerror(errno));
+            return kms_err_from_errno(errno);
+        }
+        kms_info("replaced stale control socket %s", c->path);
+    }
+    uv_pipe_init(c->loop, &c->listener, 0);
+    c->listener.data = c;
+    c->listening = 1;
+    c->open_handles++;
+    old = umask(0177);
+    r = uv_pipe_bind(&c->listener, c->path);
+    umask(old);
+    if (r == 0) {
+        c->bound = 1;
+        r = uv_listen((uv_stream_t *)&c->listener, 64, control_connection_cb);
+    }
+    if (r < 0) {
+        snprintf(err, errlen, "cannot listen on control socket %s: %s", c->path, uv_strerror(r));
+        goto fail;
+    }
+    /* Belt and braces: the mode must be 0600 whatever the umask did. */
+    if (chmod(c->path, 0600) < 0 || stat(c->path, &st) < 0 || (st.st_mode & 0777) != 0600) {
+        snprintf(err, errlen, "cannot make control socket %s mode 0600", c->path);
+        r = UV_EPERM;
+        goto fail;
+    }
+    return 0;
+fail:
+    if (c->bound) {
+        unlink(c->path);
+        c->bound = 0;
+    }
+    c->listening = 0;
+    uv_close((uv_handle_t *)&c->listener, listener_closed);
+    return r == UV_EPERM ? KMS_EPERM : kms_err_from_uv(r);
+}
+
+void kms_control_stop(kms_control_t *c, kms_control_stopped_fn cb, void *ud)
+{
+    if (!c)
+        return;
+    if (!c->stopping) {
+        c->stopping = 1;
+        c->stop_cb = cb;
+        c->stop_ud = ud;
+    }
+    if (c->listening) {
+        c->listening = 0;
+        uv_close((uv_handle_t *)&c->listener, listener_closed);
+    }
+    if (c->bound) {
+        unlink(c->path);
+        c->bound = 0;
+    }
+    while (c->clients)
+        client_close(c->clients);
+    maybe_stopped(c);
+}
+
+void kms_control_free(kms_control_t *c)
+{
+    if (!c)
+        return;
+    free(c->path);
+    free(c);
+}

@@ -1,0 +1,60 @@
+/*
+ * control.h - kmsd's control socket: a Unix stream socket (mode 0600) on the
+ * daemon's libuv loop, speaking the line protocol of docs/control.md.
+ *
+ * A client sends one command per line (at most KMS_CONTROL_MAX_LINE bytes
+ * including the newline; "\r\n" is accepted); each line goes to
+ * kms_host_command() and its whole reply ("OK <n>" + n lines, or
+ * "ERR <name> <message>") is written back before the next line is read.  A
+ * longer line gets "ERR KMS_ETOOBIG line longer than 4096 bytes" and the
+ * connection is closed.  Any number of clients may be connected; a client
+ * that goes away mid-reply only loses its own connection.
+ *
+ * The socket file: a stale one (nobody accepts on it) is replaced; a live one
+ * makes kms_control_start() fail with "another kmsd is already using PATH".
+ * The file is created with mode 0600 (umask around bind, then checked) and
+ * removed when the control socket stops.
+ */
+#ifndef KMS_CONTROL_H
+#define KMS_CONTROL_H
+
+#include <stddef.h>
+#include <uv.h>
+
+#include "kms/host.h"
+
+#define KMS_CONTROL_MAX_LINE 4096
+#define KMS_CONTROL_ERRLEN   512
+
+typedef struct kms_control kms_control_t;
+
+/** Called after each command has been executed (@p rc as kms_host_command()
+ *  returned it), before its reply is written; kmsd uses it to react to
+ *  state changes (e.g. the DNS publisher on sdns/cdns/decommission). */
+typedef void (*kms_control_hook_fn)(void *ud, const char *line, int rc);
+
+/**
+ * Create the control socket object for @p path (copied) serving @p host
+ * (borrowed; must outlive it).  0 or KMS_ENOMEM.  Free with
+ * kms_control_free() once kms_control_stop() has completed (or if it was
+ * never started).
+ */
+int kms_control_new(uv_loop_t *loop, const char *path, kms_host_t *host, kms_control_t **out);
+
+/** Install @p fn (may be NULL) as the per-command hook. */
+void kms_control_set_hook(kms_control_t *c, kms_control_hook_fn fn, void *ud);
+
+/** Bind and listen.  On failure @p err (KMS_CONTROL_ERRLEN bytes) holds one
+ *  line, e.g. "another kmsd is already using /var/lib/kmsd/kmsd.sock". */
+int kms_control_start(kms_control_t *c, char *err, size_t errlen);
+
+typedef void (*kms_control_stopped_fn)(kms_control_t *c, void *ud);
+
+/** Close the listener and every client, remove the socket file, then call
+ *  @p cb (may be NULL) from the loop once every handle is closed. */
+void kms_control_stop(kms_control_t *c, kms_control_stopped_fn cb, void *ud);
+
+/** Free a stopped control socket; NULL is a no-op. */
+void kms_control_free(kms_control_t *c);
+
+#endif
