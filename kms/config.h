@@ -18,8 +18,8 @@
 #define KMS_CONFIG_ERRLEN 512
 
 typedef struct {
-    char *name;   /* "corp.test": lower-case, no trailing dot (owned) */
-    int has_prio; /* priority and weight were given for this domain */
+    char *name;      /* "corp.test": lower-case, no trailing dot (owned) */
+    int has_prio;    /* priority and weight were given for this domain */
     uint16_t priority, weight;
 } kms_pub_domain_t;
 
@@ -36,7 +36,7 @@ enum {
 
 typedef struct {
     /* [host] */
-    char **listen; /* "0.0.0.0:1688", "[::]:1688", "1688" (owned) */
+    char **listen;                /* "0.0.0.0:1688", "[::]:1688", "1688" (owned) */
     size_t n_listen;
     char *state_dir;              /* default /var/lib/kmsd */
     char *control_socket;         /* default <state_dir>/kmsd.sock */
@@ -48,17 +48,17 @@ typedef struct {
     uint32_t ledger_flush;        /* seconds between ledger writes, default 5 */
     char *log_level;              /* error|warning|info|debug, default info */
     /* [dns] */
-    int publish;               /* default 1 */
-    kms_pub_domain_t *domains; /* default: the domain of target */
+    int publish;                  /* default 1 */
+    kms_pub_domain_t *domains;    /* default: the domain of target */
     size_t n_domains;
-    char *target;              /* default: this host's FQDN */
-    uint16_t priority, weight; /* defaults 0, 0 */
-    uint32_t ttl;              /* seconds, default 3600 */
-    char *server;              /* "127.0.0.1:5300"; NULL: SOA MNAME of the zone */
-    char *key_file;            /* BIND key file; NULL: unsigned (needs allow_unsigned) */
-    int allow_unsigned;        /* default 0 */
-    uint64_t refresh;          /* seconds, default 24h, >= 1 */
-    unsigned set;              /* KMS_CFG_SET_* */
+    char *target;                 /* default: this host's FQDN */
+    uint16_t priority, weight;    /* defaults 0, 0 */
+    uint32_t ttl;                 /* seconds, default 3600 */
+    char *server;                 /* "127.0.0.1:5300"; NULL: SOA MNAME of the zone */
+    char *key_file;               /* BIND key file; NULL: unsigned (needs allow_unsigned) */
+    int allow_unsigned;           /* default 0 */
+    uint64_t refresh;             /* seconds, default 24h, >= 1 */
+    unsigned set;                 /* KMS_CFG_SET_* */
 } kms_config_t;
 
 /** Fill built-in defaults (allocates; release with kms_config_free()). 0 or KMS_ENOMEM. */
