@@ -32,6 +32,8 @@ enum {
     KMS_CFG_SET_PRIORITY = 1u << 4,
     KMS_CFG_SET_WEIGHT = 1u << 5,
     KMS_CFG_SET_LISTEN = 1u << 6,
+    KMS_CFG_SET_CONTROL = 1u << 7, /* control_socket given (else it follows state_dir) */
+    KMS_CFG_SET_TARGET = 1u << 8,
 };
 
 typedef struct {
@@ -73,6 +75,23 @@ int kms_config_load(kms_config_t *cfg, const char *path, char *err, size_t errle
  *  names where it came from in error messages ("--idle-timeout"). */
 int kms_config_set(kms_config_t *cfg, const char *section, const char *key, const char *value,
                    const char *origin, char *err, size_t errlen);
+
+/** Read INI text (@p len bytes, need not be NUL-terminated) over what @p cfg
+ *  holds, as kms_config_load() does for a file; @p name stands for the file
+ *  name in error messages.  KMS_ECONFIG or KMS_ENOMEM. */
+int kms_config_load_string(kms_config_t *cfg, const char *text, size_t len, const char *name,
+                           char *err, size_t errlen);
+
+/** Deep copy of @p src into @p dst (which is overwritten, not freed).
+ *  0 or KMS_ENOMEM (then @p dst is zeroed). Free @p dst with kms_config_free(). */
+int kms_config_copy(kms_config_t *dst, const kms_config_t *src);
+
+/** Validate and normalize one domain name ("Corp.Test." -> "corp.test") into
+ *  @p out (at least 254 bytes).  0 or KMS_EINVAL. */
+int kms_config_domain_normalize(const char *in, char *out, size_t outlen);
+
+/** Format a domain list back as "kms.test, corp.test 10 50" (malloc'd; NULL on ENOMEM). */
+char *kms_config_format_domains(const kms_pub_domain_t *d, size_t n);
 
 /** Release everything @p cfg owns; leaves it zeroed.  NULL is a no-op. */
 void kms_config_free(kms_config_t *cfg);

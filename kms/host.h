@@ -76,6 +76,10 @@ int kms_host_command(kms_host_t *h, const char *line, kms_wr_t *reply);
 int kms_host_flush(kms_host_t *h);
 
 void kms_host_settings(const kms_host_t *h, kms_settings_t *out);
+
+/** Tests and fuzzing only: @p durable = 0 makes state writes skip fsync (the
+ *  rename stays atomic, but a power loss may lose the last writes). */
+void kms_host_set_durable(kms_host_t *h, int durable);
 kms_host_stats_t *kms_host_stats(kms_host_t *h);
 
 #endif
