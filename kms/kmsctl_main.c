@@ -39,39 +39,41 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: kmsctl [--socket PATH | --config FILE | --state-dir DIR] [--json]\n"
-               "              [--timeout SEC] VERB [ARGS...]\n"
-               "Talks to a running kmsd over its control socket (verbs named after slmgr).\n"
-               "\n"
-               "Options:\n"
-               "  -S, --socket PATH     control socket (default: from --config, else\n"
-               "                        " DEFAULT_SOCKET ")\n"
-               "  -c, --config FILE     take control_socket / state_dir from kmsd's config file\n"
-               "  -d, --state-dir DIR   use DIR/kmsd.sock\n"
-               "  -j, --json            print the answer as one JSON object\n"
-               "  -t, --timeout SEC     give up after SEC seconds (default 10)\n"
-               "  -h, --help            show this help and exit\n"
-               "  -V, --version         show the version and exit\n"
-               "\n"
-               "Verbs:\n"
-               "  status                host status: settings, counters, served products\n"
-               "  dli [ACTID|all]       display license information (partial keys only)\n"
-               "  ipk KEY [ACTID]       install a host key (default slot: the host OS product)\n"
-               "  upk ACTID             uninstall the host key of ACTID\n"
-               "  ato [ACTID]           enable serving the product(s) with an installed key\n"
-               "  sprt PORT             set the TCP port (takes effect at the next start)\n"
-               "  sai MINUTES           set the activation interval (15 min to 30 days)\n"
-               "  sri MINUTES           set the renewal interval (15 min to 30 days)\n"
-               "  sdns                  enable publishing the SRV records in DNS\n"
-               "  cdns                  disable publishing and remove our SRV records\n"
-               "  spri PRIORITY         set the default SRV priority\n"
-               "  sweight WEIGHT        set the default SRV weight\n"
-               "  sdomains LIST         set the publish domain list\n"
-               "                        (\"kms.test, corp.test 10 50\": domain [priority weight])\n"
-               "  decommission          unpublish, stop serving, mark the host decommissioned\n"
-               "\n"
-               "Exit status: 0 OK, 1 the host refused the command, 2 bad usage,\n"
-               "3 kmsd could not be reached.\n");
+    fprintf(f,
+            "Usage: kmsctl [--socket PATH | --config FILE | --state-dir DIR] [--json]\n"
+            "              [--timeout SEC] VERB [ARGS...]\n"
+            "Talks to a running kmsd over its control socket (verbs named after slmgr).\n"
+            "\n"
+            "Options:\n"
+            "  -S, --socket PATH     control socket (default: from --config, else\n"
+            "                        " DEFAULT_SOCKET ")\n"
+            "  -c, --config FILE     take control_socket / state_dir from kmsd's config file\n"
+            "  -d, --state-dir DIR   use DIR/kmsd.sock\n"
+            "  -j, --json            print the answer as JSON: status and dli as the host's own\n"
+            "                        JSON document, other verbs as {\"ok\", \"verb\", \"lines\"}\n"
+            "  -t, --timeout SEC     give up after SEC seconds (default 10)\n"
+            "  -h, --help            show this help and exit\n"
+            "  -V, --version         show the version and exit\n"
+            "\n"
+            "Verbs:\n"
+            "  status                host status: settings, counters, served products\n"
+            "  dli [ACTID|all]       display license information (partial keys only)\n"
+            "  ipk KEY [ACTID]       install a host key (default slot: the host OS product)\n"
+            "  upk ACTID             uninstall the host key of ACTID\n"
+            "  ato [ACTID]           enable serving the product(s) with an installed key\n"
+            "  sprt PORT             set the TCP port (takes effect at the next start)\n"
+            "  sai MINUTES           set the activation interval (15 min to 30 days)\n"
+            "  sri MINUTES           set the renewal interval (15 min to 30 days)\n"
+            "  sdns                  enable publishing the SRV records in DNS\n"
+            "  cdns                  disable publishing and remove our SRV records\n"
+            "  sprio PRIORITY        set the default SRV priority (0..65535)\n"
+            "  sweight WEIGHT        set the default SRV weight (0..65535)\n"
+            "  sdomains LIST         set the publish domain list\n"
+            "                        (\"kms.test, corp.test 10 50\": domain [priority weight])\n"
+            "  decommission          unpublish, stop serving, mark the host decommissioned\n"
+            "\n"
+            "Exit status: 0 OK, 1 the host refused the command, 2 bad usage,\n"
+            "3 kmsd could not be reached.\n");
 }
 
 /* Resolve the socket path from a configuration file; malloc'd or NULL. */
@@ -151,44 +153,6 @@ static int reply_complete(const char *buf, size_t len)
     return seen >= n ? 1 : 0;
 }
 
-static void json_add_field(kms_json_t *fields, const char *line)
-{
-    const char *sep = strpbrk(line, ":=");
-    char key[128];
-    size_t klen;
-    const char *val;
-    kms_json_t *old;
-
-    if (!sep || sep == line)
-        return;
-    klen = (size_t)(sep - line);
-    while (klen > 0 && line[klen - 1] == ' ')
-        klen--;
-    if (klen == 0 || klen >= sizeof key)
-        return;
-    for (size_t i = 0; i < klen; i++)
-        if (line[i] == ' ' && i == 0)
-            return;
-    memcpy(key, line, klen);
-    key[klen] = '\0';
-    val = sep + 1;
-    while (*val == ' ')
-        val++;
-    old = kms_json_get(fields, key);
-    if (!old) {
-        kms_json_set_str(fields, key, val);
-    } else if (kms_json_str(old)) {
-        /* A repeated key (one per product, domain, ...) becomes an array. */
-        kms_json_t *arr = kms_json_array();
-
-        kms_json_append_str(arr, kms_json_str(old));
-        kms_json_append_str(arr, val);
-        kms_json_set(fields, key, arr);
-    } else {
-        kms_json_append_str(old, val);
-    }
-}
-
 static int print_reply(char *buf, int json, const char *verb)
 {
     char *line = buf, *nl;
@@ -224,12 +188,11 @@ static int print_reply(char *buf, int json, const char *verb)
     }
     {
         unsigned long n = strtoul(line + 2, NULL, 10);
-        kms_json_t *o = NULL, *lines = NULL, *fields = NULL;
+        kms_json_t *o = NULL, *lines = NULL;
 
-        if (json) {
+        if (json == 1) {
             o = kms_json_object();
             lines = kms_json_array();
-            fields = kms_json_object();
             kms_json_set_bool(o, "ok", 1);
             kms_json_set_str(o, "verb", verb);
         }
@@ -239,18 +202,16 @@ static int print_reply(char *buf, int json, const char *verb)
             if (!nl)
                 break;
             *nl = '\0';
-            if (json) {
+            if (json == 1) {
                 kms_json_append_str(lines, line);
-                json_add_field(fields, line);
             } else {
                 printf("%s\n", line);
             }
             line = nl + 1;
         }
-        if (json) {
+        if (json == 1) {
             char *s;
 
-            kms_json_set(o, "fields", fields);
             kms_json_set(o, "lines", lines);
             s = kms_json_dump(o, 1);
             if (s)
@@ -337,6 +298,7 @@ int main(int argc, char **argv)
     /* The command line: the verb and its arguments, separated by spaces. */
     for (int i = optind; i < argc; i++)
         line_len += strlen(argv[i]) + 1;
+    line_len += 8; /* " --json" */
     if (line_len >= KMS_CONTROL_MAX_LINE) {
         fprintf(stderr, "kmsctl: command longer than %d bytes\n", KMS_CONTROL_MAX_LINE - 1);
         rc = 2;
@@ -354,6 +316,10 @@ int main(int argc, char **argv)
         if (i > optind)
             strcat(line, " ");
         strcat(line, argv[i]);
+    }
+    if (json && (strcmp(argv[optind], "status") == 0 || strcmp(argv[optind], "dli") == 0)) {
+        strcat(line, " --json"); /* the host answers with one JSON document */
+        json = 2;
     }
     strcat(line, "\n");
 

@@ -23,7 +23,9 @@ SRC = os.environ.get("KMSDNS_SRC") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..")
 
 # A format-valid 5x5 example key (not a real product key).
-EXAMPLE_KEY = "ABCDE-FGHJK-MNPQR-TVWXY-23467"
+EXAMPLE_KEY = "BCDFG-HJKMP-QRTVW-XY234-6789B"
+EXAMPLE_KEY2 = "QRTVW-XY234-6789B-BCDFG-HJKMP"
+OFFICE_ACTID = "d450596f-894d-49e0-966a-fd39ed4c4c64"
 
 
 def prog(name):
@@ -232,7 +234,8 @@ class KmsdTestCase(unittest.TestCase):
 
 def kms_client(host, port, *args, timeout=20):
     """Run tests/tools/kms_client; returns (returncode, dict of key=value lines, raw)."""
-    cmd = [prog("kms_client"), "--host", host, "--port", str(port)] + list(args)
+    target = "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
+    cmd = [prog("kms_client")] + list(args) + [target]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     kv = {}
     for line in r.stdout.splitlines():
