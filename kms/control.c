@@ -24,6 +24,8 @@ struct client {
     char line[KMS_CONTROL_MAX_LINE];
     size_t len;
     int closing;
+    int discard; /* after an overlong line: drop input until the peer closes */
+    uv_shutdown_t shut;
     client_t *prev, *next;
 };
 
@@ -146,6 +148,12 @@ static void run_line(client_t *cl, char *line)
     kms_wr_free(&reply);
 }
 
+static void shutdown_cb(uv_shutdown_t *req, int status)
+{
+    (void)req;
+    (void)status;
+}
+
 static void calloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     client_t *cl = h->data;
@@ -167,6 +175,10 @@ static void cread_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         client_close(cl);
         return;
     }
+    if (cl->discard) {
+        cl->len = 0;
+        return;
+    }
     end = cl->len + (size_t)nread;
     for (size_t i = cl->len; i < end; i++) {
         if (cl->line[i] != '\n')
@@ -185,8 +197,12 @@ static void cread_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 
         kms_warn("control: closing a client that sent a line longer than %d bytes",
                  KMS_CONTROL_MAX_LINE);
-        uv_read_stop(st);
-        if (client_send(cl, msg, sizeof msg - 1, 1) < 0)
+        /* Answer, send FIN, and drain until the peer closes: closing with
+         * unread input would reset the connection and lose the answer. */
+        cl->discard = 1;
+        cl->len = 0;
+        if (client_send(cl, msg, sizeof msg - 1, 0) < 0 ||
+            uv_shutdown(&cl->shut, st, shutdown_cb) < 0)
             client_close(cl);
     }
 }

@@ -201,17 +201,23 @@ class KmsdTestCase(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="kmstest-")
         self.daemons = []
+        self._bad_before = self._bad_count()
+
+    def _bad_count(self):
+        result = getattr(getattr(self, "_outcome", None), "result", None)
+        if result is None:
+            return 0
+        return len(result.failures) + len(result.errors)
 
     def tearDown(self):
-        failed = False
+        failed = self._bad_count() != self._bad_before
         outcome = getattr(self, "_outcome", None)
-        if outcome is not None:
-            result = getattr(outcome, "result", None)
-            errs = getattr(outcome, "errors", None) or []
-            if any(e for _, e in errs):
+        for _, exc in getattr(outcome, "errors", None) or []:
+            if exc:
                 failed = True
-            if result is not None and (result.failures or result.errors):
-                failed = True
+        self._cleanup(failed)
+
+    def _cleanup(self, failed):
         for d in self.daemons:
             if failed:
                 sys.stderr.write(d.log_tail() + "\n")

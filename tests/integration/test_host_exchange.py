@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Bind + activation round trips against a real kmsd (tests/tools/kms_client)."""
+
+import uuid
+
+import kmstest
+from kmstest import EXAMPLE_KEY, kms_client
+
+
+class HostExchange(kmstest.KmsdTestCase):
+    def setUp(self):
+        super().setUp()
+        self.d = self.kmsd().start()
+
+    def serve_default(self):
+        self.d.ctl("ipk", EXAMPLE_KEY)
+        self.d.ctl("ato")
+
+    def test_served_product_counts_distinct_clients(self):
+        self.serve_default()
+        counts = []
+        for i in range(4):
+            cid = str(uuid.UUID(int=0x1000 + i))
+            rc, kv, r = kms_client("127.0.0.1", self.d.port, "--client-id", cid)
+            self.assertEqual(rc, 0, r.stdout + r.stderr)
+            self.assertEqual(kv.get("error"), "0", r.stdout)
+            self.assertEqual(kv.get("status"), "0x00000000", r.stdout)
+            self.assertEqual(kv.get("client_machine_id"), cid)
+            counts.append(int(kv["current_count"]))
+        self.assertEqual(counts, [1, 2, 3, 4])
+        # The same client again does not grow the count.
+        rc, kv, r = kms_client("127.0.0.1", self.d.port, "--client-id", str(uuid.UUID(int=0x1000)))
+        self.assertEqual(kv.get("current_count"), "4", r.stdout)
+        st = self.d.ctl("status").stdout
+        self.assertIn("activations_ok=5", st)
+        self.stop_clean(self.d)
+
+    def test_unserved_product_is_refused(self):
+        # Nothing installed yet.
+        rc, kv, r = kms_client("127.0.0.1", self.d.port)
+        self.assertEqual(kv.get("stage"), "request", r.stdout + r.stderr)
+        self.assertEqual(kv.get("status"), "0xC004F042", r.stdout)
+        # Installed but not enabled (no ato): still refused.
+        self.d.ctl("ipk", EXAMPLE_KEY)
+        rc, kv, r = kms_client("127.0.0.1", self.d.port)
+        self.assertEqual(kv.get("status"), "0xC004F042", r.stdout)
+        # Windows served, Office asked for: refused.
+        self.d.ctl("ato")
+        rc, kv, r = kms_client("127.0.0.1", self.d.port, "--app", "office")
+        self.assertEqual(kv.get("status"), "0xC004F042", r.stdout)
+        rc, kv, r = kms_client("127.0.0.1", self.d.port)
+        self.assertEqual(kv.get("status"), "0x00000000", r.stdout)
+        self.stop_clean(self.d)
+
+    def test_windows_style_bind(self):
+        self.serve_default()
+        rc, kv, r = kms_client("127.0.0.1", self.d.port, "--windows-bind")
+        self.assertEqual(rc, 0, r.stdout + r.stderr)
+        # Context 0 (NDR32) accepted, 1 (NDR64) rejected, 2 negotiate_ack.
+        self.assertTrue(kv.get("bind_result_0", "").startswith("0:"), r.stdout)
+        self.assertTrue(kv.get("bind_result_1", "").startswith("2:"), r.stdout)
+        self.assertTrue(kv.get("bind_result_2", "").startswith("3:"), r.stdout)
+        self.assertEqual(kv.get("status"), "0x00000000", r.stdout)
+        self.stop_clean(self.d)
+
+    def test_ipv4_and_ipv6_listeners(self):
+        if not kmstest.have_ipv6():
+            self.skipTest("no IPv6 loopback")
+        self.serve_default()
+        for host in ("127.0.0.1", "::1"):
+            rc, kv, r = kms_client(host, self.d.port)
+            self.assertEqual(kv.get("status"), "0x00000000", host + ": " + r.stdout + r.stderr)
+        self.assertIn("127.0.0.1:%d" % self.d.port, self.d.log())
+        self.assertIn("[::1]:%d" % self.d.port, self.d.log())
+        self.stop_clean(self.d)
+
+    def test_ipv6_only_socket_leaves_ipv4_alone(self):
+        """A [::] listener must not take IPv4 (no v4-mapped reliance): a
+        v6-only kmsd and a v4 listener of someone else coexist on one port."""
+        if not kmstest.have_ipv6():
+            self.skipTest("no IPv6 loopback")
+        port = kmstest.free_port()
+        import socket
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as other:
+            other.bind(("127.0.0.1", port))
+            other.listen(1)
+            # [::] dual-stack would collide with 127.0.0.1:port (EADDRINUSE).
+            d6 = self.kmsd("v6", listen=["[::]:%d" % port], port=port).start()
+            self.assertTrue(kmstest.bind_ok("::1", port))
+            self.stop_clean(d6)
+
+
+if __name__ == "__main__":
+    kmstest.main()

@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""kmsctl against a real kmsd: every verb, --json, persistence, bad input."""
+
+import json
+import os
+import subprocess
+
+import kmstest
+from kmstest import EXAMPLE_KEY, EXAMPLE_KEY2, OFFICE_ACTID, kms_client
+
+
+def status_map(text):
+    """'port 1688 source=verb' lines -> {'port': '1688 source=verb', ...}."""
+    out = {}
+    for line in text.splitlines():
+        k, _, v = line.partition(" ")
+        out.setdefault(k, v)
+    return out
+
+
+class Kmsctl(kmstest.KmsdTestCase):
+    def setUp(self):
+        super().setUp()
+        self.d = self.kmsd().start()
+
+    def test_every_verb_round_trip(self):
+        d = self.d
+        st = status_map(d.ctl("status").stdout)
+        for key in ("port", "activation_interval", "renewal_interval", "publish", "priority",
+                    "weight", "domains", "decommissioned", "stats"):
+            self.assertIn(key, st)
+        # ipk (default slot and an Office product by activation ID), dli, ato.
+        r = d.ctl("ipk", EXAMPLE_KEY)
+        self.assertIn("6789B", r.stdout)
+        self.assertNotIn(EXAMPLE_KEY, r.stdout)
+        d.ctl("ipk", EXAMPLE_KEY2, OFFICE_ACTID, "--family", "office")
+        dli = d.ctl("dli", "all").stdout
+        self.assertIn("6789B", dli)
+        self.assertIn("HJKMP", dli)
+        self.assertNotIn(EXAMPLE_KEY, dli)
+        self.assertNotIn(EXAMPLE_KEY2, dli)
+        self.assertIn("enabled=no", d.ctl("dli").stdout)
+        d.ctl("ato")
+        self.assertIn("enabled=yes", d.ctl("dli").stdout)
+        d.ctl("ato", OFFICE_ACTID)
+        rc, kv, r = kms_client("127.0.0.1", d.port, "--app", "office")
+        self.assertEqual(kv.get("status"), "0x00000000", r.stdout)
+        # upk removes the Office product: no longer served.
+        d.ctl("upk", OFFICE_ACTID)
+        self.assertNotIn("HJKMP", d.ctl("dli", "all").stdout)
+        rc, kv, r = kms_client("127.0.0.1", d.port, "--app", "office")
+        self.assertEqual(kv.get("status"), "0xC004F042", r.stdout)
+        # Settings.
+        d.ctl("sprt", "1700")
+        d.ctl("sai", "60")
+        d.ctl("sri", "2h")
+        d.ctl("sprio", "5")
+        d.ctl("sweight", "20")
+        d.ctl("sdomains", "kms.test, corp.test 10 50")
+        d.ctl("sdns")
+        st = status_map(d.ctl("status").stdout)
+        self.assertTrue(st["port"].startswith("1700"), st["port"])
+        self.assertTrue(st["activation_interval"].startswith("60 "), st)
+        self.assertTrue(st["renewal_interval"].startswith("120 "), st)
+        self.assertTrue(st["priority"].startswith("5 "), st)
+        self.assertTrue(st["weight"].startswith("20 "), st)
+        self.assertIn("corp.test", st["domains"])
+        self.assertTrue(st["publish"].startswith("yes"), st)
+        # Intervals reach the clients.
+        rc, kv, r = kms_client("127.0.0.1", d.port)
+        self.assertEqual(kv.get("activation_interval"), "60", r.stdout)
+        self.assertEqual(kv.get("renewal_interval"), "120", r.stdout)
+        d.ctl("cdns")
+        self.assertTrue(status_map(d.ctl("status").stdout)["publish"].startswith("no"))
+        d.ctl("decommission")
+        self.assertTrue(status_map(d.ctl("status").stdout)["decommissioned"].startswith("yes"))
+        self.stop_clean(d)
+
+    def test_json(self):
+        d = self.d
+        d.ctl("ipk", EXAMPLE_KEY)
+        for verb in ("status", "dli", "ato", "sai"):
+            args = [verb] + (["90"] if verb == "sai" else [])
+            r = d.ctl(*args, json=True)
+            doc = json.loads(r.stdout)
+            self.assertIsInstance(doc, dict)
+        doc = json.loads(d.ctl("dli", json=True).stdout)
+        self.assertEqual(doc["products"][0]["partial_key"], "6789B")
+        doc = json.loads(d.ctl("sai", "90", json=True).stdout)
+        self.assertTrue(doc["ok"])
+        # An error in JSON mode: JSON on stdout, one line on stderr, exit 1.
+        r = d.ctl("upk", OFFICE_ACTID, json=True, check=False)
+        self.assertEqual(r.returncode, 1)
+        doc = json.loads(r.stdout)
+        self.assertFalse(doc["ok"])
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1)
+        self.stop_clean(d)
+
+    def test_state_survives_restart(self):
+        d = self.d
+        d.ctl("ipk", EXAMPLE_KEY)
+        d.ctl("ato")
+        d.ctl("sai", "45")
+        d.ctl("sweight", "7")
+        kms_client("127.0.0.1", d.port)
+        self.stop_clean(d)
+        d.start()
+        st = status_map(d.ctl("status").stdout)
+        self.assertTrue(st["activation_interval"].startswith("45 "), st)
+        self.assertTrue(st["weight"].startswith("7 "), st)
+        self.assertIn("enabled=yes", d.ctl("dli").stdout)
+        rc, kv, r = kms_client("127.0.0.1", d.port)
+        self.assertEqual(kv.get("status"), "0x00000000", r.stdout)
+        # The ledger was flushed at the clean stop: the second client counts 2.
+        self.assertEqual(kv.get("current_count"), "2", r.stdout)
+        self.stop_clean(d)
+
+    def test_bad_arguments(self):
+        d = self.d
+        cases = [("ipk", "not-a-key"), ("sai", "5"), ("sprt", "0"), ("sprt", "x"),
+                 ("upk",), ("frobnicate",), ("sweight", "70000"), ("dli", "zzz")]
+        for args in cases:
+            r = d.ctl(*args, check=False)
+            self.assertNotEqual(r.returncode, 0, args)
+            lines = r.stderr.strip().splitlines()
+            self.assertEqual(len(lines), 1, (args, r.stderr))
+            self.assertTrue(lines[0].startswith("kmsctl: "), lines)
+        # Usage errors of kmsctl itself.
+        for args in (["--bogus", "status"], [], ["--timeout", "x", "status"]):
+            r = subprocess.run([kmstest.prog("kmsctl")] + args, capture_output=True, text=True,
+                               timeout=10)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        # The daemon is still fine.
+        d.ctl("status")
+        self.stop_clean(d)
+
+    def test_socket_resolution_and_unreachable(self):
+        d = self.d
+        # --config and --state-dir find the same socket.
+        for opt in (["--config", d.config], ["--state-dir", d.state_dir]):
+            r = subprocess.run([kmstest.prog("kmsctl")] + opt + ["status"], capture_output=True,
+                               text=True, timeout=10)
+            self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(os.stat(d.socket_path).st_mode & 0o777, 0o600)
+        self.stop_clean(d)
+        r = subprocess.run([kmstest.prog("kmsctl"), "--socket", d.socket_path, "status"],
+                           capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 3)
+        self.assertIn("cannot connect to %s" % d.socket_path, r.stderr)
+        self.assertIn("is kmsd running?", r.stderr)
+
+    def test_help_lists_every_verb(self):
+        r = subprocess.run([kmstest.prog("kmsctl"), "--help"], capture_output=True, text=True,
+                           timeout=10)
+        self.assertEqual(r.returncode, 0)
+        for verb in ("status", "dli", "ipk", "upk", "ato", "sprt", "sai", "sri", "sdns", "cdns",
+                     "sprio", "sweight", "sdomains", "decommission"):
+            self.assertRegex(r.stdout, r"(?m)^  %s\b" % verb)
+        self.stop_clean(self.d)
+
+    def test_control_socket_robustness(self):
+        import socket
+        d = self.d
+        # A line over 4096 bytes: ERR and the connection is closed.
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(5)
+            s.connect(d.socket_path)
+            s.sendall(b"x" * 5000)
+            data = b""
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            self.assertTrue(data.startswith(b"ERR "), data)
+        # Clients that vanish mid-command, several at once.
+        socks = []
+        for _ in range(20):
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(d.socket_path)
+            s.sendall(b"status\n")
+            socks.append(s)
+        for s in socks:
+            s.close()
+        # Two lines on one connection get two replies in order.
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(5)
+            s.connect(d.socket_path)
+            s.sendall(b"sai 30\nsri 60\n")
+            data = b""
+            while data.count(b"\n") < 4:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            self.assertTrue(data.startswith(b"OK "), data)
+        d.ctl("status")
+        # A second kmsd on the same state dir refuses to take the socket.
+        other = kmstest.Kmsd(d.workdir, port=kmstest.free_port())
+        other.state_dir = d.state_dir
+        other.write_config()
+        other.log_path = os.path.join(self.tmp, "other.log")
+        other.start(wait=False)
+        rc = other.proc.wait(20)
+        other.logf.close()
+        self.assertNotEqual(rc, 0)
+        self.assertIn("another kmsd is already using", other.log())
+        d.ctl("status")
+        self.stop_clean(d)
+
+
+if __name__ == "__main__":
+    kmstest.main()
