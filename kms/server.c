@@ -314,6 +314,7 @@ static int conn_send(conn_t *c, const uint8_t *data, size_t len)
 static int keep_partial(conn_t *c, const uint8_t *p, size_t n, size_t need)
 {
     size_t want = need > n ? need : n;
+    int self = p == c->partial; /* growing the buffer that already holds the bytes */
 
     if (want < MIN_PARTIAL)
         want = MIN_PARTIAL;
@@ -325,7 +326,7 @@ static int keep_partial(conn_t *c, const uint8_t *p, size_t n, size_t need)
         c->partial = np;
         c->pcap = (uint32_t)want;
     }
-    if (p != c->partial)
+    if (!self)
         memmove(c->partial, p, n);
     c->plen = (uint32_t)n;
     return 0;
