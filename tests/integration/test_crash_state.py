@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""kill -9 at random moments while state changes: kmsd always restarts with
+whole state (old or new, never torn), and kmsctl dli answers."""
+
+import random
+import subprocess
+import time
+
+import kmstest
+from kmstest import EXAMPLE_KEY, EXAMPLE_KEY2, OFFICE_ACTID, kms_client
+
+ROUNDS = 20
+
+
+class CrashState(kmstest.KmsdTestCase):
+    def test_kill9_during_state_changes(self):
+        rnd = random.Random(1688)
+        d = self.kmsd(extra={"host": {"ledger_flush": "1"}}).start()
+        cmds = [["ipk", EXAMPLE_KEY], ["ato"], ["sai", "30"], ["sai", "60"], ["sri", "900"],
+                ["sweight", "3"], ["sprio", "4"], ["sdomains", "a.test, b.test 1 2"],
+                ["ipk", EXAMPLE_KEY2, OFFICE_ACTID, "--family", "office"], ["ato", OFFICE_ACTID],
+                ["upk", OFFICE_ACTID], ["sdns"], ["cdns"]]
+        base = [kmstest.prog("kmsctl"), "--socket", d.socket_path, "--timeout", "5"]
+        for rnd_i in range(ROUNDS):
+            # A burst of commands in the background, killed part-way.
+            script = "; ".join(" ".join(base + c) + " >/dev/null 2>&1" for c in
+                               [rnd.choice(cmds) for _ in range(30)])
+            burst = subprocess.Popen(["sh", "-c", script])
+            kms_client("127.0.0.1", d.port)
+            time.sleep(rnd.uniform(0.0, 0.3))
+            d.kill9()
+            burst.wait(30)
+            d.start()
+            r = d.ctl("dli", "all", check=False)
+            self.assertIn(r.returncode, (0, 1), "round %d: %s" % (rnd_i, r.stderr))
+            st = d.ctl("status")
+            self.assertIn("activation_interval", st.stdout)
+        # After the storm, the host still takes and keeps changes.
+        d.ctl("ipk", EXAMPLE_KEY)
+        d.ctl("ato")
+        rc, kv, r = kms_client("127.0.0.1", d.port)
+        self.assertEqual(kv.get("status"), "0x00000000", r.stdout)
+        self.stop_clean(d)
+
+
+if __name__ == "__main__":
+    kmstest.main()

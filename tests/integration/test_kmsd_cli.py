@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""kmsd's command line: help, version, bad configuration, SIGHUP reload."""
+
+import os
+import re
+import signal
+import subprocess
+import time
+
+import kmstest
+from kmstest import bind_pdu, connect, wait_closed
+
+
+def run(*args, timeout=15):
+    return subprocess.run([kmstest.prog("kmsd")] + list(args), capture_output=True, text=True,
+                          timeout=timeout)
+
+
+class KmsdCli(kmstest.KmsdTestCase):
+    def test_help_and_version(self):
+        r = run("--help")
+        self.assertEqual(r.returncode, 0)
+        for opt in ("--config", "--set", "--listen", "--state-dir", "--log-level", "--help",
+                    "--version"):
+            self.assertIn(opt, r.stdout)
+        r = run("--version")
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stdout.strip(), r"^kmsd \(kmsdns\) \d+\.\d+\.\d+$")
+
+    def test_unknown_option_and_argument(self):
+        for args in (["--frobnicate"], ["extra-arg"], ["--config"], ["--set", "nodot"]):
+            r = run(*args)
+            self.assertEqual(r.returncode, 2, args)
+            lines = r.stderr.strip().splitlines()
+            self.assertEqual(len(lines), 1, r.stderr)
+            self.assertTrue(lines[0].startswith("kmsd: "), lines)
+
+    def test_bad_config_value_names_file_line_key(self):
+        conf = os.path.join(self.tmp, "bad.conf")
+        with open(conf, "w") as f:
+            f.write("[host]\nstate_dir = %s\nidle_timeout = soon\n" % self.tmp)
+        r = run("--config", conf)
+        self.assertEqual(r.returncode, 2)
+        lines = r.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, r.stderr)
+        self.assertIn("bad.conf:3", lines[0])
+        self.assertIn("idle_timeout", lines[0])
+        # Unknown key.
+        with open(conf, "w") as f:
+            f.write("[host]\nno_such_key = 1\n")
+        r = run("--config", conf)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("bad.conf:2", r.stderr)
+        self.assertIn("no_such_key", r.stderr)
+        # A bad --set names the option.
+        r = run("--state-dir", self.tmp, "--set", "host.max_connections=lots")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("max_connections", r.stderr)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        # Missing file.
+        r = run("--config", os.path.join(self.tmp, "missing.conf"))
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("missing.conf", r.stderr)
+
+    def test_address_in_use_is_one_line_exit_1(self):
+        d = self.kmsd().start()
+        r = run("--state-dir", os.path.join(self.tmp, "second"), "--listen",
+                "127.0.0.1:%d" % d.port)
+        self.assertEqual(r.returncode, 1)
+        lines = r.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, r.stderr)
+        self.assertIn("cannot listen on 127.0.0.1:%d" % d.port, lines[0])
+        self.assertIn("address already in use", lines[0])
+        self.stop_clean(d)
+
+    def test_overrides_and_shortcuts(self):
+        d = self.kmsd()
+        port2 = kmstest.free_port()
+        d.start(["--listen", "127.0.0.1:%d" % port2, "--set", "host.idle_timeout=1",
+                 "--log-level", "info"])
+        self.assertTrue(kmstest.bind_ok("127.0.0.1", port2))
+        with connect("127.0.0.1", port2) as s:
+            self.assertTrue(wait_closed(s, 4))
+        self.assertNotIn("debug:", d.log())
+        self.stop_clean(d)
+
+    def test_sighup_reload(self):
+        d = self.kmsd(extra={"host": {"idle_timeout": "30", "log_level": "info"}}).start()
+        with connect("127.0.0.1", d.port) as s:
+            self.assertFalse(wait_closed(s, 1.5))
+        # Reload with a 1 s idle timeout and debug logging.
+        d.write_config({"host": {"idle_timeout": "1", "log_level": "debug"}})
+        d.signal(signal.SIGHUP)
+        self.assertTrue(d.wait_log("configuration reloaded"), d.log_tail())
+        with connect("127.0.0.1", d.port) as s:
+            s.sendall(bind_pdu())
+            self.assertTrue(wait_closed(s, 4))
+        d.ctl("status")
+        self.assertTrue(d.wait_log("debug: control: 'status'"), d.log_tail())
+        # A bad file keeps the running configuration, with one error line.
+        with open(d.config, "a") as f:
+            f.write("[host]\nidle_timeout = never\n")
+        d.signal(signal.SIGHUP)
+        self.assertTrue(d.wait_log("reload failed"), d.log_tail())
+        errs = [l for l in d.log().splitlines() if "reload failed" in l]
+        self.assertEqual(len(errs), 1)
+        self.assertIn("idle_timeout", errs[0])
+        self.assertTrue(d.alive())
+        with connect("127.0.0.1", d.port) as s:
+            self.assertTrue(wait_closed(s, 4))  # still the 1 s timeout
+        d.ctl("status")
+        self.stop_clean(d)
+
+    def test_sigint_and_stale_socket(self):
+        d = self.kmsd().start()
+        d.signal(signal.SIGINT)
+        self.assertEqual(d.proc.wait(20), 0)
+        d.proc = None
+        d.logf.close()
+        self.assertFalse(os.path.exists(d.socket_path))
+        # A stale socket file (nobody listening) is replaced.
+        d.start()
+        pid = d.proc.pid
+        d.kill9()
+        self.assertTrue(os.path.exists(d.socket_path))
+        d.start()
+        self.assertNotEqual(d.proc.pid, pid)
+        self.assertEqual(os.stat(d.socket_path).st_mode & 0o777, 0o600)
+        self.assertIn("stale control socket", d.log())
+        self.stop_clean(d)
+
+    def test_ready_line_and_timestamps(self):
+        d = self.kmsd().start()
+        ready = [l for l in d.log().splitlines() if "ready" in l]
+        self.assertEqual(len(ready), 1)
+        self.assertRegex(ready[0], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z kmsd: info: ready")
+        self.assertIn("127.0.0.1:%d" % d.port, ready[0])
+        self.stop_clean(d)
+
+
+if __name__ == "__main__":
+    kmstest.main()
