@@ -28,6 +28,7 @@
 #include "kms/rpc_pdu.h"
 
 #define MAX_LAT (4u << 20)
+#define N_REQ   256
 
 typedef struct client client_t;
 
@@ -42,8 +43,9 @@ typedef struct {
     size_t n_lat;
     uint8_t *bind;
     size_t bind_len;
-    uint8_t *req;
-    size_t req_len;
+    uint8_t *req[N_REQ]; /* requests with distinct client machine IDs */
+    size_t req_len[N_REQ];
+    unsigned next_req;
     unsigned active;
     int stopping;
 } bench_t;
@@ -121,6 +123,14 @@ static int send_bytes(client_t *c, const uint8_t *p, size_t n)
     return uv_write(w, (uv_stream_t *)&c->tcp, &bf, 1, on_write);
 }
 
+static int send_req(client_t *c)
+{
+    bench_t *b = c->b;
+    unsigned i = b->next_req++ % N_REQ;
+
+    return send_bytes(c, b->req[i], b->req_len[i]);
+}
+
 static void on_alloc(uv_handle_t *h, size_t sz, uv_buf_t *buf)
 {
     client_t *c = h->data;
@@ -157,7 +167,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
                 return;
             }
             c->stage = 1;
-            if (send_bytes(c, b->req, b->req_len) < 0) {
+            if (send_req(c) < 0) {
                 fail(c);
                 return;
             }
@@ -180,7 +190,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
                 return;
             }
             c->t0 = uv_hrtime();
-            if (send_bytes(c, b->req, b->req_len) < 0) {
+            if (send_req(c) < 0) {
                 fail(c);
                 return;
             }
@@ -257,16 +267,19 @@ static int build_pdus(bench_t *b)
     rq.required_client_count = 25;
     rq.request_time = 133000000000000000ull;
     snprintf(rq.workstation, sizeof rq.workstation, "bench");
-    kms_wr_init(&stub);
-    if ((rc = kms_act_encode_request(&rq, &stub)) < 0)
-        return rc;
-    kms_wr_init(&wr);
-    rc = kms_rpc_build_request(&wr, KMS_PFC_FIRST_FRAG | KMS_PFC_LAST_FRAG, 2, (uint32_t)stub.len,
-                               0, 0, NULL, stub.buf, stub.len);
-    kms_wr_free(&stub);
-    if (rc < 0)
-        return rc;
-    b->req = kms_wr_steal(&wr, &b->req_len);
+    for (unsigned i = 0; i < N_REQ; i++) {
+        rq.client_machine_id.b[15] = (uint8_t)i; /* N_REQ distinct clients */
+        kms_wr_init(&stub);
+        if ((rc = kms_act_encode_request(&rq, &stub)) < 0)
+            return rc;
+        kms_wr_init(&wr);
+        rc = kms_rpc_build_request(&wr, KMS_PFC_FIRST_FRAG | KMS_PFC_LAST_FRAG, 2,
+                                   (uint32_t)stub.len, 0, 0, NULL, stub.buf, stub.len);
+        kms_wr_free(&stub);
+        if (rc < 0)
+            return rc;
+        b->req[i] = kms_wr_steal(&wr, &b->req_len[i]);
+    }
     return 0;
 }
 
@@ -304,7 +317,8 @@ static int run_exchange(bench_t *b, unsigned conns, unsigned seconds)
            b->n_lat ? b->lat[(size_t)((double)b->n_lat * 0.99)] : 0.0);
     free(b->lat);
     free(b->bind);
-    free(b->req);
+    for (unsigned i = 0; i < N_REQ; i++)
+        free(b->req[i]);
     return b->failures > b->exchanges / 100 ? 1 : 0;
 }
 
