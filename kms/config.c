@@ -90,10 +90,10 @@ int kms_config_domain_normalize(const char *in, char *out, size_t outlen)
         unsigned char c = (unsigned char)in[i];
 
         if (c == '.') {
-            if (label == 0)
+            if (label == 0 || in[i - 1] == '-')
                 return KMS_EINVAL;
             label = 0;
-        } else if (isalnum(c) || c == '-' || c == '_') {
+        } else if (isalnum(c) || c == '_' || (c == '-' && label > 0)) {
             if (++label > 63)
                 return KMS_EINVAL;
         } else {
@@ -101,7 +101,7 @@ int kms_config_domain_normalize(const char *in, char *out, size_t outlen)
         }
         out[i] = (char)tolower(c);
     }
-    if (label == 0)
+    if (label == 0 || in[n - 1] == '-')
         return KMS_EINVAL;
     out[n] = 0;
     return 0;
@@ -140,7 +140,8 @@ int kms_config_parse_domains(const char *list, kms_pub_domain_t **out, size_t *n
     *n = 0;
     if (!copy)
         return KMS_ENOMEM;
-    for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+    save = copy;
+    while ((item = strsep(&save, ",")) != NULL) {
         char *tok[4], *s2 = NULL, *t;
         int nt = 0;
         char name[256];
@@ -393,7 +394,8 @@ static int parse_listen(kms_config_t *cfg, const char *v, char *why, size_t whyl
 
     if (!copy)
         return KMS_ENOMEM;
-    for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+    save = copy;
+    while ((item = strsep(&save, ",")) != NULL) {
         struct sockaddr_storage ss;
         char buf[KMS_ADDRSTRLEN];
         uint16_t port;
