@@ -28,12 +28,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define CFG_MAX_FILE      (1u << 20)
-#define MIN_INTERVAL_MIN  15u
-#define MAX_INTERVAL_MIN  43200u
-#define DEFAULT_PORT      1688
-#define MAX_LISTEN        64
-#define MAX_DOMAINS       1024
+#define CFG_MAX_FILE     (1u << 20)
+#define MIN_INTERVAL_MIN 15u
+#define MAX_INTERVAL_MIN 43200u
+#define DEFAULT_PORT     1688
+#define MAX_LISTEN       64
+#define MAX_DOMAINS      1024
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -358,7 +358,8 @@ int kms_config_copy(kms_config_t *dst, const kms_config_t *src)
                 goto fail;
         }
     }
-    if (set_str(&dst->state_dir, src->state_dir) || set_str(&dst->control_socket, src->control_socket) ||
+    if (set_str(&dst->state_dir, src->state_dir) ||
+        set_str(&dst->control_socket, src->control_socket) ||
         set_str(&dst->log_level, src->log_level) || set_str(&dst->target, src->target) ||
         set_str(&dst->server, src->server) || set_str(&dst->key_file, src->key_file))
         goto fail;
@@ -514,8 +515,7 @@ static int parse_uint(const char *v, uint64_t min, uint64_t max, uint64_t *out, 
     return r;
 }
 
-static int set_host_key(kms_config_t *cfg, const char *key, const char *v, char *why,
-                        size_t whylen)
+static int set_host_key(kms_config_t *cfg, const char *key, const char *v, char *why, size_t whylen)
 {
     uint64_t u;
     int r;
@@ -588,8 +588,7 @@ static int set_host_key(kms_config_t *cfg, const char *key, const char *v, char 
     return KMS_ENOENT;
 }
 
-static int set_dns_key(kms_config_t *cfg, const char *key, const char *v, char *why,
-                       size_t whylen)
+static int set_dns_key(kms_config_t *cfg, const char *key, const char *v, char *why, size_t whylen)
 {
     uint64_t u;
     int r, b;
@@ -723,10 +722,10 @@ typedef struct {
     const char *text;
     size_t len, pos;
     unsigned line;
-    int err;            /* first error (KMS_E*), reported in msg */
+    int err; /* first error (KMS_E*), reported in msg */
     char *msg;
     size_t msglen;
-    char **seen;        /* "section\nkey" of keys already given in this file */
+    char **seen; /* "section\nkey" of keys already given in this file */
     size_t n_seen;
 } load_ctx_t;
 
@@ -815,8 +814,8 @@ static int handler(void *user, const char *section, const char *name, const char
     for (size_t i = 0; i < c->n_seen; i++) {
         if (strcmp(c->seen[i], id) == 0) {
             free(id);
-            ctx_error(c, KMS_ECONFIG, "[%s] %s: duplicate key (or a continuation line)",
-                      section, name);
+            ctx_error(c, KMS_ECONFIG, "[%s] %s: duplicate key (or a continuation line)", section,
+                      name);
             return 0;
         }
     }

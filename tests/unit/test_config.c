@@ -193,9 +193,9 @@ static void intervals_units_and_range(void **state)
         int ok;
         uint32_t minutes;
     } cases[] = {
-        {"15", 1, 15},     {"43200", 1, 43200}, {"30d", 1, 43200}, {"900s", 1, 15},
-        {"14", 0, 0},      {"43201", 0, 0},     {"31d", 0, 0},     {"901s", 0, 0},
-        {"abc", 0, 0},     {"-5", 0, 0},        {"10x", 0, 0},     {"99999999999999999999", 0, 0},
+        {"15", 1, 15}, {"43200", 1, 43200}, {"30d", 1, 43200}, {"900s", 1, 15},
+        {"14", 0, 0},  {"43201", 0, 0},     {"31d", 0, 0},     {"901s", 0, 0},
+        {"abc", 0, 0}, {"-5", 0, 0},        {"10x", 0, 0},     {"99999999999999999999", 0, 0},
     };
 
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -312,8 +312,7 @@ static void structural_errors(void **state)
 
     /* Missing file. */
     assert_int_equal(kms_config_defaults(&cfg), 0);
-    assert_int_equal(kms_config_load(&cfg, "/nonexistent/kmsd.conf", err, sizeof err),
-                     KMS_ENOENT);
+    assert_int_equal(kms_config_load(&cfg, "/nonexistent/kmsd.conf", err, sizeof err), KMS_ENOENT);
     assert_non_null(strstr(err, "/nonexistent/kmsd.conf"));
     kms_config_free(&cfg);
 }
@@ -324,16 +323,14 @@ static void set_from_command_line(void **state)
     char err[KMS_CONFIG_ERRLEN];
 
     assert_int_equal(kms_config_defaults(&cfg), 0);
-    assert_int_equal(kms_config_set(&cfg, "host", "idle_timeout", "45", "--idle-timeout", err,
-                                    sizeof err),
-                     0);
+    assert_int_equal(
+        kms_config_set(&cfg, "host", "idle_timeout", "45", "--idle-timeout", err, sizeof err), 0);
     assert_int_equal(cfg.idle_timeout, 45);
     assert_int_equal(
         kms_config_set(&cfg, "host", "idle_timeout", "x", "--idle-timeout", err, sizeof err),
         KMS_ECONFIG);
     assert_non_null(strstr(err, "--idle-timeout: [host] idle_timeout: 'x' is not a duration"));
-    assert_int_equal(kms_config_set(&cfg, "nope", "k", "v", "--set", err, sizeof err),
-                     KMS_ECONFIG);
+    assert_int_equal(kms_config_set(&cfg, "nope", "k", "v", "--set", err, sizeof err), KMS_ECONFIG);
     assert_non_null(strstr(err, "unknown section"));
     kms_config_free(&cfg);
 }
@@ -345,9 +342,9 @@ static void domain_lists(void **state)
     char err[256], out[256];
     char *s;
 
-    assert_int_equal(kms_config_parse_domains("kms.test, corp.test 10 50,A_b.Example.", &d, &n,
-                                              err, sizeof err),
-                     0);
+    assert_int_equal(
+        kms_config_parse_domains("kms.test, corp.test 10 50,A_b.Example.", &d, &n, err, sizeof err),
+        0);
     assert_int_equal(n, 3);
     assert_string_equal(d[2].name, "a_b.example");
     s = kms_config_format_domains(d, n);
@@ -358,8 +355,7 @@ static void domain_lists(void **state)
     assert_int_equal(kms_config_parse_domains("", &d, &n, err, sizeof err), KMS_EINVAL);
     assert_int_equal(kms_config_parse_domains("a.test,,b.test", &d, &n, err, sizeof err),
                      KMS_EINVAL);
-    assert_int_equal(kms_config_parse_domains("a.test 1 2 3", &d, &n, err, sizeof err),
-                     KMS_EINVAL);
+    assert_int_equal(kms_config_parse_domains("a.test 1 2 3", &d, &n, err, sizeof err), KMS_EINVAL);
 
     /* Label and name length limits. */
     char name[300];

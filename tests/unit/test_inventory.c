@@ -39,14 +39,22 @@ static void key_format(void **state)
     assert_string_equal(out, "");
     /* Letters outside the alphabet: A E I L O S U Z 0 1 5. */
     const char *bad[] = {
-        "ACDFG-HJKMP-QRTVW-XY234-6789B", "BCDFG-HJKMP-QRTVW-XY234-6789E",
-        "BCDFG-HJKMP-QRTVW-XY234-6789I", "BCDFG-HJKMP-QRTVW-XY234-6789L",
-        "BCDFG-HJKMP-QRTVW-XY234-6789O", "BCDFG-HJKMP-QRTVW-XY234-6789S",
-        "BCDFG-HJKMP-QRTVW-XY234-6789U", "BCDFG-HJKMP-QRTVW-XY234-6789Z",
-        "BCDFG-HJKMP-QRTVW-XY234-67890", "BCDFG-HJKMP-QRTVW-XY234-67891",
-        "BCDFG-HJKMP-QRTVW-XY234-67895", "BCDFGHJKMPQRTVWXY2346789BCD",
-        "BCDFG-HJKMP-QRTVW-XY234-6789",  "BCDFG-HJKMP-QRTVW-XY234-6789BB",
-        "BCDFG_HJKMP-QRTVW-XY234-6789B", "BCDFGH-JKMP-QRTVW-XY234-6789B",
+        "ACDFG-HJKMP-QRTVW-XY234-6789B",
+        "BCDFG-HJKMP-QRTVW-XY234-6789E",
+        "BCDFG-HJKMP-QRTVW-XY234-6789I",
+        "BCDFG-HJKMP-QRTVW-XY234-6789L",
+        "BCDFG-HJKMP-QRTVW-XY234-6789O",
+        "BCDFG-HJKMP-QRTVW-XY234-6789S",
+        "BCDFG-HJKMP-QRTVW-XY234-6789U",
+        "BCDFG-HJKMP-QRTVW-XY234-6789Z",
+        "BCDFG-HJKMP-QRTVW-XY234-67890",
+        "BCDFG-HJKMP-QRTVW-XY234-67891",
+        "BCDFG-HJKMP-QRTVW-XY234-67895",
+        "BCDFGHJKMPQRTVWXY2346789BCD",
+        "BCDFG-HJKMP-QRTVW-XY234-6789",
+        "BCDFG-HJKMP-QRTVW-XY234-6789BB",
+        "BCDFG_HJKMP-QRTVW-XY234-6789B",
+        "BCDFGH-JKMP-QRTVW-XY234-6789B",
         "",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -138,8 +146,8 @@ static void serving_rule(void **state)
     assert_null(kms_inv_serving(&inv, off, &counted_a));
 
     /* An Office slot limited to one counted ID. */
-    assert_int_equal(
-        kms_inv_install(&inv, KEY_B, &office_act, KMS_FAMILY_OFFICE, &counted_a, 1, 1), 0);
+    assert_int_equal(kms_inv_install(&inv, KEY_B, &office_act, KMS_FAMILY_OFFICE, &counted_a, 1, 1),
+                     0);
     kms_inv_enable(&inv, &office_act);
     const kms_product_t *p = kms_inv_serving(&inv, off, &counted_a);
 

@@ -215,14 +215,10 @@ static void record_rate(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(distinct_clients_and_renewal),
-        cmocka_unit_test(thirty_day_window),
-        cmocka_unit_test(capacity_grows_never_shrinks),
-        cmocka_unit_test(clamp_required),
-        cmocka_unit_test(eviction_of_least_recent),
-        cmocka_unit_test(restore),
-        cmocka_unit_test(many_pools_bounded),
-        cmocka_unit_test(record_rate),
+        cmocka_unit_test(distinct_clients_and_renewal), cmocka_unit_test(thirty_day_window),
+        cmocka_unit_test(capacity_grows_never_shrinks), cmocka_unit_test(clamp_required),
+        cmocka_unit_test(eviction_of_least_recent),     cmocka_unit_test(restore),
+        cmocka_unit_test(many_pools_bounded),           cmocka_unit_test(record_rate),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

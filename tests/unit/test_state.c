@@ -146,15 +146,15 @@ static void settings_round_trip(void **state)
 
     memset(&o, 0, sizeof o);
     memset(&back, 0, sizeof back);
-    o.set = KMS_OVR_PORT | KMS_OVR_ACT_INTERVAL | KMS_OVR_PUBLISH | KMS_OVR_DOMAINS |
-            KMS_OVR_WEIGHT;
+    o.set =
+        KMS_OVR_PORT | KMS_OVR_ACT_INTERVAL | KMS_OVR_PUBLISH | KMS_OVR_DOMAINS | KMS_OVR_WEIGHT;
     o.port = 11688;
     o.activation_interval = 60;
     o.publish = 0;
     o.weight = 9;
     o.decommissioned = 1;
-    assert_int_equal(kms_config_parse_domains("kms.test, corp.test 10 50", &o.domains,
-                                              &o.n_domains, err, sizeof err),
+    assert_int_equal(kms_config_parse_domains("kms.test, corp.test 10 50", &o.domains, &o.n_domains,
+                                              err, sizeof err),
                      0);
     assert_int_equal(kms_state_save_settings(dir, &o, 0), 0);
     assert_int_equal(kms_state_load_settings(dir, &back, err, sizeof err), 0);
@@ -289,9 +289,9 @@ static void corrupt_ledger_and_settings(void **state)
     assert_string_equal(err, "S:3: port listed twice");
     /* KMS_STATE_NO_CRC skips only the checksum comparison. */
     n = snprintf(text, sizeof text, "kmsdns-settings 1\nsai 1\nend crc32=00000000\n");
-    assert_int_equal(kms_state_parse_settings(text, (size_t)n, "S", KMS_STATE_NO_CRC, &o, err,
-                                              sizeof err),
-                     KMS_ECORRUPT);
+    assert_int_equal(
+        kms_state_parse_settings(text, (size_t)n, "S", KMS_STATE_NO_CRC, &o, err, sizeof err),
+        KMS_ECORRUPT);
     assert_string_equal(err, "S:2: unknown setting 'sai'");
     kms_ledger_free(l);
 }
