@@ -28,12 +28,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define CFG_MAX_FILE      (1u << 20)
-#define MIN_INTERVAL_MIN  15u
-#define MAX_INTERVAL_MIN  43200u
-#define DEFAULT_PORT      1688
-#define MAX_LISTEN        64
-#define MAX_DOMAINS       1024
+#define CFG_MAX_FILE     (1u << 20)
+#define MIN_INTERVAL_MIN 15u
+#define MAX_INTERVAL_MIN 43200u
+#define DEFAULT_PORT     1688
+#define MAX_LISTEN       64
+#define MAX_DOMAINS      1024
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -90,10 +90,10 @@ int kms_config_domain_normalize(const char *in, char *out, size_t outlen)
         unsigned char c = (unsigned char)in[i];
 
         if (c == '.') {
-            if (label == 0)
+            if (label == 0 || in[i - 1] == '-')
                 return KMS_EINVAL;
             label = 0;
-        } else if (isalnum(c) || c == '-' || c == '_') {
+        } else if (isalnum(c) || c == '_' || (c == '-' && label > 0)) {
             if (++label > 63)
                 return KMS_EINVAL;
         } else {
@@ -101,7 +101,7 @@ int kms_config_domain_normalize(const char *in, char *out, size_t outlen)
         }
         out[i] = (char)tolower(c);
     }
-    if (label == 0)
+    if (label == 0 || in[n - 1] == '-')
         return KMS_EINVAL;
     out[n] = 0;
     return 0;
@@ -140,7 +140,8 @@ int kms_config_parse_domains(const char *list, kms_pub_domain_t **out, size_t *n
     *n = 0;
     if (!copy)
         return KMS_ENOMEM;
-    for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+    save = copy;
+    while ((item = strsep(&save, ",")) != NULL) {
         char *tok[4], *s2 = NULL, *t;
         int nt = 0;
         char name[256];
@@ -357,7 +358,8 @@ int kms_config_copy(kms_config_t *dst, const kms_config_t *src)
                 goto fail;
         }
     }
-    if (set_str(&dst->state_dir, src->state_dir) || set_str(&dst->control_socket, src->control_socket) ||
+    if (set_str(&dst->state_dir, src->state_dir) ||
+        set_str(&dst->control_socket, src->control_socket) ||
         set_str(&dst->log_level, src->log_level) || set_str(&dst->target, src->target) ||
         set_str(&dst->server, src->server) || set_str(&dst->key_file, src->key_file))
         goto fail;
@@ -393,7 +395,8 @@ static int parse_listen(kms_config_t *cfg, const char *v, char *why, size_t whyl
 
     if (!copy)
         return KMS_ENOMEM;
-    for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+    save = copy;
+    while ((item = strsep(&save, ",")) != NULL) {
         struct sockaddr_storage ss;
         char buf[KMS_ADDRSTRLEN];
         uint16_t port;
@@ -512,8 +515,7 @@ static int parse_uint(const char *v, uint64_t min, uint64_t max, uint64_t *out, 
     return r;
 }
 
-static int set_host_key(kms_config_t *cfg, const char *key, const char *v, char *why,
-                        size_t whylen)
+static int set_host_key(kms_config_t *cfg, const char *key, const char *v, char *why, size_t whylen)
 {
     uint64_t u;
     int r;
@@ -586,8 +588,7 @@ static int set_host_key(kms_config_t *cfg, const char *key, const char *v, char 
     return KMS_ENOENT;
 }
 
-static int set_dns_key(kms_config_t *cfg, const char *key, const char *v, char *why,
-                       size_t whylen)
+static int set_dns_key(kms_config_t *cfg, const char *key, const char *v, char *why, size_t whylen)
 {
     uint64_t u;
     int r, b;
@@ -721,10 +722,10 @@ typedef struct {
     const char *text;
     size_t len, pos;
     unsigned line;
-    int err;            /* first error (KMS_E*), reported in msg */
+    int err; /* first error (KMS_E*), reported in msg */
     char *msg;
     size_t msglen;
-    char **seen;        /* "section\nkey" of keys already given in this file */
+    char **seen; /* "section\nkey" of keys already given in this file */
     size_t n_seen;
 } load_ctx_t;
 
@@ -813,8 +814,8 @@ static int handler(void *user, const char *section, const char *name, const char
     for (size_t i = 0; i < c->n_seen; i++) {
         if (strcmp(c->seen[i], id) == 0) {
             free(id);
-            ctx_error(c, KMS_ECONFIG, "[%s] %s: duplicate key (or a continuation line)",
-                      section, name);
+            ctx_error(c, KMS_ECONFIG, "[%s] %s: duplicate key (or a continuation line)", section,
+                      name);
             return 0;
         }
     }

@@ -86,7 +86,9 @@ int kms_config_load_string(kms_config_t *cfg, const char *text, size_t len, cons
  *  0 or KMS_ENOMEM (then @p dst is zeroed). Free @p dst with kms_config_free(). */
 int kms_config_copy(kms_config_t *dst, const kms_config_t *src);
 
-/** Validate and normalize one domain name ("Corp.Test." -> "corp.test") into
+/** Validate and normalize one domain name ("Corp.Test." -> "corp.test"): labels of
+ *  1..63 letters, digits, '_' or '-' (not at either end of a label), at most 253
+ *  characters, one trailing dot dropped, lower-cased; result into
  *  @p out (at least 254 bytes).  0 or KMS_EINVAL. */
 int kms_config_domain_normalize(const char *in, char *out, size_t outlen);
 

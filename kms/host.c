@@ -75,8 +75,8 @@ void kms_host_settings(const kms_host_t *h, kms_settings_t *s)
     const kms_overrides_t *o = &h->ovr;
 
     s->port = (o->set & KMS_OVR_PORT) ? o->port : config_port(&h->cfg);
-    s->activation_interval = (o->set & KMS_OVR_ACT_INTERVAL) ? o->activation_interval
-                                                             : h->cfg.activation_interval;
+    s->activation_interval =
+        (o->set & KMS_OVR_ACT_INTERVAL) ? o->activation_interval : h->cfg.activation_interval;
     s->renewal_interval =
         (o->set & KMS_OVR_REN_INTERVAL) ? o->renewal_interval : h->cfg.renewal_interval;
     s->publish = (o->set & KMS_OVR_PUBLISH) ? o->publish : h->cfg.publish;
@@ -121,8 +121,7 @@ int kms_host_open(const kms_config_t *cfg, kms_host_t **out, char *err, size_t e
     h->durable = 1;
     kms_inv_init(&h->inv);
     if ((r = kms_mkdir_p(h->state_dir, 0700)) < 0) {
-        seterr(err, errlen, "%s: cannot create state directory: %s", h->state_dir,
-               kms_strerror(r));
+        seterr(err, errlen, "%s: cannot create state directory: %s", h->state_dir, kms_strerror(r));
         goto fail;
     }
     if ((r = kms_state_load_settings(h->state_dir, &h->ovr, err, errlen)) < 0 ||
@@ -149,8 +148,7 @@ void kms_host_free(kms_host_t *h)
         int r = kms_host_flush(h);
 
         if (r < 0)
-            kms_error("cannot write the client ledger in %s: %s", h->state_dir,
-                      kms_strerror(r));
+            kms_error("cannot write the client ledger in %s: %s", h->state_dir, kms_strerror(r));
     }
     kms_ledger_free(h->ledger);
     kms_inv_clear(&h->inv);
@@ -226,8 +224,7 @@ int kms_host_rpc_handler(void *ud, uint16_t opnum, const uint8_t *stub, size_t l
     if (r < 0)
         return r;
     kms_host_settings(h, &s);
-    p = s.decommissioned ? NULL
-                         : kms_inv_serving(&h->inv, &req.app_id, &req.kms_counted_id);
+    p = s.decommissioned ? NULL : kms_inv_serving(&h->inv, &req.app_id, &req.kms_counted_id);
     if (!p) {
         h->stats.activations_failed++;
         kms_debug("activation for application %s not served: 0x%08X",
@@ -343,11 +340,10 @@ static kms_json_t *product_json(const kms_product_t *p)
     }
     if (kms_json_set_str(o, "activation_id", slot_name(p, g)) < 0 ||
         kms_json_set_str(o, "family", kms_family_name(p->family)) < 0 ||
-        kms_json_set_str(o, "application_id",
-                         kms_guid_format(kms_family_app_id(p->family), g)) < 0 ||
+        kms_json_set_str(o, "application_id", kms_guid_format(kms_family_app_id(p->family), g)) <
+            0 ||
         kms_json_set_str(o, "partial_key", part) < 0 ||
-        kms_json_set_bool(o, "enabled", p->enabled) < 0 ||
-        kms_json_set(o, "kms_ids", ids) < 0)
+        kms_json_set_bool(o, "enabled", p->enabled) < 0 || kms_json_set(o, "kms_ids", ids) < 0)
         goto fail;
     ids = NULL;
     if (kms_json_set_int(o, "installed", p->installed) < 0)
@@ -368,13 +364,13 @@ static void product_line(cmd_t *c, const kms_product_t *p)
 
     kms_key_partial(p->key, part);
     for (size_t k = 0; k < p->n_kms_ids; k++)
-        off += (size_t)sprintf(ids + off, "%s%s", k ? "," : "",
-                               kms_guid_format(&p->kms_ids[k], g));
-    out_line(c, "product %s family=%s application_id=%s partial_key=%s enabled=%s kms_ids=%s "
-                "installed=%lld",
+        off += (size_t)sprintf(ids + off, "%s%s", k ? "," : "", kms_guid_format(&p->kms_ids[k], g));
+    out_line(c,
+             "product %s family=%s application_id=%s partial_key=%s enabled=%s kms_ids=%s "
+             "installed=%lld",
              slot_name(p, g), kms_family_name(p->family),
-             kms_guid_format(kms_family_app_id(p->family), a), part, p->enabled ? "yes" : "no",
-             ids, (long long)p->installed);
+             kms_guid_format(kms_family_app_id(p->family), a), part, p->enabled ? "yes" : "no", ids,
+             (long long)p->installed);
 }
 
 static int verb_dli(cmd_t *c)
@@ -474,8 +470,10 @@ static int verb_ipk(cmd_t *c)
                 return fail(c, KMS_EINVAL, "%s needs a value; %s", t, usage);
             if (t[2] == 'f') {
                 if (have_fam || kms_family_parse(c->tok[i + 1], &fam) < 0)
-                    return fail(c, KMS_EINVAL, "bad --family '%.32s' (windows, office2010, "
-                                               "office)", c->tok[i + 1]);
+                    return fail(c, KMS_EINVAL,
+                                "bad --family '%.32s' (windows, office2010, "
+                                "office)",
+                                c->tok[i + 1]);
                 have_fam = 1;
             } else {
                 if (nids == KMS_INV_MAX_KMSIDS)
@@ -557,7 +555,9 @@ static int verb_ato(cmd_t *c)
     }
     if (all ? h->inv.n == 0 : !kms_inv_find(&h->inv, is_def ? NULL : &act))
         return fail(c, KMS_ENOENT, "no product key installed for %s (run ipk first)",
-                    all ? "any product" : c->ntok ? c->tok[0] : "default");
+                    all       ? "any product"
+                    : c->ntok ? c->tok[0]
+                              : "default");
     if ((r = kms_inv_copy(&next, &h->inv)) < 0)
         return fail(c, r, "out of memory");
     for (size_t i = 0; i < next.n; i++) {
@@ -656,8 +656,8 @@ static int verb_interval(cmd_t *c, int act)
         return fail(c, KMS_ERANGE, "'%.32s' out of range (whole minutes, 15 minutes to 30 days)",
                     c->tok[0]);
     snprintf(echo, sizeof echo, "%s %llu", name, (unsigned long long)(s / 60));
-    return set_override(c, act ? KMS_OVR_ACT_INTERVAL : KMS_OVR_REN_INTERVAL,
-                        act ? ap_act : ap_ren, s / 60, echo);
+    return set_override(c, act ? KMS_OVR_ACT_INTERVAL : KMS_OVR_REN_INTERVAL, act ? ap_act : ap_ren,
+                        s / 60, echo);
 }
 
 static int verb_publish(cmd_t *c, int on)
@@ -665,8 +665,9 @@ static int verb_publish(cmd_t *c, int on)
     if (c->ntok != 0)
         return fail(c, KMS_EINVAL, "usage: %s", on ? "sdns" : "cdns");
     if (on && c->h->ovr.decommissioned)
-        return fail(c, KMS_EPERM, "this host is decommissioned: run ato to serve again, "
-                                  "then sdns");
+        return fail(c, KMS_EPERM,
+                    "this host is decommissioned: run ato to serve again, "
+                    "then sdns");
     return set_override(c, KMS_OVR_PUBLISH, ap_pub, (uint64_t)on,
                         on ? "publish yes" : "publish no");
 }
@@ -681,8 +682,8 @@ static int verb_u16(cmd_t *c, int prio)
     if (kms_uint_parse(c->tok[0], 0, 65535, &v) < 0)
         return fail(c, KMS_ERANGE, "'%.32s' is not a number in 0..65535", c->tok[0]);
     snprintf(echo, sizeof echo, "%s %llu", prio ? "priority" : "weight", (unsigned long long)v);
-    return set_override(c, prio ? KMS_OVR_PRIORITY : KMS_OVR_WEIGHT, prio ? ap_prio : ap_weight,
-                        v, echo);
+    return set_override(c, prio ? KMS_OVR_PRIORITY : KMS_OVR_WEIGHT, prio ? ap_prio : ap_weight, v,
+                        echo);
 }
 
 static int verb_sdomains(cmd_t *c)
@@ -761,9 +762,12 @@ static int status_json(cmd_t *c, const kms_settings_t *s, int64_t now)
     static const struct {
         const char *name;
         unsigned bit;
-    } ovr_names[] = {{"port", KMS_OVR_PORT},         {"activation_interval", KMS_OVR_ACT_INTERVAL},
-                     {"renewal_interval", KMS_OVR_REN_INTERVAL}, {"publish", KMS_OVR_PUBLISH},
-                     {"priority", KMS_OVR_PRIORITY}, {"weight", KMS_OVR_WEIGHT},
+    } ovr_names[] = {{"port", KMS_OVR_PORT},
+                     {"activation_interval", KMS_OVR_ACT_INTERVAL},
+                     {"renewal_interval", KMS_OVR_REN_INTERVAL},
+                     {"publish", KMS_OVR_PUBLISH},
+                     {"priority", KMS_OVR_PRIORITY},
+                     {"weight", KMS_OVR_WEIGHT},
                      {"domains", KMS_OVR_DOMAINS}};
     int e = 0;
 
@@ -773,11 +777,11 @@ static int status_json(cmd_t *c, const kms_settings_t *s, int64_t now)
         kms_json_t *d = kms_json_object();
 
         e |= !d || kms_json_set_str(d, "name", s->domains[i].name) < 0;
-        e |= !d || kms_json_set_int(d, "priority", s->domains[i].has_prio
-                                                       ? s->domains[i].priority
-                                                       : s->priority) < 0;
-        e |= !d || kms_json_set_int(d, "weight", s->domains[i].has_prio ? s->domains[i].weight
-                                                                        : s->weight) < 0;
+        e |= !d ||
+             kms_json_set_int(d, "priority",
+                              s->domains[i].has_prio ? s->domains[i].priority : s->priority) < 0;
+        e |= !d || kms_json_set_int(d, "weight",
+                                    s->domains[i].has_prio ? s->domains[i].weight : s->weight) < 0;
         if (e || kms_json_append(doms, d) < 0) {
             kms_json_free(d);
             goto fail;
@@ -877,8 +881,7 @@ static int verb_status(cmd_t *c)
     out_line(c, "port %u source=%s", s.port, src(h, KMS_OVR_PORT));
     out_line(c, "activation_interval %u source=%s", s.activation_interval,
              src(h, KMS_OVR_ACT_INTERVAL));
-    out_line(c, "renewal_interval %u source=%s", s.renewal_interval,
-             src(h, KMS_OVR_REN_INTERVAL));
+    out_line(c, "renewal_interval %u source=%s", s.renewal_interval, src(h, KMS_OVR_REN_INTERVAL));
     out_line(c, "publish %s source=%s", s.publish ? "yes" : "no",
              s.decommissioned ? "decommissioned" : src(h, KMS_OVR_PUBLISH));
     out_line(c, "priority %u source=%s", s.priority, src(h, KMS_OVR_PRIORITY));
@@ -901,10 +904,9 @@ static int verb_status(cmd_t *c)
              "activations_ok=%llu activations_failed=%llu other_encodings=%llu malformed=%llu "
              "idle_closed=%llu",
              (unsigned long long)st->connections_total, (unsigned long long)st->connections_now,
-             (unsigned long long)st->connections_rejected,
-             (unsigned long long)st->activations_ok, (unsigned long long)st->activations_failed,
-             (unsigned long long)st->other_encodings, (unsigned long long)st->malformed,
-             (unsigned long long)st->idle_closed);
+             (unsigned long long)st->connections_rejected, (unsigned long long)st->activations_ok,
+             (unsigned long long)st->activations_failed, (unsigned long long)st->other_encodings,
+             (unsigned long long)st->malformed, (unsigned long long)st->idle_closed);
     return 0;
 }
 
@@ -947,8 +949,10 @@ static int dispatch(cmd_t *c, const char *verb)
         return verb_sdomains(c);
     if (strcmp(verb, "decommission") == 0)
         return verb_decommission(c);
-    return fail(c, KMS_EINVAL, "unknown verb '%.32s' (status, dli, ipk, upk, ato, sprt, sai, sri, "
-                               "sdns, cdns, sprio, sweight, sdomains, decommission)", verb);
+    return fail(c, KMS_EINVAL,
+                "unknown verb '%.32s' (status, dli, ipk, upk, ato, sprt, sai, sri, "
+                "sdns, cdns, sprio, sweight, sdomains, decommission)",
+                verb);
 }
 
 int kms_host_command(kms_host_t *h, const char *line, kms_wr_t *reply)

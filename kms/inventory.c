@@ -122,9 +122,8 @@ kms_product_t *kms_inv_find(kms_inv_t *inv, const kms_guid_t *act_id)
     return NULL;
 }
 
-int kms_inv_install(kms_inv_t *inv, const char *key, const kms_guid_t *act_id,
-                    kms_family_t family, const kms_guid_t *kms_ids, size_t n_kms_ids,
-                    int64_t now)
+int kms_inv_install(kms_inv_t *inv, const char *key, const kms_guid_t *act_id, kms_family_t family,
+                    const kms_guid_t *kms_ids, size_t n_kms_ids, int64_t now)
 {
     char norm[KMS_KEY_STRLEN];
     kms_product_t *p;

@@ -40,14 +40,14 @@ typedef enum {
 } kms_family_t;
 
 typedef struct {
-    int is_default;       /* the default slot; act_id is then nil */
+    int is_default; /* the default slot; act_id is then nil */
     kms_guid_t act_id;
     char key[KMS_KEY_STRLEN];
     kms_family_t family;
     kms_guid_t kms_ids[KMS_INV_MAX_KMSIDS];
-    size_t n_kms_ids;     /* 0: any counted ID of the family */
+    size_t n_kms_ids; /* 0: any counted ID of the family */
     int enabled;
-    int64_t installed;    /* Unix time of the ipk */
+    int64_t installed; /* Unix time of the ipk */
 } kms_product_t;
 
 typedef struct {
@@ -83,9 +83,8 @@ kms_product_t *kms_inv_find(kms_inv_t *inv, const kms_guid_t *act_id);
  * disabled.  0, KMS_EKEYFORMAT, KMS_EINVAL (too many KMS IDs), KMS_ETOOBIG
  * (KMS_INV_MAX slots) or KMS_ENOMEM.
  */
-int kms_inv_install(kms_inv_t *inv, const char *key, const kms_guid_t *act_id,
-                    kms_family_t family, const kms_guid_t *kms_ids, size_t n_kms_ids,
-                    int64_t now);
+int kms_inv_install(kms_inv_t *inv, const char *key, const kms_guid_t *act_id, kms_family_t family,
+                    const kms_guid_t *kms_ids, size_t n_kms_ids, int64_t now);
 
 /** Remove the slot of @p act_id (NULL: default). 0 or KMS_ENOENT. */
 int kms_inv_uninstall(kms_inv_t *inv, const kms_guid_t *act_id);

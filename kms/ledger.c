@@ -20,8 +20,8 @@ typedef struct {
 typedef struct {
     kms_guid_t counted;
     uint32_t cap, n;
-    int16_t head, tail;          /* most / least recently seen */
-    int16_t hash[HASH_SLOTS];    /* entry index + 1; 0 = empty */
+    int16_t head, tail;       /* most / least recently seen */
+    int16_t hash[HASH_SLOTS]; /* entry index + 1; 0 = empty */
     int64_t last_activity;
     entry_t e[KMS_LEDGER_MAX_CAP];
 } pool_t;
@@ -327,8 +327,8 @@ int kms_ledger_restore_pool(kms_ledger_t *l, const kms_guid_t *counted, uint32_t
     return 0;
 }
 
-int kms_ledger_restore_client(kms_ledger_t *l, const kms_guid_t *counted,
-                              const kms_guid_t *client, int64_t last_seen)
+int kms_ledger_restore_client(kms_ledger_t *l, const kms_guid_t *counted, const kms_guid_t *client,
+                              int64_t last_seen)
 {
     pool_t *p = pool_get(l, counted, 0);
     int r;

@@ -78,7 +78,7 @@ int kms_ledger_restore_pool(kms_ledger_t *l, const kms_guid_t *counted, uint32_t
 /** Loading saved state: add @p client as the most recently seen entry of the
  *  pool of @p counted (which must exist). 0, KMS_ENOENT, KMS_EEXIST (duplicate)
  *  or KMS_ETOOBIG (more entries than the capacity). */
-int kms_ledger_restore_client(kms_ledger_t *l, const kms_guid_t *counted,
-                              const kms_guid_t *client, int64_t last_seen);
+int kms_ledger_restore_client(kms_ledger_t *l, const kms_guid_t *counted, const kms_guid_t *client,
+                              int64_t last_seen);
 
 #endif

@@ -590,11 +590,10 @@ int kms_state_parse_settings(const char *text, size_t len, const char *fname, un
 
 /* ---- files ----------------------------------------------------------------------- */
 
-typedef int (*parse_fn)(const char *text, size_t len, const char *fname, unsigned flags,
-                        void *obj, char *err, size_t errlen);
+typedef int (*parse_fn)(const char *text, size_t len, const char *fname, unsigned flags, void *obj,
+                        char *err, size_t errlen);
 
-static int load(const char *dir, const char *name, parse_fn fn, void *obj, char *err,
-                size_t errlen)
+static int load(const char *dir, const char *name, parse_fn fn, void *obj, char *err, size_t errlen)
 {
     char *path = kms_path_join(dir, name), *text = NULL;
     size_t len;
@@ -629,8 +628,8 @@ static int parse_ledger_v(const char *t, size_t n, const char *f, unsigned fl, v
     return kms_state_parse_ledger(t, n, f, fl, o, e, el);
 }
 
-static int parse_settings_v(const char *t, size_t n, const char *f, unsigned fl, void *o,
-                            char *e, size_t el)
+static int parse_settings_v(const char *t, size_t n, const char *f, unsigned fl, void *o, char *e,
+                            size_t el)
 {
     return kms_state_parse_settings(t, n, f, fl, o, e, el);
 }

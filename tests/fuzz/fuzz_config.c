@@ -1,0 +1,34 @@
+/* Fuzz target: kmsd.conf parsing (kms_config_load_string) over the defaults. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kms/config.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    kms_config_t cfg;
+    char err[KMS_CONFIG_ERRLEN];
+
+    if (kms_config_defaults(&cfg) != 0)
+        return 0;
+    if (kms_config_load_string(&cfg, (const char *)data, size, "fuzz.conf", err, sizeof err) == 0) {
+        /* What was accepted formats back and parses again to the same list. */
+        char *s = kms_config_format_domains(cfg.domains, cfg.n_domains);
+
+        if (s && cfg.n_domains) {
+            kms_pub_domain_t *d;
+            size_t n;
+
+            if (kms_config_parse_domains(s, &d, &n, NULL, 0) != 0 || n != cfg.n_domains)
+                abort();
+            kms_config_free_domains(d, n);
+        }
+        free(s);
+    } else if (!memchr(err, ':', strlen(err))) {
+        abort(); /* every error names file:line */
+    }
+    kms_config_free(&cfg);
+    return 0;
+}

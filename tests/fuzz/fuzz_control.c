@@ -1,0 +1,78 @@
+/* Fuzz target: control lines (kms_host_command) on a host whose state lives in a
+ * temporary directory (tmpfs when available), with fsync off (kms_host_set_durable). */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/wire.h"
+#include "kms/host.h"
+
+static kms_host_t *host;
+static char dir[64];
+
+static void cleanup(void)
+{
+    char cmd[128];
+
+    kms_host_free(host);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "fuzz_control: cannot remove %s\n", dir);
+}
+
+static kms_host_t *get_host(void)
+{
+    kms_config_t cfg;
+    char err[512];
+
+    if (host)
+        return host;
+    kms_log_set_level(KMS_LOG_ERROR);
+    snprintf(dir, sizeof dir, "%s/kms_fuzz_XXXXXX",
+             access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
+    if (!mkdtemp(dir) || kms_config_defaults(&cfg) != 0)
+        abort();
+    if (kms_config_set(&cfg, "host", "state_dir", dir, "fuzz", err, sizeof err) != 0 ||
+        kms_host_open(&cfg, &host, err, sizeof err) != 0) {
+        fprintf(stderr, "fuzz_control: %s\n", err);
+        abort();
+    }
+    kms_config_free(&cfg);
+    kms_host_set_durable(host, 0);
+    atexit(cleanup);
+    return host;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    kms_host_t *h = get_host();
+    size_t pos = 0;
+
+    /* One command per input line, as the control socket delivers them. */
+    while (pos < size) {
+        const uint8_t *nl = memchr(data + pos, '\n', size - pos);
+        size_t n = nl ? (size_t)(nl - (data + pos)) : size - pos;
+        char *line = malloc(n + 1);
+        kms_wr_t reply;
+        int r;
+
+        if (!line)
+            return 0;
+        memcpy(line, data + pos, n);
+        line[n] = 0;
+        kms_wr_init(&reply);
+        r = kms_host_command(h, line, &reply);
+        /* Every reply is one "OK n" block or one ERR line, ending in a newline. */
+        if (reply.err || reply.len < 4 || reply.buf[reply.len - 1] != '\n' ||
+            (r == 0) != (memcmp(reply.buf, "OK ", 3) == 0))
+            abort();
+        kms_wr_free(&reply);
+        free(line);
+        pos += n + 1;
+    }
+    return 0;
+}
