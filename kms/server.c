@@ -18,11 +18,11 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/wire.h"
+#include "kms/framer.h"
 #include "kms/rpc_conn.h"
 
-#define BACKLOG     1024
-#define READ_SLACK  4096 /* read size beyond one PDU, so several small PDUs arrive at once */
-#define MIN_PARTIAL 64
+#define BACKLOG    1024
+#define READ_SLACK 4096 /* read size beyond one PDU, so several small PDUs arrive at once */
 
 typedef struct conn conn_t;
 
@@ -38,9 +38,8 @@ struct conn {
     uv_timer_t timer;
     kms_server_t *srv;
     kms_rpc_conn_t *rpc;
-    uint8_t *partial; /* bytes of an incomplete PDU (owned) */
-    uint32_t plen, pcap;
-    uint32_t pending; /* bytes handed to uv_write and not yet completed */
+    kms_framer_t framer; /* bytes of an incomplete PDU */
+    uint32_t pending;    /* bytes handed to uv_write and not yet completed */
     uint8_t closing, paused, close_after_write, handles;
     conn_t *prev, *next;
 };
@@ -159,7 +158,7 @@ static void conn_handle_closed(uv_handle_t *h)
     if (--c->handles > 0)
         return;
     kms_rpc_conn_free(c->rpc);
-    free(c->partial);
+    kms_framer_reset(&c->framer);
     free(c);
     s->open_handles--;
     maybe_stopped(s);
@@ -309,119 +308,40 @@ static int conn_send(conn_t *c, const uint8_t *data, size_t len)
     return 0;
 }
 
-/* Keep the first @p n bytes of an incomplete PDU; @p need is its frame length
- * when known (0 otherwise). */
-static int keep_partial(conn_t *c, const uint8_t *p, size_t n, size_t need)
+typedef struct {
+    conn_t *c;
+    kms_wr_t *out;
+} pdu_ctx_t;
+
+static int on_pdu(void *ud, const uint8_t *pdu, size_t len)
 {
-    size_t want = need > n ? need : n;
-    int self = p == c->partial; /* growing the buffer that already holds the bytes */
+    pdu_ctx_t *x = ud;
+    int rc = kms_rpc_conn_pdu(x->c->rpc, pdu, len, x->out);
 
-    if (want < MIN_PARTIAL)
-        want = MIN_PARTIAL;
-    if (c->pcap < want) {
-        uint8_t *np = realloc(c->partial, want);
-
-        if (!np)
-            return KMS_ENOMEM;
-        c->partial = np;
-        c->pcap = (uint32_t)want;
-    }
-    if (!self)
-        memmove(c->partial, p, n);
-    c->plen = (uint32_t)n;
-    return 0;
+    /* Anything the association refuses is bad input, not a local failure. */
+    return rc == KMS_ENOMEM ? KMS_EMALFORMED : rc;
 }
 
-static void drop_partial(conn_t *c)
+/* Process the bytes of one read; on error the connection is closed. */
+static void conn_input(conn_t *c, const uint8_t *data, size_t n)
 {
-    free(c->partial);
-    c->partial = NULL;
-    c->plen = c->pcap = 0;
-}
-
-/* Process the bytes of one read.  Returns 0, or a negative code after which
- * the connection has been closed. */
-static int conn_input(conn_t *c, const uint8_t *data, size_t n)
-{
-    kms_server_t *s = c->srv;
     kms_wr_t out;
-    size_t pos = 0;
-    int rc = 0;
+    pdu_ctx_t x = {c, &out};
+    int rc;
 
     kms_wr_init(&out);
-    /* First complete a PDU begun in an earlier read. */
-    if (c->plen > 0) {
-        int flen = 0;
-
-        while (pos < n) {
-            size_t need;
-
-            flen = kms_rpc_frame_len(c->partial, c->plen, s->max_pdu);
-            if (flen < 0) {
-                rc = flen;
-                goto bad;
-            }
-            need = flen > 0 ? (size_t)flen : KMS_RPC_HEADER_LEN;
-            if (c->plen >= need)
-                break;
-            size_t take = need - c->plen;
-
-            if (take > n - pos)
-                take = n - pos;
-            if (c->pcap < need && (rc = keep_partial(c, c->partial, c->plen, need)) < 0)
-                goto fail;
-            memcpy(c->partial + c->plen, data + pos, take);
-            c->plen += (uint32_t)take;
-            pos += take;
-        }
-        flen = kms_rpc_frame_len(c->partial, c->plen, s->max_pdu);
-        if (flen < 0) {
-            rc = flen;
-            goto bad;
-        }
-        if (flen == 0 || c->plen < (size_t)flen)
-            goto done; /* still incomplete; all input consumed */
-        rc = kms_rpc_conn_pdu(c->rpc, c->partial, (size_t)flen, &out);
-        if (rc < 0)
-            goto bad;
-        drop_partial(c);
+    rc = kms_framer_feed(&c->framer, data, n, c->srv->max_pdu, on_pdu, &x);
+    if (rc < 0 && rc != KMS_ENOMEM) {
+        kms_wr_free(&out);
+        conn_bad(c, rc, "malformed RPC input");
+        return;
     }
-    /* Whole PDUs straight from the shared buffer. */
-    while (pos < n) {
-        int flen = kms_rpc_frame_len(data + pos, n - pos, s->max_pdu);
-
-        if (flen < 0) {
-            rc = flen;
-            goto bad;
-        }
-        if (flen == 0 || (size_t)flen > n - pos) {
-            rc = keep_partial(c, data + pos, n - pos, (size_t)flen);
-            if (rc < 0)
-                goto fail;
-            break;
-        }
-        rc = kms_rpc_conn_pdu(c->rpc, data + pos, (size_t)flen, &out);
-        if (rc < 0)
-            goto bad;
-        pos += (size_t)flen;
-    }
-done:
-    if (out.err) {
+    if (rc == 0 && out.err)
         rc = out.err;
-        goto fail;
-    }
-    if (out.len > 0 && (rc = conn_send(c, out.buf, out.len)) < 0)
-        goto fail;
+    /* Out of memory or a failed send: close without blaming the peer. */
+    if (rc < 0 || (out.len > 0 && conn_send(c, out.buf, out.len) < 0))
+        conn_close(c);
     kms_wr_free(&out);
-    return 0;
-bad:
-    kms_wr_free(&out);
-    conn_bad(c, rc, "malformed RPC input");
-    return rc;
-fail:
-    kms_wr_free(&out);
-    conn_close(c);
-    return rc;
 }
 
 static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
