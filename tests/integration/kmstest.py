@@ -108,11 +108,11 @@ class Kmsd:
                     f.write("%s = %s\n" % (k, v))
                 f.write("\n")
 
-    def start(self, args=(), wait=True, timeout=20):
+    def start(self, args=(), wait=True, timeout=20, env=None):
         self.logf = open(self.log_path, "ab")
         self.proc = subprocess.Popen([prog("kmsd"), "--config", self.config] + list(args),
                                      stdout=self.logf, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+                                     stdin=subprocess.DEVNULL, env=env)
         if wait:
             self.wait_ready(timeout)
         return self

@@ -42,6 +42,23 @@ class CrashState(kmstest.KmsdTestCase):
         self.assertEqual(kv.get("status"), "0x00000000", r.stdout)
         self.stop_clean(d)
 
+    def test_ledger_flushed_on_timer(self):
+        """Counts reach the disk every ledger_flush seconds, not only at a clean stop."""
+        d = self.kmsd(extra={"host": {"ledger_flush": "1"}}).start()
+        d.ctl("ipk", EXAMPLE_KEY)
+        d.ctl("ato")
+        for i in range(3):
+            rc, kv, r = kms_client("127.0.0.1", d.port, "--client-id",
+                                   "00000000-0000-0000-0000-00000000000%d" % (i + 1))
+            self.assertEqual(kv.get("status"), "0x00000000", r.stdout)
+        time.sleep(2.5)
+        d.kill9()
+        d.start()
+        rc, kv, r = kms_client("127.0.0.1", d.port, "--client-id",
+                               "00000000-0000-0000-0000-000000000009")
+        self.assertEqual(kv.get("current_count"), "4", r.stdout)
+        self.stop_clean(d)
+
 
 if __name__ == "__main__":
     kmstest.main()

@@ -129,6 +129,18 @@ class KmsdCli(kmstest.KmsdTestCase):
         self.assertIn("stale control socket", d.log())
         self.stop_clean(d)
 
+    def test_sd_notify_ready(self):
+        import socket
+        path = os.path.join(self.tmp, "notify.sock")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as ns:
+            ns.bind(path)
+            ns.settimeout(20)
+            d = self.kmsd()
+            d.start(env=dict(os.environ, NOTIFY_SOCKET=path))
+            msg = ns.recv(4096).decode()
+            self.assertIn("READY=1", msg)
+        self.stop_clean(d)
+
     def test_ready_line_and_timestamps(self):
         d = self.kmsd().start()
         ready = [l for l in d.log().splitlines() if "ready" in l]
