@@ -379,3 +379,35 @@ void kms_control_free(kms_control_t *c)
     free(c->path);
     free(c);
 }
+
+int kms_control_reply_complete(const char *buf, size_t len)
+{
+    const char *nl = memchr(buf, '\n', len), *p, *end = buf + len;
+    unsigned long n = 0, seen = 0;
+    size_t i;
+
+    if (!nl)
+        return len > KMS_CONTROL_MAX_LINE ? KMS_EMALFORMED : 0;
+    if (nl - buf > KMS_CONTROL_MAX_LINE)
+        return KMS_EMALFORMED;
+    if (len >= 4 && memcmp(buf, "ERR ", 4) == 0)
+        return 1;
+    if (len < 4 || memcmp(buf, "OK ", 3) != 0)
+        return KMS_EMALFORMED;
+    /* "OK <n>": digits only, at most 9 of them. */
+    for (i = 3; buf + i < nl; i++) {
+        if (buf[i] < '0' || buf[i] > '9' || i >= 12)
+            return KMS_EMALFORMED;
+        n = n * 10 + (unsigned long)(buf[i] - '0');
+    }
+    if (i == 3)
+        return KMS_EMALFORMED;
+    for (p = nl + 1; p < end && seen < n; seen++) {
+        const char *q = memchr(p, '\n', (size_t)(end - p));
+
+        if (!q)
+            return 0;
+        p = q + 1;
+    }
+    return seen >= n ? 1 : 0;
+}

@@ -54,6 +54,14 @@ typedef void (*kms_control_stopped_fn)(kms_control_t *c, void *ud);
  *  @p cb (may be NULL) from the loop once every handle is closed. */
 void kms_control_stop(kms_control_t *c, kms_control_stopped_fn cb, void *ud);
 
+/**
+ * Client side: does @p buf (@p len bytes received so far) hold a complete
+ * reply?  1 yes ("ERR ..." line, or "OK <n>" and n more lines), 0 not yet,
+ * KMS_EMALFORMED when it cannot be a reply (first line neither "OK <n>" nor
+ * "ERR ...").
+ */
+int kms_control_reply_complete(const char *buf, size_t len);
+
 /** Free a stopped control socket; NULL is a no-op. */
 void kms_control_free(kms_control_t *c);
 

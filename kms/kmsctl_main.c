@@ -127,32 +127,6 @@ static int wait_fd(int fd, short events, long long deadline)
     }
 }
 
-/* Does the buffer hold a complete reply?  1 yes, 0 not yet, -1 malformed. */
-static int reply_complete(const char *buf, size_t len)
-{
-    const char *nl = memchr(buf, '\n', len);
-    unsigned long n, seen = 0;
-    char *end;
-
-    if (!nl)
-        return 0;
-    if (strncmp(buf, "ERR ", 4) == 0)
-        return 1;
-    if (strncmp(buf, "OK", 2) != 0)
-        return -1;
-    n = strtoul(buf + 2, &end, 10);
-    if (end == buf + 2 && *end != '\n')
-        return -1;
-    for (const char *p = nl + 1; p < buf + len && seen < n; seen++) {
-        const char *q = memchr(p, '\n', (size_t)(buf + len - p));
-
-        if (!q)
-            return 0;
-        p = q + 1;
-    }
-    return seen >= n ? 1 : 0;
-}
-
 static int print_reply(char *buf, int json, const char *verb)
 {
     char *line = buf, *nl;
@@ -378,7 +352,7 @@ int main(int argc, char **argv)
             goto closed;
         blen += (size_t)r;
         buf[blen] = '\0';
-        done = reply_complete(buf, blen);
+        done = kms_control_reply_complete(buf, blen);
         if (done < 0) {
             fprintf(stderr, "kmsctl: unexpected reply from %s\n", sock);
             rc = 3;

@@ -25,7 +25,13 @@ static int collect(void *ud, const uint8_t *pdu, size_t len)
     sink_t *s = ud;
     uint8_t *nl;
 
-    if (len < 16 || len > s->max || (size_t)(pdu[8] | pdu[9] << 8) != len)
+    size_t flen;
+
+    if (len < 16 || len > s->max)
+        abort();
+    /* frag_length in the byte order of drep[0] (C706 14.2.5: 0x10 little-endian). */
+    flen = (pdu[4] & 0x10) ? (size_t)(pdu[8] | pdu[9] << 8) : (size_t)(pdu[8] << 8 | pdu[9]);
+    if (flen != len)
         abort();
     nl = realloc(s->log, s->len + len);
     if (!nl)
