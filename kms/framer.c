@@ -35,12 +35,21 @@ int kms_framer_feed(kms_framer_t *f, const uint8_t *data, size_t n, size_t max_p
     int flen, rc;
 
     /* First complete the PDU begun in an earlier read. */
-    while (f->len > 0 && pos < n) {
+    while (f->len > 0) {
         size_t need, take;
 
         flen = kms_rpc_frame_len(f->buf, f->len, max_pdu);
         if (flen < 0)
             return flen;
+        if (flen > 0 && f->len == (size_t)flen) {
+            rc = fn(ud, f->buf, (size_t)flen);
+            kms_framer_reset(f);
+            if (rc < 0)
+                return rc;
+            break;
+        }
+        if (pos == n)
+            return 0; /* still incomplete; every byte is kept */
         need = flen > 0 ? (size_t)flen : KMS_RPC_HEADER_LEN;
         if ((rc = reserve(f, need)) < 0)
             return rc;
@@ -50,17 +59,6 @@ int kms_framer_feed(kms_framer_t *f, const uint8_t *data, size_t n, size_t max_p
         memcpy(f->buf + f->len, data + pos, take);
         f->len += (uint32_t)take;
         pos += take;
-        if (flen > 0 && f->len == (size_t)flen) {
-            rc = fn(ud, f->buf, (size_t)flen);
-            kms_framer_reset(f);
-            if (rc < 0)
-                return rc;
-        }
-    }
-    if (f->len > 0) {
-        /* All input went into the partial PDU; check a header that just completed. */
-        flen = kms_rpc_frame_len(f->buf, f->len, max_pdu);
-        return flen < 0 ? flen : 0;
     }
     /* Whole PDUs straight from the caller's buffer. */
     while (pos < n) {

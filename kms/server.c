@@ -316,10 +316,9 @@ typedef struct {
 static int on_pdu(void *ud, const uint8_t *pdu, size_t len)
 {
     pdu_ctx_t *x = ud;
-    int rc = kms_rpc_conn_pdu(x->c->rpc, pdu, len, x->out);
 
-    /* Anything the association refuses is bad input, not a local failure. */
-    return rc == KMS_ENOMEM ? KMS_EMALFORMED : rc;
+    /* KMS_ENOMEM is ours; any other refusal of the association is bad input. */
+    return kms_rpc_conn_pdu(x->c->rpc, pdu, len, x->out);
 }
 
 /* Process the bytes of one read; on error the connection is closed. */
