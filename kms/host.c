@@ -211,9 +211,9 @@ int kms_host_rpc_handler(void *ud, uint16_t opnum, const uint8_t *stub, size_t l
         h->stats.activations_failed++;
         if (now - h->unsupported_logged >= UNSUPPORTED_LOG_S) {
             kms_warn("activation request in an unsupported encoding (message version %u.%u) "
-                     "answered 0x%08X; %llu more since the last report",
+                     "answered 0x%08X (%llu more not logged in the last %d s)",
                      req.version_major, req.version_minor, KMS_HR_INVALID_DATA,
-                     (unsigned long long)h->unsupported_quiet);
+                     (unsigned long long)h->unsupported_quiet, UNSUPPORTED_LOG_S);
             h->unsupported_logged = now;
             h->unsupported_quiet = 0;
         } else {

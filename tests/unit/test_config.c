@@ -403,6 +403,24 @@ static void load_string(void **state)
     kms_config_free(&cfg);
 }
 
+/* The shipped example must load as it is. */
+static void example_file_loads(void **state)
+{
+    const char *src = getenv("KMSDNS_SRC");
+    char path[512], err[KMS_CONFIG_ERRLEN];
+    kms_config_t cfg;
+
+    if (!src)
+        skip();
+    snprintf(path, sizeof path, "%s/docs/kmsd.conf.example", src);
+    assert_int_equal(kms_config_defaults(&cfg), 0);
+    if (kms_config_load(&cfg, path, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(cfg.activation_interval, 120);
+    assert_int_equal(cfg.refresh, 86400);
+    kms_config_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -415,6 +433,7 @@ int main(void)
         cmocka_unit_test(set_from_command_line),
         cmocka_unit_test(domain_lists),
         cmocka_unit_test(load_string),
+        cmocka_unit_test(example_file_loads),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

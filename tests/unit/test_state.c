@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -241,10 +242,20 @@ static void corrupt_files(void **state)
                      kms_crc32(0, body, strlen(body)));
         expect_corrupt(text, (size_t)n, "2", "unknown record");
     }
-    /* After all that, a save replaces the bad file. */
+    /* After all that, a save replaces the bad file, leaving no temporary file behind. */
     fill_inventory(&inv);
     assert_int_equal(kms_state_save_inventory(dir, &inv, 1), 0);
+    assert_int_equal(kms_state_save_inventory(dir, &inv, 0), 0);
     kms_inv_clear(&inv);
+    {
+        DIR *d = opendir(dir);
+        struct dirent *e;
+
+        assert_non_null(d);
+        while ((e = readdir(d)) != NULL)
+            assert_null(strstr(e->d_name, ".tmp"));
+        closedir(d);
+    }
     {
         char err[256];
 
