@@ -257,6 +257,16 @@ static void app_stop(kmsd_app *app)
     uv_close((uv_handle_t *)&app->sig_hup, NULL);
 }
 
+static int same_listen(const kms_config_t *a, const kms_config_t *b)
+{
+    if (a->n_listen != b->n_listen)
+        return 0;
+    for (size_t i = 0; i < a->n_listen; i++)
+        if (strcmp(a->listen[i], b->listen[i]) != 0)
+            return 0;
+    return 1;
+}
+
 static void reload(kmsd_app *app)
 {
     kms_config_t ncfg;
@@ -280,6 +290,8 @@ static void reload(kmsd_app *app)
     }
     kms_server_set_limits(app->server, &ncfg);
     apply_log_level(&ncfg);
+    if (!same_listen(&app->cfg, &ncfg))
+        kms_warn("reload: listen addresses change only on restart; still listening as before");
     kms_config_free(&app->cfg);
     app->cfg = ncfg;
     start_flush_timer(app);
