@@ -148,6 +148,8 @@ int kms_config_parse_domains(const char *list, kms_pub_domain_t **out, size_t *n
         kms_pub_domain_t *nd;
 
         item = trim(item);
+        if (!*item && !save && cnt)
+            break; /* a trailing comma (the list continues on the next line) */
         for (t = strtok_r(item, " \t", &s2); t; t = strtok_r(NULL, " \t", &s2)) {
             if (nt == 4)
                 break;
@@ -405,6 +407,8 @@ static int parse_listen(kms_config_t *cfg, const char *v, char *why, size_t whyl
         char a4[32], a6[32];
 
         item = trim(item);
+        if (!*item && !save && n)
+            break; /* a trailing comma (the list continues on the next line) */
         if (!*item) {
             seterr(why, whylen, "empty entry in address list");
             goto fail;
@@ -727,6 +731,9 @@ typedef struct {
     size_t msglen;
     char **seen; /* "section\nkey" of keys already given in this file */
     size_t n_seen;
+    int cont;      /* the line just read is an indented continuation line */
+    int have_prev; /* a key was given since the last section header (inih prev_name) */
+    char *acc;     /* value of the last key so far (continued domains/listen) */
 } load_ctx_t;
 
 static void ctx_error(load_ctx_t *c, int code, const char *fmt, ...)
@@ -753,8 +760,9 @@ static void check_section_line(load_ctx_t *c, const char *line, size_t n)
 
     while (i < n && (line[i] == ' ' || line[i] == '\t'))
         i++;
-    if (i == n || line[i] != '[')
-        return;
+    if (i == n || line[i] != '[' || (i > 0 && c->have_prev))
+        return; /* not a section, or an indented continuation line */
+    c->have_prev = 0;
     for (j = i + 1; j < n && line[j] != ']'; j++)
         ;
     if (j == n)
@@ -785,6 +793,16 @@ static char *reader(char *str, int num, void *stream)
         return NULL;
     }
     check_section_line(c, c->text + c->pos, n);
+    {
+        /* libinih (INI_ALLOW_MULTILINE) passes an indented non-comment line as
+         * more value for the previous key. */
+        size_t i = 0;
+
+        while (i < n && (c->text[c->pos + i] == ' ' || c->text[c->pos + i] == '\t'))
+            i++;
+        c->cont = i > 0 && i < n && c->text[c->pos + i] != ';' && c->text[c->pos + i] != '#' &&
+                  c->text[c->pos + i] != '\r';
+    }
     memcpy(str, c->text + c->pos, take);
     str[take] = 0;
     c->pos += take;
@@ -805,6 +823,40 @@ static int handler(void *user, const char *section, const char *name, const char
         ctx_error(c, KMS_ECONFIG, "%s: key outside a section ([host] or [dns])", name);
         return 0;
     }
+    if (c->cont && c->n_seen && strncmp(c->seen[c->n_seen - 1], section, sl) == 0 &&
+        c->seen[c->n_seen - 1][sl] == '\n' && strcmp(c->seen[c->n_seen - 1] + sl + 1, name) == 0) {
+        /* A continuation line: only the two list keys may span lines. */
+        size_t al = c->acc ? strlen(c->acc) : 0;
+        char *joined;
+
+        if (strcmp(name, "domains") != 0 && strcmp(name, "listen") != 0) {
+            ctx_error(c, KMS_ECONFIG,
+                      "[%s] %s: indented continuation line (only domains and listen may "
+                      "continue on indented lines)",
+                      section, name);
+            return 0;
+        }
+        joined = malloc(al + strlen(value) + 3);
+        if (!joined) {
+            ctx_error(c, KMS_ENOMEM, "out of memory");
+            return 0;
+        }
+        /* "a.test, b.test," + "c.test" or "a.test, b.test" + "c.test": both a list. */
+        sprintf(joined, "%s%s%s", c->acc ? c->acc : "", al && c->acc[al - 1] == ',' ? " " : ", ",
+                value);
+        /* libinih leaves inline comments on continuation lines: cut " ; ..." here. */
+        for (char *p = joined + al; *p; p++) {
+            if (*p == ';' && (p[-1] == ' ' || p[-1] == '\t')) {
+                *p = 0;
+                trim(joined + al);
+                break;
+            }
+        }
+        free(c->acc);
+        c->acc = joined;
+        value = joined;
+        goto apply;
+    }
     id = malloc(sl + nl + 2);
     if (!id) {
         ctx_error(c, KMS_ENOMEM, "out of memory");
@@ -814,8 +866,7 @@ static int handler(void *user, const char *section, const char *name, const char
     for (size_t i = 0; i < c->n_seen; i++) {
         if (strcmp(c->seen[i], id) == 0) {
             free(id);
-            ctx_error(c, KMS_ECONFIG, "[%s] %s: duplicate key (or a continuation line)", section,
-                      name);
+            ctx_error(c, KMS_ECONFIG, "[%s] %s: duplicate key", section, name);
             return 0;
         }
     }
@@ -827,6 +878,13 @@ static int handler(void *user, const char *section, const char *name, const char
     }
     c->seen = ns;
     c->seen[c->n_seen++] = id;
+    free(c->acc);
+    if (!(c->acc = strdup(value))) {
+        ctx_error(c, KMS_ENOMEM, "out of memory");
+        return 0;
+    }
+apply:
+    c->have_prev = 1;
     r = set_key(c->cfg, section, name, value, why, sizeof why);
     if (r < 0) {
         ctx_error(c, r == KMS_ENOMEM ? r : KMS_ECONFIG, "[%s] %s: %s", section, name, why);
@@ -857,6 +915,7 @@ int kms_config_load_string(kms_config_t *cfg, const char *text, size_t len, cons
     }
     for (size_t i = 0; i < c.n_seen; i++)
         free(c.seen[i]);
+    free(c.acc);
     free(c.seen);
     return c.err;
 }

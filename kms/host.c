@@ -271,19 +271,30 @@ static void out_line(cmd_t *c, const char *fmt, ...) __attribute__((format(print
 static void out_line(cmd_t *c, const char *fmt, ...)
 {
     va_list ap;
-    char buf[8192];
+    char small[512], *buf = small;
     int n;
 
     va_start(ap, fmt);
-    n = vsnprintf(buf, sizeof buf, fmt, ap);
+    n = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
-    if (n < 0)
+    if (n < 0) {
+        c->payload.err = KMS_EINVAL;
         return;
-    if ((size_t)n >= sizeof buf)
-        n = sizeof buf - 1;
+    }
+    if ((size_t)n >= sizeof small) {
+        if (!(buf = malloc((size_t)n + 1))) {
+            c->payload.err = KMS_ENOMEM;
+            return;
+        }
+        va_start(ap, fmt);
+        vsnprintf(buf, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
     kms_wr_bytes(&c->payload, buf, (size_t)n);
     kms_wr_u8(&c->payload, '\n');
     c->nlines++;
+    if (buf != small)
+        free(buf);
 }
 
 static int fail(cmd_t *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -317,6 +317,37 @@ static void structural_errors(void **state)
     kms_config_free(&cfg);
 }
 
+/* Long lists continue on indented lines (libinih lines hold 198 characters). */
+static void continuation_lines(void **state)
+{
+    kms_config_t cfg;
+    char err[KMS_CONFIG_ERRLEN];
+
+    assert_int_equal(load_text(&cfg,
+                               "[dns]\ndomains = a.test, b.test 1 2,\n"
+                               "    c.test ; comment\n"
+                               "\td.test 3 4\n"
+                               "ttl = 5\n"
+                               "[host]\nlisten = 127.0.0.1:1\n  [::1]:2\n",
+                               err),
+                     0);
+    assert_int_equal(cfg.n_domains, 4);
+    assert_string_equal(cfg.domains[2].name, "c.test");
+    assert_string_equal(cfg.domains[3].name, "d.test");
+    assert_int_equal(cfg.domains[3].weight, 4);
+    assert_int_equal(cfg.ttl, 5);
+    assert_int_equal(cfg.n_listen, 2);
+    assert_string_equal(cfg.listen[1], "[::1]:2");
+    kms_config_free(&cfg);
+
+    assert_int_equal(load_text(&cfg, "[dns]\nttl = 5\n  6\n", err), KMS_ECONFIG);
+    assert_non_null(strstr(err, "kmsd.conf:3: [dns] ttl: indented continuation line"));
+    kms_config_free(&cfg);
+    assert_int_equal(load_text(&cfg, "[dns]\ndomains = a.test\n  b..test\n", err), KMS_ECONFIG);
+    assert_non_null(strstr(err, "kmsd.conf:3: [dns] domains: "));
+    kms_config_free(&cfg);
+}
+
 static void set_from_command_line(void **state)
 {
     kms_config_t cfg;
@@ -430,6 +461,7 @@ int main(void)
         cmocka_unit_test(intervals_units_and_range),
         cmocka_unit_test(bad_values),
         cmocka_unit_test(structural_errors),
+        cmocka_unit_test(continuation_lines),
         cmocka_unit_test(set_from_command_line),
         cmocka_unit_test(domain_lists),
         cmocka_unit_test(load_string),

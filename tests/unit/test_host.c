@@ -263,6 +263,18 @@ static void setting_verbs(void **state)
     assert_int_equal(st.n_domains, 2);
     assert_string_equal(st.domains[1].name, "corp.test");
     expect_ok(h, "status", "\nport 65535 source=control\n");
+
+    /* Many domains (a status line longer than any fixed buffer). */
+    char line[4096] = "sdomains ";
+
+    for (int i = 0; i < 300; i++)
+        sprintf(line + strlen(line), "%sd%03d.test", i ? "," : "", i);
+    assert_true(strlen(line) < 4096);
+    expect_ok(h, line, "d299.test\n");
+    expect_ok(h, "status", "d000.test, d001.test");
+    expect_ok(h, "status", ", d299.test source=control\n");
+    kms_host_settings(h, &st);
+    assert_int_equal(st.n_domains, 300);
     kms_host_free(h);
 }
 
