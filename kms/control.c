@@ -25,6 +25,7 @@ struct client {
     size_t len;
     int closing;
     int discard; /* after an overlong line: drop input until the peer closes */
+    int paused;  /* reading stopped: too many replies unread by the client */
     uv_shutdown_t shut;
     client_t *prev, *next;
 };
@@ -87,6 +88,9 @@ static void client_close(client_t *cl)
     uv_close((uv_handle_t *)&cl->pipe, client_closed);
 }
 
+static void calloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void cread_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
+
 static void cwrite_cb(uv_write_t *req, int status)
 {
     cwreq_t *w = (cwreq_t *)req;
@@ -96,8 +100,15 @@ static void cwrite_cb(uv_write_t *req, int status)
     free(w);
     if (cl->closing)
         return;
-    if (status < 0 || close_after)
+    if (status < 0 || close_after) {
         client_close(cl);
+        return;
+    }
+    if (cl->paused && cl->pipe.write_queue_size == 0) {
+        cl->paused = 0;
+        if (uv_read_start((uv_stream_t *)&cl->pipe, calloc_cb, cread_cb) < 0)
+            client_close(cl);
+    }
 }
 
 static int client_send(client_t *cl, const void *data, size_t len, int close_after)
@@ -146,6 +157,12 @@ static void run_line(client_t *cl, char *line)
     if (client_send(cl, reply.buf, reply.len, 0) < 0)
         client_close(cl);
     kms_wr_free(&reply);
+    /* A client that sends commands without reading the answers: stop
+     * reading until what it was sent has drained. */
+    if (!cl->closing && !cl->paused && cl->pipe.write_queue_size > KMS_CONTROL_MAX_PENDING) {
+        cl->paused = 1;
+        uv_read_stop((uv_stream_t *)&cl->pipe);
+    }
 }
 
 static void shutdown_cb(uv_shutdown_t *req, int status)

@@ -8,7 +8,9 @@
  * "ERR <name> <message>") is written back before the next line is read.  A
  * longer line gets "ERR KMS_ETOOBIG line longer than 4096 bytes" and the
  * connection is closed.  Any number of clients may be connected; a client
- * that goes away mid-reply only loses its own connection.
+ * that goes away mid-reply only loses its own connection, and one that sends
+ * commands without reading the replies is not read from while more than
+ * KMS_CONTROL_MAX_PENDING bytes of replies wait for it.
  *
  * The socket file: a stale one (nobody accepts on it) is replaced; a live one
  * makes kms_control_start() fail with "another kmsd is already using PATH".
@@ -23,8 +25,9 @@
 
 #include "kms/host.h"
 
-#define KMS_CONTROL_MAX_LINE 4096
-#define KMS_CONTROL_ERRLEN   512
+#define KMS_CONTROL_MAX_LINE    4096
+#define KMS_CONTROL_ERRLEN      512
+#define KMS_CONTROL_MAX_PENDING (1024 * 1024) /* unread reply bytes before reading pauses */
 
 typedef struct kms_control kms_control_t;
 

@@ -4,6 +4,7 @@
 import json
 import os
 import subprocess
+import time
 
 import kmstest
 from kmstest import EXAMPLE_KEY, EXAMPLE_KEY2, OFFICE_ACTID, kms_client
@@ -196,6 +197,23 @@ class Kmsctl(kmstest.KmsdTestCase):
                 data += chunk
             self.assertTrue(data.startswith(b"OK "), data)
         d.ctl("status")
+        # A client that pipelines many commands before reading any answer
+        # (more than 1 MiB of replies): every answer arrives, in order.
+        n = 3000
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(20)
+            s.connect(d.socket_path)
+            s.sendall(b"status\n" * n)
+            data = b""
+            deadline = time.monotonic() + 30
+            while data.count(b"\nstats ") < n and time.monotonic() < deadline:
+                chunk = s.recv(1 << 16)
+                if not chunk:
+                    break
+                data += chunk
+            self.assertGreater(len(data), 1 << 20)
+            self.assertEqual(data.count(b"\nstats "), n)
+            self.assertTrue(data.startswith(b"OK "))
         # A second kmsd on the same state dir refuses to take the socket.
         other = kmstest.Kmsd(d.workdir, port=kmstest.free_port())
         other.state_dir = d.state_dir
