@@ -1,0 +1,32 @@
+/*
+ * host_int.h - the host object's fields, shared by kms/host.c (lifecycle,
+ * settings, activation) and kms/commands.c (the control verbs).  Internal to
+ * kms/: nothing outside this folder includes it.
+ */
+#ifndef KMS_HOST_INT_H
+#define KMS_HOST_INT_H
+
+#include <stdint.h>
+
+#include "kms/host.h"
+#include "kms/inventory.h"
+#include "kms/ledger.h"
+#include "kms/state.h"
+
+#define EPID_HOST_MAX 48 /* "KMSDNS-xxxxxxxx-" + 48 = 64 characters, the wire limit */
+
+struct kms_host {
+    char *state_dir;
+    kms_config_t cfg; /* copy; the base under the overrides */
+    kms_overrides_t ovr;
+    kms_inv_t inv;
+    kms_ledger_t *ledger;
+    int ledger_dirty;
+    int durable;
+    kms_host_stats_t stats;
+    char hostname[EPID_HOST_MAX + 1];
+    int64_t unsupported_logged; /* time of the last log line */
+    uint64_t unsupported_quiet; /* requests not logged since */
+};
+
+#endif
