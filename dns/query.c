@@ -279,7 +279,10 @@ int kms_dnsq_new(uv_loop_t *loop, const kms_dnsq_opts_t *opts, kms_dnsq_t **out,
     memset(&ao, 0, sizeof(ao));
     mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB |
            ARES_OPT_EDNSPSZ;
-    ao.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_EDNS;
+    /* NOCHECKRESP: c-ares 1.18.1 would turn SERVFAIL and REFUSED answers into
+     * ECONNREFUSED after skipping the server; deliver them so the user sees
+     * the real rcode (ares_query maps it to ESERVFAIL/EREFUSED). */
+    ao.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_EDNS | ARES_FLAG_NOCHECKRESP;
     ao.timeout = opts->timeout_ms ? (int)opts->timeout_ms : DEFAULT_TIMEOUT_MS;
     ao.tries = opts->tries ? (int)opts->tries : DEFAULT_TRIES;
     ao.sock_state_cb = on_sock_state;

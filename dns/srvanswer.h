@@ -35,11 +35,11 @@ typedef struct {
 } kms_addr_rr_t;
 
 typedef struct {
-    int rcode;                /* DNS rcode of the message */
+    int rcode; /* DNS rcode of the message */
     char qname[KMS_DNS_NAME_MAX];
-    kms_srv_rr_t *srv;        /* owned */
+    kms_srv_rr_t *srv; /* owned */
     size_t n_srv;
-    kms_addr_rr_t *addrs;     /* owned */
+    kms_addr_rr_t *addrs; /* owned */
     size_t n_addrs;
     size_t cap; /* room in each array */
 } kms_srv_answer_t;

@@ -35,18 +35,18 @@ typedef enum {
 } loc_dom_source_t;
 
 typedef struct {
-    char name[LOC_RC_NAME_MAX + 1];  /* no final dot */
-    char qname[LOC_QNAME_MAX + 1];   /* "_vlmcs._tcp.<name>." */
+    char name[LOC_RC_NAME_MAX + 1]; /* no final dot */
+    char qname[LOC_QNAME_MAX + 1];  /* "_vlmcs._tcp.<name>." */
     loc_dom_source_t source;
 } loc_domain_t;
 
 typedef struct {
-    const char *manual_host;        /* --kms: non-NULL means no domain at all */
-    const char *lookup_domain;      /* --lookup-domain */
+    const char *manual_host;             /* --kms: non-NULL means no domain at all */
+    const char *lookup_domain;           /* --lookup-domain */
     const char *const *explicit_domains; /* --domain, in order */
     size_t n_explicit;
-    const char *fqdn;               /* NULL: KMSDNS_HOSTNAME, then gethostname() */
-    const loc_resolvconf_t *rc;     /* search list; may be NULL */
+    const char *fqdn;           /* NULL: KMSDNS_HOSTNAME, then gethostname() */
+    const loc_resolvconf_t *rc; /* search list; may be NULL */
 } loc_domain_opts_t;
 
 /**

@@ -106,8 +106,7 @@ static void order_group(const kms_srv_rr_t *srv, size_t *idx, size_t n, loc_rng_
     }
 }
 
-int loc_order(const kms_srv_rr_t *srv, size_t n, loc_rng_t *rng, loc_pick_t *picks,
-              size_t *n_out)
+int loc_order(const kms_srv_rr_t *srv, size_t n, loc_rng_t *rng, loc_pick_t *picks, size_t *n_out)
 {
     size_t *idx, m = 0;
 

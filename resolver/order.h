@@ -39,13 +39,13 @@ uint32_t loc_rng_upto(loc_rng_t *rng, uint32_t n);
 
 /** Why a record has its place. */
 typedef struct {
-    size_t index;        /* index into the input array */
+    size_t index; /* index into the input array */
     uint16_t priority;
-    size_t pick;         /* 1-based pick number within its priority */
-    size_t candidates;   /* records left in the priority at this pick */
+    size_t pick;       /* 1-based pick number within its priority */
+    size_t candidates; /* records left in the priority at this pick */
     uint32_t weight;
-    uint32_t total;      /* sum of weights of the candidates */
-    uint32_t draw;       /* the random number in [0, total] */
+    uint32_t total; /* sum of weights of the candidates */
+    uint32_t draw;  /* the random number in [0, total] */
 } loc_pick_t;
 
 /**
@@ -54,7 +54,6 @@ typedef struct {
  * @return 0; KMS_EDNS_NODATA for a single "." target (service not available);
  *         KMS_ENOMEM.
  */
-int loc_order(const kms_srv_rr_t *srv, size_t n, loc_rng_t *rng, loc_pick_t *picks,
-              size_t *n_out);
+int loc_order(const kms_srv_rr_t *srv, size_t n, loc_rng_t *rng, loc_pick_t *picks, size_t *n_out);
 
 #endif
