@@ -37,6 +37,11 @@ static void usage(FILE *f)
                "  --probe               TCP connect + RPC bind to each host in order; stop at\n"
                "                        the first that answers\n"
                "  --all                 with --probe: probe every host\n"
+            "  --activation-check    with --probe: also send an activation request (kmsdns\n"
+            "                        plain encoding) and report 0xC004F038 when the host's\n"
+            "                        count is below the client's threshold (default 25)\n"
+            "  --required-count N    threshold for --activation-check (25 Windows client,\n"
+            "                        5 Windows Server or Office)\n"
                "  --no-cache            ignore the host cache (slmgr /ckhc)\n"
                "  --cache-file PATH     host cache (default $XDG_STATE_HOME/kmsdns/host-cache\n"
                "                        or ~/.cache/kmsdns/host-cache)\n"
@@ -84,6 +89,8 @@ enum {
     O_RESOLV,
     O_PROBE,
     O_ALL,
+    O_ACTCHECK,
+    O_REQUIRED,
     O_NOCACHE,
     O_CACHEFILE,
     O_TIMEOUT,
@@ -103,6 +110,8 @@ static const struct option longopts[] = {
     {"resolv-conf", required_argument, NULL, O_RESOLV},
     {"probe", no_argument, NULL, O_PROBE},
     {"all", no_argument, NULL, O_ALL},
+    {"activation-check", no_argument, NULL, O_ACTCHECK},
+    {"required-count", required_argument, NULL, O_REQUIRED},
     {"no-cache", no_argument, NULL, O_NOCACHE},
     {"cache-file", required_argument, NULL, O_CACHEFILE},
     {"timeout", required_argument, NULL, O_TIMEOUT},
@@ -121,7 +130,7 @@ int main(int argc, char **argv)
     const char *manual = NULL, *lookup = NULL, *fqdn = NULL, *resolv = NULL;
     char *cache_path = NULL, err[256];
     int probe = 0, all = 0, no_cache = 0, json = 0, explain = 0, c, rc, code;
-    uint64_t timeout_s = 2, seed = 0;
+    uint64_t timeout_s = 2, seed = 0, required = 0;
     loc_resolvconf_t rcf;
     loc_domain_t doms[LOC_MAX_DOMAINS];
     loc_domain_opts_t dopts;
@@ -166,6 +175,16 @@ int main(int argc, char **argv)
         case O_ALL:
             all = 1;
             break;
+        case O_ACTCHECK:
+            if (!required)
+                required = 25;
+            break;
+        case O_REQUIRED:
+            if (kms_uint_parse(optarg, 1, 100000, &required) != 0) {
+                kms_error("--required-count %s: expected a number from 1", optarg);
+                return LOC_EXIT_USAGE;
+            }
+            break;
         case O_NOCACHE:
             no_cache = 1;
             break;
@@ -209,6 +228,10 @@ int main(int argc, char **argv)
     }
     if (all && !probe) {
         kms_error("--all needs --probe");
+        return LOC_EXIT_USAGE;
+    }
+    if (required && !probe) {
+        kms_error("--activation-check needs --probe");
         return LOC_EXIT_USAGE;
     }
     if (manual) {
@@ -274,6 +297,7 @@ int main(int argc, char **argv)
     lo.probe_timeout_ms = (unsigned)timeout_s * 1000u;
     lo.cache_path = cache_path;
     lo.seed = seed;
+    lo.activation_required = (uint32_t)required;
     rc = loc_locate_start(&loop, dns, &lo, on_done, &run);
     if (rc == 0)
         uv_run(&loop, UV_RUN_DEFAULT);

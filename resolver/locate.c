@@ -31,6 +31,7 @@ typedef struct job {
     char *cache_path;
     int probe, all;
     unsigned probe_ms;
+    uint32_t required;
     size_t dom_i;
     int inflight;
     size_t probe_host, probe_addr;
@@ -345,6 +346,7 @@ static void on_probe(void *ud, const loc_probe_result_t *pr)
 static void probe_next(job_t *j)
 {
     loc_result_t *r = j->res;
+    int rc;
 
     if (!j->probe) {
         finish(j, 0);
@@ -362,11 +364,24 @@ static void probe_next(job_t *j)
             j->probe_host++;
             continue;
         }
-        if (loc_probe_start(j->loop, (struct sockaddr *)&h->addrs[j->probe_addr], j->probe_ms,
-                            on_probe, j) == 0)
+        rc = loc_probe_start(j->loop, (struct sockaddr *)&h->addrs[j->probe_addr], j->probe_ms,
+                             j->required, on_probe, j);
+        if (rc == 0)
             return;
-        finish(j, KMS_ENOMEM);
-        return;
+        if (rc == KMS_ENOMEM) {
+            finish(j, rc);
+            return;
+        }
+        /* this address cannot be used at all: next address or host */
+        h->probed = 1;
+        h->probe.state = LOC_PROBE_UNREACHABLE;
+        h->probe.err = rc;
+        h->probe.hr = LOC_HR_RPC_UNAVAIL;
+        kms_addr_format((struct sockaddr *)&h->addrs[j->probe_addr], h->probe.addr);
+        if (++j->probe_addr >= h->n_addrs) {
+            j->probe_host++;
+            j->probe_addr = 0;
+        }
     }
     finish(j, 0);
 }
@@ -378,8 +393,10 @@ static void outcome(job_t *j)
     loc_result_t *r = j->res;
 
     if (r->n_hosts > 0) {
-        if (!j->probe || r->answered >= 0)
+        if (!j->probe)
             r->outcome = LOC_HR_OK;
+        else if (r->answered >= 0)
+            r->outcome = r->hosts[r->answered].probe.hr; /* 0, or e.g. 0xC004F038 */
         else
             r->outcome = LOC_HR_NO_HOST;
         return;
@@ -509,6 +526,7 @@ int loc_locate_start(uv_loop_t *loop, kms_dnsq_t *dns, const loc_opts_t *o, loc_
     j->probe = o->probe;
     j->all = o->all;
     j->probe_ms = o->probe_timeout_ms ? o->probe_timeout_ms : DEFAULT_PROBE_MS;
+    j->required = o->activation_required;
     loc_rng_seed(&j->rng, o->seed);
     r->seed = j->rng.state;
     r->answered = -1;

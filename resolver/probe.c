@@ -1,35 +1,29 @@
 /*
- * probe.c - TCP connect + RPC bind to the KMS interface (see probe.h).
+ * probe.c - reachability of a KMS host through kms/rpc_client.h (see probe.h).
  */
 #include "resolver/probe.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "base/err.h"
 #include "base/guid.h"
+#include "kms/rpc_client.h"
+#include "resolver/outcome.h"
 
-#define PTYPE_BIND     11
-#define PTYPE_BIND_ACK 12
-#define PTYPE_BIND_NAK 13
-#define MAX_ANSWER     4096
-
-static const char KMS_IFACE[] = "51c82175-844e-4750-b0d8-ec255555bc06";
-static const char NDR32[] = "8a885d04-1ceb-11c9-9fe8-08002b104860";
+/* What the activation check asks for: Windows 10/11 Enterprise as a client
+ * would (application: Windows; the KMS counted ID of Windows client
+ * products).  The host answers with its count for that counted ID. */
+#define APP_WINDOWS     "55c92734-d682-4d71-983e-d6ec3f16059f"
+#define SKU_ENTERPRISE  "73111121-5638-40f6-bc11-f1d7b0d64300"
+#define COUNTED_WIN10   "58e2134f-8e11-4d17-9cb2-91069c151148"
 
 typedef struct {
-    uv_tcp_t tcp;
-    uv_timer_t timer;
-    uv_connect_t conn;
-    uv_write_t wreq;
-    int closing, open;
     loc_probe_cb cb;
     void *ud;
     loc_probe_result_t res;
-    uint64_t started;
-    uint8_t *out;
-    uint8_t in[MAX_ANSWER];
-    size_t in_len;
 } probe_t;
 
 const char *loc_probe_state_name(loc_probe_state_t s)
@@ -53,210 +47,104 @@ const char *loc_probe_state_name(loc_probe_state_t s)
     return "?";
 }
 
-int loc_probe_bind_pdu(kms_wr_t *wr, uint32_t call_id)
+static loc_probe_state_t state_of(const kms_rpcc_result_t *r)
 {
-    kms_guid_t iface, ndr;
-
-    kms_guid_parse(KMS_IFACE, &iface);
-    kms_guid_parse(NDR32, &ndr);
-    /* C706 12.6.3.1 common header */
-    kms_wr_u8(wr, 5);
-    kms_wr_u8(wr, 0);
-    kms_wr_u8(wr, PTYPE_BIND);
-    kms_wr_u8(wr, 0x03);          /* PFC_FIRST_FRAG | PFC_LAST_FRAG */
-    kms_wr_u32le(wr, 0x00000010); /* drep: little-endian, ASCII, IEEE */
-    kms_wr_u16le(wr, 72);         /* frag_length */
-    kms_wr_u16le(wr, 0);          /* auth_length */
-    kms_wr_u32le(wr, call_id);
-    /* 12.6.4.3 bind */
-    kms_wr_u16le(wr, 5840); /* max_xmit_frag */
-    kms_wr_u16le(wr, 5840); /* max_recv_frag */
-    kms_wr_u32le(wr, 0);    /* assoc_group_id */
-    kms_wr_u8(wr, 1);       /* n_context_elem */
-    kms_wr_zeros(wr, 3);
-    kms_wr_u16le(wr, 0); /* p_cont_id */
-    kms_wr_u8(wr, 1);    /* n_transfer_syn */
-    kms_wr_u8(wr, 0);
-    kms_wr_guid(wr, &iface);
-    kms_wr_u16le(wr, 1); /* version 1.0 */
-    kms_wr_u16le(wr, 0);
-    kms_wr_guid(wr, &ndr);
-    kms_wr_u32le(wr, 2);
-    return wr->err;
-}
-
-loc_probe_state_t loc_probe_parse_answer(const uint8_t *pdu, size_t len)
-{
-    kms_rd_t rd;
-    uint8_t vers, minor, ptype, flags, drep0, n_results;
-    uint16_t frag_len, auth_len, sec_len, result;
-    uint32_t drep, call_id, assoc;
-    uint16_t xmit, recv;
-    int le;
-
-    kms_rd_init(&rd, pdu, len);
-    kms_rd_u8(&rd, &vers);
-    kms_rd_u8(&rd, &minor);
-    kms_rd_u8(&rd, &ptype);
-    kms_rd_u8(&rd, &flags);
-    kms_rd_u32le(&rd, &drep);
-    drep0 = (uint8_t)(drep & 0xff);
-    le = (drep0 & 0xf0) == 0x10;
-    kms_rd_u16(&rd, le, &frag_len);
-    kms_rd_u16(&rd, le, &auth_len);
-    kms_rd_u32(&rd, le, &call_id);
-    if (rd.err || vers != 5 || frag_len > len || frag_len < 16)
-        return LOC_PROBE_BADREPLY;
-    if (ptype == PTYPE_BIND_NAK)
+    if (r->bind_accepted)
+        return LOC_PROBE_OK;
+    if (r->err == 0 || r->bind_nak)
         return LOC_PROBE_REJECTED;
-    if (ptype != PTYPE_BIND_ACK)
+    switch (r->err) {
+    case KMS_ECONNREFUSED:
+        return r->stage == KMS_RPCC_STAGE_CONNECT ? LOC_PROBE_REFUSED : LOC_PROBE_CLOSED;
+    case KMS_ETIMEOUT:
+        return LOC_PROBE_TIMEOUT;
+    case KMS_ECLOSED:
+        return LOC_PROBE_CLOSED;
+    case KMS_EPROTO:
+    case KMS_EMALFORMED:
+    case KMS_ETRUNC:
+    case KMS_ETOOBIG:
         return LOC_PROBE_BADREPLY;
-    kms_rd_init(&rd, pdu, frag_len);
-    kms_rd_skip(&rd, 16);
-    kms_rd_u16(&rd, le, &xmit);
-    kms_rd_u16(&rd, le, &recv);
-    kms_rd_u32(&rd, le, &assoc);
-    kms_rd_u16(&rd, le, &sec_len); /* port_any_t: length incl. NUL, then the bytes */
-    kms_rd_skip(&rd, sec_len);
-    kms_rd_align(&rd, 4);
-    kms_rd_u8(&rd, &n_results);
-    kms_rd_skip(&rd, 3);
-    kms_rd_u16(&rd, le, &result);
-    if (rd.err || n_results < 1)
-        return LOC_PROBE_BADREPLY;
-    return result == 0 ? LOC_PROBE_OK : LOC_PROBE_REJECTED; /* 0: acceptance */
+    default:
+        return r->stage == KMS_RPCC_STAGE_CONNECT ? LOC_PROBE_UNREACHABLE : LOC_PROBE_CLOSED;
+    }
 }
 
-static void on_closed(uv_handle_t *h)
+static void on_done(kms_rpcc_t *op, const kms_rpcc_result_t *r, void *ud)
 {
-    probe_t *p = h->data;
+    probe_t *p = ud;
+    loc_probe_result_t *res = &p->res;
 
-    if (--p->open > 0)
-        return;
-    p->cb(p->ud, &p->res);
-    free(p->out);
+    (void)op;
+    res->state = state_of(r);
+    res->err = res->state == LOC_PROBE_OK ? 0 : (r->err ? r->err : KMS_EPROTO);
+    res->hr = res->state == LOC_PROBE_OK ? LOC_HR_OK : LOC_HR_RPC_UNAVAIL;
+    res->ms = r->elapsed_us / 1000u;
+    if (res->state == LOC_PROBE_OK && res->required) {
+        if (r->have_response) {
+            res->activation = 1;
+            res->act_status = r->response.status;
+            res->current_count = r->response.current_count;
+            if (r->response.status != 0)
+                res->hr = r->response.status;
+            else if (r->response.current_count < res->required)
+                res->hr = LOC_HR_COUNT_LOW; /* 0xC004F038, as the client reports */
+        } else {
+            res->err = r->err ? r->err : KMS_EPROTO;
+            res->hr = r->fault_status ? r->fault_status : LOC_HR_RPC_UNAVAIL;
+        }
+    }
+    p->cb(p->ud, res);
     free(p);
 }
 
-static void finish(probe_t *p, loc_probe_state_t st, int err)
+static void fill_request(kms_act_request_t *q, uint32_t required)
 {
-    if (p->closing)
-        return;
-    p->closing = 1;
-    p->res.state = st;
-    p->res.err = err;
-    p->res.hr = st == LOC_PROBE_OK ? 0 : 0x800706BAu;
-    p->res.ms = uv_now(p->timer.loop) - p->started;
-    uv_timer_stop(&p->timer);
-    uv_close((uv_handle_t *)&p->timer, on_closed);
-    uv_close((uv_handle_t *)&p->tcp, on_closed);
-}
+    char host[65] = "kms-locate";
 
-static void on_timeout(uv_timer_t *t)
-{
-    finish(t->data, LOC_PROBE_TIMEOUT, KMS_ETIMEOUT);
-}
-
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    probe_t *p = h->data;
-
-    (void)suggested;
-    buf->base = (char *)p->in + p->in_len;
-    buf->len = sizeof(p->in) - p->in_len;
-}
-
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
-{
-    probe_t *p = s->data;
-    kms_rd_t rd;
-    uint16_t frag_len = 0;
-
-    (void)buf;
-    if (nread < 0) {
-        finish(p, LOC_PROBE_CLOSED, nread == UV_EOF ? KMS_ECLOSED : kms_err_from_uv((int)nread));
-        return;
-    }
-    p->in_len += (size_t)nread;
-    if (p->in_len < 16)
-        return;
-    kms_rd_init(&rd, p->in, p->in_len);
-    kms_rd_skip(&rd, 8);
-    kms_rd_u16(&rd, (p->in[4] & 0xf0) == 0x10, &frag_len);
-    if (frag_len < 16 || frag_len > sizeof(p->in)) {
-        finish(p, LOC_PROBE_BADREPLY, KMS_EPROTO);
-        return;
-    }
-    if (p->in_len < frag_len)
-        return;
-    {
-        loc_probe_state_t st = loc_probe_parse_answer(p->in, frag_len);
-        finish(p, st, st == LOC_PROBE_OK ? 0 : KMS_EPROTO);
-    }
-}
-
-static void on_written(uv_write_t *w, int status)
-{
-    probe_t *p = w->data;
-
-    if (status < 0 && status != UV_ECANCELED)
-        finish(p, LOC_PROBE_CLOSED, kms_err_from_uv(status));
-}
-
-static void on_connect(uv_connect_t *c, int status)
-{
-    probe_t *p = c->data;
-    kms_wr_t wr;
-    size_t len;
-    uv_buf_t b;
-
-    if (status == UV_ECANCELED || p->closing)
-        return;
-    if (status < 0) {
-        finish(p,
-               status == UV_ECONNREFUSED ? LOC_PROBE_REFUSED
-               : status == UV_ETIMEDOUT  ? LOC_PROBE_TIMEOUT
-                                         : LOC_PROBE_UNREACHABLE,
-               kms_err_from_uv(status));
-        return;
-    }
-    kms_wr_init(&wr);
-    loc_probe_bind_pdu(&wr, 1);
-    p->out = kms_wr_steal(&wr, &len);
-    if (!p->out) {
-        finish(p, LOC_PROBE_UNREACHABLE, KMS_ENOMEM);
-        return;
-    }
-    b = uv_buf_init((char *)p->out, (unsigned)len);
-    p->wreq.data = p;
-    if (uv_read_start((uv_stream_t *)&p->tcp, on_alloc, on_read) != 0 ||
-        uv_write(&p->wreq, (uv_stream_t *)&p->tcp, &b, 1, on_written) != 0)
-        finish(p, LOC_PROBE_CLOSED, KMS_EIO);
+    memset(q, 0, sizeof(*q));
+    q->version_major = KMS_ACT_PLAIN_MAJOR;
+    q->version_minor = KMS_ACT_PLAIN_MINOR;
+    q->license_status = 2; /* out-of-box grace, as a client that needs activation */
+    q->grace_time = 43200;
+    kms_guid_parse(APP_WINDOWS, &q->app_id);
+    kms_guid_parse(SKU_ENTERPRISE, &q->sku_id);
+    kms_guid_parse(COUNTED_WIN10, &q->kms_counted_id);
+    if (kms_guid_random(&q->client_machine_id) != 0)
+        q->client_machine_id.b[0] = 1;
+    q->required_client_count = required;
+    q->request_time = kms_filetime_from_unix((int64_t)time(NULL));
+    gethostname(host, sizeof(host) - 1);
+    snprintf(q->workstation, sizeof(q->workstation), "%s", host);
 }
 
 int loc_probe_start(uv_loop_t *loop, const struct sockaddr *sa, unsigned timeout_ms,
-                    loc_probe_cb cb, void *ud)
+                    uint32_t required, loc_probe_cb cb, void *ud)
 {
     probe_t *p = calloc(1, sizeof(*p));
+    kms_rpcc_opts_t o;
     int rc;
 
     if (!p)
         return KMS_ENOMEM;
     p->cb = cb;
     p->ud = ud;
+    p->res.required = required;
     kms_addr_format(sa, p->res.addr);
-    uv_update_time(loop);
-    p->started = uv_now(loop);
-    uv_tcp_init(loop, &p->tcp);
-    uv_timer_init(loop, &p->timer);
-    p->tcp.data = p->timer.data = p->conn.data = p;
-    p->open = 2;
-    uv_timer_start(&p->timer, on_timeout, timeout_ms ? timeout_ms : 1, 0);
-    rc = uv_tcp_connect(&p->conn, &p->tcp, sa, on_connect);
+    memset(&o, 0, sizeof(o));
+    o.connect_timeout_ms = timeout_ms ? timeout_ms : 1;
+    o.exchange_timeout_ms = timeout_ms ? timeout_ms : 1;
+    o.bind_style = KMS_RPCC_BIND_NDR32;
+    if (required) {
+        o.send_request = 1;
+        fill_request(&o.request, required);
+    }
+    rc = kms_rpcc_start(loop, sa, &o, on_done, p, NULL);
     if (rc != 0) {
-        /* Report from the loop like every other failure. */
-        finish(p, rc == UV_ECONNREFUSED ? LOC_PROBE_REFUSED : LOC_PROBE_UNREACHABLE,
-               kms_err_from_uv(rc));
+        /* e.g. an address family the host cannot use: report from here as
+         * unreachable, but from the loop like every other result. */
+        free(p);
+        return rc;
     }
     return 0;
 }

@@ -111,6 +111,9 @@ void loc_report_text(FILE *f, const loc_result_t *r, int explain)
         if (h->probed)
             fprintf(f, " probe: %s [%s] %s", loc_probe_state_name(h->probe.state),
                     loc_hr_format(h->probe.hr, hr), h->probe.addr);
+        if (h->probed && h->probe.activation)
+            fprintf(f, " activation: status 0x%08X, count %u (client needs %u)",
+                    h->probe.act_status, h->probe.current_count, h->probe.required);
         fputc('\n', f);
         if (explain)
             fprintf(f, "   why: %s\n", loc_host_explain(r, i, why, sizeof(why)));
@@ -185,6 +188,11 @@ char *loc_report_json(const loc_result_t *r, int explain)
             kms_json_set_str(p, "outcome", loc_hr_format(h->probe.hr, hr));
             kms_json_set_str(p, "address", h->probe.addr[0] ? h->probe.addr : NULL);
             kms_json_set_int(p, "ms", (int64_t)h->probe.ms);
+            if (h->probe.activation) {
+                kms_json_set_str(p, "activation_status", loc_hr_format(h->probe.act_status, hr));
+                kms_json_set_int(p, "current_count", h->probe.current_count);
+                kms_json_set_int(p, "required_count", h->probe.required);
+            }
             kms_json_set(x, "probe", p);
         }
         kms_json_append(hosts, x);
