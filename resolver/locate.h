@@ -103,11 +103,11 @@ typedef struct {
     const loc_domain_t *domains;
     size_t n_domains;
     int probe, all;
-    unsigned probe_timeout_ms; /* connect and bind, each, per address (0: 2000) */
+    unsigned probe_timeout_ms;    /* connect and bind, each, per address (0: 2000) */
     uint32_t activation_required; /* 0: bind only; else also an activation request
                                      with this required count (0xC004F038 below it) */
-    const char *cache_path;    /* NULL: no cache (/ckhc) */
-    uint64_t seed;             /* 0: random */
+    const char *cache_path;       /* NULL: no cache (/ckhc) */
+    uint64_t seed;                /* 0: random */
 } loc_opts_t;
 
 /** Completion: @p res is owned by the callee, free it with loc_result_free(). */

@@ -16,9 +16,9 @@
 /* What the activation check asks for: Windows 10/11 Enterprise as a client
  * would (application: Windows; the KMS counted ID of Windows client
  * products).  The host answers with its count for that counted ID. */
-#define APP_WINDOWS     "55c92734-d682-4d71-983e-d6ec3f16059f"
-#define SKU_ENTERPRISE  "73111121-5638-40f6-bc11-f1d7b0d64300"
-#define COUNTED_WIN10   "58e2134f-8e11-4d17-9cb2-91069c151148"
+#define APP_WINDOWS    "55c92734-d682-4d71-983e-d6ec3f16059f"
+#define SKU_ENTERPRISE "73111121-5638-40f6-bc11-f1d7b0d64300"
+#define COUNTED_WIN10  "58e2134f-8e11-4d17-9cb2-91069c151148"
 
 typedef struct {
     loc_probe_cb cb;
