@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,8 +49,19 @@ static int by_priority(const void *a, const void *b, void *srv)
     const kms_srv_rr_t *s = srv;
     size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
 
+    int c;
+
     if (s[ia].priority != s[ib].priority)
         return s[ia].priority < s[ib].priority ? -1 : 1;
+    /* A canonical arrangement before the random one: servers rotate RRsets
+     * (BIND's cyclic rrset-order), and a seeded order must not depend on it. */
+    c = strcasecmp(s[ia].target, s[ib].target);
+    if (c != 0)
+        return c;
+    if (s[ia].port != s[ib].port)
+        return s[ia].port < s[ib].port ? -1 : 1;
+    if (s[ia].weight != s[ib].weight)
+        return s[ia].weight < s[ib].weight ? -1 : 1;
     return ia < ib ? -1 : ia > ib;
 }
 
