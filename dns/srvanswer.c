@@ -10,27 +10,55 @@
 #include <sys/socket.h>
 
 #include "base/err.h"
+#include "base/wire.h"
 
-/* "name." -> "name"; "." stays "."; truncated names are refused. */
+/* Wire-format name -> presentation form without the final dot ("." for the
+ * root), escaped as ldns does (\. \; \( \) \\ and \DDD for non-graphic
+ * bytes).  Written by hand through the wire reader: ldns_rdf2str() goes
+ * through printf for every label, which dominated the cost of a discovery. */
 static int dname_to_str(const ldns_rdf *rdf, char *buf, size_t len)
 {
-    char *s;
-    size_t n;
+    kms_rd_t rd;
+    size_t out = 0;
+    uint8_t llen;
 
     if (!rdf || ldns_rdf_get_type(rdf) != LDNS_RDF_TYPE_DNAME)
         return KMS_EDNS_BADANSWER;
-    s = ldns_rdf2str(rdf);
-    if (!s)
-        return KMS_ENOMEM;
-    n = strlen(s);
-    if (n > 1 && s[n - 1] == '.')
-        s[--n] = '\0';
-    if (n + 1 > len) {
-        free(s);
-        return KMS_EDNS_BADANSWER;
+    kms_rd_init(&rd, ldns_rdf_data(rdf), ldns_rdf_size(rdf));
+    while (kms_rd_u8(&rd, &llen) == 0 && llen != 0) {
+        const uint8_t *label;
+
+        if (llen > 63 || kms_rd_view(&rd, &label, llen) != 0)
+            return KMS_EDNS_BADANSWER;
+        if (out && out + 1 < len)
+            buf[out++] = '.';
+        for (size_t i = 0; i < llen; i++) {
+            uint8_t c = label[i];
+            if (out + 5 > len)
+                return KMS_EDNS_BADANSWER;
+            if (c == '.' || c == ';' || c == '(' || c == ')' || c == '\\') {
+                buf[out++] = '\\';
+                buf[out++] = (char)c;
+            } else if (c <= 0x20 || c >= 0x7f) {
+                buf[out++] = '\\';
+                buf[out++] = (char)('0' + c / 100);
+                buf[out++] = (char)('0' + c / 10 % 10);
+                buf[out++] = (char)('0' + c % 10);
+            } else {
+                buf[out++] = (char)c;
+            }
+        }
     }
-    memcpy(buf, s, n + 1);
-    free(s);
+    if (rd.err)
+        return KMS_EDNS_BADANSWER;
+    if (out == 0) {
+        if (len < 2)
+            return KMS_EDNS_BADANSWER;
+        buf[out++] = '.';
+    }
+    if (out >= len)
+        return KMS_EDNS_BADANSWER;
+    buf[out] = '\0';
     return 0;
 }
 

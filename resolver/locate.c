@@ -140,11 +140,15 @@ static int literal_addr(loc_host_t *h)
 static loc_host_t *push_host(job_t *j)
 {
     loc_result_t *r = j->res;
-    loc_host_t *n = realloc(r->hosts, (r->n_hosts + 1) * sizeof(*n));
+    loc_host_t *n = r->hosts;
 
-    if (!n)
-        return NULL;
-    r->hosts = n;
+    if (r->n_hosts >= r->cap_hosts) {
+        n = realloc(r->hosts, (r->n_hosts + 1) * sizeof(*n));
+        if (!n)
+            return NULL;
+        r->hosts = n;
+        r->cap_hosts = r->n_hosts + 1;
+    }
     memset(&n[r->n_hosts], 0, sizeof(*n));
     return &n[r->n_hosts++];
 }
@@ -200,6 +204,18 @@ static void on_srv(void *ud, int status, const uint8_t *msg, size_t len)
         j->dom_i++;
         next_domain(j);
         return;
+    }
+    {
+        /* room for every record at once (one allocation, not one per host) */
+        loc_host_t *grown = realloc(r->hosts, (r->n_hosts + n_picks) * sizeof(*grown));
+        if (!grown) {
+            free(picks);
+            kms_srv_answer_free(a);
+            finish(j, KMS_ENOMEM);
+            return;
+        }
+        r->hosts = grown;
+        r->cap_hosts = r->n_hosts + n_picks;
     }
     for (size_t k = 0; k < n_picks; k++) {
         const kms_srv_rr_t *s = &a->srv[picks[k].index];
@@ -532,8 +548,11 @@ int loc_locate_start(uv_loop_t *loop, kms_dnsq_t *dns, const loc_opts_t *o, loc_
     r->answered = -1;
     r->probed = o->probe;
     r->cache = LOC_CACHE_OFF;
-    if (!o->manual_host) {
+    if (!o->manual_host && o->n_domains > 0) {
         r->n_domains = o->n_domains < LOC_MAX_DOMAINS ? o->n_domains : LOC_MAX_DOMAINS;
+        r->domains = calloc(r->n_domains, sizeof(*r->domains));
+        if (!r->domains)
+            goto nomem;
         for (size_t i = 0; i < r->n_domains; i++)
             r->domains[i].dom = o->domains[i];
     }
@@ -543,8 +562,10 @@ int loc_locate_start(uv_loop_t *loop, kms_dnsq_t *dns, const loc_opts_t *o, loc_
     return 0;
 
 nomem:
+    if (j)
+        free(j->cache_path);
     free(j);
-    free(r);
+    loc_result_free(r);
     return KMS_ENOMEM;
 }
 
@@ -552,6 +573,7 @@ void loc_result_free(loc_result_t *r)
 {
     if (!r)
         return;
+    free(r->domains);
     free(r->hosts);
     free(r);
 }

@@ -85,10 +85,11 @@ typedef enum {
 } loc_cache_state_t;
 
 typedef struct {
-    loc_domain_result_t domains[LOC_MAX_DOMAINS];
+    loc_domain_result_t *domains; /* owned; n_domains entries, in query order */
     size_t n_domains;
-    loc_host_t *hosts; /* try order */
+    loc_host_t *hosts; /* try order; owned */
     size_t n_hosts;
+    size_t cap_hosts;
     uint32_t outcome; /* HRESULT (resolver/outcome.h) */
     long answered;    /* index of the first host that answered; -1 */
     uint64_t queries; /* DNS queries this discovery sent */
