@@ -89,19 +89,17 @@ int loc_parse_hostport(const char *s, char *host, size_t hostlen, uint16_t *port
 
 static void add_addr(loc_host_t *h, int family, const uint8_t *bytes)
 {
-    struct sockaddr_storage ss;
+    loc_sockaddr_t ss;
 
     memset(&ss, 0, sizeof(ss));
     if (family == AF_INET) {
-        struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-        sin->sin_family = AF_INET;
-        memcpy(&sin->sin_addr, bytes, 4);
+        ss.sin.sin_family = AF_INET;
+        memcpy(&ss.sin.sin_addr, bytes, 4);
     } else {
-        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-        sin6->sin6_family = AF_INET6;
-        memcpy(&sin6->sin6_addr, bytes, 16);
+        ss.sin6.sin6_family = AF_INET6;
+        memcpy(&ss.sin6.sin6_addr, bytes, 16);
     }
-    kms_addr_set_port((struct sockaddr *)&ss, h->port);
+    kms_addr_set_port(&ss.sa, h->port);
     for (size_t i = 0; i < h->n_addrs; i++)
         if (memcmp(&h->addrs[i], &ss, sizeof(ss)) == 0)
             return;
@@ -131,7 +129,8 @@ static int literal_addr(loc_host_t *h)
 
     if (kms_addr_parse(h->target, h->port, &ss) != 0)
         return 0;
-    h->addrs[0] = ss;
+    memset(&h->addrs[0], 0, sizeof(h->addrs[0]));
+    memcpy(&h->addrs[0], &ss, kms_addr_len((struct sockaddr *)&ss));
     h->n_addrs = 1;
     h->addrs_from = LOC_ADDRS_LITERAL;
     return 1;

@@ -27,6 +27,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <uv.h>
 
@@ -52,6 +53,13 @@ typedef enum {
     LOC_ADDRS_RESOLVED,   /* separate A/AAAA queries */
 } loc_addrs_from_t;
 
+/** One IPv4 or IPv6 socket address (a fraction of sockaddr_storage's size). */
+typedef union {
+    struct sockaddr sa;
+    struct sockaddr_in sin;
+    struct sockaddr_in6 sin6;
+} loc_sockaddr_t;
+
 typedef struct {
     char target[KMS_DNS_NAME_MAX];
     uint16_t port, priority, weight;
@@ -59,7 +67,7 @@ typedef struct {
     loc_pick_t pick;     /* LOC_HOST_SRV: its place in RFC 2782 order */
     int also_srv;        /* cached host that DNS lists too */
     loc_pick_t srv_pick; /* ... at this place */
-    struct sockaddr_storage addrs[LOC_MAX_ADDRS];
+    loc_sockaddr_t addrs[LOC_MAX_ADDRS];
     size_t n_addrs;
     loc_addrs_from_t addrs_from;
     int resolve_status; /* KMS_E* of the A/AAAA lookups when no address */

@@ -54,7 +54,7 @@ static const char *domain_result(const loc_domain_result_t *d)
 }
 
 /* A host's address without the port ("127.0.0.11", "::1"). */
-static char *addr_only(const struct sockaddr_storage *ss, char *buf)
+static char *addr_only(const loc_sockaddr_t *ss, char *buf)
 {
     char tmp[KMS_ADDRSTRLEN];
     char *colon;
