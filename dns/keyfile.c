@@ -33,8 +33,8 @@ typedef struct {
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
 {
-    if (!err || errlen == 0)
-        return;
+    if (!err || errlen == 0 || err[0])
+        return; /* keep the first, most precise reason */
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
@@ -397,6 +397,9 @@ int kms_keyfile_load(const char *path, const char *want, kms_tsig_key_t *out, ch
     size_t len = 0;
     char why[200];
     memset(out, 0, sizeof *out);
+    why[0] = '\0';
+    if (err && errlen)
+        err[0] = '\0';
     int rc = kms_file_read(path, 64 * 1024, &text, &len);
     if (rc < 0) {
         seterr(err, errlen, "%s: %s", path, kms_strerror(rc));
