@@ -43,6 +43,8 @@ struct xchg {
     unsigned attempt;
     uv_timer_t timer;
     kms_dns_send_t *send;
+    int start_err;  /* why the last attempt could not even be sent */
+    int fatal;      /* start_err cannot change by retrying */
     int queued;     /* waiting for an inflight slot */
     int in_backoff; /* timer armed for the next attempt */
     xchg_cb cb;
@@ -313,7 +315,10 @@ static void on_start_failed(uv_timer_t *t)
 {
     xchg_t *x = t->data;
     x->in_backoff = 0;
-    xchg_fail_attempt(x, KMS_EIO, NULL);
+    if (x->fatal)
+        xchg_end(x, x->start_err, NULL);
+    else
+        xchg_fail_attempt(x, x->start_err, NULL);
 }
 
 static void xchg_attempt(xchg_t *x)
@@ -347,10 +352,13 @@ static void xchg_attempt(xchg_t *x)
                           on_sent, x, &x->send);
     free(wire);
     if (rc < 0) {
-        /* report asynchronously, as if the attempt had failed on the wire */
-        if (rc == KMS_EALGORITHM || rc == KMS_EINVAL || rc == KMS_ETOOBIG) {
-            x->attempt = e->opt.attempts ? e->opt.attempts : x->attempt;
-        }
+        /* report asynchronously, as if the attempt had failed on the wire;
+           a message that cannot be built never will be */
+        x->start_err = rc == KMS_EALGORITHM || rc == KMS_EINVAL || rc == KMS_ETOOBIG ||
+                               rc == KMS_ENOMEM
+                           ? rc
+                           : KMS_EIO;
+        x->fatal = x->start_err != KMS_EIO;
         x->in_backoff = 1;
         uv_timer_start(&x->timer, on_start_failed, 0, 0);
         return;
@@ -387,7 +395,8 @@ static void xchg_start(run_t *r, kms_dns_msg_t *msg, const struct sockaddr *srv,
     r->live = x;
     if (!msg) {
         x->in_backoff = 1;
-        x->attempt = e->opt.attempts;
+        x->start_err = KMS_EINVAL; /* the message could not be built */
+        x->fatal = 1;
         uv_timer_start(&x->timer, on_start_failed, 0, 0);
         return;
     }
@@ -1031,8 +1040,11 @@ static void on_soa(void *ud, int status, const kms_dns_reply_t *reply, unsigned 
     (void)attempts;
 
     if (status) {
-        set_result(r, d->idx, status, "zone of %s not found: %s", r->res[d->idx].owner,
-                   kms_dns_explain_err(status, &c, why, sizeof why));
+        char n[32] = "";
+        if (attempts > 1)
+            snprintf(n, sizeof n, " (%u attempts)", attempts);
+        set_result(r, d->idx, status, "zone of %s not found: %s%s", r->res[d->idx].owner,
+                   kms_dns_explain_err(status, &c, why, sizeof why), n);
         disc_done(r);
         return;
     }
