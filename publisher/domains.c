@@ -36,6 +36,7 @@ int pub_domains_parse(const char *text, pub_domain_list_t *list, char *err, size
 {
     char *copy = text ? strdup(text) : NULL;
     int rc = 0, entry = 0;
+    size_t n0 = list->n;
     char *save = NULL;
 
     if (err && errlen)
@@ -89,6 +90,11 @@ int pub_domains_parse(const char *text, pub_domain_list_t *list, char *err, size
         if (err)
             snprintf(err, errlen, "empty domain list");
         rc = KMS_EINVAL;
+    }
+    if (rc < 0) {
+        /* all or nothing: drop what this call appended */
+        while (list->n > n0)
+            free((char *)list->v[--list->n].name);
     }
     free(copy);
     return rc;

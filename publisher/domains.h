@@ -20,7 +20,8 @@ typedef struct {
 } pub_domain_list_t;
 
 /**
- * Parse @p text and append its entries to @p list.
+ * Parse @p text and append its entries to @p list (all or nothing: on
+ * failure the list is as before).
  * @param err one-line reason on failure ("entry 2 'x 1': ..."), may be NULL
  * @return 0, KMS_EINVAL (bad name, missing weight, extra words, empty
  *         entry), KMS_ERANGE (priority/weight over 65535), KMS_ENOMEM
