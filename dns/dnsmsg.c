@@ -422,6 +422,27 @@ static int tsig_status(int tsig_error)
     }
 }
 
+/*
+ * ldns_pkt_tsig_verify() detaches the TSIG RR while it works and, when the
+ * MAC cannot be computed (an algorithm it does not know), returns without
+ * putting it back: the RR leaks and the packet loses it.  Only ask it about
+ * our own algorithm, and take the RR back if it was dropped anyway.
+ */
+static int tsig_verify(ldns_pkt *pkt, ldns_rr *t, const uint8_t *wire, size_t len,
+                       const kms_tsig_key_t *key, const ldns_rdf *mac)
+{
+    char alg[KMS_DNS_NAMELEN];
+    rdf_name(ldns_rr_rd_count(t) ? ldns_rr_rdf(t, 0) : NULL, alg, sizeof alg);
+    if (!kms_dns_name_eq(alg, key->sign_algorithm))
+        return 0;
+    int ok = ldns_pkt_tsig_verify(pkt, wire, len, key->name, key->secret, mac);
+    if (ldns_pkt_tsig(pkt) != t) {
+        ldns_pkt_set_tsig(pkt, t);
+        ok = 0;
+    }
+    return ok;
+}
+
 int kms_dns_reply_parse(const kms_dns_msg_t *req, const kms_tsig_key_t *key, const uint8_t *wire,
                         size_t len, kms_dns_reply_t **out)
 {
@@ -513,7 +534,7 @@ int kms_dns_reply_parse(const kms_dns_msg_t *req, const kms_tsig_key_t *key, con
         /* named answers some errors unsigned; a NOERROR must be signed */
         r->status = r->rcode ? kms_dns_rcode_err(r->rcode) : KMS_ETSIG_UNSIGNED;
     } else if (key && req && req->signed_ && r->signed_) {
-        if (!ldns_pkt_tsig_verify(pkt, wire, len, key->name, key->secret, req->mac))
+        if (!tsig_verify(pkt, t, wire, len, key, req->mac))
             r->status = KMS_ETSIG_VERIFY;
         else if (r->tsig_time > r->local_time + fudge || r->tsig_time < r->local_time - fudge)
             r->status = KMS_ETSIG_BADTIME;
