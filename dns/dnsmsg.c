@@ -27,9 +27,9 @@ struct kms_dns_msg {
     size_t nupdate;
     char qname[KMS_DNS_NAMELEN];
     uint16_t qtype;
-    uint16_t id;       /* of the last render */
-    int signed_;       /* last render was signed */
-    ldns_rdf *mac;     /* last render's request MAC (owned) */
+    uint16_t id;   /* of the last render */
+    int signed_;   /* last render was signed */
+    ldns_rdf *mac; /* last render's request MAC (owned) */
 };
 
 int kms_dns_name_norm(const char *in, char *out, size_t outlen)
@@ -297,18 +297,30 @@ int kms_dns_msg_render(kms_dns_msg_t *m, uint16_t id, const kms_tsig_key_t *key,
 int kms_dns_rcode_err(int rcode)
 {
     switch (rcode) {
-    case 0: return 0;
-    case 1: return KMS_EDNS_FORMERR;
-    case 2: return KMS_EDNS_SERVFAIL;
-    case 3: return KMS_EDNS_NXDOMAIN;
-    case 4: return KMS_EDNS_NOTIMP;
-    case 5: return KMS_EDNS_REFUSED;
-    case 6: return KMS_EDNS_YXDOMAIN;
-    case 7: return KMS_EDNS_YXRRSET;
-    case 8: return KMS_EDNS_NXRRSET;
-    case 9: return KMS_EDNS_NOTAUTH;
-    case 10: return KMS_EDNS_NOTZONE;
-    default: return KMS_EDNS_RCODE;
+    case 0:
+        return 0;
+    case 1:
+        return KMS_EDNS_FORMERR;
+    case 2:
+        return KMS_EDNS_SERVFAIL;
+    case 3:
+        return KMS_EDNS_NXDOMAIN;
+    case 4:
+        return KMS_EDNS_NOTIMP;
+    case 5:
+        return KMS_EDNS_REFUSED;
+    case 6:
+        return KMS_EDNS_YXDOMAIN;
+    case 7:
+        return KMS_EDNS_YXRRSET;
+    case 8:
+        return KMS_EDNS_NXRRSET;
+    case 9:
+        return KMS_EDNS_NOTAUTH;
+    case 10:
+        return KMS_EDNS_NOTZONE;
+    default:
+        return KMS_EDNS_RCODE;
     }
 }
 
@@ -415,10 +427,14 @@ static void read_tsig(const ldns_rr *t, kms_dns_reply_t *r, uint16_t *fudge)
 static int tsig_status(int tsig_error)
 {
     switch (tsig_error) {
-    case KMS_TSIG_BADSIG: return KMS_ETSIG_BADSIG;
-    case KMS_TSIG_BADKEY: return KMS_ETSIG_BADKEY;
-    case KMS_TSIG_BADTIME: return KMS_ETSIG_BADTIME;
-    default: return KMS_ETSIG_VERIFY;
+    case KMS_TSIG_BADSIG:
+        return KMS_ETSIG_BADSIG;
+    case KMS_TSIG_BADKEY:
+        return KMS_ETSIG_BADKEY;
+    case KMS_TSIG_BADTIME:
+        return KMS_ETSIG_BADTIME;
+    default:
+        return KMS_ETSIG_VERIFY;
     }
 }
 
@@ -510,14 +526,21 @@ int kms_dns_reply_parse(const kms_dns_msg_t *req, const kms_tsig_key_t *key, con
     for (size_t i = 0; i < 3; i++) {
         ldns_rr_list *l = NULL;
         switch (secs[i].s) {
-        case LDNS_SECTION_ANSWER: l = ldns_pkt_answer(pkt); break;
-        case LDNS_SECTION_AUTHORITY: l = ldns_pkt_authority(pkt); break;
-        default: l = ldns_pkt_additional(pkt); break;
+        case LDNS_SECTION_ANSWER:
+            l = ldns_pkt_answer(pkt);
+            break;
+        case LDNS_SECTION_AUTHORITY:
+            l = ldns_pkt_authority(pkt);
+            break;
+        default:
+            l = ldns_pkt_additional(pkt);
+            break;
         }
         size_t n = l ? ldns_rr_list_rr_count(l) : 0;
         for (size_t j = 0; j < n && r->nrrs < total; j++) {
             ldns_rr *rr = ldns_rr_list_rr(l, j);
-            if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_TSIG || ldns_rr_get_type(rr) == LDNS_RR_TYPE_OPT)
+            if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_TSIG ||
+                ldns_rr_get_type(rr) == LDNS_RR_TYPE_OPT)
                 continue;
             fill_rr(&r->rrs[r->nrrs++], rr, secs[i].ours);
         }

@@ -47,8 +47,8 @@ enum { KMS_TSIG_BADSIG = 16, KMS_TSIG_BADKEY = 17, KMS_TSIG_BADTIME = 18, KMS_TS
 
 /** One resource record of an answer, as plain data. */
 typedef struct {
-    int section;                  /**< KMS_DNS_ANSWER / _AUTHORITY / _ADDITIONAL */
-    char name[KMS_DNS_NAMELEN];   /**< owner, lower case, trailing dot */
+    int section;                /**< KMS_DNS_ANSWER / _AUTHORITY / _ADDITIONAL */
+    char name[KMS_DNS_NAMELEN]; /**< owner, lower case, trailing dot */
     uint16_t type;
     uint16_t rclass;
     uint32_t ttl;
@@ -64,15 +64,15 @@ typedef struct {
 typedef struct {
     uint16_t id;
     int opcode;
-    int rcode;          /**< 0..15 */
+    int rcode; /**< 0..15 */
     int aa, tc, rd, ra;
-    int signed_;        /**< carries a TSIG RR */
-    int tsig_error;     /**< TSIG error field (0 if none or unsigned) */
-    int64_t tsig_time;  /**< Time Signed of the answer's TSIG */
+    int signed_;         /**< carries a TSIG RR */
+    int tsig_error;      /**< TSIG error field (0 if none or unsigned) */
+    int64_t tsig_time;   /**< Time Signed of the answer's TSIG */
     int64_t server_time; /**< BADTIME: the server's clock (Other Data), else tsig_time */
     int64_t local_time;  /**< our clock when parsed */
-    int status;         /**< 0 or the KMS_E* this answer means (see kms_dns_reply_status) */
-    kms_dns_rr_t *rrs;  /**< answer, authority, additional (TSIG/OPT excluded) */
+    int status;          /**< 0 or the KMS_E* this answer means (see kms_dns_reply_status) */
+    kms_dns_rr_t *rrs;   /**< answer, authority, additional (TSIG/OPT excluded) */
     size_t nrrs;
 } kms_dns_reply_t;
 
@@ -155,16 +155,16 @@ typedef struct {
 typedef struct {
     char name[KMS_DNS_NAMELEN];
     uint32_t ttl;
-    int family;     /**< AF_INET or AF_INET6 */
+    int family; /**< AF_INET or AF_INET6 */
     uint8_t addr[16];
 } kms_addr_rec_t;
 
 typedef struct {
     int rcode;
     int aa, tc;
-    kms_srv_rec_t *srv;      /**< ANSWER section SRV records, in answer order */
+    kms_srv_rec_t *srv; /**< ANSWER section SRV records, in answer order */
     size_t nsrv;
-    kms_addr_rec_t *addrs;   /**< A/AAAA from ANSWER and ADDITIONAL (glue) */
+    kms_addr_rec_t *addrs; /**< A/AAAA from ANSWER and ADDITIONAL (glue) */
     size_t naddrs;
 } kms_srv_answer_t;
 

@@ -116,15 +116,13 @@ static int next(lexer_t *lx)
     }
     while (lx->pos < lx->len) {
         c = lx->s[lx->pos];
-        if (isspace((unsigned char)c) || c == '{' || c == '}' || c == ';' || c == '"' ||
-            c == '#')
+        if (isspace((unsigned char)c) || c == '{' || c == '}' || c == ';' || c == '"' || c == '#')
             break;
         if (c == '/' && lx->pos + 1 < lx->len &&
             (lx->s[lx->pos + 1] == '/' || lx->s[lx->pos + 1] == '*'))
             break;
         if (c == '\0' || !isprint((unsigned char)c) || n + 1 >= TOKLEN) {
-            seterr(lx->err, lx->errlen, "line %d: unexpected character or overlong word",
-                   lx->line);
+            seterr(lx->err, lx->errlen, "line %d: unexpected character or overlong word", lx->line);
             return T_ERR;
         }
         lx->tok[n++] = c;

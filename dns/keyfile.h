@@ -31,11 +31,11 @@
 
 /** One TSIG key, plain data (no heap): copy freely. */
 typedef struct {
-    char name[KMS_TSIG_NAMELEN];       /**< absolute, lower case: "kms-publisher." */
-    char algorithm[32];                /**< as the user wrote it, lower case: "hmac-sha256" */
-    const char *sign_algorithm;        /**< static: the name ldns signs with */
-    char secret[KMS_TSIG_SECRETLEN];   /**< base64, validated */
-    size_t secret_len;                 /**< decoded length in bytes */
+    char name[KMS_TSIG_NAMELEN];     /**< absolute, lower case: "kms-publisher." */
+    char algorithm[32];              /**< as the user wrote it, lower case: "hmac-sha256" */
+    const char *sign_algorithm;      /**< static: the name ldns signs with */
+    char secret[KMS_TSIG_SECRETLEN]; /**< base64, validated */
+    size_t secret_len;               /**< decoded length in bytes */
 } kms_tsig_key_t;
 
 /**

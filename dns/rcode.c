@@ -10,9 +10,9 @@
 
 const char *kms_dns_rcode_name(int rcode)
 {
-    static const char *names[] = {"NOERROR", "FORMERR",  "SERVFAIL", "NXDOMAIN",
-                                  "NOTIMP",  "REFUSED",  "YXDOMAIN", "YXRRSET",
-                                  "NXRRSET", "NOTAUTH",  "NOTZONE"};
+    static const char *names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+                                  "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
+                                  "NXRRSET", "NOTAUTH", "NOTZONE"};
     if (rcode >= 0 && rcode < (int)(sizeof names / sizeof names[0]))
         return names[rcode];
     return "RCODE?";
@@ -21,12 +21,18 @@ const char *kms_dns_rcode_name(int rcode)
 const char *kms_tsig_error_name(int e)
 {
     switch (e) {
-    case 0: return "NOERROR";
-    case KMS_TSIG_BADSIG: return "BADSIG";
-    case KMS_TSIG_BADKEY: return "BADKEY";
-    case KMS_TSIG_BADTIME: return "BADTIME";
-    case KMS_TSIG_BADTRUNC: return "BADTRUNC";
-    default: return "TSIG-ERROR?";
+    case 0:
+        return "NOERROR";
+    case KMS_TSIG_BADSIG:
+        return "BADSIG";
+    case KMS_TSIG_BADKEY:
+        return "BADKEY";
+    case KMS_TSIG_BADTIME:
+        return "BADTIME";
+    case KMS_TSIG_BADTRUNC:
+        return "BADTRUNC";
+    default:
+        return "TSIG-ERROR?";
     }
 }
 
@@ -48,12 +54,14 @@ char *kms_dns_explain(const kms_dns_reply_t *r, const kms_dns_explain_ctx_t *c, 
         snprintf(buf, len, "%s accepted by %s", what, srv);
         break;
     case KMS_ETSIG_BADSIG:
-        snprintf(buf, len, "%s refused by %s: %s (TSIG BADSIG): key \"%s\" does not match the server's",
-                 what, srv, rc, key_or(c));
+        snprintf(buf, len,
+                 "%s refused by %s: %s (TSIG BADSIG): key \"%s\" does not match the server's", what,
+                 srv, rc, key_or(c));
         break;
     case KMS_ETSIG_BADKEY:
-        snprintf(buf, len, "%s refused by %s: %s (TSIG BADKEY): the server does not know key \"%s\"",
-                 what, srv, rc, key_or(c));
+        snprintf(buf, len,
+                 "%s refused by %s: %s (TSIG BADKEY): the server does not know key \"%s\"", what,
+                 srv, rc, key_or(c));
         break;
     case KMS_ETSIG_BADTIME: {
         long long skew = (long long)(r->server_time - r->local_time);
@@ -78,8 +86,8 @@ char *kms_dns_explain(const kms_dns_reply_t *r, const kms_dns_explain_ctx_t *c, 
         break;
     case KMS_EDNS_NOTAUTH:
         snprintf(buf, len,
-                 "%s refused by %s: NOTAUTH: the server is not authoritative (primary) for %s", what,
-                 srv, zone);
+                 "%s refused by %s: NOTAUTH: the server is not authoritative (primary) for %s",
+                 what, srv, zone);
         break;
     case KMS_EDNS_REFUSED:
         if (c->key_name)
@@ -89,15 +97,13 @@ char *kms_dns_explain(const kms_dns_reply_t *r, const kms_dns_explain_ctx_t *c, 
                      what, srv, c->key_name);
         else
             snprintf(buf, len, "%s refused by %s: REFUSED: the server does not allow this %s%s",
-                     what, srv, what,
-                     c->what && c->what[0] == 'u' ? " without a TSIG key" : "");
+                     what, srv, what, c->what && c->what[0] == 'u' ? " without a TSIG key" : "");
         break;
     case KMS_EDNS_NOTZONE:
         snprintf(buf, len, "%s refused by %s: NOTZONE: a record lies outside %s", what, srv, zone);
         break;
     case KMS_EDNS_SERVFAIL:
-        snprintf(buf, len,
-                 "%s failed at %s: SERVFAIL (server failure%s)", what, srv,
+        snprintf(buf, len, "%s failed at %s: SERVFAIL (server failure%s)", what, srv,
                  c->what && c->what[0] == 'u'
                      ? "; BIND also answers so when an RRset would exceed max-records-per-type"
                      : "");
@@ -129,8 +135,9 @@ char *kms_dns_explain_err(int err, const kms_dns_explain_ctx_t *c, char *buf, si
         snprintf(buf, len, "no answer from %s to the %s: timed out", srv, what);
         break;
     case KMS_ECONNREFUSED:
-        snprintf(buf, len, "no answer from %s to the %s: connection refused (is the server running?)",
-                 srv, what);
+        snprintf(buf, len,
+                 "no answer from %s to the %s: connection refused (is the server running?)", srv,
+                 what);
         break;
     case KMS_EDNS_BADANSWER:
         snprintf(buf, len, "malformed answer from %s to the %s", srv, what);

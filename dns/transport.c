@@ -47,7 +47,7 @@ static void on_close(uv_handle_t *h)
         return;
     if (s->cb)
         s->cb(s->status, s->status == 0 ? s->reply : NULL, s->status == 0 ? s->reply_len : 0,
-          &s->info, s->ud);
+              &s->info, s->ud);
     free(s->msg);
     free(s->in);
     free(s->reply);
@@ -201,8 +201,7 @@ static int start_tcp(kms_dns_send_t *s)
     s->tcp_open = 1;
     s->open_handles++;
     s->conn_req.data = s;
-    rc = uv_tcp_connect(&s->conn_req, &s->tcp, (const struct sockaddr *)&s->server,
-                        tcp_connected);
+    rc = uv_tcp_connect(&s->conn_req, &s->tcp, (const struct sockaddr *)&s->server, tcp_connected);
     return rc < 0 ? kms_err_from_uv(rc) : 0;
 }
 
@@ -216,8 +215,8 @@ static void udp_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
     buf->len = sizeof s->udp_buf;
 }
 
-static void udp_read(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf,
-                     const struct sockaddr *addr, unsigned flags)
+static void udp_read(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
+                     unsigned flags)
 {
     kms_dns_send_t *s = u->data;
     (void)addr;

@@ -32,9 +32,9 @@ enum {
 
 /** How an exchange went (for counters and --json). */
 typedef struct {
-    int tcp;          /**< the answer came over TCP */
-    int tc_fallback;  /**< a truncated UDP answer made us retry over TCP */
-    uint64_t rtt_ms;  /**< from start to answer */
+    int tcp;         /**< the answer came over TCP */
+    int tc_fallback; /**< a truncated UDP answer made us retry over TCP */
+    uint64_t rtt_ms; /**< from start to answer */
 } kms_dns_send_info_t;
 
 /**

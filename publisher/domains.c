@@ -74,8 +74,8 @@ int pub_domains_parse(const char *text, pub_domain_list_t *list, char *err, size
             int r2 = kms_uint_parse(w[2], 0, 65535, &wt);
             if (r1 < 0 || r2 < 0) {
                 if (err)
-                    snprintf(err, errlen,
-                             "entry %d: priority and weight must be numbers 0..65535", entry);
+                    snprintf(err, errlen, "entry %d: priority and weight must be numbers 0..65535",
+                             entry);
                 rc = (r1 == KMS_ERANGE || r2 == KMS_ERANGE) ? KMS_ERANGE : KMS_EINVAL;
                 break;
             }

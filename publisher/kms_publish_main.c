@@ -53,9 +53,25 @@ static const char usage[] =
     "  --help, --version\n";
 
 enum {
-    O_DOMAIN = 256, O_TARGET, O_PORT, O_PRIORITY, O_WEIGHT, O_TTL, O_KEY, O_KEYNAME, O_UNSIGNED,
-    O_SERVER, O_RESOLVER, O_TIMEOUT, O_ATTEMPTS, O_VERIFY, O_VTIMEOUT, O_JSON, O_VERBOSE,
-    O_HELP, O_VERSION,
+    O_DOMAIN = 256,
+    O_TARGET,
+    O_PORT,
+    O_PRIORITY,
+    O_WEIGHT,
+    O_TTL,
+    O_KEY,
+    O_KEYNAME,
+    O_UNSIGNED,
+    O_SERVER,
+    O_RESOLVER,
+    O_TIMEOUT,
+    O_ATTEMPTS,
+    O_VERIFY,
+    O_VTIMEOUT,
+    O_JSON,
+    O_VERBOSE,
+    O_HELP,
+    O_VERSION,
 };
 
 typedef struct {
@@ -247,7 +263,9 @@ int main(int argc, char **argv)
                 goto out;
             }
             break;
-        case O_TARGET: opt.target = optarg; break;
+        case O_TARGET:
+            opt.target = optarg;
+            break;
         case O_PORT:
         case O_PRIORITY:
         case O_WEIGHT:
@@ -269,9 +287,15 @@ int main(int argc, char **argv)
             }
             opt.ttl = (uint32_t)v;
             break;
-        case O_KEY: key_file = optarg; break;
-        case O_KEYNAME: key_name = optarg; break;
-        case O_UNSIGNED: opt.allow_unsigned = 1; break;
+        case O_KEY:
+            key_file = optarg;
+            break;
+        case O_KEYNAME:
+            key_name = optarg;
+            break;
+        case O_UNSIGNED:
+            opt.allow_unsigned = 1;
+            break;
         case O_SERVER:
         case O_RESOLVER: {
             struct sockaddr_storage *ss = ch == O_SERVER ? &server : &resolver;
@@ -300,9 +324,15 @@ int main(int argc, char **argv)
             }
             opt.attempts = (unsigned)v;
             break;
-        case O_VERIFY: opt.verify = 1; break;
-        case O_JSON: c.json = 1; break;
-        case O_VERBOSE: opt.log_retries = 1; break;
+        case O_VERIFY:
+            opt.verify = 1;
+            break;
+        case O_JSON:
+            c.json = 1;
+            break;
+        case O_VERBOSE:
+            opt.log_retries = 1;
+            break;
         case O_HELP:
             fputs(usage, stdout);
             rc = 0;
@@ -317,7 +347,8 @@ int main(int argc, char **argv)
         }
     }
     if (optind != argc - 1) {
-        fprintf(stderr, "kms-publish: give one operation: publish, unpublish or show (see --help)\n");
+        fprintf(stderr,
+                "kms-publish: give one operation: publish, unpublish or show (see --help)\n");
         goto out;
     }
     if (strcmp(argv[optind], "publish") == 0)

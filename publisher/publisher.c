@@ -132,9 +132,12 @@ static void xchg_attempt(xchg_t *x);
 const char *pub_op_name(pub_op_t op)
 {
     switch (op) {
-    case PUB_PUBLISH: return "publish";
-    case PUB_UNPUBLISH: return "unpublish";
-    default: return "show";
+    case PUB_PUBLISH:
+        return "publish";
+    case PUB_UNPUBLISH:
+        return "unpublish";
+    default:
+        return "show";
     }
 }
 
@@ -239,7 +242,8 @@ static uint64_t backoff_delay(const pub_options_t *o, unsigned attempt)
     if (d > o->backoff_max_ms)
         d = o->backoff_max_ms;
     /* jitter: 75%..125% so many hosts do not retry in lockstep */
-    uint64_t j = d / 2 ? arc4random_uniform((uint32_t)(d / 2 > 0xffffffffu ? 0xffffffffu : d / 2) + 1) : 0;
+    uint64_t j =
+        d / 2 ? arc4random_uniform((uint32_t)(d / 2 > 0xffffffffu ? 0xffffffffu : d / 2) + 1) : 0;
     return d - d / 4 + j;
 }
 
@@ -354,10 +358,10 @@ static void xchg_attempt(xchg_t *x)
     if (rc < 0) {
         /* report asynchronously, as if the attempt had failed on the wire;
            a message that cannot be built never will be */
-        x->start_err = rc == KMS_EALGORITHM || rc == KMS_EINVAL || rc == KMS_ETOOBIG ||
-                               rc == KMS_ENOMEM
-                           ? rc
-                           : KMS_EIO;
+        x->start_err =
+            rc == KMS_EALGORITHM || rc == KMS_EINVAL || rc == KMS_ETOOBIG || rc == KMS_ENOMEM
+                ? rc
+                : KMS_EIO;
         x->fatal = x->start_err != KMS_EIO;
         x->in_backoff = 1;
         uv_timer_start(&x->timer, on_start_failed, 0, 0);
@@ -505,8 +509,8 @@ static void on_update(void *ud, int status, const kms_dns_reply_t *reply, unsign
         fmt_rr(rr, sizeof rr, res->owner, e->opt.ttl, res->priority, res->weight, e->opt.port,
                e->target);
         if (r->op == PUB_PUBLISH)
-            set_result(r, i, 0, "published %s (zone %s, server %s%s)", rr, z->name,
-                       z->primary_str, res->replaced ? ", replaced our older record" : "");
+            set_result(r, i, 0, "published %s (zone %s, server %s%s)", rr, z->name, z->primary_str,
+                       res->replaced ? ", replaced our older record" : "");
         else if (res->removed)
             set_result(r, i, 0, "removed %d record%s of %s from %s (zone %s, server %s)",
                        res->removed, res->removed == 1 ? "" : "s", e->target, res->owner, z->name,
@@ -540,12 +544,10 @@ static void send_update(zone_t *z)
                 if (s->priority == res->priority && s->weight == res->weight &&
                     s->port == e->opt.port && s->ttl == e->opt.ttl)
                     continue; /* already as wanted: the add below is a no-op */
-                rc = kms_dns_msg_del_srv(m, res->owner, s->priority, s->weight, s->port,
-                                         s->target);
+                rc = kms_dns_msg_del_srv(m, res->owner, s->priority, s->weight, s->port, s->target);
                 res->replaced = 1;
             } else if (s->port == e->opt.port) {
-                rc = kms_dns_msg_del_srv(m, res->owner, s->priority, s->weight, s->port,
-                                         s->target);
+                rc = kms_dns_msg_del_srv(m, res->owner, s->priority, s->weight, s->port, s->target);
                 res->removed++;
             }
         }
@@ -615,9 +617,8 @@ static void on_current(void *ud, int status, const kms_dns_reply_t *reply, unsig
             res->records = d->cur;
             res->nrecords = d->ncur;
             d->cur = NULL;
-            set_result(r, d->idx, 0, "%zu record%s at %s (zone %s, server %s)",
-                       res->nrecords, res->nrecords == 1 ? "" : "s", res->owner, z->name,
-                       z->primary_str);
+            set_result(r, d->idx, 0, "%zu record%s at %s (zone %s, server %s)", res->nrecords,
+                       res->nrecords == 1 ? "" : "s", res->owner, z->name, z->primary_str);
         } else if (reply) {
             set_result(r, d->idx, st, "%s", kms_dns_explain(reply, &c, why, sizeof why));
         } else {
@@ -959,9 +960,9 @@ static void on_mname(void *ud, int status, const kms_dns_reply_t *reply, unsigne
         return;
     }
     char msg[600], srv[KMS_ADDRSTRLEN];
-    snprintf(msg, sizeof msg, "cannot find the address of %s, primary (SOA MNAME) of zone %s, at %s%s",
-             z->mname, z->name, kms_addr_format_dns(disc_server(e), srv),
-             status ? "" : "; give --server");
+    snprintf(msg, sizeof msg,
+             "cannot find the address of %s, primary (SOA MNAME) of zone %s, at %s%s", z->mname,
+             z->name, kms_addr_format_dns(disc_server(e), srv), status ? "" : "; give --server");
     zone_fail(z, status ? status : KMS_ENOENT, msg);
 }
 

@@ -79,14 +79,14 @@ typedef struct {
                                           the discovered primary's port (like nsupdate -p). */
     const kms_tsig_key_t *key;       /**< NULL: unsigned, only with allow_unsigned */
     int allow_unsigned;
-    unsigned attempts;               /**< per exchange; 0 = unbounded (daemon) */
-    uint64_t timeout_ms;             /**< per attempt (default 2000) */
-    uint64_t backoff_ms;             /**< first retry delay (default 250), doubles */
-    uint64_t backoff_max_ms;         /**< cap (default 30000) */
-    int verify;                      /**< check every NS serves the result */
-    uint64_t verify_timeout_ms;      /**< default 30000 */
-    unsigned max_inflight;           /**< concurrent exchanges (default 64) */
-    int log_retries;                 /**< warn once per failed attempt */
+    unsigned attempts;          /**< per exchange; 0 = unbounded (daemon) */
+    uint64_t timeout_ms;        /**< per attempt (default 2000) */
+    uint64_t backoff_ms;        /**< first retry delay (default 250), doubles */
+    uint64_t backoff_max_ms;    /**< cap (default 30000) */
+    int verify;                 /**< check every NS serves the result */
+    uint64_t verify_timeout_ms; /**< default 30000 */
+    unsigned max_inflight;      /**< concurrent exchanges (default 64) */
+    int log_retries;            /**< warn once per failed attempt */
 } pub_options_t;
 
 /** Fill @p o with the defaults above (target NULL, no server, no key). */

@@ -22,8 +22,8 @@ static int parse(const char *text, const char *want, kms_tsig_key_t *k, char *er
 
 static void tsig_keygen_output_parses(void **state)
 {
-    const char *text = "key \"kms-publisher.\" {\n\talgorithm hmac-sha256;\n\tsecret \"" SECRET
-                       "\";\n};\n";
+    const char *text =
+        "key \"kms-publisher.\" {\n\talgorithm hmac-sha256;\n\tsecret \"" SECRET "\";\n};\n";
     kms_tsig_key_t k;
     char err[200];
     assert_int_equal(parse(text, NULL, &k, err), 0);
@@ -75,8 +75,7 @@ static void unsupported_algorithms_fail_at_load(void **state)
     const char *algs[] = {"hmac-sha384", "hmac-sha224", "rsa", "hmac-sha256x"};
     for (size_t i = 0; i < 4; i++) {
         char text[300];
-        snprintf(text, sizeof text, "key k {\n algorithm %s;\n secret \"%s\"; };", algs[i],
-                 SECRET);
+        snprintf(text, sizeof text, "key k {\n algorithm %s;\n secret \"%s\"; };", algs[i], SECRET);
         assert_int_equal(parse(text, NULL, &k, err), KMS_EALGORITHM);
         assert_non_null(strstr(err, "line 2"));
         assert_non_null(strstr(err, "not supported by the ldns library"));
@@ -98,9 +97,9 @@ static void bad_files_name_the_line(void **state)
         const char *why;
     } bad[] = {
         {"key k { secret \"not base64!\"; };", "line 1: secret is not valid base64"},
-        {"key k { secret \"AAA\"; };", "not valid base64"},     /* length not 4n */
-        {"key k { secret \"AB==\"; };", "not valid base64"},    /* non-zero pad bits */
-        {"key k { secret \"A=AA\"; };", "not valid base64"},    /* '=' in the middle */
+        {"key k { secret \"AAA\"; };", "not valid base64"},  /* length not 4n */
+        {"key k { secret \"AB==\"; };", "not valid base64"}, /* non-zero pad bits */
+        {"key k { secret \"A=AA\"; };", "not valid base64"}, /* '=' in the middle */
         {"key k {\n algorithm hmac-sha256;\n};", "has no secret"},
         {"key k { secret \"" SECRET "\" };", "expected ';' after secret"},
         {"key k { secret \"" SECRET "\"; }", "expected ';' after the key's '}'"},

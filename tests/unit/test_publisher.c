@@ -37,8 +37,7 @@ static void domain_lists(void **state)
     assert_int_equal(l.v[2].weight, 2);
     assert_int_equal(pub_domains_parse("a.test 1", &l, err, sizeof err), KMS_EINVAL);
     assert_non_null(strstr(err, "entry 1"));
-    assert_int_equal(pub_domains_parse("a.test, b.test 1 70000", &l, err, sizeof err),
-                     KMS_ERANGE);
+    assert_int_equal(pub_domains_parse("a.test, b.test 1 70000", &l, err, sizeof err), KMS_ERANGE);
     assert_non_null(strstr(err, "entry 2"));
     assert_int_equal(pub_domains_parse("a..test", &l, err, sizeof err), KMS_EINVAL);
     assert_int_equal(pub_domains_parse("a.test 1 2 3", &l, err, sizeof err), KMS_EINVAL);
