@@ -199,28 +199,45 @@ static void on_bind_reply(kms_rpcc_t *op, const uint8_t *pdu, size_t len, uint8_
     if (ptype == KMS_PTYPE_BIND_NAK) {
         kms_rpc_bind_nak_t nk;
 
-        if ((r = kms_rpc_parse_bind_nak(pdu, len, &nk)) != 0)
-            return finish(op, r);
+        if ((r = kms_rpc_parse_bind_nak(pdu, len, &nk)) != 0) {
+            finish(op, r);
+            return;
+        }
         op->res.bind_nak = 1;
         op->res.nak_reason = nk.reason;
-        return finish(op, KMS_EPROTO);
+        {
+            finish(op, KMS_EPROTO);
+            return;
+        }
     }
     if (ptype == KMS_PTYPE_FAULT) {
         kms_rpc_fault_t f;
 
-        if ((r = kms_rpc_parse_fault(pdu, len, &f)) != 0)
-            return finish(op, r);
+        if ((r = kms_rpc_parse_fault(pdu, len, &f)) != 0) {
+            finish(op, r);
+            return;
+        }
         op->res.fault_status = f.status;
-        return finish(op, KMS_EPROTO);
+        {
+            finish(op, KMS_EPROTO);
+            return;
+        }
     }
-    if (ptype != KMS_PTYPE_BIND_ACK)
-        return finish(op, KMS_EPROTO);
+    if (ptype != KMS_PTYPE_BIND_ACK) {
+        finish(op, KMS_EPROTO);
+        return;
+    }
     a = malloc(sizeof *a);
-    if (!a)
-        return finish(op, KMS_ENOMEM);
+    if (!a) {
+        finish(op, KMS_ENOMEM);
+        return;
+    }
     if ((r = kms_rpc_parse_bind_ack(pdu, len, a)) != 0) {
         free(a);
-        return finish(op, r);
+        {
+            finish(op, r);
+            return;
+        }
     }
     op->res.n_results = a->n_results;
     for (unsigned i = 0; i < a->n_results && i < 3; i++)
@@ -236,13 +253,19 @@ static void on_bind_reply(kms_rpcc_t *op, const uint8_t *pdu, size_t len, uint8_
         op->xmit_frag = CLIENT_FRAG;
     free(a);
     op->cont_id = 0;
-    if (!op->res.bind_accepted)
-        return finish(op, KMS_EPROTO);
-    if (!op->opts.send_request)
-        return finish(op, 0);
+    if (!op->res.bind_accepted) {
+        finish(op, KMS_EPROTO);
+        return;
+    }
+    if (!op->opts.send_request) {
+        finish(op, 0);
+        return;
+    }
     op->res.stage = KMS_RPCC_STAGE_REQUEST;
-    if ((r = send_request(op)) != 0)
-        return finish(op, r);
+    if ((r = send_request(op)) != 0) {
+        finish(op, r);
+        return;
+    }
     arm(op, op->opts.exchange_timeout_ms);
 }
 
@@ -254,23 +277,38 @@ static void on_response(kms_rpcc_t *op, const uint8_t *pdu, size_t len, uint8_t 
     if (ptype == KMS_PTYPE_FAULT) {
         kms_rpc_fault_t f;
 
-        if ((r = kms_rpc_parse_fault(pdu, len, &f)) != 0)
-            return finish(op, r);
+        if ((r = kms_rpc_parse_fault(pdu, len, &f)) != 0) {
+            finish(op, r);
+            return;
+        }
         op->res.fault_status = f.status;
-        return finish(op, KMS_EPROTO);
+        {
+            finish(op, KMS_EPROTO);
+            return;
+        }
     }
-    if (ptype != KMS_PTYPE_RESPONSE)
-        return finish(op, KMS_EPROTO);
-    if ((r = kms_rpc_parse_response(pdu, len, &p)) != 0)
-        return finish(op, r);
-    if (p.hdr.call_id != op->call_id)
-        return finish(op, KMS_EPROTO);
+    if (ptype != KMS_PTYPE_RESPONSE) {
+        finish(op, KMS_EPROTO);
+        return;
+    }
+    if ((r = kms_rpc_parse_response(pdu, len, &p)) != 0) {
+        finish(op, r);
+        return;
+    }
+    if (p.hdr.call_id != op->call_id) {
+        finish(op, KMS_EPROTO);
+        return;
+    }
     if (p.hdr.pfc_flags & KMS_PFC_FIRST_FRAG)
         op->stub.len = 0;
-    if (p.stub_len > KMS_RPC_MAX_STUB - op->stub.len)
-        return finish(op, KMS_ETOOBIG);
-    if (kms_wr_bytes(&op->stub, p.stub, p.stub_len))
-        return finish(op, op->stub.err);
+    if (p.stub_len > KMS_RPC_MAX_STUB - op->stub.len) {
+        finish(op, KMS_ETOOBIG);
+        return;
+    }
+    if (kms_wr_bytes(&op->stub, p.stub, p.stub_len)) {
+        finish(op, op->stub.err);
+        return;
+    }
     if (!(p.hdr.pfc_flags & KMS_PFC_LAST_FRAG))
         return;
     r = kms_act_decode_response(op->stub.buf, op->stub.len, &op->res.response);
@@ -316,9 +354,15 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread < 0) {
         if (op->raw) {
             op->res.raw_closed = 1;
-            return finish(op, 0);
+            {
+                finish(op, 0);
+                return;
+            }
         }
-        return finish(op, nread == UV_EOF ? KMS_ECLOSED : kms_err_from_uv((int)nread));
+        {
+            finish(op, nread == UV_EOF ? KMS_ECLOSED : kms_err_from_uv((int)nread));
+            return;
+        }
     }
     if (nread == 0)
         return;
@@ -333,8 +377,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         uint8_t ptype;
         kms_rd_t rd;
 
-        if (n < 0)
-            return finish(op, KMS_EPROTO);
+        if (n < 0) {
+            finish(op, KMS_EPROTO);
+            return;
+        }
         if (n == 0 || (size_t)n > op->rx.len - off)
             break;
         kms_rd_init(&rd, op->rx.buf + off, (size_t)n);
@@ -359,11 +405,15 @@ static void on_connect(uv_connect_t *req, int status)
 
     if (op->done)
         return;
-    if (status < 0)
-        return finish(op, status == UV_ECONNREFUSED ? KMS_ECONNREFUSED : kms_err_from_uv(status));
+    if (status < 0) {
+        finish(op, status == UV_ECONNREFUSED ? KMS_ECONNREFUSED : kms_err_from_uv(status));
+        return;
+    }
     op->res.stage = KMS_RPCC_STAGE_BIND;
-    if ((r = uv_read_start((uv_stream_t *)&op->tcp, alloc_cb, on_read)) < 0)
-        return finish(op, kms_err_from_uv(r));
+    if ((r = uv_read_start((uv_stream_t *)&op->tcp, alloc_cb, on_read)) < 0) {
+        finish(op, kms_err_from_uv(r));
+        return;
+    }
     if (op->raw) {
         kms_wr_t wr;
 
@@ -373,8 +423,10 @@ static void on_connect(uv_connect_t *req, int status)
     } else {
         r = send_bind(op);
     }
-    if (r)
-        return finish(op, r);
+    if (r) {
+        finish(op, r);
+        return;
+    }
     arm(op, op->opts.exchange_timeout_ms);
 }
 

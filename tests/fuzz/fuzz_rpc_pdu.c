@@ -2,7 +2,8 @@
  * fuzz_rpc_pdu.c - a byte stream into one server association: framed with
  * kms_rpc_frame_len(), each PDU through kms_rpc_conn_pdu() with a handler
  * that decodes the activation request and encodes a response; the replies
- * are parsed back with the client-side parsers.
+ * are parsed back with the client-side parsers.  Every input frame also
+ * goes through the client-side parsers, as a hostile server's bytes would.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -67,6 +68,22 @@ static void check_replies(const kms_wr_t *out)
     }
 }
 
+/* What a client would do with this frame coming from a server. */
+static void client_parsers(const uint8_t *pdu, size_t len)
+{
+    kms_rpc_bind_ack_t a;
+    kms_rpc_bind_nak_t nk;
+    kms_rpc_response_t p;
+    kms_rpc_fault_t f;
+    kms_act_response_t r;
+
+    kms_rpc_parse_bind_ack(pdu, len, &a);
+    kms_rpc_parse_bind_nak(pdu, len, &nk);
+    kms_rpc_parse_fault(pdu, len, &f);
+    if (kms_rpc_parse_response(pdu, len, &p) == 0)
+        kms_act_decode_response(p.stub, p.stub_len, &r);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     kms_rpc_conn_t *c = kms_rpc_conn_new(4096 + 64, handler, NULL);
@@ -81,6 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (n <= 0 || (size_t)n > size - off)
             break;
+        client_parsers(data + off, (size_t)n);
         if (kms_rpc_conn_pdu(c, data + off, (size_t)n, &out) < 0)
             break;
         off += (size_t)n;

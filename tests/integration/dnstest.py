@@ -58,6 +58,11 @@ def make_key(path, name="kms-publisher.", algorithm="hmac-sha256"):
     return path
 
 
+def kms_publish(*args, timeout=60):
+    """Run kms-publish with args; returns the CompletedProcess (text)."""
+    return run([program("kms-publish")] + [str(a) for a in args], timeout=timeout)
+
+
 class Named:
     """A private named from zones/start-named; use as a context manager.
 
@@ -179,12 +184,19 @@ class Named:
     def update_lines(self, since=0):
         return [l for l in self.log()[since:].split("\n") if " update: " in l]
 
+    def security_lines(self, since=0):
+        return [l for l in self.log()[since:].split("\n") if " security: " in l]
+
     def update_messages(self, since=0, zone=None):
-        """Distinct UPDATE messages named processed since a log mark:
-        one per (client object, source address#port) pair of `update:` lines;
-        optionally only those for zone."""
+        """Distinct UPDATE messages named processed since a log mark: one per
+        (client object, source address#port) pair of `update:` lines, plus
+        messages it rejected for their signature (`security:` lines);
+        optionally only the `update:` lines of zone."""
         seen = []
-        for l in self.update_lines(since):
+        lines = self.update_lines(since)
+        if not zone:
+            lines += [l for l in self.security_lines(since) if "signature" in l]
+        for l in lines:
             if zone and "zone '%s/IN'" % zone not in l:
                 continue
             m = re.search(r"client @(\S+) (\S+#\d+)", l)
