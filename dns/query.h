@@ -13,7 +13,7 @@
  * ndots=1 rule would query "_vlmcs._tcp" at the root first).  The callback
  * receives the RAW answer message, because c-ares 1.18.1 exposes no parser
  * for the ADDITIONAL section (the A/AAAA glue named sends with SRV answers);
- * callers parse it with dns/srvanswer.h.
+ * callers parse it with dns/dnsmsg.h.
  *
  * Servers: an explicit list of numeric "IP[:port]" strings, or the
  * nameservers of a resolv.conf file (path configurable, default

@@ -113,14 +113,41 @@ size_t loc_addrs_from_answer(loc_host_t *h, const kms_srv_answer_t *a)
 
     /* IPv4 first, then IPv6, each in the server's order. */
     for (int pass = 0; pass < 2; pass++)
-        for (size_t i = 0; i < a->n_addrs; i++) {
-            const kms_addr_rr_t *x = &a->addrs[i];
+        for (size_t i = 0; i < a->naddrs; i++) {
+            const kms_addr_rec_t *x = &a->addrs[i];
             if ((pass == 0) != (x->family == AF_INET))
                 continue;
             if (kms_dns_name_eq(x->name, h->target))
                 add_addr(h, x->family, x->addr);
         }
     return h->n_addrs - before;
+}
+
+/* A name without its final dot ("." stays "."). */
+static void copy_name(char *dst, size_t len, const char *src)
+{
+    size_t n = strlen(src);
+
+    if (n > 1 && src[n - 1] == '.')
+        n--;
+    if (n >= len)
+        n = len - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* Keep only the SRV records owned by the question name (no stray owners). */
+static void keep_owned(kms_srv_answer_t *a, const char *qname)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < a->nsrv; i++)
+        if (kms_dns_name_eq(a->srv[i].owner, qname)) {
+            if (k != i)
+                a->srv[k] = a->srv[i];
+            k++;
+        }
+    a->nsrv = k;
 }
 
 static int literal_addr(loc_host_t *h)
@@ -172,18 +199,20 @@ static void on_srv(void *ud, int status, const uint8_t *msg, size_t len)
     }
     if (status == 0) {
         status = kms_srv_answer_parse(msg, len, &a);
-        if (status == 0 && a->n_srv == 0)
+        if (status == 0)
+            keep_owned(a, d->dom.qname);
+        if (status == 0 && a->nsrv == 0)
             status = KMS_EDNS_NODATA; /* e.g. only a CNAME or other owners */
     }
     if (status == 0) {
-        d->n_records = a->n_srv;
-        picks = calloc(a->n_srv, sizeof(*picks));
+        d->n_records = a->nsrv;
+        picks = calloc(a->nsrv, sizeof(*picks));
         if (!picks) {
             kms_srv_answer_free(a);
             finish(j, KMS_ENOMEM);
             return;
         }
-        status = loc_order(a->srv, a->n_srv, &j->rng, picks, &n_picks);
+        status = loc_order(a->srv, a->nsrv, &j->rng, picks, &n_picks);
         if (status == KMS_EDNS_NODATA)
             d->no_service = 1;
         else if (status == 0 && n_picks == 0)
@@ -217,7 +246,7 @@ static void on_srv(void *ud, int status, const uint8_t *msg, size_t len)
         r->cap_hosts = r->n_hosts + n_picks;
     }
     for (size_t k = 0; k < n_picks; k++) {
-        const kms_srv_rr_t *s = &a->srv[picks[k].index];
+        const kms_srv_rec_t *s = &a->srv[picks[k].index];
         loc_host_t *h = NULL;
 
         /* The cached host keeps its first place; note that DNS lists it. */
@@ -242,7 +271,7 @@ static void on_srv(void *ud, int status, const uint8_t *msg, size_t len)
             finish(j, KMS_ENOMEM);
             return;
         }
-        snprintf(h->target, sizeof(h->target), "%s", s->target);
+        copy_name(h->target, sizeof(h->target), s->target);
         h->port = s->port;
         h->priority = s->priority;
         h->weight = s->weight;

@@ -32,7 +32,7 @@
 #include <uv.h>
 
 #include "dns/query.h"
-#include "dns/srvanswer.h"
+#include "dns/dnsmsg.h"
 #include "resolver/domains.h"
 #include "resolver/order.h"
 #include "resolver/probe.h"
@@ -61,7 +61,7 @@ typedef union {
 } loc_sockaddr_t;
 
 typedef struct {
-    char target[KMS_DNS_NAME_MAX];
+    char target[KMS_DNS_NAMELEN];
     uint16_t port, priority, weight;
     loc_host_source_t source;
     loc_pick_t pick;     /* LOC_HOST_SRV: its place in RFC 2782 order */

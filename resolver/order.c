@@ -46,7 +46,7 @@ static int is_root(const char *t)
 
 static int by_priority(const void *a, const void *b, void *srv)
 {
-    const kms_srv_rr_t *s = srv;
+    const kms_srv_rec_t *s = srv;
     size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
 
     int c;
@@ -76,7 +76,7 @@ static void shuffle(size_t *v, size_t n, loc_rng_t *rng)
 }
 
 /* Order one priority group idx[0..n) (RFC 2782 section "Usage rules"). */
-static void order_group(const kms_srv_rr_t *srv, size_t *idx, size_t n, loc_rng_t *rng,
+static void order_group(const kms_srv_rec_t *srv, size_t *idx, size_t n, loc_rng_t *rng,
                         loc_pick_t *out)
 {
     size_t zeros = 0;
@@ -118,7 +118,7 @@ static void order_group(const kms_srv_rr_t *srv, size_t *idx, size_t n, loc_rng_
     }
 }
 
-int loc_order(const kms_srv_rr_t *srv, size_t n, loc_rng_t *rng, loc_pick_t *picks, size_t *n_out)
+int loc_order(const kms_srv_rec_t *srv, size_t n, loc_rng_t *rng, loc_pick_t *picks, size_t *n_out)
 {
     size_t *idx, m = 0;
 

@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dns/srvanswer.h"
+#include "dns/dnsmsg.h"
 
 /** A small deterministic generator (splitmix64). */
 typedef struct {
@@ -54,6 +54,6 @@ typedef struct {
  * @return 0; KMS_EDNS_NODATA for a single "." target (service not available);
  *         KMS_ENOMEM.
  */
-int loc_order(const kms_srv_rr_t *srv, size_t n, loc_rng_t *rng, loc_pick_t *picks, size_t *n_out);
+int loc_order(const kms_srv_rec_t *srv, size_t n, loc_rng_t *rng, loc_pick_t *picks, size_t *n_out);
 
 #endif

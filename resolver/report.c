@@ -201,7 +201,7 @@ char *loc_report_json(const loc_result_t *r, int explain)
     kms_json_set(o, "hosts", hosts);
     doms = hosts = NULL;
     if (r->answered >= 0) {
-        char hp[KMS_DNS_NAME_MAX + 8];
+        char hp[KMS_DNS_NAMELEN + 8];
         snprintf(hp, sizeof(hp), "%s:%u", r->hosts[r->answered].target, r->hosts[r->answered].port);
         kms_json_set_str(o, "answered", hp);
     } else {

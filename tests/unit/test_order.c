@@ -14,9 +14,9 @@
 #include "base/err.h"
 #include "resolver/order.h"
 
-static kms_srv_rr_t rr(uint16_t prio, uint16_t weight, const char *target)
+static kms_srv_rec_t rr(uint16_t prio, uint16_t weight, const char *target)
 {
-    kms_srv_rr_t r;
+    kms_srv_rec_t r;
 
     memset(&r, 0, sizeof(r));
     r.priority = prio;
@@ -42,7 +42,7 @@ static void first_pick_frequencies(void **state)
 {
     /* RFC 2782: running sums 0,10,40,100 with the weight-0 record first; a
      * draw in [0,100]: P = 1/101, 10/101, 30/101, 60/101. */
-    kms_srv_rr_t s[4] = {rr(0, 60, "w60"), rr(0, 0, "w0"), rr(0, 30, "w30"), rr(0, 10, "w10")};
+    kms_srv_rec_t s[4] = {rr(0, 60, "w60"), rr(0, 0, "w0"), rr(0, 30, "w30"), rr(0, 10, "w10")};
     const double p[4] = {60.0 / 101, 1.0 / 101, 30.0 / 101, 10.0 / 101};
     unsigned obs[4] = {0}, n = 100000;
     loc_pick_t picks[4];
@@ -67,7 +67,7 @@ static void first_pick_frequencies(void **state)
 static void second_pick_follows_remaining_weights(void **state)
 {
     /* After w60 is taken first, the rest (0,10,30) draw in [0,40]. */
-    kms_srv_rr_t s[4] = {rr(0, 60, "w60"), rr(0, 0, "w0"), rr(0, 30, "w30"), rr(0, 10, "w10")};
+    kms_srv_rec_t s[4] = {rr(0, 60, "w60"), rr(0, 0, "w0"), rr(0, 30, "w30"), rr(0, 10, "w10")};
     const double p[3] = {1.0 / 41, 30.0 / 41, 10.0 / 41};
     unsigned obs[4] = {0}, n = 0, o3[3];
     loc_pick_t picks[4];
@@ -94,7 +94,7 @@ static void second_pick_follows_remaining_weights(void **state)
 
 static void priority_never_violated(void **state)
 {
-    kms_srv_rr_t s[12];
+    kms_srv_rec_t s[12];
     loc_pick_t picks[12];
     loc_rng_t rng, g;
     size_t m;
@@ -122,7 +122,7 @@ static void priority_never_violated(void **state)
 
 static void lower_priority_number_first_even_with_low_weight(void **state)
 {
-    kms_srv_rr_t s[3] = {rr(10, 1000, "backup"), rr(0, 0, "primary"), rr(5, 1, "middle")};
+    kms_srv_rec_t s[3] = {rr(10, 1000, "backup"), rr(0, 0, "primary"), rr(5, 1, "middle")};
     loc_pick_t picks[3];
     loc_rng_t rng;
     size_t m;
@@ -139,7 +139,7 @@ static void lower_priority_number_first_even_with_low_weight(void **state)
 
 static void all_zero_weights_uniform(void **state)
 {
-    kms_srv_rr_t s[3] = {rr(0, 0, "a"), rr(0, 0, "b"), rr(0, 0, "c")};
+    kms_srv_rec_t s[3] = {rr(0, 0, "a"), rr(0, 0, "b"), rr(0, 0, "c")};
     const double p[3] = {1.0 / 3, 1.0 / 3, 1.0 / 3};
     unsigned obs[3] = {0}, n = 30000;
     loc_pick_t picks[3];
@@ -159,7 +159,7 @@ static void all_zero_weights_uniform(void **state)
 static void zero_weight_beside_positive(void **state)
 {
     /* One weight-0 and one weight-1 record: draw in [0,1]: each first half the time. */
-    kms_srv_rr_t s[2] = {rr(0, 1, "one"), rr(0, 0, "zero")};
+    kms_srv_rec_t s[2] = {rr(0, 1, "one"), rr(0, 0, "zero")};
     unsigned zero_first = 0;
     loc_pick_t picks[2];
     loc_rng_t rng;
@@ -176,8 +176,8 @@ static void zero_weight_beside_positive(void **state)
 
 static void root_target(void **state)
 {
-    kms_srv_rr_t one[1] = {rr(0, 0, ".")};
-    kms_srv_rr_t mixed[3] = {rr(0, 0, "."), rr(0, 5, "a"), rr(1, 0, "b")};
+    kms_srv_rec_t one[1] = {rr(0, 0, ".")};
+    kms_srv_rec_t mixed[3] = {rr(0, 0, "."), rr(0, 5, "a"), rr(1, 0, "b")};
     loc_pick_t picks[3];
     loc_rng_t rng;
     size_t m = 99;
@@ -195,7 +195,7 @@ static void root_target(void **state)
 
 static void seeded_is_deterministic(void **state)
 {
-    kms_srv_rr_t s[5] = {rr(0, 10, "a"), rr(0, 20, "b"), rr(0, 30, "c"), rr(0, 0, "d"),
+    kms_srv_rec_t s[5] = {rr(0, 10, "a"), rr(0, 20, "b"), rr(0, 30, "c"), rr(0, 0, "d"),
                          rr(0, 40, "e")};
     loc_pick_t p1[5], p2[5];
     loc_rng_t r1, r2;
