@@ -134,3 +134,14 @@ def srv_update(ns, lines):
 def check(cond, msg):
     if not cond:
         raise AssertionError(msg)
+
+
+def publish(ns, target, port=1688, priority=0, weight=0, domain="kms.test", verb="publish"):
+    """Publish (or unpublish) one host's SRV record with kms-publish, signed
+    with the test named's key, as an administrator would."""
+    argv = [program("kms-publish"), verb, "--server", ns.server, "--key", ns.key_file,
+            "--domain", "%s %d %d" % (domain, priority, weight), "--target", target,
+            "--port", str(port), "--ttl", "60"]
+    out = run(argv, timeout=60)
+    if out.returncode != 0:
+        raise RuntimeError("kms-publish %s failed: %s %s" % (verb, out.stdout, out.stderr))

@@ -9,22 +9,21 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dnstest import Named  # noqa: E402
-from locatetest import FakeDNS, check, free_port, locate, srv_update  # noqa: E402
+from locatetest import FakeDNS, check, free_port, locate, publish, srv_update  # noqa: E402
 
 Z = "_vlmcs._tcp.kms.test."
 C = "_vlmcs._tcp.corp.test."
 
 
 def test_order(ns):
-    srv_update(ns, [
-        "update delete %s SRV" % Z,
-        "update add %s 60 IN SRV 0 10 1688 kms1.kms.test." % Z,
-        "update add %s 60 IN SRV 0 30 1688 kms2.kms.test." % Z,
-        "update add %s 60 IN SRV 0 60 1688 kms3.kms.test." % Z,
-        "update add %s 60 IN SRV 0 0 1689 kms1.kms.test." % Z,
-        "update add %s 60 IN SRV 10 50 1690 kms2.kms.test." % Z,
-        "update add %s 60 IN SRV 5 0 1691 kms3.kms.test." % Z,
-    ])
+    srv_update(ns, ["update delete %s SRV" % Z])  # a clean RRset (nsupdate: wipe)
+    for target, weight in (("kms1.kms.test", 10), ("kms2.kms.test", 30), ("kms3.kms.test", 60)):
+        publish(ns, target, 1688, 0, weight)
+    # kms-publish keeps one record per host and domain: the extra records of
+    # the same targets (other ports, other priorities) go in with nsupdate
+    srv_update(ns, ["update add %s 60 IN SRV 0 0 1689 kms1.kms.test." % Z,
+                    "update add %s 60 IN SRV 10 50 1690 kms2.kms.test." % Z,
+                    "update add %s 60 IN SRV 5 0 1691 kms3.kms.test." % Z])
     first = {}
     for seed in range(1, 81):
         code, r, err = locate(ns, "--domain", "kms.test", "--no-cache", "--seed", str(seed))
@@ -104,7 +103,8 @@ def test_failures(ns):
                         "--no-cache")
     check(r["domains"][1]["outcome"] == "0x8007232D", r)  # named is not authoritative: REFUSED
     check(code == 13 and r["outcome"] == "0x8007232D", (code, r))
-    # NODATA: the name exists (records below it) but has no SRV
+    # NODATA: the name exists (records below it) but has no SRV; and below,
+    # the "." target: records kms-publish does not write, so nsupdate
     srv_update(ns, ["update delete %s SRV" % C,
                     "update add sub.%s 60 IN SRV 0 0 1688 winkms.corp.test." % C])
     code, r, _ = locate(ns, "--domain", "corp.test", "--no-cache")
@@ -140,7 +140,7 @@ def test_glue(ns):
     """SRV targets in the answering zone come with glue: no A query; a target
     outside it is resolved with A and AAAA queries (named's query log agrees)."""
     srv_update(ns, ["update delete %s SRV" % C, "update delete sub.%s SRV" % C])
-    srv_update(ns, ["update add %s 60 IN SRV 0 0 1688 winkms.corp.test." % Z])
+    publish(ns, "winkms.corp.test")
     mark = ns.log_mark()
     code, r, _ = locate(ns, "--domain", "kms.test", "--no-cache")
     check(code == 0 and r["queries"] == 3, r)  # SRV + A + AAAA for winkms only

@@ -18,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dnstest import Named, program, wait_until  # noqa: E402
-from locatetest import Listener, check, free_port, locate, srv_update  # noqa: E402
+from locatetest import Listener, check, free_port, locate, publish, srv_update  # noqa: E402
 
 Z = "_vlmcs._tcp.kms.test."
 LIVE = "127.0.0.13"  # kms3.kms.test
@@ -87,9 +87,9 @@ def test_stale_record_skipped(ns):
     ep, kind = endpoint(LIVE)
     with ep:
         port = ep.port
-        srv_update(ns, ["update delete %s SRV" % Z,
-                        "update add %s 60 IN SRV 0 0 %d kms1.kms.test." % (Z, port),
-                        "update add %s 60 IN SRV 10 0 %d kms3.kms.test." % (Z, port)])
+        srv_update(ns, ["update delete %s SRV" % Z])
+        publish(ns, "kms1.kms.test", port, 0, 0)   # stale: nothing listens there
+        publish(ns, "kms3.kms.test", port, 10, 0)
         code, r, err = locate(ns, "--domain", "kms.test", "--no-cache", "--probe",
                               "--timeout", "2")
         check(code == 0 and r["outcome"] == "0x00000000", (code, r, err))
@@ -103,7 +103,7 @@ def test_stale_record_skipped(ns):
                                json_out=False)
         check(code == 0 and "[0x800706BA]" in text and "answered" in text, text)
         # every host dead: 0xC004F074, exit 15
-        srv_update(ns, ["update delete %s SRV 10 0 %d kms3.kms.test." % (Z, port)])
+        publish(ns, "kms3.kms.test", port, 10, 0, verb="unpublish")
     code, r, _ = locate(ns, "--domain", "kms.test", "--no-cache", "--probe", "--timeout", "1")
     check(code == 15 and r["outcome"] == "0xC004F074", (code, r))
     check(all(x["probe"]["outcome"] == "0x800706BA" for x in r["hosts"]), r)
@@ -115,12 +115,12 @@ def test_cache(ns, tmp):
     ep, _kind = endpoint(LIVE)
     with ep:
         port = ep.port
-        srv_update(ns, ["update delete %s SRV" % Z,
-                        "update add %s 60 IN SRV 10 0 %d kms3.kms.test." % (Z, port)])
+        srv_update(ns, ["update delete %s SRV" % Z])
+        publish(ns, "kms3.kms.test", port, 10, 0)
         code, r, _ = locate(ns, "--domain", "kms.test", "--cache-file", cache, "--probe")
         check(code == 0 and r["cache"] == "empty" and os.path.exists(cache), r)
         # a better record appears (priority 0), but the cached host is tried first
-        srv_update(ns, ["update add %s 60 IN SRV 0 100 %d kms2.kms.test." % (Z, port + 1)])
+        publish(ns, "kms2.kms.test", port + 1, 0, 100)
         code, r, _ = locate(ns, "--domain", "kms.test", "--cache-file", cache, "--probe",
                             "--explain")
         check(code == 0 and r["cache"] == "hit", r)
@@ -148,8 +148,8 @@ def test_cache(ns, tmp):
 def test_activation_count(ns):
     for count, want_code, want in ((10, 16, "0xC004F038"), (50, 0, "0x00000000")):
         with Listener(LIVE, count=count) as lst:
-            srv_update(ns, ["update delete %s SRV" % Z,
-                            "update add %s 60 IN SRV 0 0 %d kms3.kms.test." % (Z, lst.port)])
+            srv_update(ns, ["update delete %s SRV" % Z])
+            publish(ns, "kms3.kms.test", lst.port)
             code, r, _ = locate(ns, "--domain", "kms.test", "--no-cache", "--probe",
                                 "--activation-check")
             check(code == want_code and r["outcome"] == want, (count, code, r))
