@@ -141,6 +141,7 @@ int main(int argc, char **argv)
     run_t run = {0};
 
     kms_log_init("kms-locate", 0);
+    opterr = 0; /* one line of our own instead of getopt's two */
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
         case O_KMS:
@@ -218,7 +219,8 @@ int main(int argc, char **argv)
             printf("kms-locate %s\n", KMSDNS_VERSION);
             return 0;
         default:
-            fprintf(stderr, "Try 'kms-locate --help'.\n");
+            kms_error("%s \"%s\" (try --help)",
+                      optopt ? "missing argument for" : "unknown option", argv[optind - 1]);
             return LOC_EXIT_USAGE;
         }
     }
