@@ -742,9 +742,13 @@ static void verify_answer(void *ud, int status, const kms_dns_reply_t *reply, un
             if (x->section != KMS_DNS_ANSWER || x->type != KMS_DNS_T_SRV ||
                 !kms_dns_name_eq(x->target, e->target) || x->port != e->opt.port)
                 continue;
-            if (x->priority == res->priority && x->weight == res->weight && x->ttl == e->opt.ttl)
-                found = 1;
-            else if (r->op == PUB_PUBLISH)
+            if (r->op == PUB_UNPUBLISH)
+                found = 1; /* any record of ours left means not yet removed */
+            else if (x->priority == res->priority && x->weight == res->weight &&
+                     x->ttl == e->opt.ttl) {
+                if (found == 0)
+                    found = 1;
+            } else
                 found = -1; /* an old record of ours still served */
         }
         good = r->op == PUB_PUBLISH ? found == 1 : found == 0;
