@@ -56,7 +56,8 @@ struct xchg {
 typedef struct {
     run_t *run;
     size_t idx;
-    char walk[KMS_DNS_NAMELEN]; /* current SOA query name */
+    char walk[KMS_DNS_NAMELEN]; /* current discovery query name */
+    uint16_t qtype;             /* its type: SRV first (see on_soa), then SOA */
     int zone;                   /* index into run->zones, -1 until found */
     char zone_name[KMS_DNS_NAMELEN];
     char mname[KMS_DNS_NAMELEN];
@@ -577,39 +578,57 @@ typedef struct {
     size_t dom;
 } dq_t;
 
-static void on_current(void *ud, int status, const kms_dns_reply_t *reply, unsigned attempts)
+/* Keep the SRV records at @p d's owner found in @p reply as its current state. */
+static void take_current(dom_t *d, const char *owner, const kms_dns_reply_t *reply)
 {
-    dq_t *q = ud;
-    zone_t *z = q->z;
-    run_t *r = z->run;
-    dom_t *d = &r->doms[q->dom];
-    pub_result_t *res = &r->res[q->dom];
-    (void)attempts;
-    free(q);
-
-    int st = status ? status : reply->status;
-    if (st == 0 || st == KMS_EDNS_NXDOMAIN) {
-        d->cur_ok = 1;
-        size_t n = 0;
-        for (size_t i = 0; reply && i < reply->nrrs; i++)
-            n += reply->rrs[i].section == KMS_DNS_ANSWER && reply->rrs[i].type == KMS_DNS_T_SRV;
-        d->cur = n ? calloc(n, sizeof *d->cur) : NULL;
-        for (size_t i = 0; d->cur && reply && i < reply->nrrs; i++) {
-            const kms_dns_rr_t *x = &reply->rrs[i];
-            if (x->section != KMS_DNS_ANSWER || x->type != KMS_DNS_T_SRV ||
-                !kms_dns_name_eq(x->name, res->owner))
-                continue;
-            kms_srv_rec_t *s = &d->cur[d->ncur++];
-            snprintf(s->owner, sizeof s->owner, "%s", x->name);
-            snprintf(s->target, sizeof s->target, "%s", x->target);
-            s->ttl = x->ttl;
-            s->priority = x->priority;
-            s->weight = x->weight;
-            s->port = x->port;
-        }
-        if (n && !d->cur)
-            d->cur_ok = 0;
+    size_t n = 0;
+    free(d->cur);
+    d->cur = NULL;
+    d->ncur = 0;
+    d->cur_ok = 1;
+    for (size_t i = 0; reply && i < reply->nrrs; i++)
+        n += reply->rrs[i].section == KMS_DNS_ANSWER && reply->rrs[i].type == KMS_DNS_T_SRV;
+    if (!n)
+        return;
+    d->cur = calloc(n, sizeof *d->cur);
+    if (!d->cur) {
+        d->cur_ok = 0;
+        return;
     }
+    for (size_t i = 0; i < reply->nrrs; i++) {
+        const kms_dns_rr_t *x = &reply->rrs[i];
+        if (x->section != KMS_DNS_ANSWER || x->type != KMS_DNS_T_SRV ||
+            !kms_dns_name_eq(x->name, owner))
+            continue;
+        kms_srv_rec_t *s = &d->cur[d->ncur++];
+        snprintf(s->owner, sizeof s->owner, "%s", x->name);
+        snprintf(s->target, sizeof s->target, "%s", x->target);
+        s->ttl = x->ttl;
+        s->priority = x->priority;
+        s->weight = x->weight;
+        s->port = x->port;
+    }
+}
+
+/* One more domain's current state is in; after the last, update (or, for
+   show, finish).  May finish the zone, and with it the run. */
+static void zone_current_step(zone_t *z)
+{
+    run_t *r = z->run;
+    if (--z->pending > 0)
+        return;
+    if (r->op == PUB_SHOW || r->canceled)
+        zone_finish(z);
+    else
+        send_update(z);
+}
+
+/* One domain's current state is known (or could not be read): for show
+   that is the result; when the zone's last one is in, update. */
+static void current_done(zone_t *z, dom_t *d, int st, int status, const kms_dns_reply_t *reply)
+{
+    run_t *r = z->run;
+    pub_result_t *res = &r->res[d->idx];
     if (r->op == PUB_SHOW) {
         char why[400];
         kms_dns_explain_ctx_t c = {"query", z->primary_str, NULL, z->name};
@@ -625,12 +644,21 @@ static void on_current(void *ud, int status, const kms_dns_reply_t *reply, unsig
             set_result(r, d->idx, st, "%s", kms_dns_explain_err(status, &c, why, sizeof why));
         }
     }
-    if (--z->pending > 0)
-        return;
-    if (r->op == PUB_SHOW || r->canceled)
-        zone_finish(z);
-    else
-        send_update(z);
+    zone_current_step(z);
+}
+
+static void on_current(void *ud, int status, const kms_dns_reply_t *reply, unsigned attempts)
+{
+    dq_t *q = ud;
+    zone_t *z = q->z;
+    dom_t *d = &z->run->doms[q->dom];
+    (void)attempts;
+    free(q);
+
+    int st = status ? status : reply->status;
+    if (st == 0 || st == KMS_EDNS_NXDOMAIN)
+        take_current(d, z->run->res[d->idx].owner, reply);
+    current_done(z, d, st, status, reply);
 }
 
 static void zone_work(zone_t *z)
@@ -639,13 +667,19 @@ static void zone_work(zone_t *z)
     kms_addr_format_dns((struct sockaddr *)&z->primary, z->primary_str);
     for (size_t k = 0; k < z->ndoms; k++)
         snprintf(r->res[z->doms[k]].server, sizeof r->res[0].server, "%s", z->primary_str);
-    z->pending = z->ndoms;
+    /* +1: the loop below must not see the zone finish under its feet */
+    z->pending = z->ndoms + 1;
     for (size_t k = 0; k < z->ndoms; k++) {
+        dom_t *d = &r->doms[z->doms[k]];
+        if (d->cur_ok) {
+            /* already read from this very server during discovery */
+            current_done(z, d, 0, 0, NULL);
+            continue;
+        }
         dq_t *q = malloc(sizeof *q);
         if (!q) {
             /* cannot track it: count it as answered with nothing known */
-            if (--z->pending == 0)
-                r->op == PUB_SHOW ? zone_finish(z) : send_update(z);
+            current_done(z, d, KMS_ENOMEM, KMS_ENOMEM, NULL);
             continue;
         }
         q->z = z;
@@ -653,6 +687,7 @@ static void zone_work(zone_t *z)
         xchg_start(r, query(r->res[q->dom].owner, KMS_DNS_T_SRV, 0), (struct sockaddr *)&z->primary,
                    0, on_current, q);
     }
+    zone_current_step(z); /* the +1; z may be gone after this */
 }
 
 static void zone_fail(zone_t *z, int status, const char *msg)
@@ -707,9 +742,13 @@ static void verify_answer(void *ud, int status, const kms_dns_reply_t *reply, un
             if (x->section != KMS_DNS_ANSWER || x->type != KMS_DNS_T_SRV ||
                 !kms_dns_name_eq(x->target, e->target) || x->port != e->opt.port)
                 continue;
-            if (x->priority == res->priority && x->weight == res->weight && x->ttl == e->opt.ttl)
-                found = 1;
-            else if (r->op == PUB_PUBLISH)
+            if (r->op == PUB_UNPUBLISH)
+                found = 1; /* any record of ours left means not yet removed */
+            else if (x->priority == res->priority && x->weight == res->weight &&
+                     x->ttl == e->opt.ttl) {
+                if (found == 0)
+                    found = 1;
+            } else
                 found = -1; /* an old record of ours still served */
         }
         good = r->op == PUB_PUBLISH ? found == 1 : found == 0;
@@ -1005,11 +1044,8 @@ static void zones_start(run_t *r)
     }
     r->nzones = nz;
     r->zones_pending = nz;
-    r->zones_started = 1;
-    if (nz == 0) {
-        run_maybe_done(r);
-        return;
-    }
+    /* zones_started stays 0 during the loop: a zone that finishes at once
+       must not end the run while the loop still walks the zones */
     for (size_t z = 0; z < nz; z++) {
         zone_t *zp = &r->zones[z];
         if (e->has_server) {
@@ -1019,6 +1055,8 @@ static void zones_start(run_t *r)
             xchg_start(r, query(zp->mname, KMS_DNS_T_A, 1), disc_server(e), 0, on_mname, zp);
         }
     }
+    r->zones_started = 1;
+    run_maybe_done(r); /* r may be gone after this */
 }
 
 /* ---- phase 1: discovery --------------------------------------------------- */
@@ -1048,6 +1086,20 @@ static void on_soa(void *ud, int status, const kms_dns_reply_t *reply, unsigned 
                    kms_dns_explain_err(status, &c, why, sizeof why), n);
         disc_done(r);
         return;
+    }
+    if (d->qtype == KMS_DNS_T_SRV) {
+        /* With a configured server (the one updates go to), the first
+           question is the owner's SRV set: an empty answer names the zone in
+           its authority SOA, and a non-empty one is the current state; either
+           way one query less per domain.  Then the usual SOA walk. */
+        d->qtype = KMS_DNS_T_SOA;
+        if (reply->status == 0 || reply->status == KMS_EDNS_NXDOMAIN) {
+            take_current(d, r->res[d->idx].owner, reply);
+            if (d->ncur > 0 || !d->cur_ok) {
+                discover(d);
+                return;
+            }
+        }
     }
     const kms_dns_rr_t *soa = NULL;
     for (int pass = KMS_DNS_ANSWER; !soa && pass <= KMS_DNS_AUTHORITY; pass++)
@@ -1080,7 +1132,7 @@ static void on_soa(void *ud, int status, const kms_dns_reply_t *reply, unsigned 
 static void discover(dom_t *d)
 {
     run_t *r = d->run;
-    xchg_start(r, query(d->walk, KMS_DNS_T_SOA, 1), disc_server(r->e), 0, on_soa, d);
+    xchg_start(r, query(d->walk, d->qtype, 1), disc_server(r->e), 0, on_soa, d);
 }
 
 /* ---- API ------------------------------------------------------------------ */
@@ -1195,6 +1247,7 @@ int pub_run(pub_engine_t *e, pub_op_t op, const pub_domain_t *domains, size_t n,
         d->idx = i;
         d->zone = -1;
         snprintf(d->walk, sizeof d->walk, "%s", res->owner);
+        d->qtype = e->has_server ? KMS_DNS_T_SRV : KMS_DNS_T_SOA;
     }
     e->run = r;
     r->disc_pending = n;

@@ -72,7 +72,7 @@ class Named:
     """
 
     def __init__(self, bench_domains=0, extra_zones=0, v6=False, querylog=True,
-                 workdir=None):
+                 workdir=None, key_algorithm=None):
         self.args = []
         if v6:
             self.args.append("--v6")
@@ -86,6 +86,10 @@ class Named:
         self.dir = workdir or tempfile.mkdtemp(prefix="kms-named.")
         self.pid = None
         self.port = None
+        if key_algorithm:
+            # start-named keeps a key file that is already there
+            make_key(os.path.join(self.dir, "kms-publisher.key"), "kms-publisher.",
+                     key_algorithm)
 
     def start(self):
         out = run([os.path.join(ZONES, "start-named")] + self.args + [self.dir], timeout=20)

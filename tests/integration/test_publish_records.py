@@ -97,6 +97,13 @@ def main():
         check("verified on 1 name server" in out.stdout, "verified", out)
         check((0, 0, 1688, "winkms.corp.test.", 3600) in ns.srv("_vlmcs._tcp.corp.test"),
               "sidecar record")
+        out = kms_publish("unpublish", "--resolver", ns.server, "--key", ns.key_file,
+                          "--domain", "corp.test", "--target", "winkms.corp.test", "--verify",
+                          "--verify-timeout", 10)
+        check(out.returncode == 0 and "verified on 1 name server" in out.stdout,
+              "unpublish + verify", out)
+        check(ns.srv("_vlmcs._tcp.corp.test") == [(20, 60, 1688, "kms3.kms.test.", 3600)],
+              "only the sidecar record went")
     print("ok")
 
 
