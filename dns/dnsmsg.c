@@ -85,20 +85,51 @@ static ldns_rdf *dname(const char *s)
     return ldns_dname_new_frm_str(buf);
 }
 
-/* Presentation form of an rdf (dname) into @p out, lower case. */
+/* Presentation form of an rdf (dname) into @p out, lower case, with the
+ * trailing dot ("." for the root), escaped as ldns_rdf2str() does (\. \;
+ * \( \) \\ and \DDD for non-graphic bytes); truncated to @p outlen.  Written
+ * out here rather than through ldns_rdf2str(), whose printf per label was
+ * the largest cost of parsing an SRV answer. */
 static void rdf_name(const ldns_rdf *rdf, char *out, size_t outlen)
 {
+    char buf[1024];
+    size_t o = 0, n;
+    kms_rd_t rd;
+    uint8_t llen;
+
     out[0] = '\0';
-    if (!rdf || ldns_rdf_get_type(rdf) != LDNS_RDF_TYPE_DNAME)
+    if (!rdf || ldns_rdf_get_type(rdf) != LDNS_RDF_TYPE_DNAME || outlen == 0)
         return;
-    char *s = ldns_rdf2str(rdf);
-    if (!s)
+    kms_rd_init(&rd, ldns_rdf_data(rdf), ldns_rdf_size(rdf));
+    while (kms_rd_u8(&rd, &llen) == 0 && llen != 0) {
+        const uint8_t *label;
+
+        if (llen > 63 || kms_rd_view(&rd, &label, llen) != 0)
+            return;
+        for (size_t i = 0; i < llen && o + 5 < sizeof buf; i++) {
+            uint8_t c = label[i];
+            if (c == '.' || c == ';' || c == '(' || c == ')' || c == '\\') {
+                buf[o++] = '\\';
+                buf[o++] = (char)c;
+            } else if (c <= 0x20 || c >= 0x7f) {
+                buf[o++] = '\\';
+                buf[o++] = (char)('0' + c / 100);
+                buf[o++] = (char)('0' + c / 10 % 10);
+                buf[o++] = (char)('0' + c % 10);
+            } else {
+                buf[o++] = (char)tolower(c);
+            }
+        }
+        if (o + 1 < sizeof buf)
+            buf[o++] = '.';
+    }
+    if (rd.err)
         return;
-    size_t i = 0;
-    for (; s[i] && i + 1 < outlen; i++)
-        out[i] = (char)tolower((unsigned char)s[i]);
-    out[i] = '\0';
-    free(s);
+    if (o == 0)
+        buf[o++] = '.';
+    n = o < outlen - 1 ? o : outlen - 1;
+    memcpy(out, buf, n);
+    out[n] = '\0';
 }
 
 int kms_dns_msg_update_new(const char *zone, kms_dns_msg_t **out)
@@ -510,12 +541,10 @@ int kms_dns_reply_parse(const kms_dns_msg_t *req, const kms_tsig_key_t *key, con
     } secs[] = {{LDNS_SECTION_ANSWER, KMS_DNS_ANSWER},
                 {LDNS_SECTION_AUTHORITY, KMS_DNS_AUTHORITY},
                 {LDNS_SECTION_ADDITIONAL, KMS_DNS_ADDITIONAL}};
-    size_t total = 0;
-    for (size_t i = 0; i < 3; i++) {
-        ldns_rr_list *l = ldns_pkt_get_section_clone(pkt, secs[i].s);
-        total += l ? ldns_rr_list_rr_count(l) : 0;
-        ldns_rr_list_deep_free(l);
-    }
+    /* Count without cloning the sections (a deep copy of every RR). */
+    size_t total = ldns_rr_list_rr_count(ldns_pkt_answer(pkt)) +
+                   ldns_rr_list_rr_count(ldns_pkt_authority(pkt)) +
+                   ldns_rr_list_rr_count(ldns_pkt_additional(pkt));
     if (total) {
         r->rrs = calloc(total, sizeof *r->rrs);
         if (!r->rrs) {
