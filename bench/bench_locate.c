@@ -27,6 +27,7 @@ typedef struct {
     kms_dnsq_t *dns;
     loc_opts_t opts;
     uint64_t done, failures, queries, started_ns, deadline_ns;
+    uint64_t done_in_window; /* completed before the deadline */
     unsigned inflight;
     int stopping;
 } bench_t;
@@ -40,8 +41,11 @@ static void on_done(void *ud, int err, loc_result_t *r)
     b->inflight--;
     if (err || !r || r->outcome != LOC_HR_OK || r->n_hosts == 0)
         b->failures++;
-    else
+    else {
         b->done++;
+        if (uv_hrtime() <= b->deadline_ns)
+            b->done_in_window++;
+    }
     if (r)
         b->queries += r->queries;
     loc_result_free(r);
@@ -115,9 +119,12 @@ int main(int argc, char **argv)
     uv_run(&loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&loop) != 0)
         fprintf(stderr, "bench_locate: loop not closed cleanly\n");
-    secs = (double)(t1 - b.started_ns) / 1e9;
-    printf("discoveries=%llu seconds=%.3f per_second=%.0f failures=%llu queries=%llu\n",
-           (unsigned long long)b.done, secs, (double)b.done / secs, (unsigned long long)b.failures,
-           (unsigned long long)b.queries);
+    /* Rate over the measurement window (a straggler that needs a retry after
+     * the window does not stretch it); the whole run's length is printed too. */
+    printf("discoveries=%llu seconds=%.3f per_second=%.0f failures=%llu queries=%llu "
+           "total_seconds=%.3f\n",
+           (unsigned long long)b.done_in_window, secs, (double)b.done_in_window / secs,
+           (unsigned long long)b.failures, (unsigned long long)b.queries,
+           (double)(t1 - b.started_ns) / 1e9);
     return b.failures > b.done / 100 ? 1 : 0;
 }

@@ -629,10 +629,16 @@ int kms_srv_answer_parse(const uint8_t *wire, size_t len, kms_srv_answer_t **out
     a->rcode = r->rcode;
     a->aa = r->aa;
     a->tc = r->tc;
-    if (r->nrrs) {
-        a->srv = calloc(r->nrrs, sizeof *a->srv);
-        a->addrs = calloc(r->nrrs, sizeof *a->addrs);
-        if (!a->srv || !a->addrs)
+    {
+        /* exact sizes: these records are large (two names each) */
+        size_t ns = 0, na = 0;
+        for (size_t i = 0; i < r->nrrs; i++) {
+            ns += r->rrs[i].type == KMS_DNS_T_SRV;
+            na += r->rrs[i].family != 0;
+        }
+        if (ns && !(a->srv = malloc(ns * sizeof *a->srv)))
+            goto fail;
+        if (na && !(a->addrs = malloc(na * sizeof *a->addrs)))
             goto fail;
     }
     for (size_t i = 0; i < r->nrrs; i++) {

@@ -130,20 +130,24 @@ static void rearm_timer(kms_dnsq_t *q)
     uv_timer_start(&q->timer, on_timer, ms, 0);
 }
 
-static void process(kms_dnsq_t *q, ares_socket_t rfd, ares_socket_t wfd)
+static void process(kms_dnsq_t *q, ares_socket_t rfd, ares_socket_t wfd, int from_timer)
 {
     q->depth++;
     ares_process_fd(q->channel, rfd, wfd);
     q->depth--;
     if (q->closing && q->depth == 0)
         destroy(q);
-    else
+    else if (from_timer || !uv_is_active((uv_handle_t *)&q->timer))
         rearm_timer(q);
+    /* else: the armed deadline is at or before every pending query's (each
+     * new query's deadline is later than the ones before it); if it fires
+     * early, on_timer() just re-reads ares_timeout().  This keeps the O(n)
+     * ares_timeout() walk off the path of every answer. */
 }
 
 static void on_timer(uv_timer_t *t)
 {
-    process(t->data, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+    process(t->data, ARES_SOCKET_BAD, ARES_SOCKET_BAD, 1);
 }
 
 static void on_poll(uv_poll_t *p, int status, int events)
@@ -156,7 +160,7 @@ static void on_poll(uv_poll_t *p, int status, int events)
         rfd = w->fd;
     if (status < 0 || (events & UV_WRITABLE))
         wfd = w->fd;
-    process(w->q, rfd, wfd);
+    process(w->q, rfd, wfd, 0);
 }
 
 static void on_sock_state(void *data, ares_socket_t fd, int readable, int writable)
@@ -208,6 +212,8 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
         return; /* kms_dnsq_send() reports it and frees r */
     }
     q->pending--;
+    if (q->pending == 0 && !q->destroyed)
+        uv_timer_stop(&q->timer); /* nothing left to time out: let the loop end */
     if (abuf && alen > 0)
         r->cb(r->ud, st, abuf, (size_t)alen);
     else
@@ -364,7 +370,8 @@ int kms_dnsq_send(kms_dnsq_t *q, const char *name, uint16_t qtype, kms_dnsq_cb c
     r->in_send = 0;
     q->sent++;
     q->pending++;
-    rearm_timer(q);
+    if (!uv_is_active((uv_handle_t *)&q->timer))
+        rearm_timer(q); /* an armed timer is due no later than this query */
     return 0;
 }
 
