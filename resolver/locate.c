@@ -22,7 +22,7 @@
 typedef struct job {
     uv_loop_t *loop;
     kms_dnsq_t *dns;
-    uv_timer_t kick; /* runs each step from the loop; closed at the end */
+    uv_timer_t kick; /* never started; closing it delivers the completion from the loop */
     loc_done_cb cb;
     void *ud;
     loc_result_t *res;
@@ -496,9 +496,12 @@ static void finish(job_t *j, int err)
     uv_close((uv_handle_t *)&j->kick, on_kick_closed);
 }
 
-static void on_kick(uv_timer_t *t)
+/* The first step, run from loc_locate_start(): every later step runs from a
+ * DNS or probe callback, and the completion is delivered from the close
+ * callback of j->kick, so the caller's callback never runs inside
+ * loc_locate_start() even when nothing needs the network. */
+static void start_work(job_t *j)
 {
-    job_t *j = t->data;
     loc_result_t *r = j->res;
 
     if (j->manual[0]) {
@@ -584,9 +587,9 @@ int loc_locate_start(uv_loop_t *loop, kms_dnsq_t *dns, const loc_opts_t *o, loc_
         for (size_t i = 0; i < r->n_domains; i++)
             r->domains[i].dom = o->domains[i];
     }
-    uv_timer_init(loop, &j->kick);
+    uv_timer_init(loop, &j->kick); /* never started: closed to defer the completion */
     j->kick.data = j;
-    uv_timer_start(&j->kick, on_kick, 0, 0);
+    start_work(j);
     return 0;
 
 nomem:
