@@ -1,0 +1,678 @@
+/*
+ * dnsmsg.c - the ldns wrapper (see dnsmsg.h).
+ *
+ * ldns 1.8.3 behaviours handled here (checked against named 9.18):
+ * ldns_update_pkt_new() leaves RD=1 and ID 0; ldns_pkt_tsig_sign() signs
+ * over a TSIG RR already in the packet and leaks it; ldns_pkt_tsig_verify()
+ * checks only the MAC, not the TSIG error field nor the time.
+ */
+#include "dns/dnsmsg.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <ldns/ldns.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "base/err.h"
+#include "base/wire.h"
+
+#define TSIG_FUDGE 300 /* seconds, RFC 8945 section 10 recommends 300 */
+
+struct kms_dns_msg {
+    ldns_pkt *pkt;
+    int is_update;
+    size_t nupdate;
+    char qname[KMS_DNS_NAMELEN];
+    uint16_t qtype;
+    uint16_t id;   /* of the last render */
+    int signed_;   /* last render was signed */
+    ldns_rdf *mac; /* last render's request MAC (owned) */
+};
+
+int kms_dns_name_norm(const char *in, char *out, size_t outlen)
+{
+    size_t n = in ? strlen(in) : 0;
+    if (n == 1 && in[0] == '.') {
+        if (outlen < 2)
+            return KMS_EINVAL;
+        memcpy(out, ".", 2);
+        return 0;
+    }
+    if (n == 0 || n + 2 > outlen || n > 254)
+        return KMS_EINVAL;
+    size_t label = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if (c == '.') {
+            if (label == 0)
+                return KMS_EINVAL;
+            label = 0;
+        } else {
+            /* letters, digits, '-', '_' (service labels), '*' */
+            if (!(isalnum(c) || c == '-' || c == '_' || c == '*'))
+                return KMS_EINVAL;
+            if (++label > 63)
+                return KMS_EINVAL;
+        }
+        out[i] = (char)tolower(c);
+    }
+    if (out[n - 1] != '.')
+        out[n++] = '.';
+    out[n] = '\0';
+    if (n > 254)
+        return KMS_EINVAL;
+    return 0;
+}
+
+int kms_dns_name_eq(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la && a[la - 1] == '.')
+        la--;
+    if (lb && b[lb - 1] == '.')
+        lb--;
+    return la == lb && strncasecmp(a, b, la) == 0;
+}
+
+static ldns_rdf *dname(const char *s)
+{
+    char buf[KMS_DNS_NAMELEN];
+    if (kms_dns_name_norm(s, buf, sizeof buf) < 0)
+        return NULL;
+    return ldns_dname_new_frm_str(buf);
+}
+
+/* Presentation form of an rdf (dname) into @p out, lower case, with the
+ * trailing dot ("." for the root), escaped as ldns_rdf2str() does (\. \;
+ * \( \) \\ and \DDD for non-graphic bytes); truncated to @p outlen.  Written
+ * out here rather than through ldns_rdf2str(), whose printf per label was
+ * the largest cost of parsing an SRV answer. */
+static void rdf_name(const ldns_rdf *rdf, char *out, size_t outlen)
+{
+    char buf[1024];
+    size_t o = 0, n;
+    kms_rd_t rd;
+    uint8_t llen;
+
+    out[0] = '\0';
+    if (!rdf || ldns_rdf_get_type(rdf) != LDNS_RDF_TYPE_DNAME || outlen == 0)
+        return;
+    kms_rd_init(&rd, ldns_rdf_data(rdf), ldns_rdf_size(rdf));
+    while (kms_rd_u8(&rd, &llen) == 0 && llen != 0) {
+        const uint8_t *label;
+
+        if (llen > 63 || kms_rd_view(&rd, &label, llen) != 0)
+            return;
+        for (size_t i = 0; i < llen && o + 5 < sizeof buf; i++) {
+            uint8_t c = label[i];
+            if (c == '.' || c == ';' || c == '(' || c == ')' || c == '\\') {
+                buf[o++] = '\\';
+                buf[o++] = (char)c;
+            } else if (c <= 0x20 || c >= 0x7f) {
+                buf[o++] = '\\';
+                buf[o++] = (char)('0' + c / 100);
+                buf[o++] = (char)('0' + c / 10 % 10);
+                buf[o++] = (char)('0' + c % 10);
+            } else {
+                buf[o++] = (char)tolower(c);
+            }
+        }
+        if (o + 1 < sizeof buf)
+            buf[o++] = '.';
+    }
+    if (rd.err)
+        return;
+    if (o == 0)
+        buf[o++] = '.';
+    n = o < outlen - 1 ? o : outlen - 1;
+    memcpy(out, buf, n);
+    out[n] = '\0';
+}
+
+int kms_dns_msg_update_new(const char *zone, kms_dns_msg_t **out)
+{
+    kms_dns_msg_t *m = NULL;
+    ldns_rdf *z = NULL;
+    ldns_rr_list *up = NULL;
+    int rc = KMS_ENOMEM;
+
+    *out = NULL;
+    m = calloc(1, sizeof *m);
+    if (!m)
+        goto fail;
+    if (kms_dns_name_norm(zone, m->qname, sizeof m->qname) < 0) {
+        rc = KMS_EINVAL;
+        goto fail;
+    }
+    z = ldns_dname_new_frm_str(m->qname);
+    if (!z)
+        goto fail;
+    /* ldns wants an update list (it copies it); ours fills in later */
+    up = ldns_rr_list_new();
+    if (!up)
+        goto fail;
+    m->pkt = ldns_update_pkt_new(z, LDNS_RR_CLASS_IN, NULL, up, NULL);
+    if (!m->pkt)
+        goto fail; /* z is owned by the packet only on success */
+    z = NULL;
+    ldns_rr_list_free(up);
+    up = NULL;
+    m->is_update = 1;
+    m->qtype = KMS_DNS_T_SOA;
+    ldns_pkt_set_rd(m->pkt, false);
+    *out = m;
+    return 0;
+fail:
+    ldns_rr_list_free(up);
+    ldns_rdf_deep_free(z);
+    kms_dns_msg_free(m);
+    return rc;
+}
+
+int kms_dns_msg_query_new(const char *name, uint16_t qtype, int rd, kms_dns_msg_t **out)
+{
+    kms_dns_msg_t *m = NULL;
+    ldns_rdf *q = NULL;
+    int rc = KMS_ENOMEM;
+
+    *out = NULL;
+    m = calloc(1, sizeof *m);
+    if (!m)
+        goto fail;
+    if (kms_dns_name_norm(name, m->qname, sizeof m->qname) < 0) {
+        rc = KMS_EINVAL;
+        goto fail;
+    }
+    q = ldns_dname_new_frm_str(m->qname);
+    if (!q)
+        goto fail;
+    m->pkt = ldns_pkt_query_new(q, (ldns_rr_type)qtype, LDNS_RR_CLASS_IN, rd ? LDNS_RD : 0);
+    if (!m->pkt)
+        goto fail;
+    q = NULL;
+    m->qtype = qtype;
+    *out = m;
+    return 0;
+fail:
+    ldns_rdf_deep_free(q);
+    kms_dns_msg_free(m);
+    return rc;
+}
+
+void kms_dns_msg_free(kms_dns_msg_t *m)
+{
+    if (!m)
+        return;
+    ldns_pkt_free(m->pkt);
+    ldns_rdf_deep_free(m->mac);
+    free(m);
+}
+
+static int push_srv(kms_dns_msg_t *m, const char *owner, ldns_rr_class cls, uint32_t ttl,
+                    uint16_t priority, uint16_t weight, uint16_t port, const char *target)
+{
+    ldns_rr *rr = NULL;
+    ldns_rdf *o = NULL, *f[4] = {NULL, NULL, NULL, NULL};
+    int rc = KMS_ENOMEM;
+
+    if (!m || !m->is_update)
+        return KMS_EINVAL;
+    o = dname(owner);
+    f[3] = dname(target);
+    if (!o || !f[3]) {
+        rc = KMS_EINVAL;
+        goto fail;
+    }
+    f[0] = ldns_native2rdf_int16(LDNS_RDF_TYPE_INT16, priority);
+    f[1] = ldns_native2rdf_int16(LDNS_RDF_TYPE_INT16, weight);
+    f[2] = ldns_native2rdf_int16(LDNS_RDF_TYPE_INT16, port);
+    rr = ldns_rr_new();
+    if (!rr || !f[0] || !f[1] || !f[2])
+        goto fail;
+    ldns_rr_set_owner(rr, o);
+    o = NULL;
+    ldns_rr_set_type(rr, LDNS_RR_TYPE_SRV);
+    ldns_rr_set_class(rr, cls);
+    ldns_rr_set_ttl(rr, ttl);
+    for (int i = 0; i < 4; i++) {
+        if (!ldns_rr_push_rdf(rr, f[i]))
+            goto fail;
+        f[i] = NULL;
+    }
+    /* RFC 2136 2.2: the UPDATE section sits where AUTHORITY is in a query */
+    if (ldns_pkt_section_count(m->pkt, LDNS_SECTION_AUTHORITY) >= 65535 ||
+        !ldns_pkt_push_rr(m->pkt, LDNS_SECTION_AUTHORITY, rr))
+        goto fail;
+    m->nupdate++;
+    return 0;
+fail:
+    ldns_rr_free(rr);
+    ldns_rdf_deep_free(o);
+    for (int i = 0; i < 4; i++)
+        ldns_rdf_deep_free(f[i]);
+    return rc;
+}
+
+int kms_dns_msg_add_srv(kms_dns_msg_t *m, const char *owner, uint32_t ttl, uint16_t priority,
+                        uint16_t weight, uint16_t port, const char *target)
+{
+    if (ttl > 0x7fffffffu) /* RFC 2181 section 8 */
+        return KMS_ERANGE;
+    return push_srv(m, owner, LDNS_RR_CLASS_IN, ttl, priority, weight, port, target);
+}
+
+int kms_dns_msg_del_srv(kms_dns_msg_t *m, const char *owner, uint16_t priority, uint16_t weight,
+                        uint16_t port, const char *target)
+{
+    /* RFC 2136 section 2.5.4: class NONE, TTL 0, the RR's data */
+    return push_srv(m, owner, LDNS_RR_CLASS_NONE, 0, priority, weight, port, target);
+}
+
+size_t kms_dns_msg_update_count(const kms_dns_msg_t *m)
+{
+    return m ? m->nupdate : 0;
+}
+
+int kms_dns_msg_render(kms_dns_msg_t *m, uint16_t id, const kms_tsig_key_t *key, uint8_t **wire,
+                       size_t *len)
+{
+    uint8_t *w = NULL;
+    size_t n = 0;
+
+    *wire = NULL;
+    *len = 0;
+    if (!m)
+        return KMS_EINVAL;
+    ldns_pkt_set_id(m->pkt, id);
+    m->id = id;
+    if (m->is_update)
+        ldns_pkt_set_rd(m->pkt, false);
+    /* Drop the previous attempt's TSIG: ldns would sign over it (and leak it). */
+    ldns_rr *old = ldns_pkt_tsig(m->pkt);
+    if (old) {
+        ldns_pkt_set_tsig(m->pkt, NULL);
+        ldns_rr_free(old);
+    }
+    ldns_rdf_deep_free(m->mac);
+    m->mac = NULL;
+    m->signed_ = 0;
+    if (key) {
+        if (!key->sign_algorithm || !key->secret[0])
+            return KMS_EINVAL;
+        ldns_status st = ldns_pkt_tsig_sign(m->pkt, key->name, key->secret, TSIG_FUDGE,
+                                            key->sign_algorithm, NULL);
+        if (st != LDNS_STATUS_OK)
+            return st == LDNS_STATUS_MEM_ERR ? KMS_ENOMEM : KMS_EALGORITHM;
+        ldns_rr *t = ldns_pkt_tsig(m->pkt);
+        if (!t || ldns_rr_rd_count(t) < 4)
+            return KMS_EINVAL;
+        m->mac = ldns_rdf_clone(ldns_rr_rdf(t, 3));
+        if (!m->mac)
+            return KMS_ENOMEM;
+        m->signed_ = 1;
+    }
+    if (ldns_pkt2wire(&w, m->pkt, &n) != LDNS_STATUS_OK || !w)
+        return KMS_ENOMEM;
+    if (n > 65535) {
+        free(w);
+        return KMS_ETOOBIG;
+    }
+    *wire = w;
+    *len = n;
+    return 0;
+}
+
+int kms_dns_rcode_err(int rcode)
+{
+    switch (rcode) {
+    case 0:
+        return 0;
+    case 1:
+        return KMS_EDNS_FORMERR;
+    case 2:
+        return KMS_EDNS_SERVFAIL;
+    case 3:
+        return KMS_EDNS_NXDOMAIN;
+    case 4:
+        return KMS_EDNS_NOTIMP;
+    case 5:
+        return KMS_EDNS_REFUSED;
+    case 6:
+        return KMS_EDNS_YXDOMAIN;
+    case 7:
+        return KMS_EDNS_YXRRSET;
+    case 8:
+        return KMS_EDNS_NXRRSET;
+    case 9:
+        return KMS_EDNS_NOTAUTH;
+    case 10:
+        return KMS_EDNS_NOTZONE;
+    default:
+        return KMS_EDNS_RCODE;
+    }
+}
+
+static uint16_t rdf_u16(const ldns_rdf *f)
+{
+    kms_rd_t rd;
+    uint16_t v = 0;
+    if (!f)
+        return 0;
+    kms_rd_init(&rd, ldns_rdf_data(f), ldns_rdf_size(f));
+    kms_rd_u16be(&rd, &v);
+    return rd.err ? 0 : v;
+}
+
+/* 48-bit big-endian seconds (TSIG time). */
+static int read_u48(kms_rd_t *rd, int64_t *out)
+{
+    uint16_t hi = 0;
+    uint32_t lo = 0;
+    kms_rd_u16be(rd, &hi);
+    kms_rd_u32be(rd, &lo);
+    *out = rd->err ? 0 : ((int64_t)hi << 32) | lo;
+    return rd->err;
+}
+
+static void fill_rr(kms_dns_rr_t *o, const ldns_rr *rr, int section)
+{
+    memset(o, 0, sizeof *o);
+    o->section = section;
+    rdf_name(ldns_rr_owner(rr), o->name, sizeof o->name);
+    o->type = (uint16_t)ldns_rr_get_type(rr);
+    o->rclass = (uint16_t)ldns_rr_get_class(rr);
+    o->ttl = ldns_rr_ttl(rr);
+    size_t n = ldns_rr_rd_count(rr);
+    switch (o->type) {
+    case KMS_DNS_T_A:
+    case KMS_DNS_T_AAAA: {
+        const ldns_rdf *f = n >= 1 ? ldns_rr_rdf(rr, 0) : NULL;
+        size_t want = o->type == KMS_DNS_T_A ? 4 : 16;
+        if (f && ldns_rdf_size(f) == want) {
+            kms_rd_t rd;
+            kms_rd_init(&rd, ldns_rdf_data(f), ldns_rdf_size(f));
+            kms_rd_bytes(&rd, o->addr, want);
+            o->family = o->type == KMS_DNS_T_A ? AF_INET : AF_INET6;
+        }
+        break;
+    }
+    case KMS_DNS_T_NS:
+    case KMS_DNS_T_CNAME:
+        if (n >= 1)
+            rdf_name(ldns_rr_rdf(rr, 0), o->target, sizeof o->target);
+        break;
+    case KMS_DNS_T_SOA:
+        if (n >= 3) {
+            rdf_name(ldns_rr_rdf(rr, 0), o->target, sizeof o->target);
+            const ldns_rdf *f = ldns_rr_rdf(rr, 2);
+            kms_rd_t rd;
+            kms_rd_init(&rd, ldns_rdf_data(f), ldns_rdf_size(f));
+            kms_rd_u32be(&rd, &o->serial);
+        }
+        break;
+    case KMS_DNS_T_SRV:
+        if (n >= 4) {
+            o->priority = rdf_u16(ldns_rr_rdf(rr, 0));
+            o->weight = rdf_u16(ldns_rr_rdf(rr, 1));
+            o->port = rdf_u16(ldns_rr_rdf(rr, 2));
+            rdf_name(ldns_rr_rdf(rr, 3), o->target, sizeof o->target);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+static int64_t now_seconds(void)
+{
+    return (int64_t)time(NULL); /* the clock ldns signs with */
+}
+
+/* Read the TSIG RR's time, error and other data into @p r. */
+static void read_tsig(const ldns_rr *t, kms_dns_reply_t *r, uint16_t *fudge)
+{
+    kms_rd_t rd;
+    r->signed_ = 1;
+    *fudge = 0;
+    if (ldns_rr_rd_count(t) < 7)
+        return;
+    const ldns_rdf *ft = ldns_rr_rdf(t, 1);
+    kms_rd_init(&rd, ldns_rdf_data(ft), ldns_rdf_size(ft));
+    read_u48(&rd, &r->tsig_time);
+    *fudge = rdf_u16(ldns_rr_rdf(t, 2));
+    r->tsig_error = rdf_u16(ldns_rr_rdf(t, 5));
+    r->server_time = r->tsig_time;
+    /* RFC 8945 5.2.3: BADTIME answers carry the server's time in Other Data */
+    const ldns_rdf *fo = ldns_rr_rdf(t, 6);
+    kms_rd_init(&rd, ldns_rdf_data(fo), ldns_rdf_size(fo));
+    uint16_t olen = 0;
+    int64_t st = 0;
+    kms_rd_u16be(&rd, &olen);
+    if (!rd.err && olen == 6 && read_u48(&rd, &st) == 0)
+        r->server_time = st;
+}
+
+static int tsig_status(int tsig_error)
+{
+    switch (tsig_error) {
+    case KMS_TSIG_BADSIG:
+        return KMS_ETSIG_BADSIG;
+    case KMS_TSIG_BADKEY:
+        return KMS_ETSIG_BADKEY;
+    case KMS_TSIG_BADTIME:
+        return KMS_ETSIG_BADTIME;
+    default:
+        return KMS_ETSIG_VERIFY;
+    }
+}
+
+/*
+ * ldns_pkt_tsig_verify() detaches the TSIG RR while it works and, when the
+ * MAC cannot be computed (an algorithm it does not know), returns without
+ * putting it back: the RR leaks and the packet loses it.  Only ask it about
+ * our own algorithm, and take the RR back if it was dropped anyway.
+ */
+static int tsig_verify(ldns_pkt *pkt, ldns_rr *t, const uint8_t *wire, size_t len,
+                       const kms_tsig_key_t *key, const ldns_rdf *mac)
+{
+    char alg[KMS_DNS_NAMELEN];
+    rdf_name(ldns_rr_rd_count(t) ? ldns_rr_rdf(t, 0) : NULL, alg, sizeof alg);
+    if (!kms_dns_name_eq(alg, key->sign_algorithm))
+        return 0;
+    int ok = ldns_pkt_tsig_verify(pkt, wire, len, key->name, key->secret, mac);
+    if (ldns_pkt_tsig(pkt) != t) {
+        ldns_pkt_set_tsig(pkt, t);
+        ok = 0;
+    }
+    return ok;
+}
+
+int kms_dns_reply_parse(const kms_dns_msg_t *req, const kms_tsig_key_t *key, const uint8_t *wire,
+                        size_t len, kms_dns_reply_t **out)
+{
+    ldns_pkt *pkt = NULL;
+    kms_dns_reply_t *r = NULL;
+    int rc = KMS_EDNS_BADANSWER;
+    uint16_t fudge = 0;
+
+    *out = NULL;
+    if (!wire || len < 12 || len > 65535)
+        return KMS_EDNS_BADANSWER;
+    if (ldns_wire2pkt(&pkt, wire, len) != LDNS_STATUS_OK || !pkt)
+        return KMS_EDNS_BADANSWER;
+    if (!ldns_pkt_qr(pkt))
+        goto fail;
+    r = calloc(1, sizeof *r);
+    if (!r) {
+        rc = KMS_ENOMEM;
+        goto fail;
+    }
+    r->id = ldns_pkt_id(pkt);
+    r->opcode = (int)ldns_pkt_get_opcode(pkt);
+    r->rcode = (int)ldns_pkt_get_rcode(pkt) & 0xf;
+    r->aa = ldns_pkt_aa(pkt);
+    r->tc = ldns_pkt_tc(pkt);
+    r->rd = ldns_pkt_rd(pkt);
+    r->ra = ldns_pkt_ra(pkt);
+    r->local_time = now_seconds();
+
+    if (req) {
+        if (r->id != req->id)
+            goto fail;
+        if (r->opcode != (req->is_update ? LDNS_PACKET_UPDATE : LDNS_PACKET_QUERY))
+            goto fail;
+        /* An answer may omit the question (FORMERR); if present it must match. */
+        ldns_rr_list *q = ldns_pkt_question(pkt);
+        if (q && ldns_rr_list_rr_count(q) > 0) {
+            char qn[KMS_DNS_NAMELEN];
+            ldns_rr *q0 = ldns_rr_list_rr(q, 0);
+            rdf_name(ldns_rr_owner(q0), qn, sizeof qn);
+            if (!kms_dns_name_eq(qn, req->qname) || (uint16_t)ldns_rr_get_type(q0) != req->qtype)
+                goto fail;
+        }
+    }
+
+    static const struct {
+        ldns_pkt_section s;
+        int ours;
+    } secs[] = {{LDNS_SECTION_ANSWER, KMS_DNS_ANSWER},
+                {LDNS_SECTION_AUTHORITY, KMS_DNS_AUTHORITY},
+                {LDNS_SECTION_ADDITIONAL, KMS_DNS_ADDITIONAL}};
+    /* Count without cloning the sections (a deep copy of every RR). */
+    size_t total = ldns_rr_list_rr_count(ldns_pkt_answer(pkt)) +
+                   ldns_rr_list_rr_count(ldns_pkt_authority(pkt)) +
+                   ldns_rr_list_rr_count(ldns_pkt_additional(pkt));
+    if (total) {
+        r->rrs = calloc(total, sizeof *r->rrs);
+        if (!r->rrs) {
+            rc = KMS_ENOMEM;
+            goto fail;
+        }
+    }
+    for (size_t i = 0; i < 3; i++) {
+        ldns_rr_list *l = NULL;
+        switch (secs[i].s) {
+        case LDNS_SECTION_ANSWER:
+            l = ldns_pkt_answer(pkt);
+            break;
+        case LDNS_SECTION_AUTHORITY:
+            l = ldns_pkt_authority(pkt);
+            break;
+        default:
+            l = ldns_pkt_additional(pkt);
+            break;
+        }
+        size_t n = l ? ldns_rr_list_rr_count(l) : 0;
+        for (size_t j = 0; j < n && r->nrrs < total; j++) {
+            ldns_rr *rr = ldns_rr_list_rr(l, j);
+            if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_TSIG ||
+                ldns_rr_get_type(rr) == LDNS_RR_TYPE_OPT)
+                continue;
+            fill_rr(&r->rrs[r->nrrs++], rr, secs[i].ours);
+        }
+    }
+
+    ldns_rr *t = ldns_pkt_tsig(pkt);
+    if (t)
+        read_tsig(t, r, &fudge);
+
+    /* What the answer means, most specific first. */
+    if (r->signed_ && r->tsig_error) {
+        r->status = tsig_status(r->tsig_error);
+    } else if (key && req && req->signed_ && !r->signed_) {
+        /* named answers some errors unsigned; a NOERROR must be signed */
+        r->status = r->rcode ? kms_dns_rcode_err(r->rcode) : KMS_ETSIG_UNSIGNED;
+    } else if (key && req && req->signed_ && r->signed_) {
+        if (!tsig_verify(pkt, t, wire, len, key, req->mac))
+            r->status = KMS_ETSIG_VERIFY;
+        else if (r->tsig_time > r->local_time + fudge || r->tsig_time < r->local_time - fudge)
+            r->status = KMS_ETSIG_BADTIME;
+        else
+            r->status = kms_dns_rcode_err(r->rcode);
+    } else {
+        r->status = kms_dns_rcode_err(r->rcode);
+    }
+    ldns_pkt_free(pkt);
+    *out = r;
+    return 0;
+fail:
+    ldns_pkt_free(pkt);
+    kms_dns_reply_free(r);
+    return rc;
+}
+
+void kms_dns_reply_free(kms_dns_reply_t *r)
+{
+    if (!r)
+        return;
+    free(r->rrs);
+    free(r);
+}
+
+int kms_srv_answer_parse(const uint8_t *wire, size_t len, kms_srv_answer_t **out)
+{
+    kms_dns_reply_t *r = NULL;
+    kms_srv_answer_t *a = NULL;
+    int rc;
+
+    *out = NULL;
+    rc = kms_dns_reply_parse(NULL, NULL, wire, len, &r);
+    if (rc < 0)
+        return rc;
+    rc = KMS_ENOMEM;
+    a = calloc(1, sizeof *a);
+    if (!a)
+        goto fail;
+    a->rcode = r->rcode;
+    a->aa = r->aa;
+    a->tc = r->tc;
+    {
+        /* exact sizes: these records are large (two names each) */
+        size_t ns = 0, na = 0;
+        for (size_t i = 0; i < r->nrrs; i++) {
+            ns += r->rrs[i].type == KMS_DNS_T_SRV;
+            na += r->rrs[i].family != 0;
+        }
+        if (ns && !(a->srv = malloc(ns * sizeof *a->srv)))
+            goto fail;
+        if (na && !(a->addrs = malloc(na * sizeof *a->addrs)))
+            goto fail;
+    }
+    for (size_t i = 0; i < r->nrrs; i++) {
+        const kms_dns_rr_t *x = &r->rrs[i];
+        if (x->type == KMS_DNS_T_SRV && x->section == KMS_DNS_ANSWER && x->target[0]) {
+            kms_srv_rec_t *s = &a->srv[a->nsrv++];
+            memcpy(s->owner, x->name, sizeof s->owner);
+            memcpy(s->target, x->target, sizeof s->target);
+            s->ttl = x->ttl;
+            s->priority = x->priority;
+            s->weight = x->weight;
+            s->port = x->port;
+        } else if (x->family && x->section != KMS_DNS_AUTHORITY) {
+            kms_addr_rec_t *d = &a->addrs[a->naddrs++];
+            memcpy(d->name, x->name, sizeof d->name);
+            d->ttl = x->ttl;
+            d->family = x->family;
+            memcpy(d->addr, x->addr, sizeof d->addr);
+        }
+    }
+    kms_dns_reply_free(r);
+    *out = a;
+    return 0;
+fail:
+    kms_dns_reply_free(r);
+    kms_srv_answer_free(a);
+    return rc;
+}
+
+void kms_srv_answer_free(kms_srv_answer_t *a)
+{
+    if (!a)
+        return;
+    free(a->srv);
+    free(a->addrs);
+    free(a);
+}

@@ -1,0 +1,417 @@
+/*
+ * kms-publish - publish, unpublish or show a KMS host's _vlmcs._tcp SRV
+ * records by RFC 2136 dynamic update (the standalone face of publisher/).
+ *
+ * Output: one line per domain on stdout ("kms.test: ok: published ..."), or
+ * one JSON object with --json; each distinct failure also once on stderr as
+ * "kms-publish: <reason>".  Exit 0 only if every domain succeeded, 1 if any
+ * failed, 2 for usage or configuration errors.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "base/addr.h"
+#include "base/duration.h"
+#include "base/err.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "dns/keyfile.h"
+#include "publisher/domains.h"
+#include "publisher/publisher.h"
+
+static const char usage[] =
+    "usage: kms-publish publish|unpublish|show [options] --domain D [--domain D ...]\n"
+    "\n"
+    "Register (publish), remove (unpublish) or list (show) the _vlmcs._tcp SRV\n"
+    "records of a KMS host by RFC 2136 dynamic update with TSIG.\n"
+    "\n"
+    "  --domain LIST        publish domains: \"D\" or \"D PRIORITY WEIGHT\", comma-separated\n"
+    "                       entries; repeatable\n"
+    "  --target FQDN        SRV target (the KMS host); required for publish/unpublish\n"
+    "  --port N             SRV port (default 1688)\n"
+    "  --priority N         priority for domains that give none (default 0)\n"
+    "  --weight N           weight for domains that give none (default 0)\n"
+    "  --ttl N              record TTL in seconds (default 3600)\n"
+    "  --key FILE           BIND key file (tsig-keygen output) to sign updates with\n"
+    "  --key-name NAME      which key of FILE (default: its only key)\n"
+    "  --allow-unsigned     send unsigned updates (only if the server allows them)\n"
+    "  --server IP[:PORT]   send updates (and queries) to this server, not to the\n"
+    "                       zone's SOA MNAME primary\n"
+    "  --resolver IP[:PORT] where to look up zones and primaries (default: first\n"
+    "                       nameserver of /etc/resolv.conf); its port also applies\n"
+    "                       to the discovered primary\n"
+    "  --timeout SEC        per attempt (default 2)\n"
+    "  --attempts N         attempts per message (default 4)\n"
+    "  --verify             then wait until every name server of the zone serves it\n"
+    "  --verify-timeout SEC bound for --verify (default 30)\n"
+    "  --json               one JSON object instead of text lines\n"
+    "  --verbose            log each failed attempt\n"
+    "  --help, --version\n";
+
+enum {
+    O_DOMAIN = 256,
+    O_TARGET,
+    O_PORT,
+    O_PRIORITY,
+    O_WEIGHT,
+    O_TTL,
+    O_KEY,
+    O_KEYNAME,
+    O_UNSIGNED,
+    O_SERVER,
+    O_RESOLVER,
+    O_TIMEOUT,
+    O_ATTEMPTS,
+    O_VERIFY,
+    O_VTIMEOUT,
+    O_JSON,
+    O_VERBOSE,
+    O_HELP,
+    O_VERSION,
+};
+
+typedef struct {
+    pub_op_t op;
+    int json;
+    int ok;
+    int failed;
+    const char *target;
+    uint16_t port;
+    uint32_t ttl;
+} ctx_t;
+
+static int die_usage(const char *what, const char *arg)
+{
+    fprintf(stderr, "kms-publish: %s '%s' (see --help)\n", what, arg);
+    return 2;
+}
+
+static int parse_seconds(const char *s, uint64_t *ms)
+{
+    char *end = NULL;
+    double v = strtod(s, &end);
+    if (!end || *end || !(v > 0) || v > 86400 || isnan(v))
+        return KMS_EINVAL;
+    *ms = (uint64_t)(v * 1000.0 + 0.5);
+    if (*ms == 0)
+        *ms = 1;
+    return 0;
+}
+
+static void print_stderr_once(char (*seen)[512], size_t *nseen, size_t cap, const char *msg)
+{
+    for (size_t i = 0; i < *nseen; i++)
+        if (strcmp(seen[i], msg) == 0)
+            return;
+    if (*nseen < cap)
+        snprintf(seen[(*nseen)++], 512, "%s", msg);
+    fprintf(stderr, "kms-publish: %s\n", msg);
+}
+
+static void on_done(const pub_result_t *res, size_t n, const pub_stats_t *st, void *ud)
+{
+    ctx_t *c = ud;
+    char(*seen)[512] = calloc(16, 512);
+    size_t nseen = 0;
+    kms_json_t *root = c->json ? kms_json_object() : NULL;
+    kms_json_t *arr = c->json ? kms_json_array() : NULL;
+
+    c->ok = 1;
+    for (size_t i = 0; i < n; i++) {
+        const pub_result_t *r = &res[i];
+        char dom[KMS_DNS_NAMELEN];
+        snprintf(dom, sizeof dom, "%s", r->domain);
+        size_t dl = strlen(dom);
+        if (dl > 1 && dom[dl - 1] == '.')
+            dom[dl - 1] = '\0';
+        if (r->status)
+            c->ok = 0, c->failed++;
+        if (r->status && seen)
+            print_stderr_once(seen, &nseen, 16, r->message);
+        else if (r->status)
+            fprintf(stderr, "kms-publish: %s\n", r->message);
+        if (!c->json) {
+            if (c->op == PUB_SHOW && r->status == 0) {
+                if (r->nrecords == 0)
+                    printf("%s: no records at %s\n", dom, r->owner);
+                for (size_t k = 0; k < r->nrecords; k++) {
+                    const kms_srv_rec_t *s = &r->records[k];
+                    printf("%s: %s %u IN SRV %u %u %u %s\n", dom, s->owner, s->ttl, s->priority,
+                           s->weight, s->port, s->target);
+                }
+            } else {
+                printf("%s: %s: %s\n", dom, r->status ? "error" : "ok", r->message);
+            }
+            continue;
+        }
+        kms_json_t *o = kms_json_object();
+        if (!o)
+            continue;
+        kms_json_set_str(o, "domain", dom);
+        kms_json_set_str(o, "owner", r->owner);
+        kms_json_set_str(o, "zone", r->zone[0] ? r->zone : NULL);
+        kms_json_set_str(o, "server", r->server[0] ? r->server : NULL);
+        kms_json_set_bool(o, "ok", r->status == 0);
+        kms_json_set_str(o, "error", r->status ? kms_err_name(r->status) : NULL);
+        kms_json_set_str(o, "message", r->message);
+        kms_json_set_int(o, "time", r->time);
+        kms_json_set_int(o, "attempts", r->attempts);
+        if (c->op != PUB_SHOW) {
+            kms_json_set_str(o, "target", c->target);
+            kms_json_set_int(o, "port", c->port);
+            kms_json_set_int(o, "priority", r->priority);
+            kms_json_set_int(o, "weight", r->weight);
+            kms_json_set_int(o, "ttl", c->ttl);
+        }
+        if (c->op == PUB_PUBLISH)
+            kms_json_set_bool(o, "replaced", r->replaced);
+        if (c->op == PUB_UNPUBLISH)
+            kms_json_set_int(o, "removed", r->removed);
+        kms_json_set_bool(o, "verified", r->verified);
+        if (c->op == PUB_SHOW) {
+            kms_json_t *recs = kms_json_array();
+            for (size_t k = 0; recs && k < r->nrecords; k++) {
+                const kms_srv_rec_t *s = &r->records[k];
+                kms_json_t *ro = kms_json_object();
+                if (!ro)
+                    break;
+                kms_json_set_str(ro, "target", s->target);
+                kms_json_set_int(ro, "port", s->port);
+                kms_json_set_int(ro, "priority", s->priority);
+                kms_json_set_int(ro, "weight", s->weight);
+                kms_json_set_int(ro, "ttl", s->ttl);
+                kms_json_append(recs, ro);
+            }
+            if (recs)
+                kms_json_set(o, "records", recs);
+        }
+        kms_json_append(arr, o);
+    }
+    if (c->json && root && arr) {
+        kms_json_set_str(root, "operation", pub_op_name(c->op));
+        kms_json_set_bool(root, "ok", c->ok);
+        kms_json_set(root, "results", arr);
+        arr = NULL;
+        kms_json_t *s = kms_json_object();
+        if (s) {
+            kms_json_set_int(s, "queries", st->queries);
+            kms_json_set_int(s, "updates", st->updates);
+            kms_json_set_int(s, "attempts", st->attempts);
+            kms_json_set_int(s, "udp", st->udp);
+            kms_json_set_int(s, "tcp", st->tcp);
+            kms_json_set_int(s, "tc_fallbacks", st->tc_fallbacks);
+            kms_json_set(root, "stats", s);
+        }
+        char *txt = kms_json_dump(root, 0);
+        if (txt)
+            printf("%s\n", txt);
+        free(txt);
+    }
+    kms_json_free(arr);
+    kms_json_free(root);
+    free(seen);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"domain", required_argument, NULL, O_DOMAIN},
+        {"target", required_argument, NULL, O_TARGET},
+        {"port", required_argument, NULL, O_PORT},
+        {"priority", required_argument, NULL, O_PRIORITY},
+        {"weight", required_argument, NULL, O_WEIGHT},
+        {"ttl", required_argument, NULL, O_TTL},
+        {"key", required_argument, NULL, O_KEY},
+        {"key-name", required_argument, NULL, O_KEYNAME},
+        {"allow-unsigned", no_argument, NULL, O_UNSIGNED},
+        {"server", required_argument, NULL, O_SERVER},
+        {"resolver", required_argument, NULL, O_RESOLVER},
+        {"timeout", required_argument, NULL, O_TIMEOUT},
+        {"attempts", required_argument, NULL, O_ATTEMPTS},
+        {"verify", no_argument, NULL, O_VERIFY},
+        {"verify-timeout", required_argument, NULL, O_VTIMEOUT},
+        {"json", no_argument, NULL, O_JSON},
+        {"verbose", no_argument, NULL, O_VERBOSE},
+        {"help", no_argument, NULL, O_HELP},
+        {"version", no_argument, NULL, O_VERSION},
+        {NULL, 0, NULL, 0},
+    };
+    pub_options_t opt;
+    pub_domain_list_t doms = {0};
+    const char *key_file = NULL, *key_name = NULL;
+    struct sockaddr_storage server, resolver;
+    kms_tsig_key_t key;
+    pub_engine_t *eng = NULL;
+    ctx_t c = {0};
+    uv_loop_t loop;
+    char err[300];
+    int rc = 2, ch;
+    uint64_t v;
+
+    kms_log_init("kms-publish", 0);
+    pub_options_init(&opt);
+    memset(&key, 0, sizeof key);
+    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (ch) {
+        case O_DOMAIN:
+            if (pub_domains_parse(optarg, &doms, err, sizeof err) < 0) {
+                fprintf(stderr, "kms-publish: --domain '%s': %s\n", optarg, err);
+                goto out;
+            }
+            break;
+        case O_TARGET:
+            opt.target = optarg;
+            break;
+        case O_PORT:
+        case O_PRIORITY:
+        case O_WEIGHT:
+            if (kms_uint_parse(optarg, ch == O_PORT ? 1 : 0, 65535, &v) < 0) {
+                rc = die_usage("bad number (0..65535; port 1..65535):", optarg);
+                goto out;
+            }
+            if (ch == O_PORT)
+                opt.port = (uint16_t)v;
+            else if (ch == O_PRIORITY)
+                opt.priority = (uint16_t)v;
+            else
+                opt.weight = (uint16_t)v;
+            break;
+        case O_TTL:
+            if (kms_uint_parse(optarg, 0, 0x7fffffff, &v) < 0) {
+                rc = die_usage("bad --ttl", optarg);
+                goto out;
+            }
+            opt.ttl = (uint32_t)v;
+            break;
+        case O_KEY:
+            key_file = optarg;
+            break;
+        case O_KEYNAME:
+            key_name = optarg;
+            break;
+        case O_UNSIGNED:
+            opt.allow_unsigned = 1;
+            break;
+        case O_SERVER:
+        case O_RESOLVER: {
+            struct sockaddr_storage *ss = ch == O_SERVER ? &server : &resolver;
+            if (kms_addr_parse(optarg, 53, ss) < 0) {
+                rc = die_usage("bad address (IP[:PORT] or [IPv6]:PORT):", optarg);
+                goto out;
+            }
+            if (ch == O_SERVER)
+                opt.server = (struct sockaddr *)&server;
+            else
+                opt.resolver = (struct sockaddr *)&resolver;
+            break;
+        }
+        case O_TIMEOUT:
+        case O_VTIMEOUT:
+            if (parse_seconds(optarg, ch == O_TIMEOUT ? &opt.timeout_ms : &opt.verify_timeout_ms) <
+                0) {
+                rc = die_usage("bad time in seconds:", optarg);
+                goto out;
+            }
+            break;
+        case O_ATTEMPTS:
+            if (kms_uint_parse(optarg, 1, 100, &v) < 0) {
+                rc = die_usage("bad --attempts (1..100):", optarg);
+                goto out;
+            }
+            opt.attempts = (unsigned)v;
+            break;
+        case O_VERIFY:
+            opt.verify = 1;
+            break;
+        case O_JSON:
+            c.json = 1;
+            break;
+        case O_VERBOSE:
+            opt.log_retries = 1;
+            break;
+        case O_HELP:
+            fputs(usage, stdout);
+            rc = 0;
+            goto out;
+        case O_VERSION:
+            printf("kms-publish %s\n", KMSDNS_VERSION);
+            rc = 0;
+            goto out;
+        default:
+            fprintf(stderr, "kms-publish: bad option (see --help)\n");
+            goto out;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr,
+                "kms-publish: give one operation: publish, unpublish or show (see --help)\n");
+        goto out;
+    }
+    if (strcmp(argv[optind], "publish") == 0)
+        c.op = PUB_PUBLISH;
+    else if (strcmp(argv[optind], "unpublish") == 0)
+        c.op = PUB_UNPUBLISH;
+    else if (strcmp(argv[optind], "show") == 0)
+        c.op = PUB_SHOW;
+    else {
+        rc = die_usage("unknown operation", argv[optind]);
+        goto out;
+    }
+    if (doms.n == 0) {
+        fprintf(stderr, "kms-publish: give at least one --domain (see --help)\n");
+        goto out;
+    }
+    if (c.op != PUB_SHOW && !opt.target) {
+        fprintf(stderr, "kms-publish: --target FQDN is required for %s\n", argv[optind]);
+        goto out;
+    }
+    if (key_file) {
+        if (kms_keyfile_load(key_file, key_name, &key, err, sizeof err) < 0) {
+            fprintf(stderr, "kms-publish: %s\n", err);
+            goto out;
+        }
+        opt.key = &key;
+    } else if (c.op == PUB_SHOW) {
+        opt.allow_unsigned = 1; /* queries are never signed */
+    } else if (!opt.allow_unsigned) {
+        fprintf(stderr, "kms-publish: no TSIG key: give --key FILE (or --allow-unsigned if the "
+                        "server accepts unsigned updates)\n");
+        goto out;
+    }
+    c.target = opt.target;
+    c.port = opt.port;
+    c.ttl = opt.ttl;
+
+    if (uv_loop_init(&loop) < 0) {
+        fprintf(stderr, "kms-publish: cannot create the event loop\n");
+        goto out;
+    }
+    int erc = pub_engine_new(&loop, &opt, &eng);
+    if (erc == 0)
+        erc = pub_run(eng, c.op, doms.v, doms.n, on_done, &c);
+    if (erc < 0) {
+        if (erc == KMS_EADDR)
+            fprintf(stderr, "kms-publish: no DNS server to ask: give --server or --resolver "
+                            "(none in /etc/resolv.conf)\n");
+        else
+            fprintf(stderr, "kms-publish: %s\n", kms_strerror(erc));
+        pub_engine_free(eng);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        uv_loop_close(&loop);
+        goto out;
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    pub_engine_free(eng);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&loop) != 0)
+        kms_warn("event loop not closed cleanly");
+    rc = c.ok ? 0 : 1;
+out:
+    memset(&key, 0, sizeof key);
+    pub_domain_list_free(&doms);
+    return rc;
+}

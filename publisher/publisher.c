@@ -1,0 +1,1304 @@
+/*
+ * publisher.c - zone discovery, UPDATE per zone, retries, verification
+ * (see publisher.h for the design).
+ *
+ * Structure: a run owns one dom_t per input domain and one zone_t per zone
+ * found.  Every DNS exchange is an xchg_t: it renders its message afresh
+ * for each attempt (new ID, new TSIG), sends it through dns/transport, and
+ * retries transient failures after a backoff timer.  Its callback is the
+ * only way results flow back into the run; counters (disc_pending,
+ * zones_pending, zone->pending) tell when a phase is over.  The run ends
+ * (user callback, then free) when discovery and every zone are done.
+ * Handles (xchg timers, verify timers) are counted on the engine so that
+ * pub_engine_free() can release the engine after the last close callback.
+ */
+#include "publisher/publisher.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/err.h"
+#include "base/log.h"
+#include "dns/rcode.h"
+#include "dns/transport.h"
+
+typedef struct run run_t;
+typedef struct xchg xchg_t;
+
+/** Exchange outcome: status 0 with a reply (whose own status may be an error), or a
+ *  transport-level KMS_E* with reply NULL. */
+typedef void (*xchg_cb)(void *ud, int status, const kms_dns_reply_t *reply, unsigned attempts);
+
+struct xchg {
+    run_t *run;
+    pub_engine_t *e;
+    kms_dns_msg_t *msg; /* owned */
+    struct sockaddr_storage srv;
+    int sign, is_update;
+    unsigned attempt;
+    uv_timer_t timer;
+    kms_dns_send_t *send;
+    int start_err;  /* why the last attempt could not even be sent */
+    int fatal;      /* start_err cannot change by retrying */
+    int queued;     /* waiting for an inflight slot */
+    int in_backoff; /* timer armed for the next attempt */
+    xchg_cb cb;
+    void *ud;
+    xchg_t *next, *prev; /* run's live list */
+    xchg_t *qnext;       /* engine's queue */
+};
+
+typedef struct {
+    run_t *run;
+    size_t idx;
+    char walk[KMS_DNS_NAMELEN]; /* current discovery query name */
+    uint16_t qtype;             /* its type: SRV first (see on_soa), then SOA */
+    int zone;                   /* index into run->zones, -1 until found */
+    char zone_name[KMS_DNS_NAMELEN];
+    char mname[KMS_DNS_NAMELEN];
+    kms_srv_rec_t *cur; /* records found at the owner before the update */
+    size_t ncur;
+    int cur_ok;
+    int bad_ns; /* verify: NS not serving the state in the last round */
+    char bad_ns_name[KMS_DNS_NAMELEN];
+} dom_t;
+
+typedef struct {
+    char name[KMS_DNS_NAMELEN];
+    struct sockaddr_storage addr;
+} ns_t;
+
+typedef struct {
+    run_t *run;
+    size_t idx;
+    char name[KMS_DNS_NAMELEN];
+    char mname[KMS_DNS_NAMELEN];
+    struct sockaddr_storage primary;
+    char primary_str[KMS_ADDRSTRLEN];
+    size_t *doms;
+    size_t ndoms;
+    size_t pending;
+    int mname_try; /* 0: A, 1: AAAA */
+    /* verify */
+    ns_t *ns;
+    size_t nns, ns_resolved;
+    uv_timer_t *vtimer;
+    uint64_t vdeadline;
+    unsigned vround;
+    int done;
+} zone_t;
+
+struct run {
+    pub_engine_t *e;
+    pub_op_t op;
+    dom_t *doms;
+    pub_result_t *res;
+    size_t n;
+    zone_t *zones;
+    size_t nzones;
+    size_t disc_pending, zones_pending;
+    int zones_started;
+    pub_done_cb cb;
+    void *ud;
+    pub_stats_t stats;
+    int canceled;
+    xchg_t *live;
+};
+
+struct pub_engine {
+    uv_loop_t *loop;
+    pub_options_t opt;
+    char target[KMS_DNS_NAMELEN];
+    struct sockaddr_storage server, resolver;
+    int has_server;
+    kms_tsig_key_t key;
+    int has_key;
+    char key_display[KMS_TSIG_NAMELEN];
+    run_t *run;
+    unsigned inflight;
+    xchg_t *qhead, *qtail;
+    unsigned handles; /* open uv handles owned by the engine's runs */
+    int freeing;
+};
+
+static void zone_finish(zone_t *z);
+static void verify_round(zone_t *z);
+static void xchg_attempt(xchg_t *x);
+
+const char *pub_op_name(pub_op_t op)
+{
+    switch (op) {
+    case PUB_PUBLISH:
+        return "publish";
+    case PUB_UNPUBLISH:
+        return "unpublish";
+    default:
+        return "show";
+    }
+}
+
+void pub_options_init(pub_options_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->port = 1688;
+    o->ttl = 3600;
+    o->attempts = 4;
+    o->timeout_ms = 2000;
+    o->backoff_ms = 250;
+    o->backoff_max_ms = 30000;
+    o->verify_timeout_ms = 30000;
+    o->max_inflight = 64;
+}
+
+static void maybe_free_engine(pub_engine_t *e)
+{
+    if (e->freeing && !e->run && e->handles == 0) {
+        memset(&e->key, 0, sizeof e->key);
+        free(e);
+    }
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    pub_engine_t *e = h->data;
+    free(h);
+    e->handles--;
+    maybe_free_engine(e);
+}
+
+static void on_xchg_closed(uv_handle_t *h)
+{
+    xchg_t *x = h->data;
+    pub_engine_t *e = x->e;
+    free(x);
+    e->handles--;
+    maybe_free_engine(e);
+}
+
+/* ---- exchanges ------------------------------------------------------------ */
+
+static int retriable(int status)
+{
+    switch (status) {
+    case KMS_ETIMEOUT:
+    case KMS_ECONNREFUSED:
+    case KMS_ECLOSED:
+    case KMS_EIO:
+    case KMS_ESYS:
+    case KMS_EDNS_SERVFAIL:
+    case KMS_EDNS_BADANSWER:
+    case KMS_ENOMEM:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static void xchg_unlink(xchg_t *x)
+{
+    run_t *r = x->run;
+    if (x->prev)
+        x->prev->next = x->next;
+    else if (r->live == x)
+        r->live = x->next;
+    if (x->next)
+        x->next->prev = x->prev;
+    x->next = x->prev = NULL;
+}
+
+/* Deliver the outcome and retire the exchange (its memory goes with the timer). */
+static void xchg_end(xchg_t *x, int status, const kms_dns_reply_t *reply)
+{
+    xchg_unlink(x);
+    uv_timer_stop(&x->timer);
+    kms_dns_msg_free(x->msg);
+    x->msg = NULL;
+    x->cb(x->ud, status, reply, x->attempt);
+    uv_close((uv_handle_t *)&x->timer, on_xchg_closed);
+}
+
+static void engine_dequeue(pub_engine_t *e)
+{
+    while (e->qhead && e->inflight < e->opt.max_inflight) {
+        xchg_t *x = e->qhead;
+        e->qhead = x->qnext;
+        if (!e->qhead)
+            e->qtail = NULL;
+        x->qnext = NULL;
+        x->queued = 0;
+        xchg_attempt(x);
+    }
+}
+
+static uint64_t backoff_delay(const pub_options_t *o, unsigned attempt)
+{
+    uint64_t d = o->backoff_ms ? o->backoff_ms : 1;
+    for (unsigned i = 1; i < attempt && d < o->backoff_max_ms; i++)
+        d *= 2;
+    if (d > o->backoff_max_ms)
+        d = o->backoff_max_ms;
+    /* jitter: 75%..125% so many hosts do not retry in lockstep */
+    uint64_t j =
+        d / 2 ? arc4random_uniform((uint32_t)(d / 2 > 0xffffffffu ? 0xffffffffu : d / 2) + 1) : 0;
+    return d - d / 4 + j;
+}
+
+static void on_backoff(uv_timer_t *t)
+{
+    xchg_t *x = t->data;
+    x->in_backoff = 0;
+    if (x->run->canceled) {
+        xchg_end(x, KMS_ECANCELED, NULL);
+        return;
+    }
+    xchg_attempt(x);
+}
+
+static void xchg_fail_attempt(xchg_t *x, int status, const kms_dns_reply_t *reply)
+{
+    pub_engine_t *e = x->e;
+    unsigned max = e->opt.attempts;
+    if (!x->run->canceled && retriable(status) && (max == 0 || x->attempt < max)) {
+        uint64_t d = backoff_delay(&e->opt, x->attempt);
+        if (e->opt.log_retries) {
+            char srv[KMS_ADDRSTRLEN], why[300];
+            kms_dns_explain_ctx_t c = {x->is_update ? "update" : "query",
+                                       kms_addr_format_dns((struct sockaddr *)&x->srv, srv),
+                                       e->has_key ? e->key_display : NULL, NULL};
+            if (reply)
+                kms_dns_explain(reply, &c, why, sizeof why);
+            else
+                kms_dns_explain_err(status, &c, why, sizeof why);
+            kms_warn("%s (attempt %u); retrying in %.1f s", why, x->attempt, (double)d / 1000.0);
+        }
+        x->in_backoff = 1;
+        uv_timer_start(&x->timer, on_backoff, d, 0);
+        return;
+    }
+    xchg_end(x, reply ? 0 : status, reply);
+}
+
+static void on_sent(int status, const uint8_t *wire, size_t len, const kms_dns_send_info_t *info,
+                    void *ud)
+{
+    xchg_t *x = ud;
+    pub_engine_t *e = x->e;
+    run_t *r = x->run;
+    kms_dns_reply_t *reply = NULL;
+
+    x->send = NULL;
+    e->inflight--;
+    engine_dequeue(e);
+    if (status == 0) {
+        status = kms_dns_reply_parse(x->msg, x->sign ? &e->key : NULL, wire, len, &reply);
+        if (status == 0) {
+            if (info->tcp)
+                r->stats.tcp++;
+            else
+                r->stats.udp++;
+            r->stats.tc_fallbacks += info->tc_fallback ? 1 : 0;
+            if (x->is_update)
+                r->stats.updates++;
+            else
+                r->stats.queries++;
+        }
+    }
+    if (status == 0 && !retriable(reply->status)) {
+        xchg_end(x, 0, reply);
+    } else {
+        xchg_fail_attempt(x, status ? status : reply->status, reply);
+    }
+    kms_dns_reply_free(reply);
+}
+
+static void on_start_failed(uv_timer_t *t)
+{
+    xchg_t *x = t->data;
+    x->in_backoff = 0;
+    if (x->fatal)
+        xchg_end(x, x->start_err, NULL);
+    else
+        xchg_fail_attempt(x, x->start_err, NULL);
+}
+
+static void xchg_attempt(xchg_t *x)
+{
+    pub_engine_t *e = x->e;
+    uint8_t *wire = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (x->run->canceled) {
+        x->in_backoff = 1; /* end from a timer, never re-entrantly */
+        uv_timer_start(&x->timer, on_backoff, 0, 0);
+        return;
+    }
+    if (e->inflight >= e->opt.max_inflight) {
+        x->queued = 1;
+        if (e->qtail)
+            e->qtail->qnext = x;
+        else
+            e->qhead = x;
+        e->qtail = x;
+        return;
+    }
+    x->attempt++;
+    x->run->stats.attempts++;
+    /* fresh ID and fresh signature for every attempt */
+    rc = kms_dns_msg_render(x->msg, (uint16_t)arc4random_uniform(65536), x->sign ? &e->key : NULL,
+                            &wire, &len);
+    if (rc == 0)
+        rc = kms_dns_send(e->loop, (struct sockaddr *)&x->srv, wire, len, e->opt.timeout_ms, 0,
+                          on_sent, x, &x->send);
+    free(wire);
+    if (rc < 0) {
+        /* report asynchronously, as if the attempt had failed on the wire;
+           a message that cannot be built never will be */
+        x->start_err =
+            rc == KMS_EALGORITHM || rc == KMS_EINVAL || rc == KMS_ETOOBIG || rc == KMS_ENOMEM
+                ? rc
+                : KMS_EIO;
+        x->fatal = x->start_err != KMS_EIO;
+        x->in_backoff = 1;
+        uv_timer_start(&x->timer, on_start_failed, 0, 0);
+        return;
+    }
+    e->inflight++;
+}
+
+/* Start an exchange; takes @p msg.  On failure the callback still runs (async). */
+static void xchg_start(run_t *r, kms_dns_msg_t *msg, const struct sockaddr *srv, int sign,
+                       xchg_cb cb, void *ud)
+{
+    pub_engine_t *e = r->e;
+    xchg_t *x = calloc(1, sizeof *x);
+    if (!x || uv_timer_init(e->loop, &x->timer) < 0) {
+        /* cannot even arm a timer: fail synchronously (only under OOM) */
+        free(x);
+        kms_dns_msg_free(msg);
+        cb(ud, KMS_ENOMEM, NULL, 0);
+        return;
+    }
+    e->handles++;
+    x->timer.data = x;
+    x->run = r;
+    x->e = e;
+    x->msg = msg;
+    memcpy(&x->srv, srv, kms_addr_len(srv));
+    x->sign = sign;
+    x->is_update = kms_dns_msg_update_count(msg) > 0;
+    x->cb = cb;
+    x->ud = ud;
+    x->next = r->live;
+    if (r->live)
+        r->live->prev = x;
+    r->live = x;
+    if (!msg) {
+        x->in_backoff = 1;
+        x->start_err = KMS_EINVAL; /* the message could not be built */
+        x->fatal = 1;
+        uv_timer_start(&x->timer, on_start_failed, 0, 0);
+        return;
+    }
+    xchg_attempt(x);
+}
+
+static kms_dns_msg_t *query(const char *name, uint16_t type, int rd)
+{
+    kms_dns_msg_t *m = NULL;
+    if (kms_dns_msg_query_new(name, type, rd, &m) < 0)
+        return NULL;
+    return m;
+}
+
+/* ---- run end -------------------------------------------------------------- */
+
+static void set_result(run_t *r, size_t i, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void set_result(run_t *r, size_t i, int status, const char *fmt, ...)
+{
+    pub_result_t *res = &r->res[i];
+    va_list ap;
+    res->status = status;
+    res->time = (int64_t)time(NULL);
+    va_start(ap, fmt);
+    vsnprintf(res->message, sizeof res->message, fmt, ap);
+    va_end(ap);
+}
+
+static void run_free(run_t *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->doms[i].cur);
+        free(r->res[i].records);
+    }
+    for (size_t i = 0; i < r->nzones; i++) {
+        free(r->zones[i].doms);
+        free(r->zones[i].ns);
+    }
+    free(r->zones);
+    free(r->doms);
+    free(r->res);
+    free(r);
+}
+
+static void run_maybe_done(run_t *r)
+{
+    if (r->disc_pending || !r->zones_started || r->zones_pending)
+        return;
+    pub_engine_t *e = r->e;
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->res[i].time == 0)
+            set_result(r, i, r->canceled ? KMS_ECANCELED : KMS_EIO, "%s",
+                       r->canceled ? "canceled" : "not processed");
+    }
+    r->cb(r->res, r->n, &r->stats, r->ud);
+    e->run = NULL;
+    run_free(r);
+    maybe_free_engine(e);
+}
+
+/* ---- phase 3: per zone ---------------------------------------------------- */
+
+static void fmt_rr(char *buf, size_t len, const char *owner, uint32_t ttl, unsigned prio,
+                   unsigned weight, unsigned port, const char *target)
+{
+    snprintf(buf, len, "%s %u IN SRV %u %u %u %s", owner, ttl, prio, weight, port, target);
+}
+
+static int is_ours(const pub_engine_t *e, const kms_srv_rec_t *s)
+{
+    return kms_dns_name_eq(s->target, e->target);
+}
+
+static void on_update(void *ud, int status, const kms_dns_reply_t *reply, unsigned attempts)
+{
+    zone_t *z = ud;
+    run_t *r = z->run;
+    pub_engine_t *e = r->e;
+    char why[400];
+    kms_dns_explain_ctx_t c = {"update", z->primary_str, e->has_key ? e->key_display : NULL,
+                               z->name};
+    int st = status ? status : reply->status;
+
+    if (st) {
+        if (reply)
+            kms_dns_explain(reply, &c, why, sizeof why);
+        else
+            kms_dns_explain_err(status, &c, why, sizeof why);
+        if (!reply && attempts > 1) {
+            size_t l = strlen(why);
+            snprintf(why + l, sizeof why - l, " (%u attempts)", attempts);
+        }
+    }
+    for (size_t k = 0; k < z->ndoms; k++) {
+        size_t i = z->doms[k];
+        pub_result_t *res = &r->res[i];
+        res->attempts = attempts;
+        if (st) {
+            set_result(r, i, st, "%s", why);
+            continue;
+        }
+        char rr[700];
+        fmt_rr(rr, sizeof rr, res->owner, e->opt.ttl, res->priority, res->weight, e->opt.port,
+               e->target);
+        if (r->op == PUB_PUBLISH)
+            set_result(r, i, 0, "published %s (zone %s, server %s%s)", rr, z->name, z->primary_str,
+                       res->replaced ? ", replaced our older record" : "");
+        else if (res->removed)
+            set_result(r, i, 0, "removed %d record%s of %s from %s (zone %s, server %s)",
+                       res->removed, res->removed == 1 ? "" : "s", e->target, res->owner, z->name,
+                       z->primary_str);
+        else
+            set_result(r, i, 0, "not published: no record of %s at %s (zone %s, server %s)",
+                       e->target, res->owner, z->name, z->primary_str);
+    }
+    if (!st && e->opt.verify && !r->canceled) {
+        verify_round(z);
+        return;
+    }
+    zone_finish(z);
+}
+
+static void send_update(zone_t *z)
+{
+    run_t *r = z->run;
+    pub_engine_t *e = r->e;
+    kms_dns_msg_t *m = NULL;
+    int rc = kms_dns_msg_update_new(z->name, &m);
+
+    for (size_t k = 0; rc == 0 && k < z->ndoms; k++) {
+        dom_t *d = &r->doms[z->doms[k]];
+        pub_result_t *res = &r->res[d->idx];
+        for (size_t j = 0; rc == 0 && j < d->ncur; j++) {
+            kms_srv_rec_t *s = &d->cur[j];
+            if (!is_ours(e, s))
+                continue; /* another host's record: never touched */
+            if (r->op == PUB_PUBLISH) {
+                if (s->priority == res->priority && s->weight == res->weight &&
+                    s->port == e->opt.port && s->ttl == e->opt.ttl)
+                    continue; /* already as wanted: the add below is a no-op */
+                rc = kms_dns_msg_del_srv(m, res->owner, s->priority, s->weight, s->port, s->target);
+                res->replaced = 1;
+            } else if (s->port == e->opt.port) {
+                rc = kms_dns_msg_del_srv(m, res->owner, s->priority, s->weight, s->port, s->target);
+                res->removed++;
+            }
+        }
+        if (rc == 0 && r->op == PUB_PUBLISH)
+            rc = kms_dns_msg_add_srv(m, res->owner, e->opt.ttl, res->priority, res->weight,
+                                     e->opt.port, e->target);
+        else if (rc == 0 && r->op == PUB_UNPUBLISH && !res->removed && !d->cur_ok)
+            /* current state unknown: delete the configured RR exactly */
+            rc = kms_dns_msg_del_srv(m, res->owner, res->priority, res->weight, e->opt.port,
+                                     e->target);
+    }
+    if (rc == 0 && kms_dns_msg_update_count(m) == 0) {
+        /* unpublish with nothing of ours there: nothing to send */
+        kms_dns_msg_free(m);
+        on_update(z, 0, &(kms_dns_reply_t){.status = 0}, 0);
+        return;
+    }
+    if (rc < 0) {
+        kms_dns_msg_free(m);
+        m = NULL; /* xchg_start reports the failure asynchronously */
+    }
+    xchg_start(r, m, (struct sockaddr *)&z->primary, e->has_key, on_update, z);
+}
+
+typedef struct {
+    zone_t *z;
+    size_t dom;
+} dq_t;
+
+/* Keep the SRV records at @p d's owner found in @p reply as its current state. */
+static void take_current(dom_t *d, const char *owner, const kms_dns_reply_t *reply)
+{
+    size_t n = 0;
+    free(d->cur);
+    d->cur = NULL;
+    d->ncur = 0;
+    d->cur_ok = 1;
+    for (size_t i = 0; reply && i < reply->nrrs; i++)
+        n += reply->rrs[i].section == KMS_DNS_ANSWER && reply->rrs[i].type == KMS_DNS_T_SRV;
+    if (!n)
+        return;
+    d->cur = calloc(n, sizeof *d->cur);
+    if (!d->cur) {
+        d->cur_ok = 0;
+        return;
+    }
+    for (size_t i = 0; i < reply->nrrs; i++) {
+        const kms_dns_rr_t *x = &reply->rrs[i];
+        if (x->section != KMS_DNS_ANSWER || x->type != KMS_DNS_T_SRV ||
+            !kms_dns_name_eq(x->name, owner))
+            continue;
+        kms_srv_rec_t *s = &d->cur[d->ncur++];
+        snprintf(s->owner, sizeof s->owner, "%s", x->name);
+        snprintf(s->target, sizeof s->target, "%s", x->target);
+        s->ttl = x->ttl;
+        s->priority = x->priority;
+        s->weight = x->weight;
+        s->port = x->port;
+    }
+}
+
+/* One more domain's current state is in; after the last, update (or, for
+   show, finish).  May finish the zone, and with it the run. */
+static void zone_current_step(zone_t *z)
+{
+    run_t *r = z->run;
+    if (--z->pending > 0)
+        return;
+    if (r->op == PUB_SHOW || r->canceled)
+        zone_finish(z);
+    else
+        send_update(z);
+}
+
+/* One domain's current state is known (or could not be read): for show
+   that is the result; when the zone's last one is in, update. */
+static void current_done(zone_t *z, dom_t *d, int st, int status, const kms_dns_reply_t *reply)
+{
+    run_t *r = z->run;
+    pub_result_t *res = &r->res[d->idx];
+    if (r->op == PUB_SHOW) {
+        char why[400];
+        kms_dns_explain_ctx_t c = {"query", z->primary_str, NULL, z->name};
+        if (d->cur_ok) {
+            res->records = d->cur;
+            res->nrecords = d->ncur;
+            d->cur = NULL;
+            set_result(r, d->idx, 0, "%zu record%s at %s (zone %s, server %s)", res->nrecords,
+                       res->nrecords == 1 ? "" : "s", res->owner, z->name, z->primary_str);
+        } else if (reply) {
+            set_result(r, d->idx, st, "%s", kms_dns_explain(reply, &c, why, sizeof why));
+        } else {
+            set_result(r, d->idx, st, "%s", kms_dns_explain_err(status, &c, why, sizeof why));
+        }
+    }
+    zone_current_step(z);
+}
+
+static void on_current(void *ud, int status, const kms_dns_reply_t *reply, unsigned attempts)
+{
+    dq_t *q = ud;
+    zone_t *z = q->z;
+    dom_t *d = &z->run->doms[q->dom];
+    (void)attempts;
+    free(q);
+
+    int st = status ? status : reply->status;
+    if (st == 0 || st == KMS_EDNS_NXDOMAIN)
+        take_current(d, z->run->res[d->idx].owner, reply);
+    current_done(z, d, st, status, reply);
+}
+
+static void zone_work(zone_t *z)
+{
+    run_t *r = z->run;
+    kms_addr_format_dns((struct sockaddr *)&z->primary, z->primary_str);
+    for (size_t k = 0; k < z->ndoms; k++)
+        snprintf(r->res[z->doms[k]].server, sizeof r->res[0].server, "%s", z->primary_str);
+    /* +1: the loop below must not see the zone finish under its feet */
+    z->pending = z->ndoms + 1;
+    for (size_t k = 0; k < z->ndoms; k++) {
+        dom_t *d = &r->doms[z->doms[k]];
+        if (d->cur_ok) {
+            /* already read from this very server during discovery */
+            current_done(z, d, 0, 0, NULL);
+            continue;
+        }
+        dq_t *q = malloc(sizeof *q);
+        if (!q) {
+            /* cannot track it: count it as answered with nothing known */
+            current_done(z, d, KMS_ENOMEM, KMS_ENOMEM, NULL);
+            continue;
+        }
+        q->z = z;
+        q->dom = z->doms[k];
+        xchg_start(r, query(r->res[q->dom].owner, KMS_DNS_T_SRV, 0), (struct sockaddr *)&z->primary,
+                   0, on_current, q);
+    }
+    zone_current_step(z); /* the +1; z may be gone after this */
+}
+
+static void zone_fail(zone_t *z, int status, const char *msg)
+{
+    for (size_t k = 0; k < z->ndoms; k++)
+        set_result(z->run, z->doms[k], status, "%s", msg);
+    zone_finish(z);
+}
+
+static void zone_finish(zone_t *z)
+{
+    run_t *r = z->run;
+    if (z->done)
+        return;
+    z->done = 1;
+    if (z->vtimer) {
+        uv_timer_stop(z->vtimer);
+        z->vtimer->data = r->e;
+        uv_close((uv_handle_t *)z->vtimer, on_handle_closed);
+        z->vtimer = NULL;
+    }
+    r->zones_pending--;
+    run_maybe_done(r);
+}
+
+/* ---- verification --------------------------------------------------------- */
+
+typedef struct {
+    zone_t *z;
+    size_t ns;
+    size_t dom;
+} vq_t;
+
+static void on_verify_timer(uv_timer_t *t);
+
+static void verify_answer(void *ud, int status, const kms_dns_reply_t *reply, unsigned attempts)
+{
+    vq_t *q = ud;
+    zone_t *z = q->z;
+    run_t *r = z->run;
+    pub_engine_t *e = r->e;
+    dom_t *d = &r->doms[q->dom];
+    pub_result_t *res = &r->res[q->dom];
+    (void)attempts;
+
+    int st = status ? status : reply->status;
+    int good = 0;
+    if (st == 0 || st == KMS_EDNS_NXDOMAIN) {
+        int found = 0;
+        for (size_t i = 0; reply && i < reply->nrrs; i++) {
+            const kms_dns_rr_t *x = &reply->rrs[i];
+            if (x->section != KMS_DNS_ANSWER || x->type != KMS_DNS_T_SRV ||
+                !kms_dns_name_eq(x->target, e->target) || x->port != e->opt.port)
+                continue;
+            if (r->op == PUB_UNPUBLISH)
+                found = 1; /* any record of ours left means not yet removed */
+            else if (x->priority == res->priority && x->weight == res->weight &&
+                     x->ttl == e->opt.ttl) {
+                if (found == 0)
+                    found = 1;
+            } else
+                found = -1; /* an old record of ours still served */
+        }
+        good = r->op == PUB_PUBLISH ? found == 1 : found == 0;
+    }
+    if (!good && !d->bad_ns) {
+        d->bad_ns = 1;
+        snprintf(d->bad_ns_name, sizeof d->bad_ns_name, "%s", z->ns[q->ns].name);
+    }
+    free(q);
+    if (--z->pending > 0)
+        return;
+
+    int all = 1;
+    for (size_t k = 0; k < z->ndoms; k++)
+        if (r->doms[z->doms[k]].bad_ns)
+            all = 0;
+    if (all) {
+        for (size_t k = 0; k < z->ndoms; k++) {
+            pub_result_t *x = &r->res[z->doms[k]];
+            x->verified = 1;
+            size_t l = strlen(x->message);
+            snprintf(x->message + l, sizeof x->message - l, "; verified on %zu name server%s",
+                     z->nns, z->nns == 1 ? "" : "s");
+        }
+        zone_finish(z);
+        return;
+    }
+    uint64_t now = uv_now(e->loop);
+    uint64_t delay = backoff_delay(&e->opt, z->vround);
+    if (r->canceled || now + delay > z->vdeadline) {
+        for (size_t k = 0; k < z->ndoms; k++) {
+            dom_t *dd = &r->doms[z->doms[k]];
+            if (!dd->bad_ns)
+                continue;
+            set_result(r, dd->idx, KMS_ETIMEOUT,
+                       "%s, but name server %s does not serve the new state of %s after %.0f s",
+                       r->op == PUB_PUBLISH ? "updated" : "removed", dd->bad_ns_name,
+                       r->res[dd->idx].owner, (double)e->opt.verify_timeout_ms / 1000.0);
+        }
+        zone_finish(z);
+        return;
+    }
+    uv_timer_start(z->vtimer, on_verify_timer, delay, 0);
+}
+
+static void verify_query_all(zone_t *z)
+{
+    run_t *r = z->run;
+    z->vround++;
+    z->pending = 0;
+    for (size_t k = 0; k < z->ndoms; k++)
+        r->doms[z->doms[k]].bad_ns = 0;
+    for (size_t n = 0; n < z->nns; n++) {
+        if (z->ns[n].addr.ss_family == 0) {
+            for (size_t k = 0; k < z->ndoms; k++) {
+                dom_t *d = &r->doms[z->doms[k]];
+                if (!d->bad_ns) {
+                    d->bad_ns = 1;
+                    snprintf(d->bad_ns_name, sizeof d->bad_ns_name, "%.200s (no address)",
+                             z->ns[n].name);
+                }
+            }
+            continue;
+        }
+        z->pending += z->ndoms;
+    }
+    if (z->pending == 0) {
+        z->pending = 1;
+        vq_t *q = calloc(1, sizeof *q);
+        if (!q) {
+            zone_finish(z);
+            return;
+        }
+        q->z = z;
+        q->dom = z->doms[0];
+        verify_answer(q, KMS_ENOENT, NULL, 0);
+        return;
+    }
+    for (size_t n = 0; n < z->nns; n++) {
+        if (z->ns[n].addr.ss_family == 0)
+            continue;
+        for (size_t k = 0; k < z->ndoms; k++) {
+            vq_t *q = calloc(1, sizeof *q);
+            if (!q) {
+                /* count as not serving */
+                if (--z->pending == 0)
+                    zone_finish(z);
+                continue;
+            }
+            q->z = z;
+            q->ns = n;
+            q->dom = z->doms[k];
+            xchg_start(r, query(r->res[q->dom].owner, KMS_DNS_T_SRV, 0),
+                       (struct sockaddr *)&z->ns[n].addr, 0, verify_answer, q);
+        }
+    }
+}
+
+static void on_verify_timer(uv_timer_t *t)
+{
+    zone_t *z = t->data;
+    if (z->run->canceled) {
+        for (size_t k = 0; k < z->ndoms; k++)
+            set_result(z->run, z->doms[k], KMS_ECANCELED, "canceled during verification");
+        zone_finish(z);
+        return;
+    }
+    verify_query_all(z);
+}
+
+static void on_ns_addr(void *ud, int status, const kms_dns_reply_t *reply, unsigned attempts)
+{
+    vq_t *q = ud;
+    zone_t *z = q->z;
+    ns_t *ns = &z->ns[q->ns];
+    (void)attempts;
+    (void)status;
+    for (size_t i = 0; reply && i < reply->nrrs; i++) {
+        const kms_dns_rr_t *x = &reply->rrs[i];
+        if (x->section == KMS_DNS_ANSWER && x->family == AF_INET && ns->addr.ss_family == 0) {
+            struct sockaddr_in *sin = (struct sockaddr_in *)&ns->addr;
+            sin->sin_family = AF_INET;
+            memcpy(&sin->sin_addr, x->addr, 4);
+            sin->sin_port = htons(kms_addr_port((struct sockaddr *)&z->primary));
+        }
+    }
+    free(q);
+    if (--z->pending > 0)
+        return;
+    verify_query_all(z);
+}
+
+static void on_ns(void *ud, int status, const kms_dns_reply_t *reply, unsigned attempts)
+{
+    zone_t *z = ud;
+    run_t *r = z->run;
+    (void)attempts;
+    int st = status ? status : reply->status;
+    size_t n = 0;
+    for (size_t i = 0; st == 0 && i < reply->nrrs; i++)
+        n += reply->rrs[i].section == KMS_DNS_ANSWER && reply->rrs[i].type == KMS_DNS_T_NS;
+    z->ns = n ? calloc(n, sizeof *z->ns) : NULL;
+    if (!z->ns) {
+        for (size_t k = 0; k < z->ndoms; k++)
+            set_result(r, z->doms[k], st ? st : KMS_ENOENT,
+                       "updated, but the NS set of %s could not be read from %s", z->name,
+                       z->primary_str);
+        zone_finish(z);
+        return;
+    }
+    for (size_t i = 0; i < reply->nrrs; i++) {
+        const kms_dns_rr_t *x = &reply->rrs[i];
+        if (x->section == KMS_DNS_ANSWER && x->type == KMS_DNS_T_NS)
+            snprintf(z->ns[z->nns++].name, KMS_DNS_NAMELEN, "%s", x->target);
+    }
+    /* glue from the additional section first */
+    for (size_t i = 0; i < reply->nrrs; i++) {
+        const kms_dns_rr_t *x = &reply->rrs[i];
+        for (size_t k = 0; x->family == AF_INET && k < z->nns; k++) {
+            if (z->ns[k].addr.ss_family || !kms_dns_name_eq(z->ns[k].name, x->name))
+                continue;
+            struct sockaddr_in *sin = (struct sockaddr_in *)&z->ns[k].addr;
+            sin->sin_family = AF_INET;
+            memcpy(&sin->sin_addr, x->addr, 4);
+            sin->sin_port = htons(kms_addr_port((struct sockaddr *)&z->primary));
+        }
+    }
+    z->pending = 0;
+    for (size_t k = 0; k < z->nns; k++)
+        z->pending += z->ns[k].addr.ss_family == 0;
+    if (z->pending == 0) {
+        verify_query_all(z);
+        return;
+    }
+    size_t want = z->pending;
+    for (size_t k = 0; k < z->nns && want; k++) {
+        if (z->ns[k].addr.ss_family)
+            continue;
+        want--;
+        vq_t *q = calloc(1, sizeof *q);
+        if (!q) {
+            if (--z->pending == 0)
+                verify_query_all(z);
+            continue;
+        }
+        q->z = z;
+        q->ns = k;
+        xchg_start(r, query(z->ns[k].name, KMS_DNS_T_A, 0), (struct sockaddr *)&z->primary, 0,
+                   on_ns_addr, q);
+    }
+}
+
+static void verify_round(zone_t *z)
+{
+    run_t *r = z->run;
+    pub_engine_t *e = r->e;
+    z->vtimer = malloc(sizeof *z->vtimer);
+    if (!z->vtimer || uv_timer_init(e->loop, z->vtimer) < 0) {
+        free(z->vtimer);
+        z->vtimer = NULL;
+        zone_finish(z);
+        return;
+    }
+    e->handles++;
+    z->vtimer->data = z;
+    z->vdeadline = uv_now(e->loop) + e->opt.verify_timeout_ms;
+    /* the timer's data is z while active; zone_finish() points it at the
+       engine before closing (on_handle_closed needs the engine) */
+    xchg_start(r, query(z->name, KMS_DNS_T_NS, 0), (struct sockaddr *)&z->primary, 0, on_ns, z);
+}
+
+/* ---- phase 2: zones ------------------------------------------------------- */
+
+static const struct sockaddr *disc_server(const pub_engine_t *e)
+{
+    return (const struct sockaddr *)(e->has_server ? &e->server : &e->resolver);
+}
+
+static void on_mname(void *ud, int status, const kms_dns_reply_t *reply, unsigned attempts)
+{
+    zone_t *z = ud;
+    run_t *r = z->run;
+    pub_engine_t *e = r->e;
+    (void)attempts;
+    for (size_t i = 0; !status && reply && i < reply->nrrs; i++) {
+        const kms_dns_rr_t *x = &reply->rrs[i];
+        if (x->section != KMS_DNS_ANSWER || !x->family)
+            continue;
+        uint16_t port = kms_addr_port(disc_server(e));
+        memset(&z->primary, 0, sizeof z->primary);
+        if (x->family == AF_INET) {
+            struct sockaddr_in *sin = (struct sockaddr_in *)&z->primary;
+            sin->sin_family = AF_INET;
+            memcpy(&sin->sin_addr, x->addr, 4);
+            sin->sin_port = htons(port);
+        } else {
+            struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&z->primary;
+            sin6->sin6_family = AF_INET6;
+            memcpy(&sin6->sin6_addr, x->addr, 16);
+            sin6->sin6_port = htons(port);
+        }
+        zone_work(z);
+        return;
+    }
+    if (z->mname_try == 0 && !r->canceled) {
+        z->mname_try = 1;
+        xchg_start(r, query(z->mname, KMS_DNS_T_AAAA, 1), disc_server(e), 0, on_mname, z);
+        return;
+    }
+    char msg[600], srv[KMS_ADDRSTRLEN];
+    snprintf(msg, sizeof msg,
+             "cannot find the address of %s, primary (SOA MNAME) of zone %s, at %s%s", z->mname,
+             z->name, kms_addr_format_dns(disc_server(e), srv), status ? "" : "; give --server");
+    zone_fail(z, status ? status : KMS_ENOENT, msg);
+}
+
+static void zones_start(run_t *r)
+{
+    pub_engine_t *e = r->e;
+    size_t nz = 0;
+    r->zones = calloc(r->n, sizeof *r->zones);
+    if (!r->zones) {
+        r->zones_started = 1;
+        for (size_t i = 0; i < r->n; i++)
+            if (!r->res[i].time)
+                set_result(r, i, KMS_ENOMEM, "out of memory");
+        run_maybe_done(r);
+        return;
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        dom_t *d = &r->doms[i];
+        if (r->res[i].time)
+            continue; /* discovery failed */
+        size_t z = 0;
+        while (z < nz && !kms_dns_name_eq(r->zones[z].name, d->zone_name))
+            z++;
+        if (z == nz) {
+            zone_t *nzp = &r->zones[nz++];
+            nzp->run = r;
+            nzp->idx = z;
+            snprintf(nzp->name, sizeof nzp->name, "%s", d->zone_name);
+            snprintf(nzp->mname, sizeof nzp->mname, "%s", d->mname);
+            nzp->doms = calloc(r->n, sizeof *nzp->doms);
+            if (!nzp->doms) {
+                set_result(r, i, KMS_ENOMEM, "out of memory");
+                nz--;
+                continue;
+            }
+        }
+        d->zone = (int)z;
+        r->zones[z].doms[r->zones[z].ndoms++] = i;
+        snprintf(r->res[i].zone, sizeof r->res[i].zone, "%s", d->zone_name);
+    }
+    r->nzones = nz;
+    r->zones_pending = nz;
+    /* zones_started stays 0 during the loop: a zone that finishes at once
+       must not end the run while the loop still walks the zones */
+    for (size_t z = 0; z < nz; z++) {
+        zone_t *zp = &r->zones[z];
+        if (e->has_server) {
+            memcpy(&zp->primary, &e->server, sizeof zp->primary);
+            zone_work(zp);
+        } else {
+            xchg_start(r, query(zp->mname, KMS_DNS_T_A, 1), disc_server(e), 0, on_mname, zp);
+        }
+    }
+    r->zones_started = 1;
+    run_maybe_done(r); /* r may be gone after this */
+}
+
+/* ---- phase 1: discovery --------------------------------------------------- */
+
+static void discover(dom_t *d);
+
+static void disc_done(run_t *r)
+{
+    if (--r->disc_pending == 0)
+        zones_start(r);
+}
+
+static void on_soa(void *ud, int status, const kms_dns_reply_t *reply, unsigned attempts)
+{
+    dom_t *d = ud;
+    run_t *r = d->run;
+    pub_engine_t *e = r->e;
+    char srv[KMS_ADDRSTRLEN], why[400];
+    kms_dns_explain_ctx_t c = {"query", kms_addr_format_dns(disc_server(e), srv), NULL, NULL};
+    (void)attempts;
+
+    if (status) {
+        char n[32] = "";
+        if (attempts > 1)
+            snprintf(n, sizeof n, " (%u attempts)", attempts);
+        set_result(r, d->idx, status, "zone of %s not found: %s%s", r->res[d->idx].owner,
+                   kms_dns_explain_err(status, &c, why, sizeof why), n);
+        disc_done(r);
+        return;
+    }
+    if (d->qtype == KMS_DNS_T_SRV) {
+        /* With a configured server (the one updates go to), the first
+           question is the owner's SRV set: an empty answer names the zone in
+           its authority SOA, and a non-empty one is the current state; either
+           way one query less per domain.  Then the usual SOA walk. */
+        d->qtype = KMS_DNS_T_SOA;
+        if (reply->status == 0 || reply->status == KMS_EDNS_NXDOMAIN) {
+            take_current(d, r->res[d->idx].owner, reply);
+            if (d->ncur > 0 || !d->cur_ok) {
+                discover(d);
+                return;
+            }
+        }
+    }
+    const kms_dns_rr_t *soa = NULL;
+    for (int pass = KMS_DNS_ANSWER; !soa && pass <= KMS_DNS_AUTHORITY; pass++)
+        for (size_t i = 0; !soa && i < reply->nrrs; i++)
+            if (reply->rrs[i].section == pass && reply->rrs[i].type == KMS_DNS_T_SOA &&
+                reply->rrs[i].target[0])
+                soa = &reply->rrs[i];
+    if (soa && reply->status != KMS_EDNS_REFUSED) {
+        snprintf(d->zone_name, sizeof d->zone_name, "%s", soa->name);
+        snprintf(d->mname, sizeof d->mname, "%s", soa->target);
+        disc_done(r);
+        return;
+    }
+    /* strip a label and ask again (the nsupdate walk) */
+    const char *dot = strchr(d->walk, '.');
+    if (r->canceled || !dot || !dot[1]) {
+        if (r->canceled)
+            set_result(r, d->idx, KMS_ECANCELED, "canceled");
+        else
+            set_result(r, d->idx, reply->status ? reply->status : KMS_ENOENT,
+                       "no zone found for %s at %s (last answer %s)", r->res[d->idx].owner, srv,
+                       kms_dns_rcode_name(reply->rcode));
+        disc_done(r);
+        return;
+    }
+    memmove(d->walk, dot + 1, strlen(dot + 1) + 1);
+    discover(d);
+}
+
+static void discover(dom_t *d)
+{
+    run_t *r = d->run;
+    xchg_start(r, query(d->walk, d->qtype, 1), disc_server(r->e), 0, on_soa, d);
+}
+
+/* ---- API ------------------------------------------------------------------ */
+
+static int read_resolv_conf(struct sockaddr_storage *out)
+{
+    FILE *f = fopen("/etc/resolv.conf", "r");
+    char line[512];
+    int rc = KMS_EADDR;
+    if (!f)
+        return rc;
+    while (fgets(line, sizeof line, f)) {
+        char a[256];
+        if (sscanf(line, " nameserver %255s", a) == 1 && kms_addr_parse(a, 53, out) == 0) {
+            rc = 0;
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+int pub_engine_new(uv_loop_t *loop, const pub_options_t *opt, pub_engine_t **out)
+{
+    pub_engine_t *e = NULL;
+    int rc = KMS_EINVAL;
+
+    *out = NULL;
+    if (!loop || !opt || opt->port == 0)
+        return KMS_EINVAL;
+    if (!opt->key && !opt->allow_unsigned)
+        return KMS_EINVAL;
+    e = calloc(1, sizeof *e);
+    if (!e)
+        return KMS_ENOMEM;
+    e->loop = loop;
+    e->opt = *opt;
+    if (opt->target && kms_dns_name_norm(opt->target, e->target, sizeof e->target) < 0)
+        goto fail;
+    e->opt.target = opt->target ? e->target : NULL;
+    if (opt->server) {
+        memcpy(&e->server, opt->server, kms_addr_len(opt->server));
+        e->has_server = 1;
+    }
+    if (opt->resolver)
+        memcpy(&e->resolver, opt->resolver, kms_addr_len(opt->resolver));
+    else if (opt->server)
+        memcpy(&e->resolver, opt->server, kms_addr_len(opt->server));
+    else if ((rc = read_resolv_conf(&e->resolver)) < 0)
+        goto fail;
+    e->opt.server = NULL;
+    e->opt.resolver = NULL;
+    if (opt->key) {
+        e->key = *opt->key;
+        e->has_key = 1;
+        kms_tsig_key_display(&e->key, e->key_display, sizeof e->key_display);
+    }
+    e->opt.key = NULL;
+    if (!e->opt.timeout_ms)
+        e->opt.timeout_ms = 2000;
+    if (!e->opt.backoff_max_ms)
+        e->opt.backoff_max_ms = 30000;
+    if (!e->opt.max_inflight)
+        e->opt.max_inflight = 64;
+    if (!e->opt.verify_timeout_ms)
+        e->opt.verify_timeout_ms = 30000;
+    *out = e;
+    return 0;
+fail:
+    free(e);
+    return rc;
+}
+
+int pub_run(pub_engine_t *e, pub_op_t op, const pub_domain_t *domains, size_t n, pub_done_cb cb,
+            void *ud)
+{
+    run_t *r = NULL;
+    int rc = KMS_EINVAL;
+
+    if (!e || e->freeing || !cb)
+        return KMS_EINVAL;
+    if (e->run)
+        return KMS_EBUSY;
+    if (!domains || n == 0 || n > 100000 || (op != PUB_SHOW && !e->target[0]))
+        return KMS_EINVAL;
+    r = calloc(1, sizeof *r);
+    if (!r)
+        return KMS_ENOMEM;
+    r->doms = calloc(n, sizeof *r->doms);
+    r->res = calloc(n, sizeof *r->res);
+    if (!r->doms || !r->res) {
+        rc = KMS_ENOMEM;
+        goto fail;
+    }
+    r->e = e;
+    r->op = op;
+    r->n = n;
+    r->cb = cb;
+    r->ud = ud;
+    for (size_t i = 0; i < n; i++) {
+        pub_result_t *res = &r->res[i];
+        dom_t *d = &r->doms[i];
+        if (domains[i].priority > 65535 || domains[i].weight > 65535 ||
+            kms_dns_name_norm(domains[i].name, res->domain, sizeof res->domain) < 0 ||
+            strlen(res->domain) + 12 >= sizeof res->owner)
+            goto fail;
+        snprintf(res->owner, sizeof res->owner, "_vlmcs._tcp.%.240s",
+                 strcmp(res->domain, ".") == 0 ? "" : res->domain);
+        res->priority = domains[i].priority >= 0 ? (uint16_t)domains[i].priority : e->opt.priority;
+        res->weight = domains[i].weight >= 0 ? (uint16_t)domains[i].weight : e->opt.weight;
+        d->run = r;
+        d->idx = i;
+        d->zone = -1;
+        snprintf(d->walk, sizeof d->walk, "%s", res->owner);
+        d->qtype = e->has_server ? KMS_DNS_T_SRV : KMS_DNS_T_SOA;
+    }
+    e->run = r;
+    r->disc_pending = n;
+    for (size_t i = 0; i < n; i++)
+        discover(&r->doms[i]);
+    return 0;
+fail:
+    run_free(r);
+    return rc;
+}
+
+void pub_cancel(pub_engine_t *e)
+{
+    if (!e || !e->run)
+        return;
+    run_t *r = e->run;
+    r->canceled = 1;
+    for (xchg_t *x = r->live; x; x = x->next) {
+        if (x->send)
+            kms_dns_send_cancel(x->send);
+        else if (x->queued || x->in_backoff) {
+            if (x->queued) {
+                /* take it out of the queue; end it from its timer */
+                xchg_t **pp = &e->qhead;
+                xchg_t *prev = NULL;
+                while (*pp && *pp != x) {
+                    prev = *pp;
+                    pp = &(*pp)->qnext;
+                }
+                if (*pp) {
+                    *pp = x->qnext;
+                    if (e->qtail == x)
+                        e->qtail = prev;
+                }
+                x->qnext = NULL;
+                x->queued = 0;
+            }
+            x->in_backoff = 1;
+            uv_timer_start(&x->timer, on_backoff, 0, 0);
+        }
+    }
+    for (size_t z = 0; z < r->nzones; z++)
+        if (r->zones[z].vtimer && !r->zones[z].done && r->zones[z].pending == 0)
+            uv_timer_start(r->zones[z].vtimer, on_verify_timer, 0, 0);
+}
+
+void pub_engine_free(pub_engine_t *e)
+{
+    if (!e)
+        return;
+    e->freeing = 1;
+    pub_cancel(e);
+    maybe_free_engine(e);
+}

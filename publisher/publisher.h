@@ -1,0 +1,152 @@
+/*
+ * publisher.h - the RFC 2136 publisher of `_vlmcs._tcp` SRV records.
+ *
+ * For each publish domain D the host's record is
+ *
+ *     _vlmcs._tcp.D. TTL IN SRV priority weight port target.
+ *
+ * A run (pub_run) does, fully asynchronously on the caller's uv_loop_t:
+ *
+ *  1. Zone discovery, like nsupdate: an SOA query for _vlmcs._tcp.D sent to
+ *     the resolver (or to the configured server); the zone is the owner of
+ *     the SOA in the answer or authority section; without one, a label is
+ *     stripped and the query repeated.  The primary is the SOA MNAME,
+ *     resolved with A then AAAA queries to the same resolver, unless a
+ *     server is configured (then every update goes there).
+ *  2. Domains are grouped per zone; zones proceed concurrently.
+ *  3. Per zone, the current SRV records of each owner are read from the
+ *     primary, and ONE UPDATE carries, for every domain of the zone:
+ *     publish   - a class-NONE delete of each of *our* RRs (our target) whose
+ *                 priority/weight/port/TTL differ, then the add of our RR;
+ *     unpublish - a class-NONE delete of exactly our RRs (our target and
+ *                 port); other hosts' records at the name are never touched;
+ *     show      - no update: the records found are the result.
+ *  4. Every exchange is retried on timeout / refused connection / SERVFAIL /
+ *     malformed answer with exponential backoff and jitter, a fresh ID and a
+ *     fresh TSIG signature per attempt; `attempts` bounds it (0: unbounded,
+ *     the daemon's mode).  A definitive answer (NOTAUTH, REFUSED, NOTZONE,
+ *     FORMERR, TSIG BADSIG/BADKEY/BADTIME, bad answer signature) is never
+ *     retried.
+ *  5. Optional verification: the zone's NS set is read from the primary,
+ *     each NS name resolved, and every NS is asked (with backoff, bounded by
+ *     verify_timeout_ms) until it serves the new state.
+ *
+ * The result of a run is one pub_result_t per domain (same order as given):
+ * status, one-line message, zone, server, time, attempts, and the records
+ * (show).  No call blocks; no call prints, except retry warnings when
+ * `log_retries` is set (one line per failed attempt, via base/log.h).
+ *
+ * API for kmsd:
+ *
+ *     pub_engine_t *e;
+ *     pub_engine_new(loop, &opts, &e);          // copies opts (and the key)
+ *     pub_run(e, PUB_PUBLISH, domains, n, done_cb, ud);  // one run at a time
+ *     ...  done_cb(results, n, stats, ud) runs on the loop, once ...
+ *     pub_cancel(e);        // optional: a running run ends with KMS_ECANCELED
+ *     pub_engine_free(e);   // cancels; the memory goes once the loop has
+ *                           // closed the engine's handles (keep running the
+ *                           // loop before uv_loop_close())
+ */
+#ifndef KMS_PUBLISHER_PUBLISHER_H
+#define KMS_PUBLISHER_PUBLISHER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include "base/addr.h"
+#include "dns/dnsmsg.h"
+#include "dns/keyfile.h"
+
+typedef enum { PUB_PUBLISH = 0, PUB_UNPUBLISH = 1, PUB_SHOW = 2 } pub_op_t;
+
+/** One publish domain (DnsDomainPublishList entry). */
+typedef struct {
+    const char *name; /**< "kms.test" (the record goes to _vlmcs._tcp.<name>) */
+    int priority;     /**< 0..65535, or -1 for pub_options_t.priority */
+    int weight;       /**< 0..65535, or -1 for pub_options_t.weight */
+} pub_domain_t;
+
+typedef struct {
+    const char *target;              /**< SRV target FQDN (publish/unpublish) */
+    uint16_t port;                   /**< default 1688 */
+    uint16_t priority, weight;       /**< defaults for domains that give none */
+    uint32_t ttl;                    /**< default 3600 */
+    const struct sockaddr *server;   /**< send updates (and queries) here; NULL: SOA MNAME */
+    const struct sockaddr *resolver; /**< discovery queries; NULL: server, else the first
+                                          nameserver of /etc/resolv.conf.  Its port is also
+                                          the discovered primary's port (like nsupdate -p). */
+    const kms_tsig_key_t *key;       /**< NULL: unsigned, only with allow_unsigned */
+    int allow_unsigned;
+    unsigned attempts;          /**< per exchange; 0 = unbounded (daemon) */
+    uint64_t timeout_ms;        /**< per attempt (default 2000) */
+    uint64_t backoff_ms;        /**< first retry delay (default 250), doubles */
+    uint64_t backoff_max_ms;    /**< cap (default 30000) */
+    int verify;                 /**< check every NS serves the result */
+    uint64_t verify_timeout_ms; /**< default 30000 */
+    unsigned max_inflight;      /**< concurrent exchanges (default 64) */
+    int log_retries;            /**< warn once per failed attempt */
+} pub_options_t;
+
+/** Fill @p o with the defaults above (target NULL, no server, no key). */
+void pub_options_init(pub_options_t *o);
+
+typedef struct {
+    char domain[KMS_DNS_NAMELEN]; /**< normalized: "kms.test." */
+    char owner[KMS_DNS_NAMELEN];  /**< "_vlmcs._tcp.kms.test." */
+    char zone[KMS_DNS_NAMELEN];   /**< zone found; "" if discovery failed */
+    char server[KMS_ADDRSTRLEN];  /**< "127.0.0.1#5300": where the update/query went */
+    int status;                   /**< 0 or KMS_E* */
+    char message[512];            /**< one line, no newline */
+    int64_t time;                 /**< unix time of the outcome */
+    unsigned attempts;            /**< attempts of the zone's UPDATE (0: none sent) */
+    uint16_t priority, weight;    /**< values used for this domain */
+    int replaced;                 /**< publish: an older RR of ours was deleted */
+    int removed;                  /**< unpublish: RRs of ours deleted */
+    int verified;                 /**< 1: every NS serves the new state */
+    kms_srv_rec_t *records;       /**< show: records at the owner (owned by the run) */
+    size_t nrecords;
+} pub_result_t;
+
+typedef struct {
+    unsigned queries;      /**< query exchanges completed */
+    unsigned updates;      /**< UPDATE messages answered */
+    unsigned attempts;     /**< every send, retries included */
+    unsigned udp, tcp;     /**< answers per transport */
+    unsigned tc_fallbacks; /**< truncated UDP answers retried over TCP */
+} pub_stats_t;
+
+/** End of a run: @p results (n, in input order) are valid during the call only. */
+typedef void (*pub_done_cb)(const pub_result_t *results, size_t n, const pub_stats_t *stats,
+                            void *ud);
+
+typedef struct pub_engine pub_engine_t; /* opaque */
+
+/**
+ * New engine on @p loop; copies @p opt (strings, addresses, key).
+ * @return 0, KMS_EINVAL (no target, key missing without allow_unsigned,
+ *         port 0), KMS_EADDR (no resolver: none given and none in
+ *         /etc/resolv.conf), KMS_ENOMEM
+ */
+int pub_engine_new(uv_loop_t *loop, const pub_options_t *opt, pub_engine_t **out);
+
+/**
+ * Start a run.  @p domains is copied.  @p cb runs once, on the loop, never
+ * from inside pub_run().
+ * @return 0, KMS_EBUSY (a run is active), KMS_EINVAL (no domains, bad
+ *         name, priority/weight out of range), KMS_ENOMEM
+ */
+int pub_run(pub_engine_t *e, pub_op_t op, const pub_domain_t *domains, size_t n, pub_done_cb cb,
+            void *ud);
+
+/** Cancel the active run, if any: its callback reports KMS_ECANCELED for unfinished domains. */
+void pub_cancel(pub_engine_t *e);
+
+/** Cancel and free; the callback of an active run still runs.  NULL is a no-op. */
+void pub_engine_free(pub_engine_t *e);
+
+/** "publish", "unpublish", "show". */
+const char *pub_op_name(pub_op_t op);
+
+#endif

@@ -1,0 +1,190 @@
+"""kms-locate --probe against a real named and real KMS RPC endpoints: a dead
+target (nothing listening: a stale record) is reported 0x800706BA and
+skipped, the next one answers; every host dead gives 0xC004F074; the host
+cache puts the last host that answered first and forgets it when it fails;
+--activation-check reports 0xC004F038 below the threshold.
+
+The endpoint is a real kmsd when one is built (KMSDNS_KMSD or kmsd under
+KMSDNS_BUILD), else tests/tools/locate_listener (kms/rpc_conn.h); the
+activation-count cases always use locate_listener, whose count is fixed."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dnstest import Named, program, wait_until  # noqa: E402
+from locatetest import Listener, check, free_port, locate, publish, srv_update  # noqa: E402
+
+Z = "_vlmcs._tcp.kms.test."
+LIVE = "127.0.0.13"  # kms3.kms.test
+DEAD = "127.0.0.11"  # kms1.kms.test (and ::1)
+
+
+def find_kmsd():
+    path = os.environ.get("KMSDNS_KMSD")
+    if path and os.access(path, os.X_OK):
+        return path
+    try:
+        return program("kmsd")
+    except FileNotFoundError:
+        return None
+
+
+class Kmsd:
+    """A real kmsd listening on ADDR:free port, publishing nothing."""
+
+    def __init__(self, path, addr):
+        self.path, self.addr = path, addr
+        self.dir = tempfile.mkdtemp(prefix="kms-locate-kmsd.")
+        self.port = free_port(addr)
+        self.proc = None
+
+    def __enter__(self):
+        self.proc = subprocess.Popen(
+            [self.path, "--listen", "%s:%d" % (self.addr, self.port), "--state-dir", self.dir,
+             "--set", "dns.publish=no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+        def up():
+            if self.proc.poll() is not None:
+                raise RuntimeError("kmsd exited: " + self.proc.stderr.read())
+            try:
+                socket.create_connection((self.addr, self.port), timeout=0.2).close()
+                return True
+            except OSError:
+                return False
+
+        check(wait_until(up, timeout=10), "kmsd did not listen")
+        return self
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+            self.proc = None
+
+    def __exit__(self, *exc):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return False
+
+
+def endpoint(addr):
+    kmsd = find_kmsd()
+    return (Kmsd(kmsd, addr) if kmsd else Listener(addr)), ("kmsd" if kmsd else "locate_listener")
+
+
+def test_stale_record_skipped(ns):
+    ep, kind = endpoint(LIVE)
+    with ep:
+        port = ep.port
+        srv_update(ns, ["update delete %s SRV" % Z])
+        publish(ns, "kms1.kms.test", port, 0, 0)   # stale: nothing listens there
+        publish(ns, "kms3.kms.test", port, 10, 0)
+        code, r, err = locate(ns, "--domain", "kms.test", "--no-cache", "--probe",
+                              "--timeout", "2")
+        check(code == 0 and r["outcome"] == "0x00000000", (code, r, err))
+        h = r["hosts"]
+        check(h[0]["target"] == "kms1.kms.test" and not h[0]["probe"]["answered"], h)
+        check(h[0]["probe"]["outcome"] == "0x800706BA", h[0])
+        check(h[1]["target"] == "kms3.kms.test" and h[1]["probe"]["answered"], h)
+        check(r["answered"] == "kms3.kms.test:%d" % port, r)
+        # text: the stale host shows 0x800706BA, the outcome line is OK
+        code, text, _ = locate(ns, "--domain", "kms.test", "--no-cache", "--probe", "--explain",
+                               json_out=False)
+        check(code == 0 and "[0x800706BA]" in text and "answered" in text, text)
+        # every host dead: 0xC004F074, exit 15
+        publish(ns, "kms3.kms.test", port, 10, 0, verb="unpublish")
+    code, r, _ = locate(ns, "--domain", "kms.test", "--no-cache", "--probe", "--timeout", "1")
+    check(code == 15 and r["outcome"] == "0xC004F074", (code, r))
+    check(all(x["probe"]["outcome"] == "0x800706BA" for x in r["hosts"]), r)
+    print("probe endpoint:", kind)
+
+
+def test_cache(ns, tmp):
+    cache = os.path.join(tmp, "state", "host-cache")
+    ep, _kind = endpoint(LIVE)
+    with ep:
+        port = ep.port
+        srv_update(ns, ["update delete %s SRV" % Z])
+        publish(ns, "kms3.kms.test", port, 10, 0)
+        code, r, _ = locate(ns, "--domain", "kms.test", "--cache-file", cache, "--probe")
+        check(code == 0 and r["cache"] == "empty" and os.path.exists(cache), r)
+        # a better record appears (priority 0), but the cached host is tried first
+        publish(ns, "kms2.kms.test", port + 1, 0, 100)
+        code, r, _ = locate(ns, "--domain", "kms.test", "--cache-file", cache, "--probe",
+                            "--explain")
+        check(code == 0 and r["cache"] == "hit", r)
+        check(r["hosts"][0]["source"] == "cache" and r["hosts"][0]["target"] == "kms3.kms.test", r)
+        check(r["hosts"][0]["probe"]["answered"] and "cache hit" in r["hosts"][0]["why"], r)
+        check(len(r["hosts"]) == 2 and "probe" not in r["hosts"][1], r)  # stopped at the first
+        # --no-cache: DNS order again (priority 0 first)
+        code, r, _ = locate(ns, "--domain", "kms.test", "--cache-file", cache, "--no-cache")
+        check(r["cache"] == "off" and r["hosts"][0]["target"] == "kms2.kms.test", r)
+    # the cached host is gone: it fails, is dropped, and DNS order applies
+    code, r, _ = locate(ns, "--domain", "kms.test", "--cache-file", cache, "--probe",
+                        "--timeout", "1")
+    check(code == 15 and r["hosts"][0]["source"] == "cache", (code, r))
+    check(not os.path.exists(cache), "failed cached host must be dropped")
+    code, r, _ = locate(ns, "--domain", "kms.test", "--cache-file", cache)
+    check(r["cache"] == "empty" and r["hosts"][0]["target"] == "kms2.kms.test", r)
+    # a corrupt cache file is ignored, never trusted
+    os.makedirs(os.path.dirname(cache), exist_ok=True)
+    with open(cache, "w") as f:
+        f.write('{"version":1,"host":"kms3.kms.test","port":')
+    code, r, _ = locate(ns, "--domain", "kms.test", "--cache-file", cache)
+    check(code == 0 and r["cache"] == "corrupt" and r["hosts"][0]["source"] == "srv", r)
+
+
+def test_activation_count(ns):
+    for count, want_code, want in ((10, 16, "0xC004F038"), (50, 0, "0x00000000")):
+        with Listener(LIVE, count=count) as lst:
+            srv_update(ns, ["update delete %s SRV" % Z])
+            publish(ns, "kms3.kms.test", lst.port)
+            code, r, _ = locate(ns, "--domain", "kms.test", "--no-cache", "--probe",
+                                "--activation-check")
+            check(code == want_code and r["outcome"] == want, (count, code, r))
+            p = r["hosts"][0]["probe"]
+            check(p["current_count"] == count and p["required_count"] == 25, p)
+            # Windows Server / Office threshold 5: 10 and 50 both suffice
+            code, r, _ = locate(ns, "--domain", "kms.test", "--no-cache", "--probe",
+                                "--activation-check", "--required-count", "5")
+            check(code == 0 and r["outcome"] == "0x00000000", (code, r))
+
+
+def test_manual_host(ns):
+    with Listener(LIVE) as lst:
+        code, r, _ = locate(ns, "--kms", "%s:%d" % (LIVE, lst.port), "--probe", "--no-cache")
+        check(code == 0 and r["queries"] == 0 and r["hosts"][0]["source"] == "manual", r)
+        check(lst.stop() == 1, "one connection expected")
+    code, r, _ = locate(ns, "--kms", "%s:%d" % (LIVE, lst.port), "--probe", "--no-cache",
+                        "--timeout", "1")
+    check(code == 15 and r["hosts"][0]["probe"]["outcome"] == "0x800706BA", r)
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="kms-locate-it.")
+    try:
+        with Named() as ns:
+            t0 = time.monotonic()
+            test_stale_record_skipped(ns)
+            test_cache(ns, tmp)
+            test_activation_count(ns)
+            test_manual_host(ns)
+            check(time.monotonic() - t0 < 300, "took too long")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
