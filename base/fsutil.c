@@ -49,7 +49,7 @@ int kms_file_write_atomic(const char *path, const void *data, size_t len, mode_t
 {
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 32);
-    int fd = -1, r;
+    int fd = -1, r = 0;
 
     if (!tmp)
         return KMS_ENOMEM;

@@ -490,6 +490,68 @@ static int tsig_verify(ldns_pkt *pkt, ldns_rr *t, const uint8_t *wire, size_t le
     return ok;
 }
 
+/* Skip one (possibly compressed) owner name. */
+static int skip_name(kms_rd_t *rd)
+{
+    for (int labels = 0; labels < 128; labels++) {
+        uint8_t b;
+
+        if (kms_rd_u8(rd, &b))
+            return rd->err;
+        if (b == 0)
+            return 0;
+        if ((b & 0xc0) == 0xc0)
+            return kms_rd_skip(rd, 1); /* a pointer ends the name */
+        if (b & 0xc0)
+            return KMS_EDNS_BADANSWER; /* extended label types: not in answers we take */
+        if (kms_rd_skip(rd, b))
+            return rd->err;
+    }
+    return KMS_EDNS_BADANSWER;
+}
+
+/*
+ * Number of TSIG RRs in a message, or -1 when the message does not walk.
+ * RFC 8945 5.1: a message carries at most one TSIG, the last additional
+ * record.  ldns 1.8.3's ldns_wire2pkt() leaks the first when a message has
+ * two, and accepts messages whose records run past the end; both are refused
+ * here before ldns sees them.  Not covered: ldns reads a name inside RDATA
+ * past RDLENGTH, so for a malformed message its record boundaries can differ
+ * from this walk and it may still see (and leak) a second TSIG.
+ */
+static int count_tsig(const uint8_t *wire, size_t len)
+{
+    kms_rd_t rd;
+    uint16_t id, flags, qd, an, ns, ar;
+    unsigned rrs;
+    int n = 0;
+
+    kms_rd_init(&rd, wire, len);
+    kms_rd_u16be(&rd, &id);
+    kms_rd_u16be(&rd, &flags);
+    kms_rd_u16be(&rd, &qd);
+    kms_rd_u16be(&rd, &an);
+    kms_rd_u16be(&rd, &ns);
+    kms_rd_u16be(&rd, &ar);
+    for (unsigned i = 0; i < qd && !rd.err; i++)
+        if (skip_name(&rd) || kms_rd_skip(&rd, 4))
+            return -1;
+    rrs = (unsigned)an + ns + ar;
+    for (unsigned i = 0; i < rrs && !rd.err; i++) {
+        uint16_t type, rdlen;
+
+        if (skip_name(&rd))
+            return -1;
+        kms_rd_u16be(&rd, &type);
+        kms_rd_skip(&rd, 6); /* class, TTL */
+        kms_rd_u16be(&rd, &rdlen);
+        if (kms_rd_skip(&rd, rdlen))
+            return -1;
+        n += type == LDNS_RR_TYPE_TSIG;
+    }
+    return rd.err ? -1 : n;
+}
+
 int kms_dns_reply_parse(const kms_dns_msg_t *req, const kms_tsig_key_t *key, const uint8_t *wire,
                         size_t len, kms_dns_reply_t **out)
 {
@@ -497,9 +559,13 @@ int kms_dns_reply_parse(const kms_dns_msg_t *req, const kms_tsig_key_t *key, con
     kms_dns_reply_t *r = NULL;
     int rc = KMS_EDNS_BADANSWER;
     uint16_t fudge = 0;
+    int ntsig;
 
     *out = NULL;
     if (!wire || len < 12 || len > 65535)
+        return KMS_EDNS_BADANSWER;
+    ntsig = count_tsig(wire, len);
+    if (ntsig < 0 || ntsig > 1)
         return KMS_EDNS_BADANSWER;
     if (ldns_wire2pkt(&pkt, wire, len) != LDNS_STATUS_OK || !pkt)
         return KMS_EDNS_BADANSWER;

@@ -31,7 +31,8 @@ typedef struct {
     size_t errlen;
 } lexer_t;
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void seterr(char *err, size_t errlen, const char *fmt,
+                                                         ...)
 {
     if (!err || errlen == 0 || err[0])
         return; /* keep the first, most precise reason */
