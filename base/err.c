@@ -1,6 +1,8 @@
 #include "base/err.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <uv.h>
 
 const char *kms_strerror(int err)
@@ -77,4 +79,15 @@ int kms_err_from_uv(int uverr)
         return KMS_ECANCELED;
     /* On Unix, libuv errors are negated errno values. */
     return kms_err_from_errno(-uverr);
+}
+
+void kms_seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!err || !errlen)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
 }

@@ -12,6 +12,8 @@
 #ifndef KMS_BASE_ERR_H
 #define KMS_BASE_ERR_H
 
+#include <stddef.h>
+
 /* X(NAME, value, "message") */
 #define KMS_ERROR_TABLE(X)                                                                         \
     X(KMS_OK, 0, "success")                                                                        \
@@ -37,7 +39,7 @@
     X(KMS_EADDR, -20, "bad address")                                                               \
     X(KMS_ESYS, -21, "system call failed")                                                         \
     X(KMS_EKEYFORMAT, -22, "malformed product key")                                                \
-    X(KMS_ENOTSERVED, -23, "product not served by this host")                                     \
+    X(KMS_ENOTSERVED, -23, "product not served by this host")                                      \
     X(KMS_EKEYFILE, -30, "malformed TSIG key file")                                                \
     X(KMS_EALGORITHM, -31, "unsupported TSIG algorithm")                                           \
     X(KMS_EDNS_FORMERR, -40, "DNS FORMERR")                                                        \
@@ -70,6 +72,10 @@ const char *kms_strerror(int err);
 
 /** Symbolic name ("KMS_ETIMEOUT") for a KMS_E* code; never NULL ("KMS_E?"). */
 const char *kms_err_name(int err);
+
+/** Format a one-line error message into @p err (@p errlen bytes); NULL or 0 is a no-op. */
+void kms_seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /** Translate an errno value (positive) into a KMS_E* code. */
 int kms_err_from_errno(int errnum);

@@ -47,6 +47,12 @@ static int fsync_dir_of(const char *path)
 
 int kms_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
+    return kms_file_write_atomic_ex(path, data, len, mode, 1);
+}
+
+int kms_file_write_atomic_ex(const char *path, const void *data, size_t len, mode_t mode,
+                             int durable)
+{
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 32);
     int fd = -1, r = 0;
@@ -60,7 +66,7 @@ int kms_file_write_atomic(const char *path, const void *data, size_t len, mode_t
         goto fail;
     }
     /* The umask may have narrowed the mode; widen it back only to what was asked. */
-    if (fchmod(fd, mode) < 0 || (r = write_all(fd, data, len)) != 0 || fsync(fd) < 0) {
+    if (fchmod(fd, mode) < 0 || (r = write_all(fd, data, len)) != 0 || (durable && fsync(fd) < 0)) {
         r = r ? r : kms_err_from_errno(errno);
         goto fail;
     }
@@ -75,7 +81,7 @@ int kms_file_write_atomic(const char *path, const void *data, size_t len, mode_t
         goto fail;
     }
     free(tmp);
-    return fsync_dir_of(path);
+    return durable ? fsync_dir_of(path) : 0;
 
 fail:
     if (fd >= 0)

@@ -15,6 +15,11 @@
 /** Atomically replace @p path with @p len bytes, created with @p mode. 0 or KMS_E*. */
 int kms_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
+/** The same; with @p durable 0 the fsyncs are skipped (still atomic against a
+ *  crash of this process, not against a power loss): for tests and fuzzing. */
+int kms_file_write_atomic_ex(const char *path, const void *data, size_t len, mode_t mode,
+                             int durable);
+
 /** Read all of @p path (at most @p max bytes, else KMS_ETOOBIG) into a NUL-terminated
  *  malloc'd buffer the caller frees; KMS_ENOENT if it does not exist. */
 int kms_file_read(const char *path, size_t max, char **out, size_t *len);

@@ -35,20 +35,6 @@
 #define MAX_LISTEN       64
 #define MAX_DOMAINS      1024
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* ---- host name ------------------------------------------------------------ */
 
 /* This host's FQDN, looked up once per process (getaddrinfo may be slow). */
@@ -116,6 +102,24 @@ void kms_config_free_domains(kms_pub_domain_t *d, size_t n)
     free(d);
 }
 
+int kms_config_copy_domains(const kms_pub_domain_t *d, size_t n, kms_pub_domain_t **out)
+{
+    kms_pub_domain_t *c = n ? calloc(n, sizeof *c) : NULL;
+
+    *out = NULL;
+    if (n && !c)
+        return KMS_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        c[i] = d[i];
+        if (!(c[i].name = strdup(d[i].name))) {
+            kms_config_free_domains(c, i);
+            return KMS_ENOMEM;
+        }
+    }
+    *out = c;
+    return 0;
+}
+
 static char *trim(char *s)
 {
     char *e;
@@ -156,24 +160,24 @@ int kms_config_parse_domains(const char *list, kms_pub_domain_t **out, size_t *n
             tok[nt++] = t;
         }
         if (nt == 0) {
-            seterr(err, errlen, "empty entry in domain list");
+            kms_seterr(err, errlen, "empty entry in domain list");
             goto fail;
         }
         if (nt != 1 && nt != 3) {
-            seterr(err, errlen, "'%s': expected 'domain' or 'domain priority weight'", tok[0]);
+            kms_seterr(err, errlen, "'%s': expected 'domain' or 'domain priority weight'", tok[0]);
             goto fail;
         }
         if (kms_config_domain_normalize(tok[0], name, sizeof name) < 0) {
-            seterr(err, errlen, "'%s' is not a valid domain name", tok[0]);
+            kms_seterr(err, errlen, "'%s' is not a valid domain name", tok[0]);
             goto fail;
         }
         if (cnt == MAX_DOMAINS) {
-            seterr(err, errlen, "more than %u domains", MAX_DOMAINS);
+            kms_seterr(err, errlen, "more than %u domains", MAX_DOMAINS);
             goto fail;
         }
         for (size_t i = 0; i < cnt; i++) {
             if (strcmp(d[i].name, name) == 0) {
-                seterr(err, errlen, "domain '%s' listed twice", name);
+                kms_seterr(err, errlen, "domain '%s' listed twice", name);
                 goto fail;
             }
         }
@@ -189,7 +193,7 @@ int kms_config_parse_domains(const char *list, kms_pub_domain_t **out, size_t *n
 
             if (kms_uint_parse(tok[1], 0, 65535, &p) < 0 ||
                 kms_uint_parse(tok[2], 0, 65535, &w) < 0) {
-                seterr(err, errlen, "'%s': priority and weight must be 0..65535", name);
+                kms_seterr(err, errlen, "'%s': priority and weight must be 0..65535", name);
                 goto fail;
             }
             d[cnt].has_prio = 1;
@@ -204,7 +208,7 @@ int kms_config_parse_domains(const char *list, kms_pub_domain_t **out, size_t *n
         cnt++;
     }
     if (cnt == 0) {
-        seterr(err, errlen, "empty domain list");
+        kms_seterr(err, errlen, "empty domain list");
         goto fail;
     }
     free(copy);
@@ -349,17 +353,9 @@ int kms_config_copy(kms_config_t *dst, const kms_config_t *src)
             dst->n_listen = i + 1;
         }
     }
-    if (src->n_domains) {
-        dst->domains = calloc(src->n_domains, sizeof *dst->domains);
-        if (!dst->domains)
-            goto fail;
-        dst->n_domains = src->n_domains;
-        for (size_t i = 0; i < src->n_domains; i++) {
-            dst->domains[i] = src->domains[i];
-            if (!(dst->domains[i].name = strdup(src->domains[i].name)))
-                goto fail;
-        }
-    }
+    if (kms_config_copy_domains(src->domains, src->n_domains, &dst->domains))
+        goto fail;
+    dst->n_domains = src->n_domains;
     if (set_str(&dst->state_dir, src->state_dir) ||
         set_str(&dst->control_socket, src->control_socket) ||
         set_str(&dst->log_level, src->log_level) || set_str(&dst->target, src->target) ||
@@ -410,12 +406,12 @@ static int parse_listen(kms_config_t *cfg, const char *v, char *why, size_t whyl
         if (!*item && !save && n)
             break; /* a trailing comma (the list continues on the next line) */
         if (!*item) {
-            seterr(why, whylen, "empty entry in address list");
+            kms_seterr(why, whylen, "empty entry in address list");
             goto fail;
         }
         if (strspn(item, "0123456789") == strlen(item)) {
             if (kms_port_parse(item, &port) < 0) {
-                seterr(why, whylen, "'%s' is not a port (1..65535)", item);
+                kms_seterr(why, whylen, "'%s' is not a port (1..65535)", item);
                 goto fail;
             }
             snprintf(a4, sizeof a4, "0.0.0.0:%u", port);
@@ -424,7 +420,7 @@ static int parse_listen(kms_config_t *cfg, const char *v, char *why, size_t whyl
             add[nadd++] = a6;
         } else {
             if (kms_addr_parse(item, DEFAULT_PORT, &ss) < 0) {
-                seterr(why, whylen, "'%s' is not a numeric address[:port]", item);
+                kms_seterr(why, whylen, "'%s' is not a numeric address[:port]", item);
                 goto fail;
             }
             add[nadd++] = kms_addr_format((struct sockaddr *)&ss, buf);
@@ -434,12 +430,12 @@ static int parse_listen(kms_config_t *cfg, const char *v, char *why, size_t whyl
 
             for (size_t i = 0; i < n; i++) {
                 if (strcmp(list[i], add[k]) == 0) {
-                    seterr(why, whylen, "address %s listed twice", add[k]);
+                    kms_seterr(why, whylen, "address %s listed twice", add[k]);
                     goto fail;
                 }
             }
             if (n == MAX_LISTEN) {
-                seterr(why, whylen, "more than %u addresses", MAX_LISTEN);
+                kms_seterr(why, whylen, "more than %u addresses", MAX_LISTEN);
                 goto fail;
             }
             nl = realloc(list, (n + 1) * sizeof *list);
@@ -454,7 +450,7 @@ static int parse_listen(kms_config_t *cfg, const char *v, char *why, size_t whyl
         }
     }
     if (n == 0) {
-        seterr(why, whylen, "no address given");
+        kms_seterr(why, whylen, "no address given");
         goto fail;
     }
     free_listen(cfg);
@@ -478,11 +474,11 @@ static int parse_interval(const char *v, uint32_t *minutes, char *why, size_t wh
     int r = kms_duration_parse(v, 60, &s);
 
     if (r == KMS_EINVAL) {
-        seterr(why, whylen, "'%s' is not a duration (minutes, or a number with s/m/h/d)", v);
+        kms_seterr(why, whylen, "'%s' is not a duration (minutes, or a number with s/m/h/d)", v);
         return r;
     }
     if (r < 0 || s % 60 || s / 60 < MIN_INTERVAL_MIN || s / 60 > MAX_INTERVAL_MIN) {
-        seterr(why, whylen, "'%s' out of range (whole minutes, 15 minutes to 30 days)", v);
+        kms_seterr(why, whylen, "'%s' out of range (whole minutes, 15 minutes to 30 days)", v);
         return KMS_ERANGE;
     }
     *minutes = (uint32_t)(s / 60);
@@ -495,12 +491,12 @@ static int parse_seconds(const char *v, uint64_t min, uint64_t max, uint64_t *ou
     int r = kms_duration_parse(v, 1, out);
 
     if (r == KMS_EINVAL) {
-        seterr(why, whylen, "'%s' is not a duration (seconds, or a number with s/m/h/d)", v);
+        kms_seterr(why, whylen, "'%s' is not a duration (seconds, or a number with s/m/h/d)", v);
         return r;
     }
     if (r < 0 || *out < min || *out > max) {
-        seterr(why, whylen, "'%s' out of range (%llu..%llu seconds)", v, (unsigned long long)min,
-               (unsigned long long)max);
+        kms_seterr(why, whylen, "'%s' out of range (%llu..%llu seconds)", v,
+                   (unsigned long long)min, (unsigned long long)max);
         return KMS_ERANGE;
     }
     return 0;
@@ -512,10 +508,10 @@ static int parse_uint(const char *v, uint64_t min, uint64_t max, uint64_t *out, 
     int r = kms_uint_parse(v, min, max, out);
 
     if (r == KMS_EINVAL)
-        seterr(why, whylen, "'%s' is not a number", v);
+        kms_seterr(why, whylen, "'%s' is not a number", v);
     else if (r < 0)
-        seterr(why, whylen, "'%s' out of range (%llu..%llu)", v, (unsigned long long)min,
-               (unsigned long long)max);
+        kms_seterr(why, whylen, "'%s' out of range (%llu..%llu)", v, (unsigned long long)min,
+                   (unsigned long long)max);
     return r;
 }
 
@@ -531,7 +527,7 @@ static int set_host_key(kms_config_t *cfg, const char *key, const char *v, char 
     }
     if (strcmp(key, "state_dir") == 0) {
         if (v[0] != '/') {
-            seterr(why, whylen, "'%s' is not an absolute path", v);
+            kms_seterr(why, whylen, "'%s' is not an absolute path", v);
             return KMS_EINVAL;
         }
         if (set_str(&cfg->state_dir, v))
@@ -548,7 +544,7 @@ static int set_host_key(kms_config_t *cfg, const char *key, const char *v, char 
     }
     if (strcmp(key, "control_socket") == 0) {
         if (v[0] != '/' || strlen(v) >= 108) {
-            seterr(why, whylen, "'%s' must be an absolute path shorter than 108 bytes", v);
+            kms_seterr(why, whylen, "'%s' must be an absolute path shorter than 108 bytes", v);
             return KMS_EINVAL;
         }
         cfg->set |= KMS_CFG_SET_CONTROL;
@@ -584,7 +580,7 @@ static int set_host_key(kms_config_t *cfg, const char *key, const char *v, char 
     }
     if (strcmp(key, "log_level") == 0) {
         if (kms_log_level_parse(v) < 0) {
-            seterr(why, whylen, "'%s' is not one of error, warning, info, debug", v);
+            kms_seterr(why, whylen, "'%s' is not one of error, warning, info, debug", v);
             return KMS_EINVAL;
         }
         return set_str(&cfg->log_level, v);
@@ -599,7 +595,7 @@ static int set_dns_key(kms_config_t *cfg, const char *key, const char *v, char *
 
     if (strcmp(key, "publish") == 0 || strcmp(key, "allow_unsigned") == 0) {
         if (parse_bool(v, &b) < 0) {
-            seterr(why, whylen, "'%s' is not yes/no (true/false, on/off, 1/0)", v);
+            kms_seterr(why, whylen, "'%s' is not yes/no (true/false, on/off, 1/0)", v);
             return KMS_EINVAL;
         }
         if (key[0] == 'p') {
@@ -626,7 +622,7 @@ static int set_dns_key(kms_config_t *cfg, const char *key, const char *v, char *
         char name[256];
 
         if (kms_config_domain_normalize(v, name, sizeof name) < 0) {
-            seterr(why, whylen, "'%s' is not a valid host name", v);
+            kms_seterr(why, whylen, "'%s' is not a valid host name", v);
             return KMS_EINVAL;
         }
         if (set_str(&cfg->target, name))
@@ -660,7 +656,7 @@ static int set_dns_key(kms_config_t *cfg, const char *key, const char *v, char *
         if (!*v)
             return set_str(&cfg->server, NULL);
         if ((r = kms_addr_parse(v, 53, &ss)) < 0) {
-            seterr(why, whylen, "'%s' is not a numeric address[:port]", v);
+            kms_seterr(why, whylen, "'%s' is not a numeric address[:port]", v);
             return r;
         }
         return set_str(&cfg->server, kms_addr_format((struct sockaddr *)&ss, buf));
@@ -681,27 +677,27 @@ static int set_key(kms_config_t *cfg, const char *section, const char *key, cons
     int r;
 
     if (strcmp(section, "host") != 0 && strcmp(section, "dns") != 0) {
-        seterr(why, whylen, "unknown section (expected [host] or [dns])");
+        kms_seterr(why, whylen, "unknown section (expected [host] or [dns])");
         return KMS_ECONFIG;
     }
     if (!*value && strcmp(key, "server") != 0 && strcmp(key, "key_file") != 0) {
-        seterr(why, whylen, "empty value");
+        kms_seterr(why, whylen, "empty value");
         return KMS_ECONFIG;
     }
     why[0] = 0;
     r = section[0] == 'h' ? set_host_key(cfg, key, value, why, whylen)
                           : set_dns_key(cfg, key, value, why, whylen);
     if (r == KMS_ENOENT) {
-        seterr(why, whylen, "unknown key");
+        kms_seterr(why, whylen, "unknown key");
         return KMS_ECONFIG;
     }
     if (r == KMS_ENOMEM) {
-        seterr(why, whylen, "out of memory");
+        kms_seterr(why, whylen, "out of memory");
         return r;
     }
     if (r < 0) {
         if (!why[0])
-            seterr(why, whylen, "bad value '%s'", value);
+            kms_seterr(why, whylen, "bad value '%s'", value);
         return KMS_ECONFIG;
     }
     return 0;
@@ -714,7 +710,7 @@ int kms_config_set(kms_config_t *cfg, const char *section, const char *key, cons
     int r = set_key(cfg, section, key, value, why, sizeof why);
 
     if (r < 0)
-        seterr(err, errlen, "%s: [%s] %s: %s", origin ? origin : "--set", section, key, why);
+        kms_seterr(err, errlen, "%s: [%s] %s: %s", origin ? origin : "--set", section, key, why);
     return r;
 }
 
@@ -750,7 +746,7 @@ static void ctx_error(load_ctx_t *c, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
-    seterr(c->msg, c->msglen, "%s:%u: %s", c->name, c->line, why);
+    kms_seterr(c->msg, c->msglen, "%s:%u: %s", c->name, c->line, why);
 }
 
 /* Check a "[section]" line ourselves: inih never reports an empty section. */
@@ -927,7 +923,7 @@ int kms_config_load(kms_config_t *cfg, const char *path, char *err, size_t errle
     int r = kms_file_read(path, CFG_MAX_FILE, &text, &len);
 
     if (r < 0) {
-        seterr(err, errlen, "%s: %s", path, kms_strerror(r));
+        kms_seterr(err, errlen, "%s: %s", path, kms_strerror(r));
         return r == KMS_ENOENT || r == KMS_ENOMEM ? r : KMS_ECONFIG;
     }
     r = kms_config_load_string(cfg, text, len, path, err, errlen);

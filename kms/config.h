@@ -18,8 +18,8 @@
 #define KMS_CONFIG_ERRLEN 512
 
 typedef struct {
-    char *name;      /* "corp.test": lower-case, no trailing dot (owned) */
-    int has_prio;    /* priority and weight were given for this domain */
+    char *name;   /* "corp.test": lower-case, no trailing dot (owned) */
+    int has_prio; /* priority and weight were given for this domain */
     uint16_t priority, weight;
 } kms_pub_domain_t;
 
@@ -38,7 +38,7 @@ enum {
 
 typedef struct {
     /* [host] */
-    char **listen;                /* "0.0.0.0:1688", "[::]:1688", "1688" (owned) */
+    char **listen; /* "0.0.0.0:1688", "[::]:1688", "1688" (owned) */
     size_t n_listen;
     char *state_dir;              /* default /var/lib/kmsd */
     char *control_socket;         /* default <state_dir>/kmsd.sock */
@@ -50,17 +50,17 @@ typedef struct {
     uint32_t ledger_flush;        /* seconds between ledger writes, default 5 */
     char *log_level;              /* error|warning|info|debug, default info */
     /* [dns] */
-    int publish;                  /* default 1 */
-    kms_pub_domain_t *domains;    /* default: the domain of target */
+    int publish;               /* default 1 */
+    kms_pub_domain_t *domains; /* default: the domain of target */
     size_t n_domains;
-    char *target;                 /* default: this host's FQDN */
-    uint16_t priority, weight;    /* defaults 0, 0 */
-    uint32_t ttl;                 /* seconds, default 3600 */
-    char *server;                 /* "127.0.0.1:5300"; NULL: SOA MNAME of the zone */
-    char *key_file;               /* BIND key file; NULL: unsigned (needs allow_unsigned) */
-    int allow_unsigned;           /* default 0 */
-    uint64_t refresh;             /* seconds, default 24h, >= 1 */
-    unsigned set;                 /* KMS_CFG_SET_* */
+    char *target;              /* default: this host's FQDN */
+    uint16_t priority, weight; /* defaults 0, 0 */
+    uint32_t ttl;              /* seconds, default 3600 */
+    char *server;              /* "127.0.0.1:5300"; NULL: SOA MNAME of the zone */
+    char *key_file;            /* BIND key file; NULL: unsigned (needs allow_unsigned) */
+    int allow_unsigned;        /* default 0 */
+    uint64_t refresh;          /* seconds, default 24h, >= 1 */
+    unsigned set;              /* KMS_CFG_SET_* */
 } kms_config_t;
 
 /** Fill built-in defaults (allocates; release with kms_config_free()). 0 or KMS_ENOMEM. */
@@ -102,5 +102,7 @@ void kms_config_free(kms_config_t *cfg);
 int kms_config_parse_domains(const char *list, kms_pub_domain_t **out, size_t *n, char *err,
                              size_t errlen);
 void kms_config_free_domains(kms_pub_domain_t *d, size_t n);
+/** Deep-copy a domain list into *@p out (caller frees with kms_config_free_domains). */
+int kms_config_copy_domains(const kms_pub_domain_t *d, size_t n, kms_pub_domain_t **out);
 
 #endif

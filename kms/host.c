@@ -23,20 +23,6 @@
 
 #define UNSUPPORTED_LOG_S 60 /* log protected-encoding requests at most once a minute */
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* ---- settings ---------------------------------------------------------------- */
 
 static uint16_t config_port(const kms_config_t *cfg)
@@ -93,13 +79,14 @@ int kms_host_open(const kms_config_t *cfg, kms_host_t **out, char *err, size_t e
     if (!h || !(h->ledger = kms_ledger_new()) || !(h->state_dir = strdup(cfg->state_dir)) ||
         kms_config_copy(&h->cfg, cfg) < 0) {
         r = KMS_ENOMEM;
-        seterr(err, errlen, "%s", kms_strerror(r));
+        kms_seterr(err, errlen, "%s", kms_strerror(r));
         goto fail;
     }
     h->durable = 1;
     kms_inv_init(&h->inv);
     if ((r = kms_mkdir_p(h->state_dir, 0700)) < 0) {
-        seterr(err, errlen, "%s: cannot create state directory: %s", h->state_dir, kms_strerror(r));
+        kms_seterr(err, errlen, "%s: cannot create state directory: %s", h->state_dir,
+                   kms_strerror(r));
         goto fail;
     }
     if ((r = kms_state_load_settings(h->state_dir, &h->ovr, err, errlen)) < 0 ||
@@ -141,11 +128,11 @@ int kms_host_reconfigure(kms_host_t *h, const kms_config_t *cfg, char *err, size
     kms_config_t copy;
 
     if (strcmp(cfg->state_dir, h->state_dir) != 0) {
-        seterr(err, errlen, "state_dir cannot change while kmsd runs (restart it)");
+        kms_seterr(err, errlen, "state_dir cannot change while kmsd runs (restart it)");
         return KMS_EINVAL;
     }
     if (kms_config_copy(&copy, cfg) < 0) {
-        seterr(err, errlen, "%s", kms_strerror(KMS_ENOMEM));
+        kms_seterr(err, errlen, "%s", kms_strerror(KMS_ENOMEM));
         return KMS_ENOMEM;
     }
     kms_config_free(&h->cfg);

@@ -102,17 +102,9 @@ int kms_overrides_copy(kms_overrides_t *dst, const kms_overrides_t *src)
     *dst = *src;
     dst->domains = NULL;
     dst->n_domains = 0;
-    if (src->n_domains) {
-        dst->domains = calloc(src->n_domains, sizeof *dst->domains);
-        if (!dst->domains)
-            goto fail;
-        dst->n_domains = src->n_domains;
-        for (size_t i = 0; i < src->n_domains; i++) {
-            dst->domains[i] = src->domains[i];
-            if (!(dst->domains[i].name = strdup(src->domains[i].name)))
-                goto fail;
-        }
-    }
+    if (kms_config_copy_domains(src->domains, src->n_domains, &dst->domains))
+        goto fail;
+    dst->n_domains = src->n_domains;
     return 0;
 
 fail:
@@ -649,34 +641,6 @@ int kms_state_load_settings(const char *dir, kms_overrides_t *o, char *err, size
     return load(dir, KMS_STATE_SETTINGS, parse_settings_v, o, err, errlen);
 }
 
-/* Atomic but not durable: the test/fuzz path. */
-static int write_fast(const char *path, const void *data, size_t len, mode_t mode)
-{
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 32);
-    int fd, r = 0;
-
-    if (!tmp)
-        return KMS_ENOMEM;
-    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-    if (fd < 0) {
-        r = kms_err_from_errno(errno);
-        goto done;
-    }
-    if (fchmod(fd, mode) < 0 || write(fd, data, len) != (ssize_t)len)
-        r = KMS_EIO;
-    if (close(fd) < 0 && !r)
-        r = KMS_EIO;
-    if (!r && rename(tmp, path) < 0)
-        r = kms_err_from_errno(errno);
-    if (r)
-        unlink(tmp);
-done:
-    free(tmp);
-    return r;
-}
-
 static int save(const char *dir, const char *name, kms_wr_t *w, int r, int durable)
 {
     char *path = NULL;
@@ -687,8 +651,7 @@ static int save(const char *dir, const char *name, kms_wr_t *w, int r, int durab
         r = KMS_ENOMEM;
         goto done;
     }
-    r = durable ? kms_file_write_atomic(path, w->buf, w->len, 0600)
-                : write_fast(path, w->buf, w->len, 0600);
+    r = kms_file_write_atomic_ex(path, w->buf, w->len, 0600, durable);
 done:
     free(path);
     kms_wr_free(w);
