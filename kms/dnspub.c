@@ -260,7 +260,7 @@ static const char *disp(const char *d, char *buf)
 }
 static void maybe_free(kms_dnspub_t *p);
 
-static void reply_text(job_t *j, const pub_result_t *r, size_t n, int status)
+static void reply_text(job_t *j, const pub_result_t *r, size_t n, int status, const char *why)
 {
     kms_wr_t w;
     unsigned lines = 0;
@@ -279,7 +279,7 @@ static void reply_text(job_t *j, const pub_result_t *r, size_t n, int status)
                      disp(r[fail_idx].domain, dn), r[fail_idx].message);
         else
             snprintf(line, sizeof line, "ERR %s dns: %s", kms_err_name(status),
-                     kms_strerror(status));
+                     why ? why : kms_strerror(status));
         j->fn(j->ud, line);
         return;
     }
@@ -302,7 +302,7 @@ static void reply_text(job_t *j, const pub_result_t *r, size_t n, int status)
         kms_wr_bytes(&w, line, k > 0 && (size_t)k < sizeof line ? (size_t)k : sizeof line - 1);
     }
     if (status < 0 && n == 0) {
-        int k = snprintf(line, sizeof line, "dns - error %s\n", kms_strerror(status));
+        int k = snprintf(line, sizeof line, "dns - error %s\n", why ? why : kms_strerror(status));
 
         kms_wr_bytes(&w, line, (size_t)k < sizeof line ? (size_t)k : sizeof line - 1);
     }
@@ -341,7 +341,7 @@ static void run_done(const pub_result_t *r, size_t n, const pub_stats_t *stats, 
         d->time = r[i].time ? r[i].time : (int64_t)time(NULL);
         snprintf(d->message, sizeof d->message, "%s", r[i].message);
     }
-    reply_text(j, r, n, 0);
+    reply_text(j, r, n, 0, NULL);
     job_free(j);
     if (p->stopping) {
         maybe_free(p);
@@ -358,6 +358,7 @@ static void run_next(kms_dnspub_t *p)
     while (!p->active && p->queue && !p->stopping) {
         job_t *j = p->queue;
         pub_engine_t *e;
+        const char *why = NULL;
         int rc = 0;
 
         p->queue = j->next;
@@ -373,12 +374,11 @@ static void run_next(kms_dnspub_t *p)
             return;
         }
         if (rc == KMS_EINVAL && !p->has_key && !p->allow_unsigned)
-            kms_error("dns: cannot %s: no TSIG key ([dns] key_file, or allow_unsigned = yes)",
-                      pub_op_name(j->op));
+            why = "no TSIG key ([dns] key_file, or allow_unsigned = yes)";
         else if (rc == KMS_EADDR)
-            kms_error("dns: cannot %s: no DNS server ([dns] server, or a nameserver in "
-                      "/etc/resolv.conf)",
-                      pub_op_name(j->op));
+            why = "no DNS server ([dns] server, or a nameserver in /etc/resolv.conf)";
+        if (why)
+            kms_error("dns: cannot %s: %s", pub_op_name(j->op), why);
         else
             kms_error("dns: cannot %s: %s", pub_op_name(j->op), kms_strerror(rc));
         for (size_t i = 0; i < j->n; i++) {
@@ -389,12 +389,9 @@ static void run_next(kms_dnspub_t *p)
             snprintf(d->op, sizeof d->op, "%s", pub_op_name(j->op));
             d->status = rc;
             d->time = (int64_t)time(NULL);
-            snprintf(d->message, sizeof d->message, "%s",
-                     rc == KMS_EINVAL && !p->has_key && !p->allow_unsigned
-                         ? "no TSIG key ([dns] key_file, or allow_unsigned = yes)"
-                         : kms_strerror(rc));
+            snprintf(d->message, sizeof d->message, "%s", why ? why : kms_strerror(rc));
         }
-        reply_text(j, NULL, 0, rc);
+        reply_text(j, NULL, 0, rc, why);
         job_free(j);
         st_push(p);
     }
@@ -656,6 +653,11 @@ int kms_dnspub_command(kms_dnspub_t *p, const char *line, const char *reply, kms
         size_t n;
         job_t *j, *rm;
 
+        /* Without a key (and unsigned updates not allowed) nothing can have
+         * been published by this host: nothing to remove. */
+        if (!p->has_key && !p->allow_unsigned)
+            return 0;
+
         if ((rm = removed_job(p, 0)) != NULL)
             enqueue(p, rm);
         if (current_domains(p, &d, &n) < 0 || n == 0)
@@ -719,7 +721,7 @@ void kms_dnspub_stop(kms_dnspub_t *p)
         job_t *j = p->queue;
 
         p->queue = j->next;
-        reply_text(j, NULL, 0, KMS_ECANCELED);
+        reply_text(j, NULL, 0, KMS_ECANCELED, "kmsd is stopping");
         job_free(j);
     }
     /* The active run's callback runs from the loop (canceled) and answers. */
