@@ -593,8 +593,8 @@ void kms_dnspub_start(kms_dnspub_t *p)
 
     p->started = 1;
     kms_host_settings(p->host, &s);
-    /* pending rows for the domains of the settings */
-    for (size_t i = 0; i < s.n_domains; i++)
+    /* pending rows for the domains about to be published */
+    for (size_t i = 0; i < s.n_domains && publishing(p); i++)
         st_find(p, s.domains[i].name);
     st_push(p);
     if (publishing(p))
@@ -606,20 +606,17 @@ void kms_dnspub_start(kms_dnspub_t *p)
 
 int kms_dnspub_reconfigure(kms_dnspub_t *p, const kms_config_t *cfg, char *err, size_t errlen)
 {
-    char before[sizeof p->last_fp], after[sizeof p->last_fp];
+    char after[sizeof p->last_fp];
     uint64_t old_refresh = p->refresh_s;
     int rc;
 
-    fingerprint(p, before, sizeof before);
     if ((rc = load_options(p, cfg, err, errlen)) < 0)
         return rc;
     fingerprint(p, after, sizeof after);
     if (p->refresh_s != old_refresh && p->started)
         start_timer(p);
-    if (!p->started || strcmp(after, p->last_fp) == 0 || !publishing(p)) {
-        (void)before;
+    if (!p->started || strcmp(after, p->last_fp) == 0 || !publishing(p))
         return 0;
-    }
     kms_info("dns: settings changed: publishing again");
     if (p->active && p->active->daemon)
         pub_cancel(p->eng_daemon);
