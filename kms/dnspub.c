@@ -92,8 +92,15 @@ int kms_dnspub_check_config(const kms_config_t *cfg, char *err, size_t errlen)
         return 0;
     rc = kms_keyfile_load(cfg->key_file, NULL, &key, err, errlen);
     memset(&key, 0, sizeof key);
-    if (rc < 0 && !err[0])
-        snprintf(err, errlen, "%s: %s", cfg->key_file, kms_strerror(rc));
+    if (rc < 0) {
+        char why[KMS_CONFIG_ERRLEN];
+
+        snprintf(why, sizeof why, "%s", err[0] ? err : kms_strerror(rc));
+        if (strstr(why, cfg->key_file))
+            snprintf(err, errlen, "[dns] key_file: %s", why);
+        else
+            snprintf(err, errlen, "[dns] key_file %s: %s", cfg->key_file, why);
+    }
     return rc;
 }
 
