@@ -532,6 +532,50 @@ static const char *src(const kms_host_t *h, unsigned bit)
     return (h->ovr.set & bit) ? "control" : "config";
 }
 
+/* "dns": {"publish": b, "running": b, "domains": [{domain, op, ok, time, message, error}]} */
+static int dns_json(const kms_host_t *h, kms_json_t *o)
+{
+    kms_settings_t s;
+    kms_json_t *dns = kms_json_object(), *arr = kms_json_array();
+    int e = 0;
+
+    kms_host_settings(h, &s);
+    if (!dns || !arr)
+        goto fail;
+    for (size_t i = 0; i < h->n_dns; i++) {
+        const kms_dns_state_t *d = &h->dns[i];
+        kms_json_t *j = kms_json_object();
+
+        e |= !j || kms_json_set_str(j, "domain", d->domain) < 0;
+        e |= !j || kms_json_set_str(j, "op", d->op[0] ? d->op : NULL) < 0;
+        e |= !j || kms_json_set_str(j, "result",
+                                    d->time == 0     ? "pending"
+                                    : d->status == 0 ? "ok"
+                                                     : "error") < 0;
+        e |= !j || kms_json_set_bool(j, "ok", d->time != 0 && d->status == 0) < 0;
+        e |= !j || kms_json_set_int(j, "time", d->time) < 0;
+        e |= !j || kms_json_set_str(j, "message", d->message) < 0;
+        e |= !j || kms_json_set_str(j, "error",
+                                    d->time && d->status ? kms_err_name(d->status) : NULL) < 0;
+        if (e || kms_json_append(arr, j) < 0) {
+            kms_json_free(j);
+            goto fail;
+        }
+    }
+    e |= kms_json_set_bool(dns, "publish", s.publish && !s.decommissioned) < 0;
+    e |= kms_json_set_bool(dns, "running", h->dns_running) < 0;
+    if (e || kms_json_set(dns, "domains", arr) < 0)
+        goto fail;
+    arr = NULL;
+    if (kms_json_set(o, "dns", dns) < 0)
+        goto fail;
+    return 0;
+fail:
+    kms_json_free(arr);
+    kms_json_free(dns);
+    return KMS_ENOMEM;
+}
+
 static int status_json(cmd_t *c, const kms_settings_t *s, int64_t now)
 {
     kms_host_t *h = c->h;
@@ -606,6 +650,8 @@ static int status_json(cmd_t *c, const kms_settings_t *s, int64_t now)
             goto fail;
         }
     }
+    if (dns_json(h, o) < 0)
+        goto fail;
     e |= kms_json_set_int(stats, "connections_total", (int64_t)st->connections_total) < 0;
     e |= kms_json_set_int(stats, "connections_now", (int64_t)st->connections_now) < 0;
     e |= kms_json_set_int(stats, "connections_rejected", (int64_t)st->connections_rejected) < 0;
@@ -669,6 +715,17 @@ static int verb_status(cmd_t *c)
     out_line(c, "domains %s source=%s", s.n_domains ? doms : "-", src(h, KMS_OVR_DOMAINS));
     free(doms);
     out_line(c, "decommissioned %s", s.decommissioned ? "yes" : "no");
+    out_line(c, "dns publishing=%s running=%s", s.publish && !s.decommissioned ? "yes" : "no",
+             h->dns_running ? "yes" : "no");
+    for (size_t i = 0; i < h->n_dns; i++) {
+        const kms_dns_state_t *d = &h->dns[i];
+
+        if (d->time == 0)
+            out_line(c, "dns_domain %s pending", d->domain);
+        else
+            out_line(c, "dns_domain %s %s %s time=%lld %s", d->domain, d->op,
+                     d->status == 0 ? "ok" : "error", (long long)d->time, d->message);
+    }
     for (size_t i = 0; i < h->inv.n; i++)
         product_line(c, &h->inv.items[i]);
     for (size_t i = 0; i < kms_ledger_npools(h->ledger); i++) {

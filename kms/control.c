@@ -18,14 +18,19 @@
 
 typedef struct client client_t;
 
+struct kms_control_req {
+    client_t *cl; /* NULL once the client has gone */
+};
+
 struct client {
     uv_pipe_t pipe;
     kms_control_t *ctl;
     char line[KMS_CONTROL_MAX_LINE];
     size_t len;
     int closing;
-    int discard; /* after an overlong line: drop input until the peer closes */
-    int paused;  /* reading stopped: too many replies unread by the client */
+    int discard;                 /* after an overlong line: drop input until the peer closes */
+    int paused;                  /* reading stopped: too many replies unread by the client */
+    kms_control_req_t *deferred; /* a reply the hook took over; reading waits for it */
     uv_shutdown_t shut;
     client_t *prev, *next;
 };
@@ -79,6 +84,10 @@ static void client_close(client_t *cl)
     if (cl->closing)
         return;
     cl->closing = 1;
+    if (cl->deferred) {
+        cl->deferred->cl = NULL;
+        cl->deferred = NULL;
+    }
     if (cl->prev)
         cl->prev->next = cl->next;
     else
@@ -104,7 +113,7 @@ static void cwrite_cb(uv_write_t *req, int status)
         client_close(cl);
         return;
     }
-    if (cl->paused && cl->pipe.write_queue_size == 0) {
+    if (cl->paused && !cl->deferred && cl->pipe.write_queue_size == 0) {
         cl->paused = 0;
         if (uv_read_start((uv_stream_t *)&cl->pipe, calloc_cb, cread_cb) < 0)
             client_close(cl);
@@ -130,10 +139,37 @@ static int client_send(client_t *cl, const void *data, size_t len, int close_aft
     return 0;
 }
 
+/* Write one reply (text of @p len bytes, newline added if missing). */
+static void send_reply(client_t *cl, const char *text, size_t len)
+{
+    static const char oom[] = "ERR KMS_ENOMEM out of memory\n";
+    int r;
+
+    if (len == 0) {
+        if (client_send(cl, oom, sizeof oom - 1, 1) < 0)
+            client_close(cl);
+        return;
+    }
+    r = client_send(cl, text, len, 0);
+    if (r == 0 && text[len - 1] != '\n')
+        r = client_send(cl, "\n", 1, 0);
+    if (r < 0) {
+        client_close(cl);
+        return;
+    }
+    /* A client that sends commands without reading the answers: stop
+     * reading until what it was sent has drained. */
+    if (!cl->closing && !cl->paused && cl->pipe.write_queue_size > KMS_CONTROL_MAX_PENDING) {
+        cl->paused = 1;
+        uv_read_stop((uv_stream_t *)&cl->pipe);
+    }
+}
+
 static void run_line(client_t *cl, char *line)
 {
     kms_control_t *c = cl->ctl;
     kms_wr_t reply;
+    kms_control_req_t *req = NULL;
     int rc;
     size_t n = strlen(line);
 
@@ -142,26 +178,55 @@ static void run_line(client_t *cl, char *line)
     kms_wr_init(&reply);
     rc = kms_host_command(c->host, line, &reply);
     kms_debug("control: '%s' -> %s", line, rc == 0 ? "OK" : kms_err_name(rc));
-    if (c->hook)
-        c->hook(c->hook_ud, line, rc);
-    if (reply.err || reply.len == 0) {
-        static const char oom[] = "ERR KMS_ENOMEM out of memory\n";
-
+    if (!reply.err)
+        kms_wr_u8(&reply, '\0');
+    if (reply.err || reply.len < 2) {
         kms_wr_free(&reply);
-        if (client_send(cl, oom, sizeof oom - 1, 1) < 0)
-            client_close(cl);
+        send_reply(cl, NULL, 0);
         return;
     }
-    if (reply.buf[reply.len - 1] != '\n')
-        kms_wr_u8(&reply, '\n');
-    if (client_send(cl, reply.buf, reply.len, 0) < 0)
-        client_close(cl);
+    if (c->hook && (req = calloc(1, sizeof *req)) != NULL) {
+        req->cl = cl;
+        cl->deferred = req;
+        if (c->hook(c->hook_ud, line, rc, (const char *)reply.buf, req) == 1) {
+            /* Taken over: read nothing more until kms_control_reply(). */
+            if (!cl->closing && !cl->paused) {
+                cl->paused = 1;
+                uv_read_stop((uv_stream_t *)&cl->pipe);
+            }
+            kms_wr_free(&reply);
+            return;
+        }
+        cl->deferred = NULL;
+        free(req);
+    }
+    send_reply(cl, (const char *)reply.buf, reply.len - 1);
     kms_wr_free(&reply);
-    /* A client that sends commands without reading the answers: stop
-     * reading until what it was sent has drained. */
-    if (!cl->closing && !cl->paused && cl->pipe.write_queue_size > KMS_CONTROL_MAX_PENDING) {
-        cl->paused = 1;
-        uv_read_stop((uv_stream_t *)&cl->pipe);
+}
+
+static void client_process(client_t *cl);
+
+void kms_control_reply(kms_control_req_t *req, const char *text)
+{
+    client_t *cl;
+
+    if (!req)
+        return;
+    cl = req->cl;
+    free(req);
+    if (!cl || cl->closing)
+        return;
+    cl->deferred = NULL;
+    send_reply(cl, text, strlen(text));
+    if (cl->closing)
+        return;
+    /* Commands that arrived meanwhile, then reading again. */
+    client_process(cl);
+    if (!cl->closing && !cl->deferred && cl->paused &&
+        cl->pipe.write_queue_size <= KMS_CONTROL_MAX_PENDING) {
+        cl->paused = 0;
+        if (uv_read_start((uv_stream_t *)&cl->pipe, calloc_cb, cread_cb) < 0)
+            client_close(cl);
     }
 }
 
@@ -180,10 +245,42 @@ static void calloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     buf->len = sizeof cl->line - cl->len;
 }
 
+/* Run the complete lines buffered in cl->line[0..len), stopping at a
+ * deferred reply. */
+static void client_process(client_t *cl)
+{
+    size_t start = 0, end = cl->len;
+
+    for (size_t i = 0; i < end && !cl->deferred; i++) {
+        if (cl->line[i] != '\n')
+            continue;
+        cl->line[i] = '\0';
+        run_line(cl, cl->line + start);
+        if (cl->closing)
+            return;
+        start = i + 1;
+    }
+    if (start > 0)
+        memmove(cl->line, cl->line + start, end - start);
+    cl->len = end - start;
+    if (cl->len == sizeof cl->line && !cl->deferred) {
+        static const char msg[] = "ERR KMS_ETOOBIG line longer than 4096 bytes\n";
+
+        kms_warn("control: closing a client that sent a line longer than %d bytes",
+                 KMS_CONTROL_MAX_LINE);
+        /* Answer, send FIN, and drain until the peer closes: closing with
+         * unread input would reset the connection and lose the answer. */
+        cl->discard = 1;
+        cl->len = 0;
+        if (client_send(cl, msg, sizeof msg - 1, 0) < 0 ||
+            uv_shutdown(&cl->shut, (uv_stream_t *)&cl->pipe, shutdown_cb) < 0)
+            client_close(cl);
+    }
+}
+
 static void cread_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
     client_t *cl = st->data;
-    size_t start = 0, end;
 
     (void)buf;
     if (cl->closing || nread == 0)
@@ -196,32 +293,8 @@ static void cread_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         cl->len = 0;
         return;
     }
-    end = cl->len + (size_t)nread;
-    for (size_t i = cl->len; i < end; i++) {
-        if (cl->line[i] != '\n')
-            continue;
-        cl->line[i] = '\0';
-        run_line(cl, cl->line + start);
-        if (cl->closing)
-            return;
-        start = i + 1;
-    }
-    if (start > 0)
-        memmove(cl->line, cl->line + start, end - start);
-    cl->len = end - start;
-    if (cl->len == sizeof cl->line) {
-        static const char msg[] = "ERR KMS_ETOOBIG line longer than 4096 bytes\n";
-
-        kms_warn("control: closing a client that sent a line longer than %d bytes",
-                 KMS_CONTROL_MAX_LINE);
-        /* Answer, send FIN, and drain until the peer closes: closing with
-         * unread input would reset the connection and lose the answer. */
-        cl->discard = 1;
-        cl->len = 0;
-        if (client_send(cl, msg, sizeof msg - 1, 0) < 0 ||
-            uv_shutdown(&cl->shut, st, shutdown_cb) < 0)
-            client_close(cl);
-    }
+    cl->len += (size_t)nread;
+    client_process(cl);
 }
 
 static void control_connection_cb(uv_stream_t *ls, int status)

@@ -31,10 +31,20 @@
 
 typedef struct kms_control kms_control_t;
 
-/** Called after each command has been executed (@p rc as kms_host_command()
- *  returned it), before its reply is written; kmsd uses it to react to
- *  state changes (e.g. the DNS publisher on sdns/cdns/decommission). */
-typedef void (*kms_control_hook_fn)(void *ud, const char *line, int rc);
+/** A command whose reply was deferred by the hook (see kms_control_reply()). */
+typedef struct kms_control_req kms_control_req_t;
+
+/**
+ * Called after each command has been executed (@p rc as kms_host_command()
+ * returned it, @p reply its whole reply text), before the reply is written;
+ * kmsd uses it to react to state changes (the DNS publisher on sdns, cdns,
+ * decommission, ...).  Return 0 to send @p reply as is, or 1 to take the
+ * reply over: nothing is written and nothing more is read from that client
+ * until kms_control_reply(@p req, text) sends the final text, so replies keep
+ * the order of the commands.  @p req is valid until that call.
+ */
+typedef int (*kms_control_hook_fn)(void *ud, const char *line, int rc, const char *reply,
+                                   kms_control_req_t *req);
 
 /**
  * Create the control socket object for @p path (copied) serving @p host
@@ -46,6 +56,14 @@ int kms_control_new(uv_loop_t *loop, const char *path, kms_host_t *host, kms_con
 
 /** Install @p fn (may be NULL) as the per-command hook. */
 void kms_control_set_hook(kms_control_t *c, kms_control_hook_fn fn, void *ud);
+
+/**
+ * Answer a deferred command with @p text (a whole reply, "OK <n>" + n lines
+ * or "ERR ..."; a missing final newline is added) and free @p req.  If the
+ * client went away (or the socket stopped) meanwhile, the text is dropped.
+ * Every deferred request must be answered exactly once, also while stopping.
+ */
+void kms_control_reply(kms_control_req_t *req, const char *text);
 
 /** Bind and listen.  On failure @p err (KMS_CONTROL_ERRLEN bytes) holds one
  *  line, e.g. "another kmsd is already using /var/lib/kmsd/kmsd.sock". */

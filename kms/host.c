@@ -119,8 +119,25 @@ void kms_host_free(kms_host_t *h)
     kms_inv_clear(&h->inv);
     kms_overrides_free(&h->ovr);
     kms_config_free(&h->cfg);
+    free(h->dns);
     free(h->state_dir);
     free(h);
+}
+
+int kms_host_set_dns(kms_host_t *h, const kms_dns_state_t *d, size_t n, int running)
+{
+    kms_dns_state_t *copy = NULL;
+
+    if (n) {
+        if (!(copy = malloc(n * sizeof *copy)))
+            return KMS_ENOMEM;
+        memcpy(copy, d, n * sizeof *copy);
+    }
+    free(h->dns);
+    h->dns = copy;
+    h->n_dns = n;
+    h->dns_running = running;
+    return 0;
 }
 
 int kms_host_reconfigure(kms_host_t *h, const kms_config_t *cfg, char *err, size_t errlen)

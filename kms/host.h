@@ -77,6 +77,20 @@ int kms_host_flush(kms_host_t *h);
 
 void kms_host_settings(const kms_host_t *h, kms_settings_t *out);
 
+/** DNS publishing outcome of one domain, shown by `status` (kmsd's publisher
+ *  sets the table through kms_host_set_dns()). */
+typedef struct {
+    char domain[256];  /**< "kms.test" */
+    char op[12];       /**< "publish" or "unpublish"; "" while pending */
+    int status;        /**< 0 or KMS_E* of the last outcome */
+    int64_t time;      /**< unix time of the outcome; 0: none yet (pending) */
+    char message[512]; /**< one line */
+} kms_dns_state_t;
+
+/** Replace the DNS status table (@p d, @p n copied); @p running: a DNS run is
+ *  under way.  0 or KMS_ENOMEM (then the old table stays). */
+int kms_host_set_dns(kms_host_t *h, const kms_dns_state_t *d, size_t n, int running);
+
 /** Tests and fuzzing only: @p durable = 0 makes state writes skip fsync (the
  *  rename stays atomic, but a power loss may lose the last writes). */
 void kms_host_set_durable(kms_host_t *h, int durable);

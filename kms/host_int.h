@@ -27,6 +27,9 @@ struct kms_host {
     char hostname[EPID_HOST_MAX + 1];
     int64_t unsupported_logged; /* time of the last log line */
     uint64_t unsupported_quiet; /* requests not logged since */
+    kms_dns_state_t *dns;       /* DNS status table (kms_host_set_dns) */
+    size_t n_dns;
+    int dns_running;
 };
 
 #endif

@@ -36,6 +36,7 @@
 #include "base/log.h"
 #include "kms/config.h"
 #include "kms/control.h"
+#include "kms/dnspub.h"
 #include "kms/host.h"
 #include "kms/server.h"
 
@@ -61,6 +62,7 @@ typedef struct {
     kms_host_t *host;
     kms_server_t *server;
     kms_control_t *control;
+    kms_dnspub_t *dns;
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t flush_timer;
     int stopping;
@@ -69,30 +71,43 @@ typedef struct {
 
 /* ---- hook points for the DNS publisher ---------------------------------- */
 
-/** The listeners and the control socket are up. */
+/** The listeners and the control socket are up: publish (if on). */
 static void kmsd_app_on_ready(kmsd_app *app)
 {
-    (void)app;
+    kms_dnspub_start(app->dns);
 }
 
-/** A stop was requested (SIGTERM/SIGINT).  Never unpublish here. */
+/** A stop was requested (SIGTERM/SIGINT).  Never unpublish here: only cancel. */
 static void kmsd_app_on_stop(kmsd_app *app)
 {
-    (void)app;
+    kms_dnspub_stop(app->dns);
+    app->dns = NULL; /* freed by the loop once its handles are closed */
 }
 
-/** A new configuration was applied (SIGHUP). */
+/** A new configuration was applied (SIGHUP): re-publish if [dns] changed. */
 static void kmsd_app_on_reload(kmsd_app *app)
 {
-    (void)app;
+    char err[KMS_CONFIG_ERRLEN] = "";
+
+    if (app->dns && kms_dnspub_reconfigure(app->dns, &app->cfg, err, sizeof err) < 0)
+        kms_error("reload: DNS settings kept: %s", err);
 }
 
-/** A control command ran (sdns, cdns, decommission, sprt, ... change state). */
-static void kmsd_app_on_command(void *ud, const char *line, int rc)
+static void command_reply_cb(void *ud, const char *text)
 {
-    (void)ud;
-    (void)line;
-    (void)rc;
+    kms_control_reply(ud, text);
+}
+
+/** A control command ran (sdns, cdns, decommission, sprio, ... change state):
+ *  the DNS work it needs answers the client when it ends. */
+static int kmsd_app_on_command(void *ud, const char *line, int rc, const char *reply,
+                               kms_control_req_t *req)
+{
+    kmsd_app *app = ud;
+
+    if (rc < 0 || !app->dns || app->stopping)
+        return 0;
+    return kms_dnspub_command(app->dns, line, reply, command_reply_cb, req);
 }
 
 /* ---- configuration ------------------------------------------------------ */
@@ -189,6 +204,8 @@ static int build_config(kmsd_app *app, kms_config_t *cfg, char *err, size_t errl
         if (rc < 0)
             goto fail;
     }
+    if ((rc = kms_dnspub_check_config(cfg, err, errlen)) < 0)
+        goto fail;
     if (kms_log_level_parse(cfg->log_level ? cfg->log_level : "info") < 0) {
         snprintf(err, errlen, "unknown log level '%s'", cfg->log_level);
         rc = KMS_ECONFIG;
@@ -453,7 +470,15 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    /* 4. control socket */
+    /* 4. DNS publisher (sends nothing before "ready") */
+    if ((rc = kms_dnspub_new(&app.loop, app.host, &app.cfg, kms_server_port(app.server), &app.dns,
+                             err, sizeof err)) < 0) {
+        fprintf(stderr, "kmsd: %s\n", err);
+        app.exit_code = rc == KMS_ENOMEM ? EXIT_START : EXIT_CONFIG;
+        goto out;
+    }
+
+    /* 5. control socket */
     if (!(ctl_path = control_path(&app.cfg)))
         goto nomem;
     if ((rc = kms_control_new(&app.loop, ctl_path, app.host, &app.control)) < 0)
@@ -466,7 +491,7 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    /* 5. signals, flush timer, ready */
+    /* 6. signals, flush timer, ready */
     uv_signal_init(&app.loop, &app.sig_term);
     uv_signal_init(&app.loop, &app.sig_int);
     uv_signal_init(&app.loop, &app.sig_hup);
@@ -500,6 +525,7 @@ out:
     if (loop_ok) {
         /* Close whatever a failed start-up left open, then drain the loop. */
         if (!app.stopping) {
+            kms_dnspub_stop(app.dns);
             kms_server_stop(app.server, NULL, NULL);
             kms_control_stop(app.control, NULL, NULL);
         }

@@ -604,6 +604,13 @@ void kms_server_describe(const kms_server_t *s, char *buf, size_t len)
     }
 }
 
+uint16_t kms_server_port(const kms_server_t *s)
+{
+    if (!s->n_ls)
+        return 0;
+    return kms_addr_port((const struct sockaddr *)&s->ls[0].addr);
+}
+
 size_t kms_server_connections(const kms_server_t *s)
 {
     return s->n_conn;

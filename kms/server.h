@@ -76,6 +76,9 @@ void kms_server_describe(const kms_server_t *s, char *buf, size_t len);
 size_t kms_server_connections(const kms_server_t *s);
 
 /** Free a stopped (or never started) server; NULL is a no-op. */
+/** The port of the first listener (after kms_server_start(): the port served); 0 if none. */
+uint16_t kms_server_port(const kms_server_t *s);
+
 void kms_server_free(kms_server_t *s);
 
 #endif

@@ -1,0 +1,738 @@
+/*
+ * dnspub.c - kmsd's use of the DNS publisher (see dnspub.h).
+ *
+ * One queue of jobs, one job running at a time.  A job is one engine run
+ * (publish or unpublish of a domain list); the daemon engine (unbounded
+ * retries) serves start-up and refresh jobs, the command engine (bounded
+ * retries) serves control verbs.  Engines are rebuilt, between jobs, after a
+ * reload changed their options.
+ */
+#include "kms/dnspub.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/addr.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "base/wire.h"
+#include "dns/keyfile.h"
+#include "publisher/publisher.h"
+
+#define CMD_ATTEMPTS 3 /* per exchange, for a verb's run */
+
+typedef struct job job_t;
+
+struct job {
+    pub_op_t op;
+    int daemon;         /* daemon engine (start, refresh, reload) */
+    int strict;         /* a DNS failure makes the reply an ERR (cdns, decommission) */
+    pub_domain_t *doms; /* names owned */
+    size_t n;
+    char *head; /* the host's reply; NULL: no reply wanted */
+    kms_dnspub_reply_fn fn;
+    void *ud;
+    job_t *next;
+};
+
+struct kms_dnspub {
+    uv_loop_t *loop;
+    kms_host_t *host;
+    uint16_t port;
+    /* options from the configuration */
+    char *target, *server;
+    uint32_t ttl;
+    uint64_t refresh_s;
+    int allow_unsigned, has_key;
+    kms_tsig_key_t key;
+    int stale; /* engines must be rebuilt from the options above */
+    pub_engine_t *eng_daemon, *eng_cmd;
+    job_t *active, *queue;
+    uv_timer_t timer;
+    uv_timer_t kick; /* runs the next job from the loop, outside the engine's callback */
+    int stopping, started, closed_handles;
+    char last_fp[4096];          /* what the last publish run covered (settings fingerprint) */
+    kms_pub_domain_t *published; /* domains of the last publish request */
+    size_t n_published;
+    kms_dns_state_t *st; /* status table */
+    size_t n_st;
+};
+
+static void job_free(job_t *j)
+{
+    if (!j)
+        return;
+    for (size_t i = 0; i < j->n; i++)
+        free((char *)j->doms[i].name);
+    free(j->doms);
+    free(j->head);
+    free(j);
+}
+
+static int set_str(char **dst, const char *src)
+{
+    char *n = NULL;
+
+    if (src && !(n = strdup(src)))
+        return KMS_ENOMEM;
+    free(*dst);
+    *dst = n;
+    return 0;
+}
+
+int kms_dnspub_check_config(const kms_config_t *cfg, char *err, size_t errlen)
+{
+    kms_tsig_key_t key;
+    int rc;
+
+    err[0] = '\0';
+    if (!cfg->key_file)
+        return 0;
+    rc = kms_keyfile_load(cfg->key_file, NULL, &key, err, errlen);
+    memset(&key, 0, sizeof key);
+    if (rc < 0) {
+        char why[KMS_CONFIG_ERRLEN];
+
+        snprintf(why, sizeof why, "%s", err[0] ? err : kms_strerror(rc));
+        if (strstr(why, cfg->key_file))
+            snprintf(err, errlen, "[dns] key_file: %s", why);
+        else
+            snprintf(err, errlen, "[dns] key_file %s: %s", cfg->key_file, why);
+    }
+    return rc;
+}
+
+/* Options of @p cfg into @p p (key loaded).  0 or error with @p err. */
+static int load_options(kms_dnspub_t *p, const kms_config_t *cfg, char *err, size_t errlen)
+{
+    kms_tsig_key_t key;
+    int rc, has_key = 0;
+
+    memset(&key, 0, sizeof key);
+    err[0] = '\0';
+    if (cfg->key_file) {
+        if ((rc = kms_keyfile_load(cfg->key_file, NULL, &key, err, errlen)) < 0) {
+            if (!err[0])
+                snprintf(err, errlen, "%s: %s", cfg->key_file, kms_strerror(rc));
+            return rc;
+        }
+        has_key = 1;
+    }
+    if (set_str(&p->target, cfg->target) < 0 || set_str(&p->server, cfg->server) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return KMS_ENOMEM;
+    }
+    p->ttl = cfg->ttl;
+    p->refresh_s = cfg->refresh ? cfg->refresh : 86400;
+    p->allow_unsigned = cfg->allow_unsigned;
+    p->has_key = has_key;
+    p->key = key;
+    memset(&key, 0, sizeof key);
+    p->stale = 1;
+    return 0;
+}
+
+/* Build both engines from the options.  0 or KMS_E* (logged). */
+static int build_engines(kms_dnspub_t *p)
+{
+    pub_options_t o;
+    struct sockaddr_storage ss;
+    int rc;
+
+    pub_engine_free(p->eng_daemon);
+    pub_engine_free(p->eng_cmd);
+    p->eng_daemon = p->eng_cmd = NULL;
+    pub_options_init(&o);
+    o.target = p->target;
+    o.port = p->port;
+    o.ttl = p->ttl;
+    o.key = p->has_key ? &p->key : NULL;
+    o.allow_unsigned = p->allow_unsigned;
+    if (p->server) {
+        if (kms_addr_parse(p->server, 53, &ss) < 0)
+            return KMS_EADDR;
+        o.server = (struct sockaddr *)&ss;
+    }
+    o.attempts = 0;
+    o.log_retries = 1;
+    if ((rc = pub_engine_new(p->loop, &o, &p->eng_daemon)) < 0)
+        return rc;
+    o.attempts = CMD_ATTEMPTS;
+    o.log_retries = 0;
+    if ((rc = pub_engine_new(p->loop, &o, &p->eng_cmd)) < 0) {
+        pub_engine_free(p->eng_daemon);
+        p->eng_daemon = NULL;
+        return rc;
+    }
+    p->stale = 0;
+    return 0;
+}
+
+/* ---- status table -------------------------------------------------------- */
+
+static kms_dns_state_t *st_find(kms_dnspub_t *p, const char *domain)
+{
+    char d[256];
+    size_t n;
+
+    snprintf(d, sizeof d, "%s", domain);
+    n = strlen(d);
+    if (n > 1 && d[n - 1] == '.')
+        d[n - 1] = '\0';
+    for (size_t i = 0; i < p->n_st; i++)
+        if (strcmp(p->st[i].domain, d) == 0)
+            return &p->st[i];
+    {
+        kms_dns_state_t *nt = realloc(p->st, (p->n_st + 1) * sizeof *nt);
+
+        if (!nt)
+            return NULL;
+        p->st = nt;
+        memset(&nt[p->n_st], 0, sizeof *nt);
+        snprintf(nt[p->n_st].domain, sizeof nt[p->n_st].domain, "%s", d);
+        return &nt[p->n_st++];
+    }
+}
+
+static void st_push(kms_dnspub_t *p)
+{
+    if (kms_host_set_dns(p->host, p->st, p->n_st, p->active != NULL) < 0)
+        kms_warn("dns: out of memory updating the status table");
+}
+
+/* ---- jobs ------------------------------------------------------------------ */
+
+/* The effective domain list as engine domains (names copied).  0 or KMS_ENOMEM. */
+static int current_domains(kms_dnspub_t *p, pub_domain_t **out, size_t *n)
+{
+    kms_settings_t s;
+    pub_domain_t *d;
+
+    kms_host_settings(p->host, &s);
+    *out = NULL;
+    *n = 0;
+    if (s.n_domains == 0)
+        return 0;
+    if (!(d = calloc(s.n_domains, sizeof *d)))
+        return KMS_ENOMEM;
+    for (size_t i = 0; i < s.n_domains; i++) {
+        const kms_pub_domain_t *k = &s.domains[i];
+
+        d[i].priority = k->has_prio ? k->priority : s.priority;
+        d[i].weight = k->has_prio ? k->weight : s.weight;
+        if (!(d[i].name = strdup(k->name))) {
+            for (size_t j = 0; j < i; j++)
+                free((char *)d[j].name);
+            free(d);
+            return KMS_ENOMEM;
+        }
+    }
+    *out = d;
+    *n = s.n_domains;
+    return 0;
+}
+
+/* Fingerprint of what a publish would write: options and domain data. */
+static void fingerprint(kms_dnspub_t *p, char *buf, size_t len)
+{
+    kms_settings_t s;
+    size_t off;
+
+    kms_host_settings(p->host, &s);
+    off = (size_t)snprintf(buf, len, "%s|%s|%u|%u|%d|%d|%u|%u|%u", p->target ? p->target : "",
+                           p->server ? p->server : "", p->ttl, p->port, p->has_key,
+                           p->allow_unsigned, s.priority, s.weight, (unsigned)s.n_domains);
+    for (size_t i = 0; i < s.n_domains && off < len; i++)
+        off += (size_t)snprintf(buf + off, len - off, "|%s %d %u %u", s.domains[i].name,
+                                s.domains[i].has_prio, s.domains[i].priority, s.domains[i].weight);
+    if (p->has_key)
+        snprintf(buf + (off < len ? off : len - 1), len - (off < len ? off : len - 1), "|%s|%s",
+                 p->key.name, p->key.algorithm);
+}
+
+static void run_next(kms_dnspub_t *p);
+
+/* "kms.test." -> "kms.test" into @p buf (256 bytes). */
+static const char *disp(const char *d, char *buf)
+{
+    size_t n;
+
+    snprintf(buf, 256, "%s", d);
+    n = strlen(buf);
+    if (n > 1 && buf[n - 1] == '.')
+        buf[n - 1] = '\0';
+    return buf;
+}
+static void maybe_free(kms_dnspub_t *p);
+
+static void reply_text(job_t *j, const pub_result_t *r, size_t n, int status, const char *why)
+{
+    kms_wr_t w;
+    unsigned lines = 0;
+    const char *body = "";
+    char head[32], line[1024], dn[256];
+    int fail_idx = -1;
+
+    if (!j->fn)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (r[i].status < 0 && fail_idx < 0)
+            fail_idx = (int)i;
+    if (j->strict && (fail_idx >= 0 || status < 0)) {
+        if (fail_idx >= 0)
+            snprintf(line, sizeof line, "ERR %s dns %s: %s", kms_err_name(r[fail_idx].status),
+                     disp(r[fail_idx].domain, dn), r[fail_idx].message);
+        else
+            snprintf(line, sizeof line, "ERR %s dns: %s", kms_err_name(status),
+                     why ? why : kms_strerror(status));
+        j->fn(j->ud, line);
+        return;
+    }
+    kms_wr_init(&w);
+    if (j->head && strncmp(j->head, "OK ", 3) == 0) {
+        lines = (unsigned)strtoul(j->head + 3, NULL, 10);
+        body = strchr(j->head, '\n');
+        body = body ? body + 1 : "";
+    }
+    lines += (unsigned)n;
+    if (status < 0 && n == 0)
+        lines++;
+    snprintf(head, sizeof head, "OK %u\n", lines);
+    kms_wr_bytes(&w, head, strlen(head));
+    kms_wr_bytes(&w, body, strlen(body));
+    for (size_t i = 0; i < n; i++) {
+        int k = snprintf(line, sizeof line, "dns %s %s %s\n", disp(r[i].domain, dn),
+                         r[i].status == 0 ? "ok" : "error", r[i].message);
+
+        kms_wr_bytes(&w, line, k > 0 && (size_t)k < sizeof line ? (size_t)k : sizeof line - 1);
+    }
+    if (status < 0 && n == 0) {
+        int k = snprintf(line, sizeof line, "dns - error %s\n", why ? why : kms_strerror(status));
+
+        kms_wr_bytes(&w, line, (size_t)k < sizeof line ? (size_t)k : sizeof line - 1);
+    }
+    kms_wr_u8(&w, '\0');
+    j->fn(j->ud, w.err ? "ERR KMS_ENOMEM out of memory" : (const char *)w.buf);
+    kms_wr_free(&w);
+}
+
+static void kick_cb(uv_timer_t *t)
+{
+    run_next(t->data);
+}
+
+static void run_done(const pub_result_t *r, size_t n, const pub_stats_t *stats, void *ud)
+{
+    kms_dnspub_t *p = ud;
+    job_t *j = p->active;
+    char dn[256];
+
+    (void)stats;
+    p->active = NULL;
+    for (size_t i = 0; i < n; i++) {
+        kms_dns_state_t *d = st_find(p, r[i].domain);
+
+        if (r[i].status == 0)
+            kms_info("dns: %s: %s", disp(r[i].domain, dn), r[i].message);
+        else if (r[i].status == KMS_ECANCELED)
+            kms_info("dns: %s: %s canceled", disp(r[i].domain, dn), pub_op_name(j->op));
+        else
+            kms_error("dns: %s: %s failed: %s", disp(r[i].domain, dn), pub_op_name(j->op),
+                      r[i].message);
+        if (!d || r[i].status == KMS_ECANCELED)
+            continue;
+        snprintf(d->op, sizeof d->op, "%s", pub_op_name(j->op));
+        d->status = r[i].status;
+        d->time = r[i].time ? r[i].time : (int64_t)time(NULL);
+        snprintf(d->message, sizeof d->message, "%s", r[i].message);
+    }
+    reply_text(j, r, n, 0, NULL);
+    job_free(j);
+    if (p->stopping) {
+        maybe_free(p);
+        return;
+    }
+    st_push(p);
+    /* The engine still counts its run as active during this callback. */
+    uv_timer_start(&p->kick, kick_cb, 0, 0);
+}
+
+/* Start queued jobs until one runs (or none is left). */
+static void run_next(kms_dnspub_t *p)
+{
+    while (!p->active && p->queue && !p->stopping) {
+        job_t *j = p->queue;
+        pub_engine_t *e;
+        const char *why = NULL;
+        int rc = 0;
+
+        p->queue = j->next;
+        j->next = NULL;
+        if (p->stale)
+            rc = build_engines(p);
+        e = j->daemon ? p->eng_daemon : p->eng_cmd;
+        if (rc == 0)
+            rc = pub_run(e, j->op, j->doms, j->n, run_done, p);
+        if (rc == 0) {
+            p->active = j;
+            st_push(p);
+            return;
+        }
+        if (rc == KMS_EINVAL && !p->has_key && !p->allow_unsigned)
+            why = "no TSIG key ([dns] key_file, or allow_unsigned = yes)";
+        else if (rc == KMS_EADDR)
+            why = "no DNS server ([dns] server, or a nameserver in /etc/resolv.conf)";
+        if (why)
+            kms_error("dns: cannot %s: %s", pub_op_name(j->op), why);
+        else
+            kms_error("dns: cannot %s: %s", pub_op_name(j->op), kms_strerror(rc));
+        for (size_t i = 0; i < j->n; i++) {
+            kms_dns_state_t *d = st_find(p, j->doms[i].name);
+
+            if (!d)
+                continue;
+            snprintf(d->op, sizeof d->op, "%s", pub_op_name(j->op));
+            d->status = rc;
+            d->time = (int64_t)time(NULL);
+            snprintf(d->message, sizeof d->message, "%s", why ? why : kms_strerror(rc));
+        }
+        reply_text(j, NULL, 0, rc, why);
+        job_free(j);
+        st_push(p);
+    }
+}
+
+/* Queue a job; a command job cancels a daemon run in flight. */
+static void enqueue(kms_dnspub_t *p, job_t *j)
+{
+    job_t **tail = &p->queue;
+
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = j;
+    if (!j->daemon) {
+        /* Queued daemon jobs are superseded by the verb's own run. */
+        job_t **pp = &p->queue;
+
+        while (*pp) {
+            job_t *q = *pp;
+
+            if (q->daemon && q != j) {
+                *pp = q->next;
+                job_free(q);
+                continue;
+            }
+            pp = &q->next;
+        }
+        if (p->active && p->active->daemon)
+            pub_cancel(p->active->daemon ? p->eng_daemon : p->eng_cmd);
+    }
+    run_next(p);
+}
+
+static job_t *job_new(pub_op_t op, int daemon, pub_domain_t *doms, size_t n)
+{
+    job_t *j = calloc(1, sizeof *j);
+
+    if (!j)
+        return NULL;
+    j->op = op;
+    j->daemon = daemon;
+    j->doms = doms;
+    j->n = n;
+    return j;
+}
+
+/* Remember the domains of a publish request (for sdomains' removals). */
+static void remember_published(kms_dnspub_t *p)
+{
+    kms_settings_t s;
+    kms_pub_domain_t *d = NULL;
+
+    kms_host_settings(p->host, &s);
+    if (s.n_domains && !(d = calloc(s.n_domains, sizeof *d)))
+        return;
+    for (size_t i = 0; i < s.n_domains; i++) {
+        d[i] = s.domains[i];
+        if (!(d[i].name = strdup(s.domains[i].name))) {
+            kms_config_free_domains(d, i);
+            return;
+        }
+    }
+    kms_config_free_domains(p->published, p->n_published);
+    p->published = d;
+    p->n_published = s.n_domains;
+    fingerprint(p, p->last_fp, sizeof p->last_fp);
+}
+
+/* Unpublish the remembered domains that the settings no longer list.  Returns
+ * a job (no reply), or NULL when nothing was removed. */
+static job_t *removed_job(kms_dnspub_t *p, int daemon)
+{
+    kms_settings_t s;
+    pub_domain_t *d;
+    size_t n = 0;
+    job_t *j;
+
+    kms_host_settings(p->host, &s);
+    if (p->n_published == 0 || !(d = calloc(p->n_published, sizeof *d)))
+        return NULL;
+    for (size_t i = 0; i < p->n_published; i++) {
+        int found = 0;
+
+        for (size_t k = 0; k < s.n_domains && !found; k++)
+            found = strcmp(p->published[i].name, s.domains[k].name) == 0;
+        if (found)
+            continue;
+        d[n].priority = d[n].weight = -1;
+        if (!(d[n].name = strdup(p->published[i].name)))
+            break;
+        n++;
+    }
+    if (n == 0 || !(j = job_new(PUB_UNPUBLISH, daemon, d, n))) {
+        for (size_t i = 0; i < n; i++)
+            free((char *)d[i].name);
+        free(d);
+        return NULL;
+    }
+    return j;
+}
+
+/* Queue a publish of the current settings (daemon or command mode); with
+ * @p fn, the reply goes there.  Returns 1 if a job was queued (fn will be
+ * called), 0 if nothing to do (fn not called). */
+static int queue_publish(kms_dnspub_t *p, int daemon, const char *head, kms_dnspub_reply_fn fn,
+                         void *ud)
+{
+    pub_domain_t *d;
+    size_t n;
+    job_t *j, *rm;
+
+    if ((rm = removed_job(p, daemon)) != NULL)
+        enqueue(p, rm);
+    if (current_domains(p, &d, &n) < 0 || n == 0)
+        return 0;
+    if (!(j = job_new(PUB_PUBLISH, daemon, d, n))) {
+        for (size_t i = 0; i < n; i++)
+            free((char *)d[i].name);
+        free(d);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        kms_dns_state_t *s = st_find(p, d[i].name);
+
+        if (s && s->time == 0)
+            s->op[0] = '\0';
+    }
+    if (head && !(j->head = strdup(head))) {
+        job_free(j);
+        return 0;
+    }
+    j->fn = fn;
+    j->ud = ud;
+    remember_published(p);
+    enqueue(p, j);
+    return 1;
+}
+
+static int publishing(kms_dnspub_t *p)
+{
+    kms_settings_t s;
+
+    kms_host_settings(p->host, &s);
+    return s.publish && !s.decommissioned;
+}
+
+/* ---- lifecycle ----------------------------------------------------------- */
+
+int kms_dnspub_new(uv_loop_t *loop, kms_host_t *host, const kms_config_t *cfg, uint16_t port,
+                   kms_dnspub_t **out, char *err, size_t errlen)
+{
+    kms_dnspub_t *p = calloc(1, sizeof *p);
+    int rc;
+
+    *out = NULL;
+    if (!p) {
+        snprintf(err, errlen, "out of memory");
+        return KMS_ENOMEM;
+    }
+    p->loop = loop;
+    p->host = host;
+    p->port = port ? port : 1688;
+    if ((rc = load_options(p, cfg, err, errlen)) < 0) {
+        free(p->target);
+        free(p->server);
+        free(p);
+        return rc;
+    }
+    uv_timer_init(loop, &p->timer);
+    uv_timer_init(loop, &p->kick);
+    p->timer.data = p->kick.data = p;
+    *out = p;
+    return 0;
+}
+
+static void refresh_cb(uv_timer_t *t)
+{
+    kms_dnspub_t *p = t->data;
+
+    if (p->stopping || !publishing(p))
+        return;
+    if (p->active || p->queue) {
+        kms_debug("dns: refresh skipped: a run is active");
+        return;
+    }
+    queue_publish(p, 1, NULL, NULL, NULL);
+}
+
+static void start_timer(kms_dnspub_t *p)
+{
+    uint64_t ms = p->refresh_s * 1000u;
+
+    uv_timer_start(&p->timer, refresh_cb, ms, ms);
+}
+
+void kms_dnspub_start(kms_dnspub_t *p)
+{
+    kms_settings_t s;
+
+    p->started = 1;
+    kms_host_settings(p->host, &s);
+    /* pending rows for the domains about to be published */
+    for (size_t i = 0; i < s.n_domains && publishing(p); i++)
+        st_find(p, s.domains[i].name);
+    st_push(p);
+    if (publishing(p))
+        queue_publish(p, 1, NULL, NULL, NULL);
+    else
+        kms_info("dns: publishing is off%s", s.decommissioned ? " (decommissioned)" : "");
+    start_timer(p);
+}
+
+int kms_dnspub_reconfigure(kms_dnspub_t *p, const kms_config_t *cfg, char *err, size_t errlen)
+{
+    char after[sizeof p->last_fp];
+    uint64_t old_refresh = p->refresh_s;
+    int rc;
+
+    if ((rc = load_options(p, cfg, err, errlen)) < 0)
+        return rc;
+    fingerprint(p, after, sizeof after);
+    if (p->refresh_s != old_refresh && p->started)
+        start_timer(p);
+    if (!p->started || strcmp(after, p->last_fp) == 0 || !publishing(p))
+        return 0;
+    kms_info("dns: settings changed: publishing again");
+    if (p->active && p->active->daemon)
+        pub_cancel(p->eng_daemon);
+    queue_publish(p, 1, NULL, NULL, NULL);
+    return 0;
+}
+
+int kms_dnspub_command(kms_dnspub_t *p, const char *line, const char *reply, kms_dnspub_reply_fn fn,
+                       void *ud)
+{
+    char verb[32];
+    size_t k = 0;
+
+    while (*line == ' ')
+        line++;
+    while (line[k] && line[k] != ' ' && k < sizeof verb - 1) {
+        verb[k] = line[k];
+        k++;
+    }
+    verb[k] = '\0';
+    if (p->stopping || strncmp(reply, "OK", 2) != 0)
+        return 0;
+    if (strcmp(verb, "sdns") == 0 || strcmp(verb, "sprio") == 0 || strcmp(verb, "sweight") == 0 ||
+        strcmp(verb, "sdomains") == 0) {
+        if (!publishing(p))
+            return 0;
+        return queue_publish(p, 0, reply, fn, ud);
+    }
+    if (strcmp(verb, "cdns") == 0 || strcmp(verb, "decommission") == 0) {
+        pub_domain_t *d;
+        size_t n;
+        job_t *j, *rm;
+
+        /* Without a key (and unsigned updates not allowed) nothing can have
+         * been published by this host: nothing to remove. */
+        if (!p->has_key && !p->allow_unsigned)
+            return 0;
+
+        if ((rm = removed_job(p, 0)) != NULL)
+            enqueue(p, rm);
+        if (current_domains(p, &d, &n) < 0 || n == 0)
+            return 0;
+        for (size_t i = 0; i < n; i++)
+            d[i].priority = d[i].weight = -1;
+        if (!(j = job_new(PUB_UNPUBLISH, 0, d, n))) {
+            for (size_t i = 0; i < n; i++)
+                free((char *)d[i].name);
+            free(d);
+            return 0;
+        }
+        j->strict = 1;
+        j->fn = fn;
+        j->ud = ud;
+        if (!(j->head = strdup(reply))) {
+            job_free(j);
+            return 0;
+        }
+        kms_config_free_domains(p->published, p->n_published);
+        p->published = NULL;
+        p->n_published = 0;
+        p->last_fp[0] = '\0';
+        /* An in-flight publish of any kind is superseded. */
+        if (p->active && p->active->op == PUB_PUBLISH)
+            pub_cancel(p->active->daemon ? p->eng_daemon : p->eng_cmd);
+        enqueue(p, j);
+        return 1;
+    }
+    return 0;
+}
+
+/* Free once stopped, the timer closed and no run's callback is pending. */
+static void maybe_free(kms_dnspub_t *p)
+{
+    if (!p->stopping || p->closed_handles < 2 || p->active)
+        return;
+    kms_config_free_domains(p->published, p->n_published);
+    free(p->st);
+    free(p->target);
+    free(p->server);
+    memset(&p->key, 0, sizeof p->key);
+    free(p);
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+    kms_dnspub_t *p = h->data;
+
+    p->closed_handles++;
+    maybe_free(p);
+}
+
+void kms_dnspub_stop(kms_dnspub_t *p)
+{
+    if (!p || p->stopping)
+        return;
+    p->stopping = 1;
+    /* Queued jobs never run; their replies say so. */
+    while (p->queue) {
+        job_t *j = p->queue;
+
+        p->queue = j->next;
+        reply_text(j, NULL, 0, KMS_ECANCELED, "kmsd is stopping");
+        job_free(j);
+    }
+    /* The active run's callback runs from the loop (canceled) and answers. */
+    pub_engine_free(p->eng_daemon);
+    pub_engine_free(p->eng_cmd);
+    p->eng_daemon = p->eng_cmd = NULL;
+    uv_timer_stop(&p->timer);
+    uv_close((uv_handle_t *)&p->timer, timer_closed);
+    uv_close((uv_handle_t *)&p->kick, timer_closed);
+}

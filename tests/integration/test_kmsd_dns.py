@@ -1,0 +1,247 @@
+"""kmsd publishing its own SRV records into a real named.
+
+Covers: publish at start with exact TTL/priority/weight/port/target; a
+multi-domain list with per-domain priority/weight; named down when kmsd
+starts (kmsd serves, the record appears once named is up, no restart); a
+record deleted behind kmsd's back comes back at the next refresh; cdns
+removes only our record and persists across a restart; sdns publishes again;
+decommission waits for DNS and reports per-domain results; SIGTERM leaves the
+record; a wrong key is one clear error in status and no retry storm.
+"""
+import json
+import os
+import signal
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import kmstest  # noqa: E402
+from dnstest import Named, make_key, wait_until  # noqa: E402
+from kmstest import EXAMPLE_KEY, kms_client  # noqa: E402
+
+OWNER = "_vlmcs._tcp.kms.test"
+CORP = "_vlmcs._tcp.corp.test"
+TARGET = "kms1.kms.test."
+
+
+def notl(recs):
+    return [r[:4] for r in recs]
+
+
+class KmsdDns(kmstest.KmsdTestCase):
+    def setUp(self):
+        super().setUp()
+        self.ns = None
+
+    def tearDown(self):
+        super().tearDown()
+        if self.ns is not None:
+            self.ns.__exit__(None, None, None)
+
+    def named(self, **kw):
+        self.ns = Named(**kw).start()
+        return self.ns
+
+    def dns_conf(self, ns_server, key_file, **more):
+        conf = {"publish": "yes", "domains": "kms.test", "target": "kms1.kms.test",
+                "ttl": "1234", "priority": "3", "weight": "7", "server": ns_server,
+                "key_file": key_file, "refresh": "1h"}
+        conf.update(more)
+        return {"dns": conf}
+
+    def status_json(self, d):
+        return json.loads(d.ctl("status", json=True).stdout)
+
+    def test_publish_at_start_exact_record_and_sigterm_keeps_it(self):
+        ns = self.named()
+        d = self.kmsd(extra=self.dns_conf(ns.server, ns.key_file)).start()
+        recs = ns.wait_srv(OWNER, lambda r: len(r) == 1, timeout=10)
+        self.assertEqual(recs, [(3, 7, d.port, TARGET, 1234)])
+        st = self.status_json(d)
+        self.assertTrue(st["dns"]["publish"])
+        row = [x for x in st["dns"]["domains"] if x["domain"] == "kms.test"][0]
+        self.assertEqual((row["op"], row["result"], row["ok"]), ("publish", "ok", True), row)
+        self.assertGreater(row["time"], 0)
+        text = d.ctl("status").stdout
+        self.assertIn("dns publishing=yes", text)
+        self.assertRegex(text, r"dns_domain kms\.test publish ok time=\d+ ")
+        # SIGTERM never unpublishes
+        self.stop_clean(d)
+        time.sleep(0.3)
+        self.assertEqual(ns.srv(OWNER), [(3, 7, d.port, TARGET, 1234)])
+
+    def test_multi_domain_per_domain_priority_weight(self):
+        ns = self.named()
+        d = self.kmsd(extra=self.dns_conf(ns.server, ns.key_file,
+                                          domains="kms.test, corp.test 10 50")).start()
+        self.assertEqual(ns.wait_srv(OWNER, lambda r: len(r) == 1, timeout=10),
+                         [(3, 7, d.port, TARGET, 1234)])
+        self.assertEqual(ns.wait_srv(CORP, lambda r: len(r) == 1, timeout=10),
+                         [(10, 50, d.port, TARGET, 1234)])
+        # sprio re-publishes kms.test (default priority) with the new value
+        r = d.ctl("sprio", "5")
+        self.assertIn("priority 5", r.stdout)
+        self.assertIn("dns kms.test ok", r.stdout)
+        self.assertEqual(ns.srv(OWNER), [(5, 7, d.port, TARGET, 1234)])
+        self.assertEqual(ns.srv(CORP), [(10, 50, d.port, TARGET, 1234)])
+        # sdomains drops corp.test: unpublished there
+        r = d.ctl("sdomains", "kms.test")
+        self.assertIn("dns kms.test ok", r.stdout)
+        self.assertEqual(ns.wait_srv(CORP, lambda x: x == [], timeout=10), [])
+        self.assertEqual(ns.srv(OWNER), [(5, 7, d.port, TARGET, 1234)])
+        self.stop_clean(d)
+
+    def test_named_down_at_start_then_up(self):
+        port = kmstest.free_port()
+        nsdir = os.path.join(self.tmp, "named")
+        os.makedirs(nsdir)
+        key = os.path.join(nsdir, "kms-publisher.key")
+        make_key(key)
+        d = self.kmsd(extra=self.dns_conf("127.0.0.1:%d" % port, key, refresh="2s")).start()
+        d.ctl("ipk", EXAMPLE_KEY)
+        d.ctl("ato")
+        rc, kv, r = kms_client("127.0.0.1", d.port)
+        self.assertEqual(rc, 0, r.stdout + r.stderr)
+        self.assertEqual(kv.get("status"), "0x00000000", r.stdout)
+        time.sleep(1.0)
+        st = self.status_json(d)
+        self.assertTrue(st["dns"]["running"], st["dns"])
+        self.ns = Named(workdir=nsdir)
+        self.ns.args += ["--port", str(port)]
+        self.ns.start()
+        self.assertEqual(self.ns.port, port)
+        recs = self.ns.wait_srv(OWNER, lambda x: len(x) == 1, timeout=40)
+        self.assertEqual(recs, [(3, 7, d.port, TARGET, 1234)])
+        # each failed attempt was logged once, with backoff (no flood)
+        warns = [l for l in d.log().splitlines() if "warning" in l]
+        self.assertGreaterEqual(len(warns), 1, d.log_tail())
+        self.assertLess(len(warns), 30, "\n".join(warns))
+        self.stop_clean(d)
+
+    def test_sighup_with_changed_dns_settings_republishes(self):
+        ns = self.named()
+        d = self.kmsd(extra=self.dns_conf(ns.server, ns.key_file))
+        d.start()
+        ns.wait_srv(OWNER, lambda r: len(r) == 1, timeout=10)
+        d.write_config(self.dns_conf(ns.server, ns.key_file, ttl="777", weight="9"))
+        d.signal(signal.SIGHUP)
+        recs = ns.wait_srv(OWNER, lambda r: r and r[0][4] == 777, timeout=10)
+        self.assertEqual(recs, [(3, 9, d.port, TARGET, 777)])
+        # an unchanged reload sends nothing
+        time.sleep(0.5)
+        mark = ns.log_mark()
+        d.signal(signal.SIGHUP)
+        time.sleep(1.0)
+        self.assertEqual(ns.update_messages(mark), 0)
+        self.stop_clean(d)
+
+    def test_record_deleted_behind_our_back_is_restored(self):
+        ns = self.named()
+        d = self.kmsd(extra=self.dns_conf(ns.server, ns.key_file, refresh="2s")).start()
+        ns.wait_srv(OWNER, lambda r: len(r) == 1, timeout=10)
+        out = ns.nsupdate("update delete %s. SRV" % OWNER)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(ns.srv(OWNER), [])
+        recs = ns.wait_srv(OWNER, lambda r: len(r) == 1, timeout=10)
+        self.assertEqual(recs, [(3, 7, d.port, TARGET, 1234)])
+        self.stop_clean(d)
+
+    def test_cdns_removes_only_ours_persists_then_sdns(self):
+        ns = self.named()
+        out = ns.nsupdate("update add %s. 600 IN SRV 0 0 1688 kms2.kms.test." % OWNER)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        d = self.kmsd(extra=self.dns_conf(ns.server, ns.key_file)).start()
+        ns.wait_srv(OWNER, lambda r: len(r) == 2, timeout=10)
+        r = d.ctl("cdns")
+        self.assertTrue(r.stdout.startswith("publish no"), r.stdout)
+        self.assertIn("dns kms.test ok", r.stdout)
+        # the reply came after the DNS work: our record is already gone
+        # (the RRset shares one TTL in DNS, so compare without it)
+        self.assertEqual(notl(ns.srv(OWNER)), [(0, 0, 1688, "kms2.kms.test.")])
+        self.stop_clean(d)
+        # restart: publishing stays off
+        mark = ns.log_mark()
+        d.start()
+        time.sleep(1.5)
+        self.assertEqual(ns.update_messages(mark), 0)
+        self.assertEqual(notl(ns.srv(OWNER)), [(0, 0, 1688, "kms2.kms.test.")])
+        self.assertFalse(self.status_json(d)["dns"]["publish"])
+        # sdns publishes again (reply after the update)
+        r = d.ctl("sdns")
+        self.assertIn("publish yes", r.stdout)
+        self.assertIn("dns kms.test ok", r.stdout)
+        self.assertEqual(notl(ns.srv(OWNER)), [(0, 0, 1688, "kms2.kms.test."),
+                                               (3, 7, d.port, TARGET)])
+        self.stop_clean(d)
+
+    def test_decommission_reports_per_domain_and_removes(self):
+        ns = self.named()
+        d = self.kmsd(extra=self.dns_conf(ns.server, ns.key_file,
+                                          domains="kms.test, corp.test 10 50")).start()
+        ns.wait_srv(OWNER, lambda r: len(r) == 1, timeout=10)
+        ns.wait_srv(CORP, lambda r: len(r) == 1, timeout=10)
+        r = d.ctl("decommission")
+        lines = r.stdout.splitlines()
+        self.assertIn("decommissioned yes", lines)
+        self.assertTrue(any(l.startswith("dns kms.test ok") for l in lines), lines)
+        self.assertTrue(any(l.startswith("dns corp.test ok") for l in lines), lines)
+        self.assertEqual(ns.srv(OWNER), [])
+        self.assertEqual(ns.srv(CORP), [])
+        st = self.status_json(d)
+        self.assertTrue(st["settings"]["decommissioned"])
+        self.assertFalse(st["dns"]["publish"])
+        self.stop_clean(d)
+
+    def test_cdns_failure_is_err_naming_domain_setting_persists(self):
+        ns = self.named()
+        d = self.kmsd(extra=self.dns_conf(ns.server, ns.key_file))
+        d.start()
+        ns.wait_srv(OWNER, lambda r: len(r) == 1, timeout=10)
+        # SIGHUP with a key the server knows but grants nothing: updates REFUSED
+        d.write_config(self.dns_conf(ns.server, ns.other_key_file))
+        d.signal(signal.SIGHUP)
+        self.assertTrue(d.wait_log("configuration reloaded"), d.log_tail())
+        r = d.ctl("cdns", check=False)
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertIn("dns kms.test:", r.stderr + r.stdout)
+        self.assertIn("REFUSED", r.stderr + r.stdout)
+        # the setting changed anyway; the record is still there
+        self.assertFalse(self.status_json(d)["dns"]["publish"])
+        self.assertEqual(len(ns.srv(OWNER)), 1)
+        self.stop_clean(d)
+
+    def test_wrong_key_clear_error_no_retry_storm(self):
+        ns = self.named()
+        bad = os.path.join(self.tmp, "bad.key")
+        make_key(bad)  # same name, another secret: BADSIG
+        mark = ns.log_mark()
+        d = self.kmsd(extra=self.dns_conf(ns.server, bad)).start()
+
+        def failed():
+            st = self.status_json(d)
+            rows = [x for x in st["dns"]["domains"] if x["domain"] == "kms.test"]
+            return rows and rows[0]["result"] == "error"
+
+        wait_until(failed, timeout=10)
+        row = [x for x in self.status_json(d)["dns"]["domains"] if x["domain"] == "kms.test"][0]
+        self.assertIn("BADSIG", row["message"] + row["error"], row)
+        time.sleep(3)
+        self.assertLessEqual(ns.update_messages(mark), 1)
+        errs = [l for l in d.log().splitlines() if "publish failed" in l]
+        self.assertEqual(len(errs), 1, errs)
+        self.stop_clean(d)
+
+    def test_missing_key_file_is_startup_error(self):
+        d = self.kmsd(extra=self.dns_conf("127.0.0.1:53", os.path.join(self.tmp, "nokey")))
+        d.start(wait=False)
+        rc = d.proc.wait(20)
+        self.assertEqual(rc, 2)
+        self.assertIn("nokey", d.log())
+        d.proc = None
+        d.logf.close()
+
+
+if __name__ == "__main__":
+    kmstest.main()
