@@ -6,8 +6,8 @@
 #include <stdio.h>
 
 /* kms_json_t is jansson's json_t under another name. */
-#define J(v)  ((json_t *)(v))
-#define K(v)  ((kms_json_t *)(v))
+#define J(v) ((json_t *)(v))
+#define K(v) ((kms_json_t *)(v))
 
 kms_json_t *kms_json_object(void)
 {

@@ -62,8 +62,7 @@ int kms_rd_u32le(kms_rd_t *rd, uint32_t *v)
 {
     const uint8_t *b = take(rd, 4);
 
-    *v = b ? (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24
-           : 0;
+    *v = b ? (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24 : 0;
     return b ? 0 : rd->err;
 }
 
@@ -71,8 +70,7 @@ int kms_rd_u32be(kms_rd_t *rd, uint32_t *v)
 {
     const uint8_t *b = take(rd, 4);
 
-    *v = b ? (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | (uint32_t)b[3]
-           : 0;
+    *v = b ? (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | (uint32_t)b[3] : 0;
     return b ? 0 : rd->err;
 }
 

@@ -24,7 +24,7 @@ typedef struct {
     const uint8_t *p; /* borrowed, never freed */
     size_t len;
     size_t pos;
-    int err;          /* 0 or the first KMS_E* */
+    int err; /* 0 or the first KMS_E* */
 } kms_rd_t;
 
 void kms_rd_init(kms_rd_t *rd, const void *data, size_t len);

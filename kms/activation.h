@@ -37,10 +37,10 @@ typedef struct {
     uint16_t version_major, version_minor;
     uint32_t is_client_vm;
     uint32_t license_status;
-    uint32_t grace_time;        /* minutes */
-    kms_guid_t app_id;          /* application (Windows, Office 2010, Office 2013+) */
-    kms_guid_t sku_id;          /* activation ID of the client product */
-    kms_guid_t kms_counted_id;  /* KMS counted ID: what the host counts by */
+    uint32_t grace_time;       /* minutes */
+    kms_guid_t app_id;         /* application (Windows, Office 2010, Office 2013+) */
+    kms_guid_t sku_id;         /* activation ID of the client product */
+    kms_guid_t kms_counted_id; /* KMS counted ID: what the host counts by */
     kms_guid_t client_machine_id;
     uint32_t required_client_count; /* the client's threshold: 25, 5, 5 */
     uint64_t request_time;          /* FILETIME (100 ns since 1601-01-01 UTC) */
@@ -50,10 +50,10 @@ typedef struct {
 
 typedef struct {
     uint16_t version_major, version_minor;
-    uint32_t status;            /* HRESULT, KMS_HR_* */
+    uint32_t status;                          /* HRESULT, KMS_HR_* */
     char host_epid[KMS_ACT_NAME_MAX * 3 + 1]; /* UTF-8 */
-    kms_guid_t client_machine_id; /* echo of the request's */
-    uint64_t response_time;       /* FILETIME */
+    kms_guid_t client_machine_id;             /* echo of the request's */
+    uint64_t response_time;                   /* FILETIME */
     uint32_t current_count;
     uint32_t activation_interval; /* minutes */
     uint32_t renewal_interval;    /* minutes */

@@ -17,9 +17,10 @@
 #include "base/err.h"
 #include "kms/rpc_pdu.h"
 
-#define MAX_ACCEPTED   8    /* accepted presentation contexts per association */
-#define MUST_RECV_FRAG 1432 /* C706 12.6.3.1: every implementation receives 1432-octet fragments   \
-                             */
+#define MAX_ACCEPTED 8 /* accepted presentation contexts per association */
+#define MUST_RECV_FRAG                                                                             \
+    1432 /* C706 12.6.3.1: every implementation receives 1432-octet fragments                      \
+          */
 #define RESP_HDR_LEN 24
 
 /* Bind time feature bits we answer with (MS-RPCE 2.2.2.14): none.  Both

@@ -27,10 +27,10 @@
 
 #include "base/wire.h"
 
-#define KMS_RPC_HEADER_LEN   16
-#define KMS_RPC_MAX_FRAG     5840   /* what we offer as max_xmit/max_recv_frag (Windows' value) */
-#define KMS_RPC_MAX_PDU      65536  /* default cap on one PDU (frag_length) */
-#define KMS_RPC_MAX_STUB     262144 /* cap on a reassembled request stub */
+#define KMS_RPC_HEADER_LEN 16
+#define KMS_RPC_MAX_FRAG   5840   /* what we offer as max_xmit/max_recv_frag (Windows' value) */
+#define KMS_RPC_MAX_PDU    65536  /* default cap on one PDU (frag_length) */
+#define KMS_RPC_MAX_STUB   262144 /* cap on a reassembled request stub */
 
 /**
  * Request handler: called for each complete request on an accepted context.

@@ -219,8 +219,8 @@ int main(int argc, char **argv)
             printf("kms-locate %s\n", KMSDNS_VERSION);
             return 0;
         default:
-            kms_error("%s \"%s\" (try --help)",
-                      optopt ? "missing argument for" : "unknown option", argv[optind - 1]);
+            kms_error("%s \"%s\" (try --help)", optopt ? "missing argument for" : "unknown option",
+                      argv[optind - 1]);
             return LOC_EXIT_USAGE;
         }
     }

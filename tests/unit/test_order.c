@@ -196,7 +196,7 @@ static void root_target(void **state)
 static void seeded_is_deterministic(void **state)
 {
     kms_srv_rec_t s[5] = {rr(0, 10, "a"), rr(0, 20, "b"), rr(0, 30, "c"), rr(0, 0, "d"),
-                         rr(0, 40, "e")};
+                          rr(0, 40, "e")};
     loc_pick_t p1[5], p2[5];
     loc_rng_t r1, r2;
     size_t m;
