@@ -2,13 +2,15 @@
  * bench_host.c - load generator for a running kmsd (loopback only).
  *
  *   bench_host exchange --port P [--host 127.0.0.1] [--conns 64] [--seconds 10]
- *                       [--keepalive] [--requests-per-conn 100]
+ *                       [--keepalive] [--requests-per-conn 100] [--sources N]
  *   bench_host idle --port P [--conns 10000] [--pid PID] [--hold 2]
  *
  * exchange: N concurrent clients, each repeating connect, bind, activation
  * request, close (or, with --keepalive, one bind then requests back to back)
  * for a bounded time; prints exchanges/s and p50/p99 latency (one exchange =
- * bind + request, or one request in keep-alive mode).
+ * bind + request, or one request in keep-alive mode).  --sources N spreads the
+ * clients over the source addresses 127.0.0.2 .. 127.0.0.(N+1), as clients of
+ * N machines (IPv4 only; default 0: every client from the kernel's choice).
  * idle: opens N connections that send nothing, then reads VmRSS of --pid from
  * /proc (raising RLIMIT_NOFILE as far as the hard limit allows).
  */
@@ -17,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <uv.h>
 
 #include "base/addr.h"
@@ -46,6 +50,8 @@ typedef struct {
     uint8_t *req[N_REQ]; /* requests with distinct client machine IDs */
     size_t req_len[N_REQ];
     unsigned next_req;
+    unsigned sources; /* IPv4 client source addresses 127.0.0.2 .. (0 = let the kernel pick) */
+    unsigned next_src;
     unsigned active;
     int stopping;
 } bench_t;
@@ -224,9 +230,25 @@ static void start_client(client_t *c)
     c->done_on_conn = 0;
     c->closing = 0;
     c->t0 = uv_hrtime();
-    uv_tcp_init(b->loop, &c->tcp);
+    uv_tcp_init_ex(b->loop, &c->tcp, b->addr.ss_family);
     c->tcp.data = c;
     c->creq.data = c;
+    if (b->sources && b->addr.ss_family == AF_INET) {
+        /* Clients from many machines: each source address has its own
+         * ephemeral port space, so the kernel's port search does not wade
+         * through the TIME_WAIT sockets of one address. */
+        struct sockaddr_in src = {.sin_family = AF_INET};
+        uv_os_fd_t fd;
+        int one = 1;
+
+        src.sin_addr.s_addr = htonl(0x7f000002u + b->next_src++ % b->sources);
+        if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+            setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+        if (uv_tcp_bind(&c->tcp, (struct sockaddr *)&src, 0) < 0) {
+            fail(c);
+            return;
+        }
+    }
     if (uv_tcp_connect(&c->creq, &c->tcp, (struct sockaddr *)&b->addr, on_connect) < 0)
         fail(c);
 }
@@ -307,9 +329,9 @@ static int run_exchange(bench_t *b, unsigned conns, unsigned seconds)
     uv_run(b->loop, UV_RUN_DEFAULT);
     secs = (double)(uv_hrtime() - t0) / 1e9;
     qsort(b->lat, b->n_lat, sizeof *b->lat, cmp_d);
-    printf("mode=%s conns=%u seconds=%.2f exchanges=%llu status_not_ok=%llu failures=%llu "
+    printf("mode=%s conns=%u sources=%u seconds=%.2f exchanges=%llu status_not_ok=%llu failures=%llu "
            "connects=%llu\n",
-           b->keepalive ? "keepalive" : "connect-per-exchange", conns, secs,
+           b->keepalive ? "keepalive" : "connect-per-exchange", conns, b->sources, secs,
            (unsigned long long)b->exchanges, (unsigned long long)b->not_ok,
            (unsigned long long)b->failures, (unsigned long long)b->connects);
     printf("exchanges_per_s=%.0f p50_us=%.0f p99_us=%.0f\n", (double)b->exchanges / secs,
@@ -431,7 +453,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "Usage: bench_host exchange --port P [--host ADDR] [--conns N] [--seconds S]\n"
-            "                           [--keepalive] [--requests-per-conn N]\n"
+            "                           [--keepalive] [--requests-per-conn N] [--sources N]\n"
             "       bench_host idle --port P [--host ADDR] [--conns N] [--pid PID] [--hold S]\n");
 }
 
@@ -446,6 +468,7 @@ int main(int argc, char **argv)
         {"requests-per-conn", required_argument, NULL, 'r'},
         {"pid", required_argument, NULL, 'P'},
         {"hold", required_argument, NULL, 'o'},
+        {"sources", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -457,7 +480,7 @@ int main(int argc, char **argv)
 
     memset(&b, 0, sizeof b);
     b.per_conn = 1000000;
-    while ((opt = getopt_long(argc, argv, "H:p:n:s:kr:P:o:h", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "H:p:n:s:kr:P:o:S:h", opts, NULL)) != -1) {
         switch (opt) {
         case 'H':
             host = optarg;
@@ -482,6 +505,13 @@ int main(int argc, char **argv)
             break;
         case 'o':
             hold = (unsigned)atoi(optarg);
+            break;
+        case 'S':
+            b.sources = (unsigned)atoi(optarg);
+            if (b.sources > 250) {
+                usage(stderr);
+                return 2;
+            }
             break;
         case 'h':
             usage(stdout);

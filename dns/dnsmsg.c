@@ -92,44 +92,52 @@ static ldns_rdf *dname(const char *s)
  * the largest cost of parsing an SRV answer. */
 static void rdf_name(const ldns_rdf *rdf, char *out, size_t outlen)
 {
-    char buf[1024];
-    size_t o = 0, n;
+    size_t o = 0;
     kms_rd_t rd;
     uint8_t llen;
 
+    if (outlen == 0)
+        return;
     out[0] = '\0';
-    if (!rdf || ldns_rdf_get_type(rdf) != LDNS_RDF_TYPE_DNAME || outlen == 0)
+    if (!rdf || ldns_rdf_get_type(rdf) != LDNS_RDF_TYPE_DNAME)
         return;
     kms_rd_init(&rd, ldns_rdf_data(rdf), ldns_rdf_size(rdf));
     while (kms_rd_u8(&rd, &llen) == 0 && llen != 0) {
         const uint8_t *label;
 
-        if (llen > 63 || kms_rd_view(&rd, &label, llen) != 0)
+        if (llen > 63 || kms_rd_view(&rd, &label, llen) != 0) {
+            out[0] = '\0';
             return;
-        for (size_t i = 0; i < llen && o + 5 < sizeof buf; i++) {
-            uint8_t c = label[i];
-            if (c == '.' || c == ';' || c == '(' || c == ')' || c == '\\') {
-                buf[o++] = '\\';
-                buf[o++] = (char)c;
-            } else if (c <= 0x20 || c >= 0x7f) {
-                buf[o++] = '\\';
-                buf[o++] = (char)('0' + c / 100);
-                buf[o++] = (char)('0' + c / 10 % 10);
-                buf[o++] = (char)('0' + c % 10);
-            } else {
-                buf[o++] = (char)tolower(c);
-            }
         }
-        if (o + 1 < sizeof buf)
-            buf[o++] = '.';
+        for (size_t i = 0; i < llen; i++) {
+            uint8_t c = label[i];
+            char e[4];
+            size_t k = 0;
+
+            if (c == '.' || c == ';' || c == '(' || c == ')' || c == '\\') {
+                e[k++] = '\\';
+                e[k++] = (char)c;
+            } else if (c <= 0x20 || c >= 0x7f) {
+                e[k++] = '\\';
+                e[k++] = (char)('0' + c / 100);
+                e[k++] = (char)('0' + c / 10 % 10);
+                e[k++] = (char)('0' + c % 10);
+            } else {
+                e[k++] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+            }
+            for (size_t m = 0; m < k && o + 1 < outlen; m++)
+                out[o++] = e[m];
+        }
+        if (o + 1 < outlen)
+            out[o++] = '.';
     }
-    if (rd.err)
+    if (rd.err) {
+        out[0] = '\0';
         return;
-    if (o == 0)
-        buf[o++] = '.';
-    n = o < outlen - 1 ? o : outlen - 1;
-    memcpy(out, buf, n);
-    out[n] = '\0';
+    }
+    if (o == 0 && outlen > 1)
+        out[o++] = '.';
+    out[o] = '\0';
 }
 
 int kms_dns_msg_update_new(const char *zone, kms_dns_msg_t **out)
@@ -377,6 +385,23 @@ static int read_u48(kms_rd_t *rd, int64_t *out)
     return rd->err;
 }
 
+/* An A or AAAA record's address into @p addr (4 or 16 bytes); returns
+ * AF_INET / AF_INET6, or 0 for another type or a malformed RDATA. */
+static int rr_addr(const ldns_rr *rr, uint8_t addr[16])
+{
+    ldns_rr_type type = ldns_rr_get_type(rr);
+    const ldns_rdf *f = ldns_rr_rd_count(rr) >= 1 ? ldns_rr_rdf(rr, 0) : NULL;
+    size_t want = type == LDNS_RR_TYPE_A ? 4 : 16;
+    kms_rd_t rd;
+
+    memset(addr, 0, 16);
+    if ((type != LDNS_RR_TYPE_A && type != LDNS_RR_TYPE_AAAA) || !f || ldns_rdf_size(f) != want)
+        return 0;
+    kms_rd_init(&rd, ldns_rdf_data(f), want);
+    kms_rd_bytes(&rd, addr, want);
+    return type == LDNS_RR_TYPE_A ? AF_INET : AF_INET6;
+}
+
 static void fill_rr(kms_dns_rr_t *o, const ldns_rr *rr, int section)
 {
     memset(o, 0, sizeof *o);
@@ -388,17 +413,9 @@ static void fill_rr(kms_dns_rr_t *o, const ldns_rr *rr, int section)
     size_t n = ldns_rr_rd_count(rr);
     switch (o->type) {
     case KMS_DNS_T_A:
-    case KMS_DNS_T_AAAA: {
-        const ldns_rdf *f = n >= 1 ? ldns_rr_rdf(rr, 0) : NULL;
-        size_t want = o->type == KMS_DNS_T_A ? 4 : 16;
-        if (f && ldns_rdf_size(f) == want) {
-            kms_rd_t rd;
-            kms_rd_init(&rd, ldns_rdf_data(f), ldns_rdf_size(f));
-            kms_rd_bytes(&rd, o->addr, want);
-            o->family = o->type == KMS_DNS_T_A ? AF_INET : AF_INET6;
-        }
+    case KMS_DNS_T_AAAA:
+        o->family = rr_addr(rr, o->addr);
         break;
-    }
     case KMS_DNS_T_NS:
     case KMS_DNS_T_CNAME:
         if (n >= 1)
@@ -552,13 +569,14 @@ static int count_tsig(const uint8_t *wire, size_t len)
     return rd.err ? -1 : n;
 }
 
-int kms_dns_reply_parse(const kms_dns_msg_t *req, const kms_tsig_key_t *key, const uint8_t *wire,
-                        size_t len, kms_dns_reply_t **out)
+/*
+ * @p wire as an ldns packet, after the checks every answer gets: a size a
+ * DNS message can have, at most one TSIG and no record past the end
+ * (count_tsig), QR set.  *out is the caller's (ldns_pkt_free) on 0.
+ */
+static int answer_pkt(const uint8_t *wire, size_t len, ldns_pkt **out)
 {
     ldns_pkt *pkt = NULL;
-    kms_dns_reply_t *r = NULL;
-    int rc = KMS_EDNS_BADANSWER;
-    uint16_t fudge = 0;
     int ntsig;
 
     *out = NULL;
@@ -569,8 +587,26 @@ int kms_dns_reply_parse(const kms_dns_msg_t *req, const kms_tsig_key_t *key, con
         return KMS_EDNS_BADANSWER;
     if (ldns_wire2pkt(&pkt, wire, len) != LDNS_STATUS_OK || !pkt)
         return KMS_EDNS_BADANSWER;
-    if (!ldns_pkt_qr(pkt))
-        goto fail;
+    if (!ldns_pkt_qr(pkt)) {
+        ldns_pkt_free(pkt);
+        return KMS_EDNS_BADANSWER;
+    }
+    *out = pkt;
+    return 0;
+}
+
+int kms_dns_reply_parse(const kms_dns_msg_t *req, const kms_tsig_key_t *key, const uint8_t *wire,
+                        size_t len, kms_dns_reply_t **out)
+{
+    ldns_pkt *pkt = NULL;
+    kms_dns_reply_t *r = NULL;
+    int rc;
+    uint16_t fudge = 0;
+
+    *out = NULL;
+    if ((rc = answer_pkt(wire, len, &pkt)) < 0)
+        return rc;
+    rc = KMS_EDNS_BADANSWER;
     r = calloc(1, sizeof *r);
     if (!r) {
         rc = KMS_ENOMEM;
@@ -678,58 +714,153 @@ void kms_dns_reply_free(kms_dns_reply_t *r)
     free(r);
 }
 
+/* Where one resource record sits in a message (offsets into the wire). */
+typedef struct {
+    size_t owner; /* start of the owner name */
+    size_t rdata; /* start of RDATA */
+    uint16_t type, rdlen;
+    uint32_t ttl;
+    int section; /* KMS_DNS_ANSWER / _AUTHORITY / _ADDITIONAL */
+} wire_rr_t;
+
+/* Header of @p wire into @p rd's position past the question section.
+ * @p count: answer, authority, additional counts. */
+static int walk_start(kms_rd_t *rd, const uint8_t *wire, size_t len, uint16_t *flags,
+                      uint16_t count[3])
+{
+    uint16_t id, qd;
+
+    kms_rd_init(rd, wire, len);
+    kms_rd_u16be(rd, &id);
+    kms_rd_u16be(rd, flags);
+    kms_rd_u16be(rd, &qd);
+    for (int k = 0; k < 3; k++)
+        kms_rd_u16be(rd, &count[k]);
+    for (unsigned i = 0; i < qd && !rd->err; i++)
+        if (skip_name(rd) || kms_rd_skip(rd, 4))
+            return KMS_EDNS_BADANSWER;
+    return rd->err ? KMS_EDNS_BADANSWER : 0;
+}
+
+/* The next record at @p rd (record @p i of the message), skipping its RDATA. */
+static int walk_rr(kms_rd_t *rd, const uint16_t count[3], unsigned i, wire_rr_t *rr)
+{
+    rr->section = i < count[0]              ? KMS_DNS_ANSWER
+                  : i < count[0] + count[1] ? KMS_DNS_AUTHORITY
+                                            : KMS_DNS_ADDITIONAL;
+    rr->owner = rd->pos;
+    if (skip_name(rd))
+        return KMS_EDNS_BADANSWER;
+    kms_rd_u16be(rd, &rr->type);
+    kms_rd_skip(rd, 2); /* class */
+    kms_rd_u32be(rd, &rr->ttl);
+    kms_rd_u16be(rd, &rr->rdlen);
+    rr->rdata = rd->pos;
+    if (kms_rd_skip(rd, rr->rdlen))
+        return KMS_EDNS_BADANSWER;
+    return 0;
+}
+
+/* The name at wire[*pos], decompressed by ldns, in presentation form. */
+static int wire_name(const uint8_t *wire, size_t len, size_t *pos, char *out, size_t outlen)
+{
+    ldns_rdf *rdf = NULL;
+
+    if (ldns_wire2dname(&rdf, wire, len, pos) != LDNS_STATUS_OK || !rdf)
+        return KMS_EDNS_BADANSWER;
+    rdf_name(rdf, out, outlen);
+    ldns_rdf_deep_free(rdf);
+    return 0;
+}
+
+/*
+ * The resolver's hot path.  Our bounded walk finds the records (the same
+ * walk that guards kms_dns_reply_parse); only the records the resolver uses
+ * are read: ANSWER SRV and A/AAAA from ANSWER and ADDITIONAL.  Names go
+ * through ldns (decompression, pointer loops, length limits), the fixed
+ * fields through the bounded reader.  Building a whole ldns_pkt (every RR,
+ * the OPT and the question, each field a separate allocation) was most of a
+ * discovery's cost.  An SRV target must end inside its RDATA.
+ */
 int kms_srv_answer_parse(const uint8_t *wire, size_t len, kms_srv_answer_t **out)
 {
-    kms_dns_reply_t *r = NULL;
     kms_srv_answer_t *a = NULL;
+    kms_rd_t rd;
+    uint16_t flags = 0, count[3];
+    size_t ns = 0, na = 0, body;
+    unsigned nrr;
+    wire_rr_t rr;
     int rc;
 
     *out = NULL;
-    rc = kms_dns_reply_parse(NULL, NULL, wire, len, &r);
-    if (rc < 0)
+    if (!wire || len < 12 || len > 65535)
+        return KMS_EDNS_BADANSWER;
+    if ((rc = walk_start(&rd, wire, len, &flags, count)) < 0)
         return rc;
+    if (!(flags & 0x8000)) /* QR */
+        return KMS_EDNS_BADANSWER;
+    body = rd.pos;
+    nrr = (unsigned)count[0] + count[1] + count[2];
+    /* First pass: every record must walk; exact array sizes (large records). */
+    for (unsigned i = 0; i < nrr; i++) {
+        if (walk_rr(&rd, count, i, &rr) < 0)
+            return KMS_EDNS_BADANSWER;
+        ns += rr.section == KMS_DNS_ANSWER && rr.type == KMS_DNS_T_SRV;
+        na += rr.section != KMS_DNS_AUTHORITY && ((rr.type == KMS_DNS_T_A && rr.rdlen == 4) ||
+                                                  (rr.type == KMS_DNS_T_AAAA && rr.rdlen == 16));
+    }
     rc = KMS_ENOMEM;
-    a = calloc(1, sizeof *a);
-    if (!a)
+    if (!(a = calloc(1, sizeof *a)))
         goto fail;
-    a->rcode = r->rcode;
-    a->aa = r->aa;
-    a->tc = r->tc;
-    {
-        /* exact sizes: these records are large (two names each) */
-        size_t ns = 0, na = 0;
-        for (size_t i = 0; i < r->nrrs; i++) {
-            ns += r->rrs[i].type == KMS_DNS_T_SRV;
-            na += r->rrs[i].family != 0;
+    a->rcode = flags & 0xf;
+    a->aa = !!(flags & 0x0400);
+    a->tc = !!(flags & 0x0200);
+    if (ns && !(a->srv = malloc(ns * sizeof *a->srv)))
+        goto fail;
+    if (na && !(a->addrs = malloc(na * sizeof *a->addrs)))
+        goto fail;
+    rc = KMS_EDNS_BADANSWER;
+    kms_rd_init(&rd, wire, len);
+    rd.pos = body;
+    for (unsigned i = 0; i < nrr; i++) {
+        size_t pos;
+        kms_rd_t f;
+
+        walk_rr(&rd, count, i, &rr); /* walked above */
+        kms_rd_init(&f, wire + rr.rdata, rr.rdlen);
+        if (rr.section == KMS_DNS_ANSWER && rr.type == KMS_DNS_T_SRV) {
+            kms_srv_rec_t *s = &a->srv[a->nsrv];
+
+            kms_rd_u16be(&f, &s->priority);
+            kms_rd_u16be(&f, &s->weight);
+            kms_rd_u16be(&f, &s->port);
+            pos = rr.rdata + 6;
+            if (f.err || wire_name(wire, len, &pos, s->target, sizeof s->target) < 0 ||
+                pos != rr.rdata + rr.rdlen)
+                goto fail;
+            pos = rr.owner;
+            if (wire_name(wire, len, &pos, s->owner, sizeof s->owner) < 0)
+                goto fail;
+            s->ttl = rr.ttl;
+            a->nsrv++;
+        } else if (rr.section != KMS_DNS_AUTHORITY &&
+                   ((rr.type == KMS_DNS_T_A && rr.rdlen == 4) ||
+                    (rr.type == KMS_DNS_T_AAAA && rr.rdlen == 16))) {
+            kms_addr_rec_t *d = &a->addrs[a->naddrs];
+
+            memset(d->addr, 0, sizeof d->addr);
+            kms_rd_bytes(&f, d->addr, rr.rdlen);
+            pos = rr.owner;
+            if (wire_name(wire, len, &pos, d->name, sizeof d->name) < 0)
+                goto fail;
+            d->ttl = rr.ttl;
+            d->family = rr.type == KMS_DNS_T_A ? AF_INET : AF_INET6;
+            a->naddrs++;
         }
-        if (ns && !(a->srv = malloc(ns * sizeof *a->srv)))
-            goto fail;
-        if (na && !(a->addrs = malloc(na * sizeof *a->addrs)))
-            goto fail;
     }
-    for (size_t i = 0; i < r->nrrs; i++) {
-        const kms_dns_rr_t *x = &r->rrs[i];
-        if (x->type == KMS_DNS_T_SRV && x->section == KMS_DNS_ANSWER && x->target[0]) {
-            kms_srv_rec_t *s = &a->srv[a->nsrv++];
-            memcpy(s->owner, x->name, sizeof s->owner);
-            memcpy(s->target, x->target, sizeof s->target);
-            s->ttl = x->ttl;
-            s->priority = x->priority;
-            s->weight = x->weight;
-            s->port = x->port;
-        } else if (x->family && x->section != KMS_DNS_AUTHORITY) {
-            kms_addr_rec_t *d = &a->addrs[a->naddrs++];
-            memcpy(d->name, x->name, sizeof d->name);
-            d->ttl = x->ttl;
-            d->family = x->family;
-            memcpy(d->addr, x->addr, sizeof d->addr);
-        }
-    }
-    kms_dns_reply_free(r);
     *out = a;
     return 0;
 fail:
-    kms_dns_reply_free(r);
     kms_srv_answer_free(a);
     return rc;
 }

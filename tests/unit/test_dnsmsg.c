@@ -632,6 +632,77 @@ static void srv_answer_with_glue(void **state)
     kms_wr_free(&wr);
 }
 
+/* One-answer SRV message: target @p target (wire form, @p tlen bytes) in an
+ * RDATA that claims @p rdlen bytes. */
+static void one_srv(kms_wr_t *wr, uint16_t flags, const uint8_t *target, size_t tlen,
+                    uint16_t rdlen)
+{
+    static const uint8_t q[] = "\x06_vlmcs\x04_tcp\x03kms\x04test";
+
+    kms_wr_init(wr);
+    kms_wr_u16be(wr, 0x1234);
+    kms_wr_u16be(wr, flags);
+    kms_wr_u16be(wr, 1);
+    kms_wr_u16be(wr, 1);
+    kms_wr_u16be(wr, 0);
+    kms_wr_u16be(wr, 0);
+    kms_wr_bytes(wr, q, sizeof q); /* with the root label */
+    kms_wr_u16be(wr, 33);
+    kms_wr_u16be(wr, 1);
+    kms_wr_u16be(wr, 0xc00c);
+    kms_wr_u16be(wr, 33);
+    kms_wr_u16be(wr, 1);
+    kms_wr_u32be(wr, 60);
+    kms_wr_u16be(wr, rdlen);
+    kms_wr_u16be(wr, 0);
+    kms_wr_u16be(wr, 0);
+    kms_wr_u16be(wr, 1688);
+    kms_wr_bytes(wr, target, tlen);
+}
+
+static void srv_answer_rdata_bounds(void **state)
+{
+    static const uint8_t kms1[] = "\x04kms1\xc0\x18"; /* kms1 + -> kms.test */
+    static const uint8_t root[] = {0};
+    kms_srv_answer_t *a = NULL;
+    kms_wr_t wr;
+
+    (void)state;
+    /* well formed: the compressed target ends exactly at the end of RDATA */
+    one_srv(&wr, 0x8400, kms1, 7, 6 + 7);
+    assert_int_equal(kms_srv_answer_parse(wr.buf, wr.len, &a), 0);
+    assert_int_equal(a->nsrv, 1);
+    assert_string_equal(a->srv[0].target, "kms1.kms.test.");
+    kms_srv_answer_free(a);
+    kms_wr_free(&wr);
+
+    /* "." target: no service, reported as such to the resolver */
+    one_srv(&wr, 0x8400, root, 1, 6 + 1);
+    assert_int_equal(kms_srv_answer_parse(wr.buf, wr.len, &a), 0);
+    assert_string_equal(a->srv[0].target, ".");
+    kms_srv_answer_free(a);
+    kms_wr_free(&wr);
+
+    /* the target runs past RDLENGTH (into what would be the next record) */
+    one_srv(&wr, 0x8400, kms1, 7, 6 + 5);
+    kms_wr_u16be(&wr, 0); /* keeps the record walk inside the message */
+    a = NULL;
+    assert_int_equal(kms_srv_answer_parse(wr.buf, wr.len, &a), KMS_EDNS_BADANSWER);
+    assert_null(a);
+    kms_wr_free(&wr);
+
+    /* RDATA longer than the SRV it holds */
+    one_srv(&wr, 0x8400, kms1, 7, 6 + 8);
+    kms_wr_u8(&wr, 0);
+    assert_int_equal(kms_srv_answer_parse(wr.buf, wr.len, &a), KMS_EDNS_BADANSWER);
+    kms_wr_free(&wr);
+
+    /* a query (QR clear) is not an answer */
+    one_srv(&wr, 0x0400, kms1, 7, 6 + 7);
+    assert_int_equal(kms_srv_answer_parse(wr.buf, wr.len, &a), KMS_EDNS_BADANSWER);
+    kms_wr_free(&wr);
+}
+
 static void names(void **state)
 {
     char out[KMS_DNS_NAMELEN];
@@ -652,6 +723,7 @@ int main(void)
         cmocka_unit_test(update_answers_are_explained),
         cmocka_unit_test(answers_not_for_us_are_rejected),
         cmocka_unit_test(srv_answer_with_glue),
+        cmocka_unit_test(srv_answer_rdata_bounds),
         cmocka_unit_test(names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
