@@ -4,7 +4,9 @@
  * ldns 1.8.3 behaviours handled here (checked against named 9.18):
  * ldns_update_pkt_new() leaves RD=1 and ID 0; ldns_pkt_tsig_sign() signs
  * over a TSIG RR already in the packet and leaks it; ldns_pkt_tsig_verify()
- * checks only the MAC, not the TSIG error field nor the time.
+ * checks only the MAC, not the TSIG error field nor the time;
+ * ldns_wire2pkt() leaks a TSIG RR followed by a second one and does not bound
+ * RDATA by RDLENGTH (count_tsig() keeps such messages away from it).
  */
 #include "dns/dnsmsg.h"
 
@@ -528,43 +530,68 @@ static int skip_name(kms_rd_t *rd)
 }
 
 /*
- * Number of TSIG RRs in a message, or -1 when the message does not walk.
+ * Where ldns_wire2rr() ends the record that starts at @p start, or 0 when it
+ * refuses the record.  This is the call ldns_wire2pkt() makes for every
+ * record, in order from the end of the header.
+ */
+static size_t ldns_record_end(const uint8_t *wire, size_t len, size_t start, ldns_pkt_section s)
+{
+    ldns_rr *rr = NULL;
+    size_t pos = start;
+
+    if (ldns_wire2rr(&rr, wire, len, &pos, s) != LDNS_STATUS_OK)
+        return 0;
+    ldns_rr_free(rr);
+    return pos;
+}
+
+/*
+ * Number of TSIG RRs in a message, or -1 when the message is refused.
  * RFC 8945 5.1: a message carries at most one TSIG, the last additional
- * record.  ldns 1.8.3's ldns_wire2pkt() leaks the first when a message has
- * two, and accepts messages whose records run past the end; both are refused
- * here before ldns sees them.  Not covered: ldns reads a name inside RDATA
- * past RDLENGTH, so for a malformed message its record boundaries can differ
- * from this walk and it may still see (and leak) a second TSIG.
+ * record.  ldns 1.8.3's ldns_wire2pkt() leaks the first TSIG RR when it
+ * reads two (it overwrites the packet's TSIG), so such a message must not
+ * reach it.  ldns does not bound RDATA by RDLENGTH: it reads the fields its
+ * descriptor lists for the type, so a name inside RDATA can end past
+ * RDLENGTH, and a record whose fields end early leaves the rest of its RDATA
+ * to be read as the next record (a hidden second TSIG, say).  So each record
+ * is walked here by RDLENGTH and also read with ldns_wire2rr(), the call
+ * ldns_wire2pkt() makes for every record, in the same order from the end of
+ * the header; the message is refused when a record runs past the end of the
+ * message, when ldns refuses a record, or when ldns ends a record elsewhere
+ * than RDLENGTH does.  ldns then reads the records counted here (or a prefix
+ * of them: it stops the additional section early after a TSIG).
  */
 static int count_tsig(const uint8_t *wire, size_t len)
 {
     kms_rd_t rd;
-    uint16_t id, flags, qd, an, ns, ar;
-    unsigned rrs;
+    uint16_t id, flags, count[4];
     int n = 0;
 
     kms_rd_init(&rd, wire, len);
     kms_rd_u16be(&rd, &id);
     kms_rd_u16be(&rd, &flags);
-    kms_rd_u16be(&rd, &qd);
-    kms_rd_u16be(&rd, &an);
-    kms_rd_u16be(&rd, &ns);
-    kms_rd_u16be(&rd, &ar);
-    for (unsigned i = 0; i < qd && !rd.err; i++)
-        if (skip_name(&rd) || kms_rd_skip(&rd, 4))
-            return -1;
-    rrs = (unsigned)an + ns + ar;
-    for (unsigned i = 0; i < rrs && !rd.err; i++) {
-        uint16_t type, rdlen;
+    for (int s = 0; s < 4; s++)
+        kms_rd_u16be(&rd, &count[s]);
+    /* sections in ldns_wire2pkt()'s order: question, answer, authority, additional */
+    for (int s = 0; s < 4 && !rd.err; s++) {
+        for (unsigned i = 0; i < count[s] && !rd.err; i++) {
+            size_t start = rd.pos;
+            uint16_t type, rdlen;
 
-        if (skip_name(&rd))
-            return -1;
-        kms_rd_u16be(&rd, &type);
-        kms_rd_skip(&rd, 6); /* class, TTL */
-        kms_rd_u16be(&rd, &rdlen);
-        if (kms_rd_skip(&rd, rdlen))
-            return -1;
-        n += type == LDNS_RR_TYPE_TSIG;
+            if (skip_name(&rd))
+                return -1;
+            kms_rd_u16be(&rd, &type);
+            kms_rd_skip(&rd, 2); /* class */
+            if (s != LDNS_SECTION_QUESTION) {
+                kms_rd_skip(&rd, 4); /* TTL */
+                kms_rd_u16be(&rd, &rdlen);
+                if (kms_rd_skip(&rd, rdlen))
+                    return -1;
+            }
+            if (rd.err || ldns_record_end(wire, len, start, (ldns_pkt_section)s) != rd.pos)
+                return -1;
+            n += s != LDNS_SECTION_QUESTION && type == LDNS_RR_TYPE_TSIG;
+        }
     }
     return rd.err ? -1 : n;
 }
@@ -780,7 +807,9 @@ static int wire_name(const uint8_t *wire, size_t len, size_t *pos, char *out, si
  * through ldns (decompression, pointer loops, length limits), the fixed
  * fields through the bounded reader.  Building a whole ldns_pkt (every RR,
  * the OPT and the question, each field a separate allocation) was most of a
- * discovery's cost.  An SRV target must end inside its RDATA.
+ * discovery's cost.  Refused as malformed, like kms_dns_reply_parse() does:
+ * an SRV target that does not end exactly at the end of its RDATA, an A or
+ * AAAA whose RDATA is not 4 or 16 bytes.
  */
 int kms_srv_answer_parse(const uint8_t *wire, size_t len, kms_srv_answer_t **out)
 {
@@ -805,9 +834,12 @@ int kms_srv_answer_parse(const uint8_t *wire, size_t len, kms_srv_answer_t **out
     for (unsigned i = 0; i < nrr; i++) {
         if (walk_rr(&rd, count, i, &rr) < 0)
             return KMS_EDNS_BADANSWER;
+        if ((rr.type == KMS_DNS_T_A && rr.rdlen != 4) ||
+            (rr.type == KMS_DNS_T_AAAA && rr.rdlen != 16))
+            return KMS_EDNS_BADANSWER; /* a malformed message, not just a bad record */
         ns += rr.section == KMS_DNS_ANSWER && rr.type == KMS_DNS_T_SRV;
-        na += rr.section != KMS_DNS_AUTHORITY && ((rr.type == KMS_DNS_T_A && rr.rdlen == 4) ||
-                                                  (rr.type == KMS_DNS_T_AAAA && rr.rdlen == 16));
+        na += rr.section != KMS_DNS_AUTHORITY &&
+              (rr.type == KMS_DNS_T_A || rr.type == KMS_DNS_T_AAAA);
     }
     rc = KMS_ENOMEM;
     if (!(a = calloc(1, sizeof *a)))
@@ -844,8 +876,7 @@ int kms_srv_answer_parse(const uint8_t *wire, size_t len, kms_srv_answer_t **out
             s->ttl = rr.ttl;
             a->nsrv++;
         } else if (rr.section != KMS_DNS_AUTHORITY &&
-                   ((rr.type == KMS_DNS_T_A && rr.rdlen == 4) ||
-                    (rr.type == KMS_DNS_T_AAAA && rr.rdlen == 16))) {
+                   (rr.type == KMS_DNS_T_A || rr.type == KMS_DNS_T_AAAA)) {
             kms_addr_rec_t *d = &a->addrs[a->naddrs];
 
             memset(d->addr, 0, sizeof d->addr);

@@ -2,7 +2,8 @@
  * Unit tests for dns/dnsmsg and dns/rcode: UPDATE wire form (golden bytes at
  * a fixed ID and clock), RD cleared, class-NONE deletes, re-signing, answer
  * judgement (rcodes, TSIG errors, BADTIME skew, unsigned/forged answers),
- * one-line explanations, SRV answers with glue.
+ * one-line explanations, SRV answers with glue, refusal of answers whose
+ * records ldns would delimit differently from RDLENGTH.
  *
  * The clock is fixed by defining time() and gettimeofday() here: the DNS
  * library signs with time(), so the TSIG "time signed" and thus the MAC are reproducible.
@@ -632,6 +633,128 @@ static void srv_answer_with_glue(void **state)
     kms_wr_free(&wr);
 }
 
+/* A TSIG RR for the root with empty RDATA (11 bytes), which ldns reads as the
+   packet's TSIG. */
+static void put_empty_tsig(kms_wr_t *wr)
+{
+    kms_wr_u8(wr, 0);
+    kms_wr_u16be(wr, 250);
+    kms_wr_u16be(wr, 255);
+    kms_wr_u32be(wr, 0);
+    kms_wr_u16be(wr, 0);
+}
+
+static void put_rr_head(kms_wr_t *wr, uint16_t owner_ptr, uint16_t type, uint16_t rdlen)
+{
+    kms_wr_u16be(wr, (uint16_t)(0xc000 | owner_ptr));
+    kms_wr_u16be(wr, type);
+    kms_wr_u16be(wr, 1);
+    kms_wr_u32be(wr, 300);
+    kms_wr_u16be(wr, rdlen);
+}
+
+enum { GLUE_PLAIN, GLUE_A_WITH_TAIL, GLUE_SRV_NAME_PAST_RDLENGTH };
+
+/* The answer to _vlmcs._tcp.kms.test SRV: SRV 0 10 1688 kms1.kms.test (the
+   target "kms1" + a pointer to kms.test in the question) and an A glue record.
+   The malformed variants hide a TSIG RR inside a record's RDATA where ldns
+   (which does not bound RDATA by RDLENGTH) finds it as a record of its own,
+   followed by a real TSIG: a walk by RDLENGTH sees one TSIG, ldns two. */
+static uint8_t *make_srv_glue(int variant, size_t *len)
+{
+    const uint8_t a4[] = {127, 0, 0, 11};
+    kms_wr_t wr;
+    kms_wr_init(&wr);
+    kms_wr_u16be(&wr, 0x1234);
+    kms_wr_u16be(&wr, 0x8400);
+    kms_wr_u16be(&wr, 1);
+    kms_wr_u16be(&wr, 1);
+    kms_wr_u16be(&wr, 0);
+    kms_wr_u16be(&wr, variant == GLUE_PLAIN ? 1 : 4);
+    put_name(&wr, "_vlmcs._tcp.kms.test"); /* offset 12, kms.test at 24 */
+    kms_wr_u16be(&wr, 33);
+    kms_wr_u16be(&wr, 1);
+    put_rr_head(&wr, 12, 33, 6 + 5 + 2);
+    kms_wr_u16be(&wr, 0);
+    kms_wr_u16be(&wr, 10);
+    kms_wr_u16be(&wr, 1688);
+    const uint16_t kms1 = (uint16_t)wr.len; /* 56 */
+    kms_wr_u8(&wr, 4);
+    kms_wr_bytes(&wr, "kms1", 4);
+    kms_wr_u16be(&wr, 0xc000 | 24);
+    switch (variant) {
+    case GLUE_PLAIN:
+        put_rr_head(&wr, kms1, 1, 4);
+        kms_wr_bytes(&wr, a4, 4);
+        break;
+    case GLUE_A_WITH_TAIL:
+        /* ldns reads the 4 address bytes and takes the rest for the next
+           record; by RDLENGTH it is part of the A record */
+        put_rr_head(&wr, kms1, 1, 4 + 11);
+        kms_wr_bytes(&wr, a4, 4);
+        put_empty_tsig(&wr);
+        put_empty_tsig(&wr);
+        put_rr_head(&wr, kms1, 1, 4);
+        kms_wr_bytes(&wr, a4, 4);
+        put_rr_head(&wr, kms1, 1, 4);
+        kms_wr_bytes(&wr, a4, 4);
+        break;
+    default: {
+        /* an SRV whose RDLENGTH ends after the first byte of its target: by
+           RDLENGTH the next record starts inside the name (an A record for
+           the root whose RDATA spans the rest of the name and a TSIG); ldns
+           reads the whole name and then that TSIG as a record */
+        const uint8_t inner[11] = {0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 1 + 11};
+        put_rr_head(&wr, 12, 33, 6 + 1);
+        kms_wr_u16be(&wr, 0);
+        kms_wr_u16be(&wr, 0);
+        kms_wr_u16be(&wr, 1688);
+        kms_wr_u8(&wr, sizeof inner);
+        kms_wr_bytes(&wr, inner, sizeof inner);
+        kms_wr_u8(&wr, 0);
+        put_empty_tsig(&wr);
+        put_empty_tsig(&wr);
+        put_rr_head(&wr, kms1, 1, 4);
+        kms_wr_bytes(&wr, a4, 4);
+        break;
+    }
+    }
+    assert_int_equal(wr.err, 0);
+    return kms_wr_steal(&wr, len);
+}
+
+static void rdata_read_past_rdlength_is_refused(void **state)
+{
+    const uint8_t a4[] = {127, 0, 0, 11};
+    kms_srv_answer_t *a = NULL;
+    kms_dns_reply_t *r = NULL;
+    size_t n;
+    uint8_t *w = make_srv_glue(GLUE_PLAIN, &n);
+
+    assert_int_equal(kms_srv_answer_parse(w, n, &a), 0);
+    assert_int_equal(a->nsrv, 1);
+    assert_string_equal(a->srv[0].target, "kms1.kms.test.");
+    assert_int_equal(a->srv[0].weight, 10);
+    assert_int_equal(a->srv[0].port, 1688);
+    assert_int_equal(a->naddrs, 1);
+    assert_string_equal(a->addrs[0].name, "kms1.kms.test.");
+    assert_memory_equal(a->addrs[0].addr, a4, 4);
+    kms_srv_answer_free(a);
+    free(w);
+
+    const int bad[] = {GLUE_A_WITH_TAIL, GLUE_SRV_NAME_PAST_RDLENGTH};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        w = make_srv_glue(bad[i], &n);
+        a = (kms_srv_answer_t *)1;
+        assert_int_equal(kms_srv_answer_parse(w, n, &a), KMS_EDNS_BADANSWER);
+        assert_null(a);
+        r = (kms_dns_reply_t *)1;
+        assert_int_equal(kms_dns_reply_parse(NULL, NULL, w, n, &r), KMS_EDNS_BADANSWER);
+        assert_null(r);
+        free(w);
+    }
+}
+
 /* One-answer SRV message: target @p target (wire form, @p tlen bytes) in an
  * RDATA that claims @p rdlen bytes. */
 static void one_srv(kms_wr_t *wr, uint16_t flags, const uint8_t *target, size_t tlen,
@@ -724,6 +847,7 @@ int main(void)
         cmocka_unit_test(answers_not_for_us_are_rejected),
         cmocka_unit_test(srv_answer_with_glue),
         cmocka_unit_test(srv_answer_rdata_bounds),
+        cmocka_unit_test(rdata_read_past_rdlength_is_refused),
         cmocka_unit_test(names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
