@@ -4,14 +4,16 @@ naming server, rcode and TSIG error, and no retry storm.
 Covers: wrong secret (BADSIG), key unknown to the server (BADKEY), a key
 outside the update-policy and a name outside the policy (REFUSED), named
 down (bounded retries, then a clear error), an algorithm ldns cannot sign
-with (refused at load), no key at all.
+with (refused at load), no key at all, and a real TSIG BADTIME from named:
+kms-publish runs with its clock 400 s ahead (faketime) and reports the skew.
 """
 import os
+import shutil
 import sys
 import tempfile
 import time
 
-from dnstest import Named, kms_publish, make_key
+from dnstest import Named, kms_publish, make_key, program, run
 
 
 def check(cond, what, out=None):
@@ -57,6 +59,27 @@ def main():
             check(n == 1, "exactly one UPDATE reached named, saw %d" % n, out)
             check(took < 5, "answered promptly (%.1f s)" % took)
         check(ns.srv("_vlmcs._tcp.kms.test") == [], "nothing was published")
+
+        # A clock 400 s ahead: named answers NOTAUTH/BADTIME with its own time
+        # in Other Data (RFC 8945 5.2.3); the skew is in the one line, and the
+        # answer is definitive (one UPDATE, no retry).
+        check(shutil.which("faketime") is not None, "faketime installed (scripts/install-deps)")
+        env = dict(os.environ)
+        # libfaketime is preloaded ahead of the sanitizer runtime
+        env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"
+        mark = ns.log_mark()
+        out = run(["faketime", "-f", "+400s", program("kms-publish"), "publish", "--server",
+                   ns.server, "--key", ns.key_file, "--domain", "kms.test", "--target",
+                   "kms1.kms.test", "--attempts", "4"], timeout=30, env=env)
+        line = one_line(out) or ""
+        check(out.returncode == 1, "BADTIME fails", out)
+        check(line.startswith("kms-publish: update refused by %s: NOTAUTH (TSIG BADTIME): clocks "
+                              "differ by " % srv), "BADTIME explained", out)
+        skew = int(line.split("clocks differ by ")[1].split(" s")[0])
+        check(398 <= skew <= 402, "skew reported as about 400 s, got %d" % skew, out)
+        check("(server behind)" in line, "says which side is behind", out)
+        check(ns.update_messages(mark) == 1, "BADTIME not retried", out)
+        check(ns.srv("_vlmcs._tcp.kms.test") == [], "nothing was published under BADTIME")
 
     # named down: bounded retries with backoff, then one clear line
     with Named() as ns:
