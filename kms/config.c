@@ -17,6 +17,7 @@
 #include "base/fsutil.h"
 #include "base/log.h"
 #include "kms/rpc_conn.h"
+#include "publisher/domains.h"
 
 #include <ctype.h>
 #include <ini.h>
@@ -33,7 +34,6 @@
 #define MAX_INTERVAL_MIN 43200u
 #define DEFAULT_PORT     1688
 #define MAX_LISTEN       64
-#define MAX_DOMAINS      1024
 
 /* ---- host name ------------------------------------------------------------ */
 
@@ -63,35 +63,6 @@ static const char *this_fqdn(void)
 }
 
 /* ---- domains --------------------------------------------------------------- */
-
-int kms_config_domain_normalize(const char *in, char *out, size_t outlen)
-{
-    size_t n = strlen(in), label = 0;
-
-    if (n && in[n - 1] == '.')
-        n--;
-    if (n == 0 || n > 253 || n + 1 > outlen)
-        return KMS_EINVAL;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)in[i];
-
-        if (c == '.') {
-            if (label == 0 || in[i - 1] == '-')
-                return KMS_EINVAL;
-            label = 0;
-        } else if (isalnum(c) || c == '_' || (c == '-' && label > 0)) {
-            if (++label > 63)
-                return KMS_EINVAL;
-        } else {
-            return KMS_EINVAL;
-        }
-        out[i] = (char)tolower(c);
-    }
-    if (label == 0 || in[n - 1] == '-')
-        return KMS_EINVAL;
-    out[n] = 0;
-    return 0;
-}
 
 void kms_config_free_domains(kms_pub_domain_t *d, size_t n)
 {
@@ -135,91 +106,30 @@ static char *trim(char *s)
 int kms_config_parse_domains(const char *list, kms_pub_domain_t **out, size_t *n, char *err,
                              size_t errlen)
 {
-    char *copy = strdup(list), *save = NULL, *item;
-    kms_pub_domain_t *d = NULL;
-    size_t cnt = 0;
-    int r = KMS_EINVAL;
+    pub_domain_list_t l = {0};
+    kms_pub_domain_t *d;
+    int r;
 
     *out = NULL;
     *n = 0;
-    if (!copy)
+    if ((r = pub_domains_parse(list, &l, err, errlen)) < 0) {
+        pub_domain_list_free(&l);
+        return r == KMS_ENOMEM ? r : KMS_EINVAL;
+    }
+    if (!(d = calloc(l.n, sizeof *d))) {
+        pub_domain_list_free(&l);
         return KMS_ENOMEM;
-    save = copy;
-    while ((item = strsep(&save, ",")) != NULL) {
-        char *tok[4], *s2 = NULL, *t;
-        int nt = 0;
-        char name[256];
-        kms_pub_domain_t *nd;
-
-        item = trim(item);
-        if (!*item && !save && cnt)
-            break; /* a trailing comma (the list continues on the next line) */
-        for (t = strtok_r(item, " \t", &s2); t; t = strtok_r(NULL, " \t", &s2)) {
-            if (nt == 4)
-                break;
-            tok[nt++] = t;
-        }
-        if (nt == 0) {
-            kms_seterr(err, errlen, "empty entry in domain list");
-            goto fail;
-        }
-        if (nt != 1 && nt != 3) {
-            kms_seterr(err, errlen, "'%s': expected 'domain' or 'domain priority weight'", tok[0]);
-            goto fail;
-        }
-        if (kms_config_domain_normalize(tok[0], name, sizeof name) < 0) {
-            kms_seterr(err, errlen, "'%s' is not a valid domain name", tok[0]);
-            goto fail;
-        }
-        if (cnt == MAX_DOMAINS) {
-            kms_seterr(err, errlen, "more than %u domains", MAX_DOMAINS);
-            goto fail;
-        }
-        for (size_t i = 0; i < cnt; i++) {
-            if (strcmp(d[i].name, name) == 0) {
-                kms_seterr(err, errlen, "domain '%s' listed twice", name);
-                goto fail;
-            }
-        }
-        nd = realloc(d, (cnt + 1) * sizeof *d);
-        if (!nd) {
-            r = KMS_ENOMEM;
-            goto fail;
-        }
-        d = nd;
-        memset(&d[cnt], 0, sizeof d[cnt]);
-        if (nt == 3) {
-            uint64_t p, w;
-
-            if (kms_uint_parse(tok[1], 0, 65535, &p) < 0 ||
-                kms_uint_parse(tok[2], 0, 65535, &w) < 0) {
-                kms_seterr(err, errlen, "'%s': priority and weight must be 0..65535", name);
-                goto fail;
-            }
-            d[cnt].has_prio = 1;
-            d[cnt].priority = (uint16_t)p;
-            d[cnt].weight = (uint16_t)w;
-        }
-        d[cnt].name = strdup(name);
-        if (!d[cnt].name) {
-            r = KMS_ENOMEM;
-            goto fail;
-        }
-        cnt++;
     }
-    if (cnt == 0) {
-        kms_seterr(err, errlen, "empty domain list");
-        goto fail;
+    for (size_t i = 0; i < l.n; i++) {
+        d[i].name = (char *)l.v[i].name; /* taken over from the list */
+        d[i].has_prio = l.v[i].priority >= 0;
+        d[i].priority = (uint16_t)(d[i].has_prio ? l.v[i].priority : 0);
+        d[i].weight = (uint16_t)(d[i].has_prio ? l.v[i].weight : 0);
     }
-    free(copy);
+    free(l.v);
     *out = d;
-    *n = cnt;
+    *n = l.n;
     return 0;
-
-fail:
-    kms_config_free_domains(d, cnt);
-    free(copy);
-    return r;
 }
 
 char *kms_config_format_domains(const kms_pub_domain_t *d, size_t n)
@@ -319,7 +229,7 @@ int kms_config_defaults(kms_config_t *cfg)
     cfg->ttl = 3600;
     cfg->refresh = 86400;
     /* A target that is not a valid name (odd hostname) is left for the user to set. */
-    if (kms_config_domain_normalize(this_fqdn(), fqdn, sizeof fqdn) == 0)
+    if (pub_domain_normalize(this_fqdn(), fqdn, sizeof fqdn) == 0)
         cfg->target = strdup(fqdn);
     else
         cfg->target = strdup(this_fqdn());
@@ -621,7 +531,7 @@ static int set_dns_key(kms_config_t *cfg, const char *key, const char *v, char *
     if (strcmp(key, "target") == 0) {
         char name[256];
 
-        if (kms_config_domain_normalize(v, name, sizeof name) < 0) {
+        if (pub_domain_normalize(v, name, sizeof name) < 0) {
             kms_seterr(why, whylen, "'%s' is not a valid host name", v);
             return KMS_EINVAL;
         }

@@ -86,19 +86,14 @@ int kms_config_load_string(kms_config_t *cfg, const char *text, size_t len, cons
  *  0 or KMS_ENOMEM (then @p dst is zeroed). Free @p dst with kms_config_free(). */
 int kms_config_copy(kms_config_t *dst, const kms_config_t *src);
 
-/** Validate and normalize one domain name ("Corp.Test." -> "corp.test"): labels of
- *  1..63 letters, digits, '_' or '-' (not at either end of a label), at most 253
- *  characters, one trailing dot dropped, lower-cased; result into
- *  @p out (at least 254 bytes).  0 or KMS_EINVAL. */
-int kms_config_domain_normalize(const char *in, char *out, size_t outlen);
-
 /** Format a domain list back as "kms.test, corp.test 10 50" (malloc'd; NULL on ENOMEM). */
 char *kms_config_format_domains(const kms_pub_domain_t *d, size_t n);
 
 /** Release everything @p cfg owns; leaves it zeroed.  NULL is a no-op. */
 void kms_config_free(kms_config_t *cfg);
 
-/** Parse a DnsDomainPublishList ("kms.test, corp.test 10 50"). 0 or KMS_EINVAL with @p err. */
+/** Parse a DnsDomainPublishList ("kms.test, corp.test 10 50") with pub_domains_parse() (the one
+ *  parser of that syntax) into kmsd's form.  0, KMS_EINVAL with @p err, or KMS_ENOMEM. */
 int kms_config_parse_domains(const char *list, kms_pub_domain_t **out, size_t *n, char *err,
                              size_t errlen);
 void kms_config_free_domains(kms_pub_domain_t *d, size_t n);

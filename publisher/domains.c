@@ -32,64 +32,116 @@ static int push(pub_domain_list_t *l, const char *name, int prio, int weight)
     return 0;
 }
 
+int pub_domain_normalize(const char *in, char *out, size_t outlen)
+{
+    size_t n = strlen(in), label = 0;
+
+    if (n && in[n - 1] == '.')
+        n--;
+    if (n == 0 || n > 253 || n + 1 > outlen)
+        return KMS_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)in[i];
+
+        if (c == '.') {
+            if (label == 0 || in[i - 1] == '-')
+                return KMS_EINVAL;
+            label = 0;
+        } else if (isalnum(c) || c == '_' || (c == '-' && label > 0)) {
+            if (++label > 63)
+                return KMS_EINVAL;
+        } else {
+            return KMS_EINVAL;
+        }
+        out[i] = (char)tolower(c);
+    }
+    if (label == 0 || in[n - 1] == '-')
+        return KMS_EINVAL;
+    out[n] = 0;
+    return 0;
+}
+
+/* @p s without leading and trailing blanks (in place). */
+static char *trim(char *s)
+{
+    char *e;
+
+    while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+        s++;
+    e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+        *--e = 0;
+    return s;
+}
+
 int pub_domains_parse(const char *text, pub_domain_list_t *list, char *err, size_t errlen)
 {
     char *copy = text ? strdup(text) : NULL;
+    char *save = copy, *e;
     int rc = 0, entry = 0;
     size_t n0 = list->n;
-    char *save = NULL;
 
     if (err && errlen)
         err[0] = '\0';
     if (!copy)
         return text ? KMS_ENOMEM : KMS_EINVAL;
-    for (char *e = strtok_r(copy, ",", &save); e; e = strtok_r(NULL, ",", &save)) {
+    while ((e = strsep(&save, ",")) != NULL) {
         char *w[4] = {NULL, NULL, NULL, NULL};
-        char *ws = NULL;
-        int nw = 0;
+        char *ws = NULL, norm[256];
+        int nw = 0, prio = -1, weight = -1;
+
         entry++;
+        e = trim(e);
+        if (!*e && !save && entry > 1)
+            break; /* one trailing comma */
         for (char *t = strtok_r(e, " \t\r\n", &ws); t; t = strtok_r(NULL, " \t\r\n", &ws))
             if (nw < 4)
                 w[nw++] = t;
             else
                 nw = 5;
-        char norm[KMS_DNS_NAMELEN];
-        if (nw == 0 || nw == 2 || nw > 3) {
-            if (err)
-                snprintf(err, errlen, "entry %d: expected \"domain\" or \"domain priority weight\"",
-                         entry);
+        if (nw == 0) {
+            kms_seterr(err, errlen, "entry %d: empty", entry);
             rc = KMS_EINVAL;
             break;
         }
-        if (kms_dns_name_norm(w[0], norm, sizeof norm) < 0 || strlen(norm) > 240) {
-            if (err)
-                snprintf(err, errlen, "entry %d: '%.80s' is not a valid domain name", entry, w[0]);
+        if (nw == 2 || nw > 3) {
+            kms_seterr(err, errlen, "entry %d: expected \"domain\" or \"domain priority weight\"",
+                       entry);
             rc = KMS_EINVAL;
             break;
         }
-        int prio = -1, weight = -1;
+        if (pub_domain_normalize(w[0], norm, sizeof norm) < 0) {
+            kms_seterr(err, errlen, "entry %d: '%.80s' is not a valid domain name", entry, w[0]);
+            rc = KMS_EINVAL;
+            break;
+        }
+        for (size_t i = 0; i < list->n && rc == 0; i++)
+            if (strcmp(list->v[i].name, norm) == 0) {
+                kms_seterr(err, errlen, "entry %d: domain '%s' listed twice", entry, norm);
+                rc = KMS_EINVAL;
+            }
+        if (rc == 0 && list->n >= PUB_MAX_DOMAINS) {
+            kms_seterr(err, errlen, "more than %d domains", PUB_MAX_DOMAINS);
+            rc = KMS_EINVAL;
+        }
+        if (rc < 0)
+            break;
         if (nw == 3) {
             uint64_t p, wt;
             int r1 = kms_uint_parse(w[1], 0, 65535, &p);
             int r2 = kms_uint_parse(w[2], 0, 65535, &wt);
+
             if (r1 < 0 || r2 < 0) {
-                if (err)
-                    snprintf(err, errlen, "entry %d: priority and weight must be numbers 0..65535",
-                             entry);
+                kms_seterr(err, errlen, "entry %d: priority and weight must be numbers 0..65535",
+                           entry);
                 rc = (r1 == KMS_ERANGE || r2 == KMS_ERANGE) ? KMS_ERANGE : KMS_EINVAL;
                 break;
             }
             prio = (int)p;
             weight = (int)wt;
         }
-        rc = push(list, w[0], prio, weight);
-        if (rc < 0)
+        if ((rc = push(list, norm, prio, weight)) < 0)
             break;
-    }
-    if (rc == 0 && entry == 0) {
-        if (err)
-            snprintf(err, errlen, "empty domain list");
-        rc = KMS_EINVAL;
     }
     if (rc < 0) {
         /* all or nothing: drop what this call appended */

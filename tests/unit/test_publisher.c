@@ -43,6 +43,17 @@ static void domain_lists(void **state)
     assert_int_equal(pub_domains_parse("a.test 1 2 3", &l, err, sizeof err), KMS_EINVAL);
     assert_int_equal(pub_domains_parse(" , ", &l, err, sizeof err), KMS_EINVAL);
     assert_int_equal(l.n, 3);
+    /* one parser for kmsd.conf, the state file, sdomains and --domain: names
+     * normalized, each domain once (also across calls), one trailing comma */
+    assert_int_equal(pub_domains_parse("Corp.Test.", &l, err, sizeof err), KMS_EINVAL);
+    assert_string_equal(err, "entry 1: domain 'corp.test' listed twice");
+    assert_int_equal(pub_domains_parse("x.test, X.TEST", &l, err, sizeof err), KMS_EINVAL);
+    assert_int_equal(pub_domains_parse("a.test,,b.test", &l, err, sizeof err), KMS_EINVAL);
+    assert_string_equal(err, "entry 2: empty");
+    assert_int_equal(l.n, 3);
+    assert_int_equal(pub_domains_parse("New.Test. 1 2,", &l, err, sizeof err), 0);
+    assert_int_equal(l.n, 4);
+    assert_string_equal(l.v[3].name, "new.test");
     pub_domain_list_free(&l);
     assert_int_equal(l.n, 0);
     pub_domain_list_free(NULL);
