@@ -16,17 +16,34 @@
 #define DEFAULT_TRIES      2
 #define EDNS_PAYLOAD       1232 /* glue for many SRV records fits without TC */
 
+typedef struct chan chan_t;
+
 typedef struct sockwatch {
     uv_poll_t poll; /* first: the close callback casts back */
     kms_dnsq_t *q;
+    chan_t *ch;
     ares_socket_t fd;
     struct sockwatch *next;
 } sockwatch_t;
+
+/* One c-ares channel per server: c-ares 1.18 cannot send a query to a chosen
+ * server, and with NOCHECKRESP it does not move on after a SERVFAIL. */
+struct chan {
+    kms_dnsq_t *q;
+    ares_channel channel;
+};
 
 typedef struct request {
     kms_dnsq_t *q;
     kms_dnsq_cb cb;
     void *ud;
+    char name[258]; /* absolute */
+    uint16_t qtype;
+    unsigned next;   /* next attempt: server next % n_ch, round next / n_ch */
+    unsigned done;   /* servers that answered with an rcode: not asked again */
+    int best_status; /* what to report when no server gives a final answer */
+    uint8_t *best;   /* its message, when it came with one (owned) */
+    size_t best_len;
     int in_send; /* c-ares answered synchronously from inside ares_query() */
     int sync_status;
     int sync_done;
@@ -34,8 +51,9 @@ typedef struct request {
 
 struct kms_dnsq {
     uv_loop_t *loop;
-    ares_channel channel;
-    int channel_ok;
+    chan_t ch[KMS_DNSQ_MAX_SERVERS];
+    size_t n_ch; /* channels created */
+    unsigned rounds;
     uv_timer_t timer;
     sockwatch_t *socks;
     unsigned open_handles; /* timer + polls not yet through their close callback */
@@ -116,24 +134,36 @@ static void on_timer(uv_timer_t *t);
 
 static void rearm_timer(kms_dnsq_t *q)
 {
-    struct timeval tv, *tvp;
+    struct timeval tv, *tvp, best, *min = NULL;
     uint64_t ms;
 
-    if (q->destroyed || !q->channel_ok)
+    if (q->destroyed || q->n_ch == 0)
         return;
-    tvp = ares_timeout(q->channel, NULL, &tv);
-    if (!tvp) {
+    for (size_t i = 0; i < q->n_ch; i++) {
+        tvp = ares_timeout(q->ch[i].channel, min, &tv);
+        if (tvp) {
+            best = *tvp;
+            min = &best;
+        }
+    }
+    if (!min) {
         uv_timer_stop(&q->timer);
         return;
     }
-    ms = (uint64_t)tvp->tv_sec * 1000u + ((uint64_t)tvp->tv_usec + 999u) / 1000u;
+    ms = (uint64_t)min->tv_sec * 1000u + ((uint64_t)min->tv_usec + 999u) / 1000u;
     uv_timer_start(&q->timer, on_timer, ms, 0);
 }
 
-static void process(kms_dnsq_t *q, ares_socket_t rfd, ares_socket_t wfd, int from_timer)
+/* Let c-ares work: on @p ch's sockets, or (NULL, from the timer) on every
+ * channel's timeouts. */
+static void process(kms_dnsq_t *q, chan_t *ch, ares_socket_t rfd, ares_socket_t wfd, int from_timer)
 {
     q->depth++;
-    ares_process_fd(q->channel, rfd, wfd);
+    if (ch)
+        ares_process_fd(ch->channel, rfd, wfd);
+    else
+        for (size_t i = 0; i < q->n_ch && !q->destroyed; i++)
+            ares_process_fd(q->ch[i].channel, rfd, wfd);
     q->depth--;
     if (q->closing && q->depth == 0)
         destroy(q);
@@ -147,7 +177,7 @@ static void process(kms_dnsq_t *q, ares_socket_t rfd, ares_socket_t wfd, int fro
 
 static void on_timer(uv_timer_t *t)
 {
-    process(t->data, ARES_SOCKET_BAD, ARES_SOCKET_BAD, 1);
+    process(t->data, NULL, ARES_SOCKET_BAD, ARES_SOCKET_BAD, 1);
 }
 
 static void on_poll(uv_poll_t *p, int status, int events)
@@ -160,12 +190,13 @@ static void on_poll(uv_poll_t *p, int status, int events)
         rfd = w->fd;
     if (status < 0 || (events & UV_WRITABLE))
         wfd = w->fd;
-    process(w->q, rfd, wfd, 0);
+    process(w->q, w->ch, rfd, wfd, 0);
 }
 
 static void on_sock_state(void *data, ares_socket_t fd, int readable, int writable)
 {
-    kms_dnsq_t *q = data;
+    chan_t *ch = data;
+    kms_dnsq_t *q = ch->q;
     sockwatch_t **pp, *w;
     int events = (readable ? UV_READABLE : 0) | (writable ? UV_WRITABLE : 0);
 
@@ -187,6 +218,7 @@ static void on_sock_state(void *data, ares_socket_t fd, int readable, int writab
         if (!w)
             return; /* the query will time out */
         w->q = q;
+        w->ch = ch;
         w->fd = fd;
         if (uv_poll_init_socket(q->loop, &w->poll, fd) != 0) {
             free(w);
@@ -199,11 +231,52 @@ static void on_sock_state(void *data, ares_socket_t fd, int readable, int writab
     uv_poll_start(&w->poll, events, on_poll);
 }
 
+static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen);
+
+/* Answers worth asking the next server about, as a stub resolver does: the
+ * server failed, refused, did not answer, or sent something unusable. */
+static int try_next(int st)
+{
+    return st == KMS_EDNS_SERVFAIL || st == KMS_EDNS_REFUSED || st == KMS_EDNS_NOTIMP ||
+           st == KMS_EDNS_FORMERR || st == KMS_EDNS_BADANSWER || st == KMS_ETIMEOUT ||
+           st == KMS_ECONNREFUSED || st == KMS_ECLOSED;
+}
+
+static void finish_request(request_t *r, int st, const uint8_t *msg, size_t len)
+{
+    kms_dnsq_t *q = r->q;
+
+    q->pending--;
+    if (q->pending == 0 && !q->destroyed)
+        uv_timer_stop(&q->timer); /* nothing left to time out: let the loop end */
+    r->cb(r->ud, st, len ? msg : NULL, msg ? len : 0);
+    free(r->best);
+    free(r);
+}
+
+/* Send @p r to the next server it is not finished with: 0 when handed to
+ * c-ares, KMS_ENOENT when every server and round is used up. */
+static int send_next(request_t *r)
+{
+    kms_dnsq_t *q = r->q;
+    unsigned n = (unsigned)q->n_ch, total = q->rounds * n;
+
+    while (r->next < total && ((r->done >> (r->next % n)) & 1u))
+        r->next++;
+    if (r->next >= total)
+        return KMS_ENOENT;
+    q->depth++;
+    ares_query(q->ch[r->next++ % n].channel, r->name, 1 /* C_IN */, r->qtype, on_answer, r);
+    q->depth--;
+    return 0;
+}
+
 static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
     request_t *r = arg;
     kms_dnsq_t *q = r->q;
     int st = from_ares(status);
+    size_t len = abuf && alen > 0 ? (size_t)alen : 0;
 
     (void)timeouts;
     if (r->in_send) {
@@ -211,14 +284,28 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
         r->sync_status = st ? st : KMS_EIO;
         return; /* kms_dnsq_send() reports it and frees r */
     }
-    q->pending--;
-    if (q->pending == 0 && !q->destroyed)
-        uv_timer_stop(&q->timer); /* nothing left to time out: let the loop end */
-    if (abuf && alen > 0)
-        r->cb(r->ud, st, abuf, (size_t)alen);
-    else
-        r->cb(r->ud, st, NULL, 0);
-    free(r);
+    if (!q->destroyed && !q->closing && try_next(st)) {
+        /* Report, if no server does better, the most telling failure: the
+         * first answer that carried an rcode, else the first silence. */
+        if (len) {
+            r->done |= 1u << ((r->next - 1) % (unsigned)q->n_ch);
+            if (!r->best && (r->best = malloc(len)) != NULL) {
+                memcpy(r->best, abuf, len);
+                r->best_len = len;
+                r->best_status = st;
+            }
+        } else if (!r->best_status) {
+            r->best_status = st;
+        }
+        if (send_next(r) == 0)
+            return; /* the next attempt owns r (its callback may have run already) */
+        if (r->best)
+            finish_request(r, r->best_status, r->best, r->best_len);
+        else
+            finish_request(r, r->best_status ? r->best_status : st, NULL, 0);
+        return;
+    }
+    finish_request(r, st, len ? abuf : NULL, len);
 }
 
 static int add_server(struct ares_addr_port_node *node, const char *s, char *err, size_t errlen)
@@ -251,6 +338,7 @@ int kms_dnsq_new(uv_loop_t *loop, const kms_dnsq_opts_t *opts, kms_dnsq_t **out,
     kms_dnsq_opts_t none = {0};
     struct ares_options ao;
     struct ares_addr_port_node nodes[KMS_DNSQ_MAX_SERVERS];
+    size_t nodes_n;
     int mask, rc;
     kms_dnsq_t *q = NULL;
 
@@ -269,8 +357,8 @@ int kms_dnsq_new(uv_loop_t *loop, const kms_dnsq_opts_t *opts, kms_dnsq_t **out,
         rc = add_server(&nodes[i], opts->servers[i], err, errlen);
         if (rc != 0)
             return rc;
-        nodes[i].next = i + 1 < opts->n_servers ? &nodes[i + 1] : NULL;
     }
+    nodes_n = opts->n_servers;
 
     q = calloc(1, sizeof(*q));
     if (!q)
@@ -287,31 +375,61 @@ int kms_dnsq_new(uv_loop_t *loop, const kms_dnsq_opts_t *opts, kms_dnsq_t **out,
            ARES_OPT_EDNSPSZ;
     /* NOCHECKRESP: c-ares 1.18.1 would turn SERVFAIL and REFUSED answers into
      * ECONNREFUSED after skipping the server; deliver them so the user sees
-     * the real rcode (ares_query maps it to ESERVFAIL/EREFUSED). */
+     * the real rcode (ares_query maps it to ESERVFAIL/EREFUSED).  Moving on
+     * to the next server is ours (on_answer): one channel per server, one
+     * try per channel, opts->tries rounds over the servers. */
     ao.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_EDNS | ARES_FLAG_NOCHECKRESP;
     ao.timeout = opts->timeout_ms ? (int)opts->timeout_ms : DEFAULT_TIMEOUT_MS;
-    ao.tries = opts->tries ? (int)opts->tries : DEFAULT_TRIES;
+    ao.tries = 1;
     ao.sock_state_cb = on_sock_state;
-    ao.sock_state_cb_data = q;
     ao.ednspsz = EDNS_PAYLOAD;
-    if (opts->n_servers == 0 && opts->resolv_conf) {
-        mask |= ARES_OPT_RESOLVCONF;
-        ao.resolvconf_path = (char *)opts->resolv_conf;
+    q->rounds = opts->tries ? opts->tries : DEFAULT_TRIES;
+    if (opts->n_servers == 0) {
+        /* the resolv.conf servers, read by c-ares */
+        struct ares_addr_port_node *list = NULL, *n;
+        size_t k = 0;
+
+        if (opts->resolv_conf) {
+            mask |= ARES_OPT_RESOLVCONF;
+            ao.resolvconf_path = (char *)opts->resolv_conf;
+        }
+        ao.sock_state_cb_data = &q->ch[0];
+        rc = ares_init_options(&q->ch[0].channel, &ao, mask);
+        if (rc != ARES_SUCCESS)
+            goto ares_fail;
+        q->ch[0].q = q;
+        q->n_ch = 1;
+        if (ares_get_servers_ports(q->ch[0].channel, &list) != ARES_SUCCESS) {
+            rc = ARES_ENOMEM;
+            goto ares_fail;
+        }
+        for (n = list; n && k < KMS_DNSQ_MAX_SERVERS; n = n->next, k++) {
+            nodes[k] = *n;
+            nodes[k].next = NULL;
+        }
+        ares_free_data(list);
+        if (k > 1) {
+            ares_destroy(q->ch[0].channel);
+            q->n_ch = 0;
+            nodes_n = k;
+        }
     }
-    rc = ares_init_options(&q->channel, &ao, mask);
-    if (rc != ARES_SUCCESS) {
-        if (err)
-            snprintf(err, errlen, "DNS engine: %s", ares_strerror(rc));
-        rc = rc == ARES_ENOMEM ? KMS_ENOMEM : KMS_ECONFIG;
-        goto fail;
-    }
-    q->channel_ok = 1;
-    /* Before any query: ares_set_servers_ports() fails while queries pend. */
-    if (opts->n_servers > 0 && ares_set_servers_ports(q->channel, nodes) != ARES_SUCCESS) {
-        if (err)
-            snprintf(err, errlen, "DNS engine: cannot set servers");
-        rc = KMS_ECONFIG;
-        goto fail;
+    mask &= ~ARES_OPT_RESOLVCONF;
+    for (size_t i = q->n_ch; i < nodes_n; i++) {
+        /* Before any query: ares_set_servers_ports() fails while queries pend. */
+        ao.sock_state_cb_data = &q->ch[i];
+        rc = ares_init_options(&q->ch[i].channel, &ao, mask);
+        if (rc != ARES_SUCCESS)
+            goto ares_fail;
+        q->ch[i].q = q;
+        q->n_ch = i + 1;
+        nodes[i].next = NULL;
+        if (ares_set_servers_ports(q->ch[i].channel, &nodes[i]) != ARES_SUCCESS) {
+            if (err)
+                snprintf(err, errlen, "DNS engine: cannot set servers");
+            rc = KMS_ECONFIG;
+            goto fail;
+        }
     }
     uv_timer_init(loop, &q->timer);
     q->timer.data = q;
@@ -319,9 +437,13 @@ int kms_dnsq_new(uv_loop_t *loop, const kms_dnsq_opts_t *opts, kms_dnsq_t **out,
     *out = q;
     return 0;
 
+ares_fail:
+    if (err)
+        snprintf(err, errlen, "DNS engine: %s", ares_strerror(rc));
+    rc = rc == ARES_ENOMEM ? KMS_ENOMEM : KMS_ECONFIG;
 fail:
-    if (q->channel_ok)
-        ares_destroy(q->channel);
+    for (size_t i = 0; i < q->n_ch; i++)
+        ares_destroy(q->ch[i].channel);
     if (--lib_refs == 0)
         ares_library_cleanup();
     free(q);
@@ -331,7 +453,6 @@ fail:
 int kms_dnsq_send(kms_dnsq_t *q, const char *name, uint16_t qtype, kms_dnsq_cb cb, void *ud)
 {
     request_t *r;
-    char *abs;
     size_t n;
     int rc;
 
@@ -342,26 +463,20 @@ int kms_dnsq_send(kms_dnsq_t *q, const char *name, uint16_t qtype, kms_dnsq_cb c
     n = strlen(name);
     if (n == 0 || n > 254)
         return KMS_EINVAL;
-    abs = malloc(n + 2);
     r = calloc(1, sizeof(*r));
-    if (!abs || !r) {
-        free(abs);
-        free(r);
+    if (!r)
         return KMS_ENOMEM;
-    }
-    memcpy(abs, name, n + 1);
-    if (abs[n - 1] != '.') { /* absolute: never let a search rule apply */
-        abs[n] = '.';
-        abs[n + 1] = '\0';
-    }
     r->q = q;
     r->cb = cb;
     r->ud = ud;
+    r->qtype = qtype;
+    memcpy(r->name, name, n + 1);
+    if (r->name[n - 1] != '.') { /* absolute: never let a search rule apply */
+        r->name[n] = '.';
+        r->name[n + 1] = '\0';
+    }
     r->in_send = 1;
-    q->depth++;
-    ares_query(q->channel, abs, 1 /* C_IN */, qtype, on_answer, r);
-    q->depth--;
-    free(abs);
+    send_next(r);
     if (r->sync_done) {
         rc = r->sync_status;
         free(r);
@@ -387,25 +502,28 @@ size_t kms_dnsq_pending(const kms_dnsq_t *q)
 
 char *kms_dnsq_servers(const kms_dnsq_t *q, char *buf, size_t len)
 {
-    struct ares_addr_port_node *list = NULL, *n;
     size_t used = 0;
 
     if (len)
         buf[0] = '\0';
-    if (!q || !q->channel_ok || ares_get_servers_ports(q->channel, &list) != ARES_SUCCESS)
-        return buf;
-    for (n = list; n; n = n->next) {
-        char ip[INET6_ADDRSTRLEN];
-        int w;
+    for (size_t i = 0; q && !q->destroyed && i < q->n_ch; i++) {
+        struct ares_addr_port_node *list = NULL, *n;
 
-        inet_ntop(n->family, &n->addr, ip, sizeof(ip));
-        w = snprintf(buf + used, len - used, n->family == AF_INET6 ? "%s[%s]:%d" : "%s%s:%d",
-                     used ? "," : "", ip, n->udp_port ? n->udp_port : 53);
-        if (w < 0 || (size_t)w >= len - used)
-            break;
-        used += (size_t)w;
+        if (ares_get_servers_ports(q->ch[i].channel, &list) != ARES_SUCCESS)
+            return buf;
+        for (n = list; n; n = n->next) {
+            char ip[INET6_ADDRSTRLEN];
+            int w;
+
+            inet_ntop(n->family, &n->addr, ip, sizeof(ip));
+            w = snprintf(buf + used, len - used, n->family == AF_INET6 ? "%s[%s]:%d" : "%s%s:%d",
+                         used ? "," : "", ip, n->udp_port ? n->udp_port : 53);
+            if (w < 0 || (size_t)w >= len - used)
+                break;
+            used += (size_t)w;
+        }
+        ares_free_data(list);
     }
-    ares_free_data(list);
     return buf;
 }
 
@@ -415,9 +533,11 @@ static void destroy(kms_dnsq_t *q)
         return;
     q->destroyed = 1;
     /* Callbacks run with ARES_ECANCELLED/EDESTRUCTION; sends are refused. */
-    ares_cancel(q->channel);
-    ares_destroy(q->channel); /* closes sockets: (0,0) state calls close polls */
-    q->channel_ok = 0;
+    for (size_t i = 0; i < q->n_ch; i++)
+        ares_cancel(q->ch[i].channel);
+    for (size_t i = 0; i < q->n_ch; i++)
+        ares_destroy(q->ch[i].channel); /* closes sockets: (0,0) state calls close polls */
+    q->n_ch = 0;
     while (q->socks) {
         sockwatch_t *w = q->socks;
         q->socks = w->next;

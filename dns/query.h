@@ -2,11 +2,19 @@
  * query.h - the DNS query engine: c-ares driven by a caller's libuv loop.
  *
  * This is the only module that includes ares.h.  One engine (kms_dnsq_t) is
- * one c-ares channel bound to one uv_loop_t: c-ares tells us which sockets it
- * wants watched through ARES_OPT_SOCK_STATE_CB and we keep one uv_poll_t per
- * fd (the (0,0) call comes right before c-ares closes the fd, so the poll
- * handle is stopped and closed there); one uv_timer_t re-armed from
- * ares_timeout() drives retransmissions and timeouts.
+ * one c-ares channel per server, bound to one uv_loop_t: c-ares tells us
+ * which sockets it wants watched through ARES_OPT_SOCK_STATE_CB and we keep
+ * one uv_poll_t per fd (the (0,0) call comes right before c-ares closes the
+ * fd, so the poll handle is stopped and closed there); one uv_timer_t
+ * re-armed from the earliest ares_timeout() drives timeouts.
+ * Servers are tried like a stub resolver tries them: the first, then, when
+ * it answers SERVFAIL, REFUSED, NOTIMP, FORMERR or garbage, or does not
+ * answer, the next; `tries` rounds over the list, a server that answered
+ * with an rcode is not asked again.  A final answer (NOERROR, NXDOMAIN,
+ * NODATA) ends the query at once.  When no server gives one, the first
+ * failure that came with a message is reported (with that message), else
+ * the first silence.  (c-ares 1.18 cannot send to a chosen server, and with
+ * ARES_FLAG_NOCHECKRESP, needed to see the rcode, it never moves on.)
  *
  * Names are always queried as given, absolute: kms_dnsq_send() appends the
  * final '.' when missing and uses ares_query(), never ares_search() (whose
@@ -50,7 +58,7 @@ typedef struct {
     const char *resolv_conf;
     /** Per-try timeout in milliseconds (0: 2000). */
     unsigned timeout_ms;
-    /** Tries per server (0: 2). */
+    /** Rounds over the servers (0: 2); each round asks each server once. */
     unsigned tries;
 } kms_dnsq_opts_t;
 
@@ -82,7 +90,8 @@ int kms_dnsq_new(uv_loop_t *loop, const kms_dnsq_opts_t *opts, kms_dnsq_t **out,
  */
 int kms_dnsq_send(kms_dnsq_t *q, const char *name, uint16_t qtype, kms_dnsq_cb cb, void *ud);
 
-/** Number of queries handed to c-ares so far (retransmissions not counted). */
+/** Number of kms_dnsq_send() queries so far (retransmissions and the
+ *  same query asked of the next server not counted). */
 uint64_t kms_dnsq_count(const kms_dnsq_t *q);
 
 /** Number of queries still waiting for their callback. */

@@ -306,6 +306,25 @@ static void next_domain(job_t *j)
     }
 }
 
+/* Resolved addresses in a fixed order whatever order the A and AAAA answers
+ * came in: IPv4 first, then IPv6 (as glue is ordered), each in answer order. */
+static void order_resolved(loc_result_t *r)
+{
+    for (size_t i = 0; i < r->n_hosts; i++) {
+        loc_host_t *h = &r->hosts[i];
+        loc_sockaddr_t v[LOC_MAX_ADDRS];
+        size_t k = 0;
+
+        if (h->addrs_from != LOC_ADDRS_RESOLVED)
+            continue;
+        for (int pass = 0; pass < 2; pass++)
+            for (size_t a = 0; a < h->n_addrs; a++)
+                if ((pass == 0) == (h->addrs[a].sa.sa_family == AF_INET))
+                    v[k++] = h->addrs[a];
+        memcpy(h->addrs, v, k * sizeof v[0]);
+    }
+}
+
 static void on_addr(void *ud, int status, const uint8_t *msg, size_t len)
 {
     addrq_t *q = ud;
@@ -324,6 +343,7 @@ static void on_addr(void *ud, int status, const uint8_t *msg, size_t len)
     }
     free(q);
     if (--j->inflight == 0) {
+        order_resolved(j->res);
         j->probe_host = 0;
         j->probe_addr = 0;
         probe_next(j);

@@ -123,6 +123,15 @@ def test_failures(ns):
         code, r, _ = locate(fake.server, "--domain", "kms.test", "--no-cache", "--timeout", "1")
         check(code == 12 and r["outcome"] == "0x8007232A", (code, r))
         check(fake.queries >= 1, "fake server saw no query")
+        # a second server: asked after the SERVFAIL, as a client does
+        code, r, _ = locate(fake.server, "--server", ns.server, "--domain", "kms.test",
+                            "--no-cache", "--timeout", "1")
+        check(code == 0 and r["outcome"] == "0x00000000" and len(r["hosts"]) == 6, (code, r))
+    # a first server that never answers: the second one is asked
+    with FakeDNS(None) as fake:
+        code, r, _ = locate(fake.server, "--server", ns.server, "--domain", "kms.test",
+                            "--no-cache", "--timeout", "1")
+        check(code == 0 and r["outcome"] == "0x00000000" and fake.queries == 1, (code, r))
     # timeout: a server that never answers
     with FakeDNS(None) as fake:
         code, r, _ = locate(fake.server, "--domain", "kms.test", "--no-cache", "--timeout", "1")

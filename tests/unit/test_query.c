@@ -26,6 +26,8 @@ typedef struct {
     int port;
     unsigned queries;
     char last_qname[256];
+    int silent;      /* never answers */
+    int force_rcode; /* answers every query with this rcode (0: by name) */
 } responder_t;
 
 typedef struct {
@@ -88,9 +90,11 @@ static void on_query(uv_udp_t *u, ssize_t n, const uv_buf_t *buf, const struct s
     if (rd.err)
         return;
     qend = rd.pos;
-    if (strcmp(first, "slow") == 0)
+    if (strcmp(first, "slow") == 0 || r->silent)
         return; /* never answers */
-    if (strcmp(first, "nx") == 0)
+    if (r->force_rcode)
+        rcode = r->force_rcode;
+    else if (strcmp(first, "nx") == 0)
         rcode = 3;
     else if (strcmp(first, "sf") == 0)
         rcode = 2;
@@ -296,6 +300,73 @@ static void timeout_and_refused(void **state)
     }
 }
 
+/* Engine on two responders, @p tries rounds over them. */
+static kms_dnsq_t *engine2(uv_loop_t *loop, responder_t *a, responder_t *b, unsigned timeout_ms,
+                           unsigned tries)
+{
+    char sa[64], sb[64];
+    const char *list[] = {sa, sb};
+    kms_dnsq_opts_t o = {.servers = list, .n_servers = 2, .timeout_ms = timeout_ms, .tries = tries};
+    kms_dnsq_t *q = NULL;
+
+    snprintf(sa, sizeof(sa), "127.0.0.1:%d", a->port);
+    snprintf(sb, sizeof(sb), "127.0.0.1:%d", b->port);
+    assert_int_equal(kms_dnsq_new(loop, &o, &q, NULL, 0), 0);
+    return q;
+}
+
+/* Like a stub resolver: a server that fails, refuses or stays silent is
+ * passed over for the next; a final answer (NXDOMAIN too) is taken as is. */
+static void next_server(void **state)
+{
+    static const struct {
+        int a_rcode, a_silent, b_silent;
+        unsigned tries;
+        const char *name;
+        int want, want_raw;
+        unsigned a_queries, b_queries;
+    } cases[] = {
+        {2, 0, 0, 1, "_vlmcs._tcp.kms.test", 0, 1, 1, 1},        /* SERVFAIL, then the answer */
+        {5, 0, 0, 1, "_vlmcs._tcp.kms.test", 0, 1, 1, 1},        /* REFUSED, then the answer */
+        {0, 1, 0, 1, "_vlmcs._tcp.kms.test", 0, 1, 1, 1},        /* silence, then the answer */
+        {0, 0, 0, 2, "nx.kms.test", KMS_EDNS_NXDOMAIN, 1, 1, 0}, /* final: B never asked */
+        /* SERVFAIL, then silence twice: the SERVFAIL is reported, with its
+         * message; A is not asked again in the second round */
+        {2, 0, 1, 2, "_vlmcs._tcp.kms.test", KMS_EDNS_SERVFAIL, 1, 1, 2},
+        {0, 1, 1, 2, "_vlmcs._tcp.kms.test", KMS_ETIMEOUT, 0, 2, 2}, /* all silent */
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uv_loop_t loop;
+        responder_t a, b;
+        kms_dnsq_t *q;
+        got_t g = {0};
+
+        uv_loop_init(&loop);
+        start_responder(&loop, &a);
+        start_responder(&loop, &b);
+        a.force_rcode = cases[i].a_rcode;
+        a.silent = cases[i].a_silent;
+        b.silent = cases[i].b_silent;
+        q = engine2(&loop, &a, &b, 200, cases[i].tries);
+        assert_int_equal(kms_dnsq_send(q, cases[i].name, KMS_DNS_TYPE_SRV, on_answer, &g), 0);
+        wait_for(&loop, &g);
+        assert_int_equal(g.status, cases[i].want);
+        if (cases[i].want_raw)
+            assert_true(g.len > 12);
+        else
+            assert_int_equal(g.len, 0);
+        if (cases[i].want == 0)
+            assert_int_equal(g.nsrv, 1);
+        assert_int_equal(a.queries, cases[i].a_queries);
+        assert_int_equal(b.queries, cases[i].b_queries);
+        assert_int_equal(kms_dnsq_count(q), 1);
+        uv_close((uv_handle_t *)&b.udp, NULL);
+        finish(&loop, &a, q);
+    }
+}
+
 static void close_cancels_pending(void **state)
 {
     uv_loop_t loop;
@@ -353,7 +424,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(raw_answer_with_additional), cmocka_unit_test(rcodes),
         cmocka_unit_test(timeout_and_refused),        cmocka_unit_test(close_cancels_pending),
-        cmocka_unit_test(bad_servers_and_names),
+        cmocka_unit_test(bad_servers_and_names),      cmocka_unit_test(next_server),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
