@@ -36,9 +36,11 @@ class KmsdDns(kmstest.KmsdTestCase):
         self.ns = None
 
     def tearDown(self):
-        super().tearDown()
+        # named first: its work dir may be inside the test's temp dir, which
+        # super().tearDown() removes (stop-named finds the PID there)
         if self.ns is not None:
             self.ns.__exit__(None, None, None)
+        super().tearDown()
 
     def named(self, **kw):
         self.ns = Named(**kw).start()
