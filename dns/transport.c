@@ -31,7 +31,10 @@ struct kms_dns_send {
 
     uint8_t *in; /* TCP: received bytes (owned) */
     size_t in_len, in_cap;
-    uint8_t udp_buf[65536];
+    /* We send no EDNS OPT, so a UDP answer is at most 512 bytes (RFC 1035
+     * 4.2.1); room for servers that send more.  A datagram that still does
+     * not fit is treated like TC=1: the exchange goes over TCP. */
+    uint8_t udp_buf[4096];
 
     int done;
     int status;
@@ -226,12 +229,12 @@ static void udp_read(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const stru
         finish(s, kms_err_from_uv((int)nread), NULL, 0);
         return;
     }
-    if (nread < 12 || (flags & UV_UDP_PARTIAL))
+    if (nread < 12)
         return; /* not a DNS answer: keep waiting */
     const uint8_t *p = (const uint8_t *)buf->base;
     if (msg_id(p, (size_t)nread) != s->id)
         return; /* a stray or late datagram */
-    if (is_truncated(p, (size_t)nread)) {
+    if (is_truncated(p, (size_t)nread) || (flags & UV_UDP_PARTIAL)) {
         close_udp(s);
         s->info.tc_fallback = 1;
         uv_timer_start(&s->timer, on_timeout, s->timeout_ms, 0);

@@ -3,7 +3,9 @@
  *
  * UDP when the (already signed) message fits in 512 bytes, TCP otherwise or
  * when asked; a UDP answer with TC=1 makes the same bytes go again over TCP
- * (RFC 7766 section 5).  Each exchange uses its own socket (a fresh source
+ * (RFC 7766 section 5), as does a UDP answer too large for the 4 KiB receive
+ * buffer (we send no EDNS, so 512 bytes is all a server may send).  Each
+ * exchange uses its own socket (a fresh source
  * port), a connected UDP socket so only the server's datagrams arrive, and
  * accepts only an answer whose ID matches the message's; other datagrams
  * are ignored.  One timer bounds the whole exchange (restarted once when
