@@ -10,6 +10,8 @@
 #include "base/err.h"
 #include "base/wire.h"
 
+typedef struct udp_mux udp_mux_t;
+
 struct kms_dns_send {
     uv_loop_t *loop;
     struct sockaddr_storage server;
@@ -22,12 +24,15 @@ struct kms_dns_send {
     void *ud;
 
     uv_timer_t timer;
-    uv_udp_t udp;
+    uv_udp_t udp; /* own socket: the message ID was already waiting on the shared one */
     uv_tcp_t tcp;
     uv_udp_send_t udp_req;
     uv_connect_t conn_req;
     uv_write_t write_req;
-    int udp_open, tcp_open, open_handles;
+    int udp_open, tcp_open;
+    int open_handles; /* handles not yet closed, plus a send pending on a shared socket */
+    udp_mux_t *mux;   /* the shared socket this exchange waits on, or NULL */
+    kms_dns_send_t *mux_next;
 
     uint8_t *in; /* TCP: received bytes (owned) */
     size_t in_len, in_cap;
@@ -43,9 +48,31 @@ struct kms_dns_send {
     kms_dns_send_info_t info;
 };
 
-static void on_close(uv_handle_t *h)
+/*
+ * Shared UDP sockets: one per (loop, server) while exchanges wait on it, as
+ * a stub resolver keeps one socket per server.  Answers are matched by
+ * message ID; a message whose ID is already waiting goes out on its own
+ * socket.  The socket is connected (only the server's datagrams arrive, and
+ * an ICMP error reaches every exchange waiting on it) and closed when the
+ * last exchange stops waiting.  A socket, an epoll registration and a bind
+ * less per query: most of a query's cost besides the kernel's own.
+ */
+struct udp_mux {
+    uv_udp_t udp; /* first: the callbacks cast back */
+    uv_loop_t *loop;
+    struct sockaddr_storage server;
+    kms_dns_send_t *waiting; /* exchanges waiting for their answer here */
+    udp_mux_t *next;
+    uint8_t buf[4096]; /* as kms_dns_send.udp_buf */
+};
+
+static udp_mux_t *muxes; /* open shared sockets (the loops are single-threaded) */
+
+static void finish(kms_dns_send_t *s, int status, const uint8_t *data, size_t len);
+
+/* The last reference is gone: run the callback, free. */
+static void release(kms_dns_send_t *s)
 {
-    kms_dns_send_t *s = h->data;
     if (--s->open_handles > 0)
         return;
     if (s->cb)
@@ -55,6 +82,42 @@ static void on_close(uv_handle_t *h)
     free(s->in);
     free(s->reply);
     free(s);
+}
+
+static void on_close(uv_handle_t *h)
+{
+    release(h->data);
+}
+
+static void mux_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+/* @p s stops waiting on its shared socket (answered, gone to TCP, failed). */
+static void mux_leave(kms_dns_send_t *s)
+{
+    udp_mux_t *m = s->mux;
+    kms_dns_send_t **pp;
+
+    if (!m)
+        return;
+    for (pp = &m->waiting; *pp && *pp != s; pp = &(*pp)->mux_next)
+        ;
+    if (*pp)
+        *pp = s->mux_next;
+    s->mux = NULL;
+    s->mux_next = NULL;
+    if (m->waiting)
+        return;
+    /* idle: out of the registry now, closed (pending sends canceled) */
+    udp_mux_t **mp;
+    for (mp = &muxes; *mp && *mp != m; mp = &(*mp)->next)
+        ;
+    if (*mp)
+        *mp = m->next;
+    uv_udp_recv_stop(&m->udp);
+    uv_close((uv_handle_t *)&m->udp, mux_closed);
 }
 
 static void close_udp(kms_dns_send_t *s)
@@ -92,6 +155,7 @@ static void finish(kms_dns_send_t *s, int status, const uint8_t *data, size_t le
         s->info.rtt_ms = uv_now(s->loop) - s->start_ms;
     }
     uv_timer_stop(&s->timer);
+    mux_leave(s);
     close_udp(s);
     close_tcp(s);
     uv_close((uv_handle_t *)&s->timer, on_close);
@@ -218,6 +282,23 @@ static void udp_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
     buf->len = sizeof s->udp_buf;
 }
 
+/* The UDP answer for @p s: done, or (TC=1, or too large) the same bytes
+ * again over TCP. */
+static void udp_answer(kms_dns_send_t *s, const uint8_t *p, size_t n, unsigned flags)
+{
+    if (is_truncated(p, n) || (flags & UV_UDP_PARTIAL)) {
+        mux_leave(s);
+        close_udp(s);
+        s->info.tc_fallback = 1;
+        uv_timer_start(&s->timer, on_timeout, s->timeout_ms, 0);
+        int rc = start_tcp(s);
+        if (rc < 0)
+            finish(s, rc, NULL, 0);
+        return;
+    }
+    finish(s, 0, p, n);
+}
+
 static void udp_read(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
                      unsigned flags)
 {
@@ -234,16 +315,91 @@ static void udp_read(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const stru
     const uint8_t *p = (const uint8_t *)buf->base;
     if (msg_id(p, (size_t)nread) != s->id)
         return; /* a stray or late datagram */
-    if (is_truncated(p, (size_t)nread) || (flags & UV_UDP_PARTIAL)) {
-        close_udp(s);
-        s->info.tc_fallback = 1;
-        uv_timer_start(&s->timer, on_timeout, s->timeout_ms, 0);
-        int rc = start_tcp(s);
-        if (rc < 0)
-            finish(s, rc, NULL, 0);
+    udp_answer(s, p, (size_t)nread, flags);
+}
+
+static void mux_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    udp_mux_t *m = (udp_mux_t *)h;
+    (void)hint;
+    buf->base = (char *)m->buf;
+    buf->len = sizeof m->buf;
+}
+
+/* A socket error (an ICMP port unreachable, reported to whichever read or
+ * send comes next): the server is not there for anyone waiting on @p m. */
+static void mux_fail(udp_mux_t *m, int err)
+{
+    while (m->waiting)
+        finish(m->waiting, err, NULL, 0); /* each leaves; the last closes m */
+}
+
+static void mux_read(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
+                     unsigned flags)
+{
+    udp_mux_t *m = (udp_mux_t *)u;
+    kms_dns_send_t *s;
+    uint16_t id;
+    (void)addr;
+    if (nread < 0) {
+        mux_fail(m, kms_err_from_uv((int)nread));
         return;
     }
-    finish(s, 0, p, (size_t)nread);
+    if (nread < 12)
+        return; /* not a DNS answer */
+    const uint8_t *p = (const uint8_t *)buf->base;
+    id = msg_id(p, (size_t)nread);
+    for (s = m->waiting; s && s->id != id; s = s->mux_next)
+        ;
+    if (s)
+        udp_answer(s, p, (size_t)nread, flags);
+    /* else a stray or late datagram */
+}
+
+static void mux_sent(uv_udp_send_t *req, int status)
+{
+    kms_dns_send_t *s = req->data;
+    if (status < 0 && status != UV_ECANCELED) {
+        if (s->mux)
+            mux_fail(s->mux, kms_err_from_uv(status));
+        else
+            finish(s, kms_err_from_uv(status), NULL, 0);
+    }
+    release(s); /* the pending send held a reference */
+}
+
+/* The shared socket for (loop, server), opened if needed; NULL on error. */
+static udp_mux_t *mux_get(uv_loop_t *loop, const struct sockaddr_storage *server, int *err)
+{
+    socklen_t sl = kms_addr_len((const struct sockaddr *)server);
+    udp_mux_t *m;
+    int rc;
+
+    for (m = muxes; m; m = m->next)
+        if (m->loop == loop && memcmp(&m->server, server, sl) == 0)
+            return m;
+    if (!(m = calloc(1, sizeof *m))) {
+        *err = KMS_ENOMEM;
+        return NULL;
+    }
+    if ((rc = uv_udp_init(loop, &m->udp)) < 0) {
+        free(m);
+        *err = kms_err_from_uv(rc);
+        return NULL;
+    }
+    m->loop = loop;
+    memcpy(&m->server, server, sl);
+    rc = uv_udp_connect(&m->udp, (const struct sockaddr *)server);
+    if (rc == 0)
+        rc = uv_udp_recv_start(&m->udp, mux_alloc, mux_read);
+    if (rc < 0) {
+        uv_close((uv_handle_t *)&m->udp, mux_closed);
+        *err = kms_err_from_uv(rc);
+        return NULL;
+    }
+    m->next = muxes;
+    muxes = m;
+    return m;
 }
 
 static void udp_sent(uv_udp_send_t *req, int status)
@@ -253,7 +409,7 @@ static void udp_sent(uv_udp_send_t *req, int status)
         finish(s, kms_err_from_uv(status), NULL, 0);
 }
 
-static int start_udp(kms_dns_send_t *s)
+static int start_udp_own(kms_dns_send_t *s)
 {
     int rc = uv_udp_init(s->loop, &s->udp);
     if (rc < 0)
@@ -270,6 +426,33 @@ static int start_udp(kms_dns_send_t *s)
         rc = uv_udp_send(&s->udp_req, &s->udp, &b, 1, NULL, udp_sent);
     }
     return rc < 0 ? kms_err_from_uv(rc) : 0;
+}
+
+static int start_udp(kms_dns_send_t *s)
+{
+    int rc = 0;
+    udp_mux_t *m = mux_get(s->loop, &s->server, &rc);
+    kms_dns_send_t *w;
+
+    if (!m)
+        return rc;
+    for (w = m->waiting; w && w->id != s->id; w = w->mux_next)
+        ;
+    if (w)
+        return start_udp_own(s); /* this ID is already waiting on the shared socket */
+    s->mux = m;
+    s->mux_next = m->waiting;
+    m->waiting = s;
+    uv_buf_t b = uv_buf_init((char *)s->msg + 2, (unsigned)s->len);
+    s->udp_req.data = s;
+    s->open_handles++; /* released by mux_sent */
+    rc = uv_udp_send(&s->udp_req, &m->udp, &b, 1, NULL, mux_sent);
+    if (rc < 0) {
+        s->open_handles--;
+        mux_leave(s);
+        return kms_err_from_uv(rc);
+    }
+    return 0;
 }
 
 int kms_dns_send(uv_loop_t *loop, const struct sockaddr *server, const uint8_t *msg, size_t len,
@@ -332,6 +515,7 @@ int kms_dns_send(uv_loop_t *loop, const struct sockaddr *server, const uint8_t *
         s->done = 1;
         s->cb = NULL;
         uv_timer_stop(&s->timer);
+        mux_leave(s);
         close_udp(s);
         close_tcp(s);
         uv_close((uv_handle_t *)&s->timer, on_close);

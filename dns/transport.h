@@ -4,12 +4,14 @@
  * UDP when the (already signed) message fits in 512 bytes, TCP otherwise or
  * when asked; a UDP answer with TC=1 makes the same bytes go again over TCP
  * (RFC 7766 section 5), as does a UDP answer too large for the 4 KiB receive
- * buffer (we send no EDNS, so 512 bytes is all a server may send).  Each
- * exchange uses its own socket (a fresh source
- * port), a connected UDP socket so only the server's datagrams arrive, and
- * accepts only an answer whose ID matches the message's; other datagrams
- * are ignored.  One timer bounds the whole exchange (restarted once when
- * switching to TCP).  Nothing blocks: the callback runs on the loop.
+ * buffer (we send no EDNS, so 512 bytes is all a server may send).  UDP
+ * exchanges to one server on one loop share a connected socket while any of
+ * them waits (as a stub resolver keeps one per server; a message whose ID
+ * is already waiting there gets a socket of its own); only the server's
+ * datagrams arrive, an answer goes to the exchange with its ID, others are
+ * ignored, and an ICMP error ends every exchange waiting on the socket.
+ * Message IDs are the caller's: random, fresh per attempt.  One timer bounds the whole exchange
+ * (restarted once when switching to TCP).  Nothing blocks: the callback runs on the loop.
  *
  * Lifecycle: kms_dns_send() starts an exchange; the callback runs exactly
  * once (success, error, timeout or cancel), after every handle of the
