@@ -318,6 +318,46 @@ static void reply_text(job_t *j, const pub_result_t *r, size_t n, int status, co
     kms_wr_free(&w);
 }
 
+static void queue_append(kms_dnspub_t *p, job_t *j);
+static job_t *job_new(pub_op_t op, int daemon, pub_domain_t *doms, size_t n);
+
+/* A verb's run gives up after a few attempts.  What failed for a reason that
+ * may pass (server down, timeouts) goes to the daemon engine, which keeps
+ * trying with backoff as at start-up, so nothing asked for is dropped; a
+ * later verb supersedes it as it supersedes any daemon job. */
+static void hand_over(kms_dnspub_t *p, const job_t *j, const pub_result_t *r, size_t n)
+{
+    pub_domain_t *d = NULL;
+    size_t k = 0;
+    job_t *nj;
+
+    for (size_t i = 0; i < n; i++) {
+        if (!pub_status_retriable(r[i].status))
+            continue;
+        if (!d && !(d = calloc(n, sizeof *d)))
+            return;
+        for (size_t m = 0; m < j->n; m++) {
+            if (!kms_dns_name_eq(j->doms[m].name, r[i].domain))
+                continue;
+            d[k] = j->doms[m];
+            if ((d[k].name = strdup(j->doms[m].name)) != NULL)
+                k++;
+            break;
+        }
+    }
+    if (k == 0 || !(nj = job_new(j->op, 1, d, k))) {
+        for (size_t i = 0; i < k; i++)
+            free((char *)d[i].name);
+        free(d);
+        return;
+    }
+    kms_warn("dns: %s of %zu domain(s) did not get through; retrying in the background",
+             pub_op_name(j->op), k);
+    /* Not started here: the engine that called back is still in its run;
+     * run_done's kick starts it. */
+    queue_append(p, nj);
+}
+
 static void kick_cb(uv_timer_t *t)
 {
     run_next(t->data);
@@ -349,6 +389,8 @@ static void run_done(const pub_result_t *r, size_t n, const pub_stats_t *stats, 
         snprintf(d->message, sizeof d->message, "%s", r[i].message);
     }
     reply_text(j, r, n, 0, NULL);
+    if (!j->daemon && !p->stopping)
+        hand_over(p, j, r, n);
     job_free(j);
     if (p->stopping) {
         maybe_free(p);
@@ -405,13 +447,18 @@ static void run_next(kms_dnspub_t *p)
 }
 
 /* Queue a job; a command job cancels a daemon run in flight. */
-static void enqueue(kms_dnspub_t *p, job_t *j)
+static void queue_append(kms_dnspub_t *p, job_t *j)
 {
     job_t **tail = &p->queue;
 
     while (*tail)
         tail = &(*tail)->next;
     *tail = j;
+}
+
+static void enqueue(kms_dnspub_t *p, job_t *j)
+{
+    queue_append(p, j);
     if (!j->daemon) {
         /* Queued daemon jobs are superseded by the verb's own run. */
         job_t **pp = &p->queue;

@@ -182,7 +182,7 @@ static void on_xchg_closed(uv_handle_t *h)
 
 /* ---- exchanges ------------------------------------------------------------ */
 
-static int retriable(int status)
+int pub_status_retriable(int status)
 {
     switch (status) {
     case KMS_ETIMEOUT:
@@ -263,7 +263,7 @@ static void xchg_fail_attempt(xchg_t *x, int status, const kms_dns_reply_t *repl
 {
     pub_engine_t *e = x->e;
     unsigned max = e->opt.attempts;
-    if (!x->run->canceled && retriable(status) && (max == 0 || x->attempt < max)) {
+    if (!x->run->canceled && pub_status_retriable(status) && (max == 0 || x->attempt < max)) {
         uint64_t d = backoff_delay(&e->opt, x->attempt);
         if (e->opt.log_retries) {
             char srv[KMS_ADDRSTRLEN], why[300];
@@ -308,7 +308,7 @@ static void on_sent(int status, const uint8_t *wire, size_t len, const kms_dns_s
                 r->stats.queries++;
         }
     }
-    if (status == 0 && !retriable(reply->status)) {
+    if (status == 0 && !pub_status_retriable(reply->status)) {
         xchg_end(x, 0, reply);
     } else {
         xchg_fail_attempt(x, status ? status : reply->status, reply);

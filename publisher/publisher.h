@@ -92,6 +92,11 @@ typedef struct {
 /** Fill @p o with the defaults above (target NULL, no server, no key). */
 void pub_options_init(pub_options_t *o);
 
+/** 1 when an exchange that ended with @p status may succeed if tried again
+ *  (timeouts, refused connections, SERVFAIL, garbage, out of memory), 0 for
+ *  definitive answers (REFUSED, NOTAUTH, TSIG errors, ...). */
+int pub_status_retriable(int status);
+
 typedef struct {
     char domain[KMS_DNS_NAMELEN]; /**< normalized: "kms.test." */
     char owner[KMS_DNS_NAMELEN];  /**< "_vlmcs._tcp.kms.test." */

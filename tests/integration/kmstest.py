@@ -224,7 +224,10 @@ class KmsdTestCase(unittest.TestCase):
             with contextlib.suppress(Exception):
                 if d.alive():
                     d.kill9()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        if os.environ.get("KMSDNS_KEEP"):
+            sys.stderr.write("kept %s\n" % self.tmp)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
     def kmsd(self, name="kmsd", **kw):
         wd = os.path.join(self.tmp, name)

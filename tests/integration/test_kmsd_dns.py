@@ -95,13 +95,25 @@ class KmsdDns(kmstest.KmsdTestCase):
         self.assertEqual(ns.srv(OWNER), [(5, 7, d.port, TARGET, 1234)])
         self.stop_clean(d)
 
-    def test_named_down_at_start_then_up(self):
-        port = kmstest.free_port()
-        nsdir = os.path.join(self.tmp, "named")
-        os.makedirs(nsdir)
-        key = os.path.join(nsdir, "kms-publisher.key")
+    def named_later(self, **more):
+        """Config for a named not running yet: its port and key are chosen
+        now; start_named_later() starts it there."""
+        self._later_port = kmstest.free_port()
+        self._later_dir = os.path.join(self.tmp, "named")
+        os.makedirs(self._later_dir)
+        key = os.path.join(self._later_dir, "kms-publisher.key")
         make_key(key)
-        d = self.kmsd(extra=self.dns_conf("127.0.0.1:%d" % port, key, refresh="2s")).start()
+        return self.dns_conf("127.0.0.1:%d" % self._later_port, key, **more)
+
+    def start_named_later(self):
+        self.ns = Named(workdir=self._later_dir)
+        self.ns.args += ["--port", str(self._later_port)]
+        self.ns.start()
+        self.assertEqual(self.ns.port, self._later_port)
+        return self.ns
+
+    def test_named_down_at_start_then_up(self):
+        d = self.kmsd(extra=self.named_later(refresh="2s")).start()
         d.ctl("ipk", EXAMPLE_KEY)
         d.ctl("ato")
         rc, kv, r = kms_client("127.0.0.1", d.port)
@@ -110,16 +122,27 @@ class KmsdDns(kmstest.KmsdTestCase):
         time.sleep(1.0)
         st = self.status_json(d)
         self.assertTrue(st["dns"]["running"], st["dns"])
-        self.ns = Named(workdir=nsdir)
-        self.ns.args += ["--port", str(port)]
-        self.ns.start()
-        self.assertEqual(self.ns.port, port)
+        self.start_named_later()
         recs = self.ns.wait_srv(OWNER, lambda x: len(x) == 1, timeout=40)
         self.assertEqual(recs, [(3, 7, d.port, TARGET, 1234)])
         # each failed attempt was logged once, with backoff (no flood)
         warns = [l for l in d.log().splitlines() if "warning" in l]
         self.assertGreaterEqual(len(warns), 1, d.log_tail())
         self.assertLess(len(warns), 30, "\n".join(warns))
+        self.stop_clean(d)
+
+    def test_sdns_while_named_is_down_keeps_trying_in_the_background(self):
+        conf = self.named_later(publish="no")
+        d = self.kmsd(extra=conf).start()
+        # the verb's own bounded run fails and says so...
+        r = d.ctl("sdns", check=False)
+        self.assertIn("dns kms.test error", r.stdout + r.stderr)
+        self.assertTrue(d.wait_log("retrying in the background"), d.log_tail())
+        self.assertTrue(self.status_json(d)["dns"]["publish"])
+        # ...and the record appears once named is up, with no further command
+        self.start_named_later()
+        recs = self.ns.wait_srv(OWNER, lambda x: len(x) == 1, timeout=40)
+        self.assertEqual(recs, [(3, 7, d.port, TARGET, 1234)])
         self.stop_clean(d)
 
     def test_sighup_with_changed_dns_settings_republishes(self):
