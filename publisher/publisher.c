@@ -43,10 +43,12 @@ struct xchg {
     unsigned attempt;
     uv_timer_t timer;
     kms_dns_send_t *send;
-    int start_err;  /* why the last attempt could not even be sent */
-    int fatal;      /* start_err cannot change by retrying */
-    int queued;     /* waiting for an inflight slot */
-    int in_backoff; /* timer armed for the next attempt */
+    int start_err;         /* why the last attempt could not even be sent */
+    int fatal;             /* start_err cannot change by retrying */
+    int queued;            /* waiting for an inflight slot */
+    int in_backoff;        /* timer armed for the next attempt */
+    unsigned max_attempts; /* 0: the engine's attempts */
+    uint64_t deadline;     /* loop time no attempt waits past (0: none) */
     xchg_cb cb;
     void *ud;
     xchg_t *next, *prev; /* run's live list */
@@ -262,7 +264,7 @@ static void on_backoff(uv_timer_t *t)
 static void xchg_fail_attempt(xchg_t *x, int status, const kms_dns_reply_t *reply)
 {
     pub_engine_t *e = x->e;
-    unsigned max = e->opt.attempts;
+    unsigned max = x->max_attempts ? x->max_attempts : e->opt.attempts;
     if (!x->run->canceled && pub_status_retriable(status) && (max == 0 || x->attempt < max)) {
         uint64_t d = backoff_delay(&e->opt, x->attempt);
         if (e->opt.log_retries) {
@@ -326,6 +328,20 @@ static void on_start_failed(uv_timer_t *t)
         xchg_fail_attempt(x, x->start_err, NULL);
 }
 
+/* An attempt waits the engine's timeout, less when a deadline is closer
+ * (never under 100 ms, so a nearby server still gets to answer). */
+static unsigned xchg_timeout(const xchg_t *x)
+{
+    uint64_t t = x->e->opt.timeout_ms, now = uv_now(x->e->loop);
+
+    if (x->deadline) {
+        uint64_t left = x->deadline > now ? x->deadline - now : 0;
+        if (left < t)
+            t = left < 100 ? 100 : left;
+    }
+    return (unsigned)t;
+}
+
 static void xchg_attempt(xchg_t *x)
 {
     pub_engine_t *e = x->e;
@@ -353,7 +369,7 @@ static void xchg_attempt(xchg_t *x)
     rc = kms_dns_msg_render(x->msg, (uint16_t)arc4random_uniform(65536), x->sign ? &e->key : NULL,
                             &wire, &len);
     if (rc == 0)
-        rc = kms_dns_send(e->loop, (struct sockaddr *)&x->srv, wire, len, e->opt.timeout_ms, 0,
+        rc = kms_dns_send(e->loop, (struct sockaddr *)&x->srv, wire, len, xchg_timeout(x), 0,
                           on_sent, x, &x->send);
     free(wire);
     if (rc < 0) {
@@ -371,9 +387,11 @@ static void xchg_attempt(xchg_t *x)
     e->inflight++;
 }
 
-/* Start an exchange; takes @p msg.  On failure the callback still runs (async). */
-static void xchg_start(run_t *r, kms_dns_msg_t *msg, const struct sockaddr *srv, int sign,
-                       xchg_cb cb, void *ud)
+/* Start an exchange of at most @p max_attempts attempts (0: the engine's),
+ * none waiting past loop time @p deadline (0: no deadline); takes @p msg.
+ * On failure the callback still runs (async). */
+static void xchg_start_bounded(run_t *r, kms_dns_msg_t *msg, const struct sockaddr *srv, int sign,
+                               unsigned max_attempts, uint64_t deadline, xchg_cb cb, void *ud)
 {
     pub_engine_t *e = r->e;
     xchg_t *x = calloc(1, sizeof *x);
@@ -392,6 +410,8 @@ static void xchg_start(run_t *r, kms_dns_msg_t *msg, const struct sockaddr *srv,
     memcpy(&x->srv, srv, kms_addr_len(srv));
     x->sign = sign;
     x->is_update = kms_dns_msg_update_count(msg) > 0;
+    x->max_attempts = max_attempts;
+    x->deadline = deadline;
     x->cb = cb;
     x->ud = ud;
     x->next = r->live;
@@ -406,6 +426,12 @@ static void xchg_start(run_t *r, kms_dns_msg_t *msg, const struct sockaddr *srv,
         return;
     }
     xchg_attempt(x);
+}
+
+static void xchg_start(run_t *r, kms_dns_msg_t *msg, const struct sockaddr *srv, int sign,
+                       xchg_cb cb, void *ud)
+{
+    xchg_start_bounded(r, msg, srv, sign, 0, 0, cb, ud);
 }
 
 static kms_dns_msg_t *query(const char *name, uint16_t type, int rd)
@@ -776,9 +802,10 @@ static void verify_answer(void *ud, int status, const kms_dns_reply_t *reply, un
         zone_finish(z);
         return;
     }
+    /* Rounds go on until the deadline; the last one starts at it. */
     uint64_t now = uv_now(e->loop);
     uint64_t delay = backoff_delay(&e->opt, z->vround);
-    if (r->canceled || now + delay > z->vdeadline) {
+    if (r->canceled || now >= z->vdeadline) {
         for (size_t k = 0; k < z->ndoms; k++) {
             dom_t *dd = &r->doms[z->doms[k]];
             if (!dd->bad_ns)
@@ -791,6 +818,8 @@ static void verify_answer(void *ud, int status, const kms_dns_reply_t *reply, un
         zone_finish(z);
         return;
     }
+    if (delay > z->vdeadline - now)
+        delay = z->vdeadline - now;
     uv_timer_start(z->vtimer, on_verify_timer, delay, 0);
 }
 
@@ -841,8 +870,11 @@ static void verify_query_all(zone_t *z)
             q->z = z;
             q->ns = n;
             q->dom = z->doms[k];
-            xchg_start(r, query(r->res[q->dom].owner, KMS_DNS_T_SRV, 0),
-                       (struct sockaddr *)&z->ns[n].addr, 0, verify_answer, q);
+            /* one attempt a round (the rounds are the retries), none
+               outlasting the deadline */
+            xchg_start_bounded(r, query(r->res[q->dom].owner, KMS_DNS_T_SRV, 0),
+                               (struct sockaddr *)&z->ns[n].addr, 0, 1, z->vdeadline, verify_answer,
+                               q);
         }
     }
 }

@@ -72,8 +72,10 @@ class Named:
     """
 
     def __init__(self, bench_domains=0, extra_zones=0, v6=False, querylog=True,
-                 workdir=None, key_algorithm=None):
+                 workdir=None, key_algorithm=None, lagging_ns=False):
         self.args = []
+        if lagging_ns:
+            self.args.append("--lagging-ns")  # zone lag.test, ns2 never answers
         if v6:
             self.args.append("--v6")
         if bench_domains:

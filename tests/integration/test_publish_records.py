@@ -4,10 +4,12 @@ Covers: exact TTL/priority/weight/port/target; a multi-domain list with
 per-domain priority/weight across two zones, one UPDATE per zone; two hosts
 in one domain and unpublishing one leaves the other; re-publishing with a
 changed weight replaces exactly our RR; show; --verify; zone and primary
-discovery through the SOA walk (no --server).
+discovery through the SOA walk (no --server); --verify gives up at its bound
+when one name server never serves the new state (the update still stands).
 """
 import json
 import sys
+import time
 
 from dnstest import Named, kms_publish
 
@@ -22,7 +24,7 @@ def check(cond, what, out=None):
 
 
 def main():
-    with Named(bench_domains=3) as ns:
+    with Named(bench_domains=3, lagging_ns=True) as ns:
         S = ["--server", ns.server, "--key", ns.key_file]
 
         # 1. one record, exact data
@@ -104,6 +106,24 @@ def main():
               "unpublish + verify", out)
         check(ns.srv("_vlmcs._tcp.corp.test") == [(20, 60, 1688, "kms3.kms.test.", 3600)],
               "only the sidecar record went")
+
+        # 7. lag.test has a second NS (ns2.lag.test, 127.0.0.2) that never
+        #    answers: --verify gives up at its bound, names that server, exits
+        #    non-zero; the update itself stands
+        for op, done in (("publish", "updated"), ("unpublish", "removed")):
+            t0 = time.monotonic()
+            out = kms_publish(op, *S, "--domain", "lag.test", "--target", "kms.lag.test",
+                              "--verify", "--verify-timeout", 2, "--json")
+            took = time.monotonic() - t0
+            check(out.returncode != 0, op + " --verify with a dead NS must fail", out)
+            res = json.loads(out.stdout)["results"][0]
+            check(not res["ok"] and not res["verified"] and res["error"] == "KMS_ETIMEOUT",
+                  op + " verify result", out)
+            check(res["message"] == "%s, but name server ns2.lag.test. does not serve the new "
+                  "state of _vlmcs._tcp.lag.test. after 2 s" % done, op + " message", out)
+            check(1.9 <= took < 3.0, "%s --verify-timeout 2 took %.2f s" % (op, took), out)
+            want = [(0, 0, 1688, "kms.lag.test.", 3600)] if op == "publish" else []
+            check(ns.srv("_vlmcs._tcp.lag.test") == want, op + " done on the primary anyway")
     print("ok")
 
 
