@@ -32,7 +32,6 @@
 #define CFG_MAX_FILE     (1u << 20)
 #define MIN_INTERVAL_MIN 15u
 #define MAX_INTERVAL_MIN 43200u
-#define DEFAULT_PORT     1688
 #define MAX_LISTEN       64
 
 /* ---- host name ------------------------------------------------------------ */
@@ -329,11 +328,15 @@ static int parse_listen(kms_config_t *cfg, const char *v, char *why, size_t whyl
             add[nadd++] = a4;
             add[nadd++] = a6;
         } else {
-            if (kms_addr_parse(item, DEFAULT_PORT, &ss) < 0) {
+            if (kms_addr_parse(item, 0, &ss) < 0) {
                 kms_seterr(why, whylen, "'%s' is not a numeric address[:port]", item);
                 goto fail;
             }
+            /* Without a port the address keeps none: kmsd listens there on
+             * the host's port (sprt, default 1688), read at start. */
             add[nadd++] = kms_addr_format((struct sockaddr *)&ss, buf);
+            if (kms_addr_port((struct sockaddr *)&ss) == 0)
+                buf[strlen(buf) - 2] = '\0'; /* drop ":0" */
         }
         for (size_t k = 0; k < nadd; k++) {
             char **nl;

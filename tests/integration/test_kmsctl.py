@@ -116,6 +116,35 @@ class Kmsctl(kmstest.KmsdTestCase):
         self.assertEqual(kv.get("current_count"), "2", r.stdout)
         self.stop_clean(d)
 
+    def test_sprt_moves_portless_listen_addresses_at_next_start(self):
+        d = self.d
+        d.ctl("ipk", EXAMPLE_KEY)
+        d.ctl("ato")
+        new_port = kmstest.free_port()
+        self.assertIn("port %d" % new_port, d.ctl("sprt", str(new_port)).stdout)
+        self.stop_clean(d)
+        # the same host, now listed without a port: it takes the sprt port
+        old_port = d.port
+        d.listen = ["127.0.0.1"]
+        d.write_config()
+        d.start()
+        d.port = new_port
+        self.assertIn("listening on 127.0.0.1:%d" % new_port, d.log())
+        self.assertTrue(status_map(d.ctl("status").stdout)["port"].startswith("%d " % new_port))
+        rc, kv, r = kms_client("127.0.0.1", new_port)
+        self.assertEqual(kv.get("status"), "0x00000000", r.stdout)
+        rc, kv, r = kms_client("127.0.0.1", old_port)
+        self.assertNotEqual(rc, 0, "nothing listens on the old port any more")
+        # a port written in the address still wins over sprt
+        self.stop_clean(d)
+        d.listen = ["127.0.0.1:%d" % old_port]
+        d.write_config()
+        d.start()
+        d.port = old_port
+        rc, kv, r = kms_client("127.0.0.1", old_port)
+        self.assertEqual(kv.get("status"), "0x00000000", r.stdout)
+        self.stop_clean(d)
+
     def test_bad_arguments(self):
         d = self.d
         cases = [("ipk", "not-a-key"), ("sai", "5"), ("sprt", "0"), ("sprt", "x"),

@@ -178,10 +178,12 @@ static void listen_port_alone_and_target_domains(void **state)
     assert_string_equal(cfg.domains[0].name, "corp.example");
     kms_config_free(&cfg);
 
-    /* An address without a port gets 1688. */
-    assert_int_equal(load_text(&cfg, "[host]\nlisten = 127.0.0.2\n", err), 0);
-    assert_int_equal(cfg.n_listen, 1);
-    assert_string_equal(cfg.listen[0], "127.0.0.2:1688");
+    /* An address without a port keeps none: kmsd uses the host's port
+     * (sprt, default 1688) there at start. */
+    assert_int_equal(load_text(&cfg, "[host]\nlisten = 127.0.0.2, [::1]\n", err), 0);
+    assert_int_equal(cfg.n_listen, 2);
+    assert_string_equal(cfg.listen[0], "127.0.0.2");
+    assert_string_equal(cfg.listen[1], "[::1]");
     kms_config_free(&cfg);
 }
 
