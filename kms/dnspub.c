@@ -2,9 +2,13 @@
  * dnspub.c - kmsd's use of the DNS publisher (see dnspub.h).
  *
  * One queue of jobs, one job running at a time.  A job is one engine run
- * (publish or unpublish of a domain list); the daemon engine (unbounded
- * retries) serves start-up and refresh jobs, the command engine (bounded
- * retries) serves control verbs.  Engines are rebuilt, between jobs, after a
+ * (publish or unpublish of a domain list); the daemon engine serves
+ * start-up, refresh and retry jobs, the command engine control verbs.  Both
+ * give up on an exchange after a few attempts, so a run always ends and
+ * every domain's status is current even while one zone's server is down;
+ * the domains that failed for a reason that may pass are then retried as a
+ * new daemon job, with a backoff that grows per step (one log line a step)
+ * until they get through.  Engines are rebuilt, between jobs, after a
  * reload changed their options.
  */
 #include "kms/dnspub.h"
@@ -21,7 +25,11 @@
 #include "dns/keyfile.h"
 #include "publisher/publisher.h"
 
-#define CMD_ATTEMPTS 3 /* per exchange, for a verb's run */
+#define CMD_ATTEMPTS    3     /* per exchange, for a verb's run */
+#define DAEMON_ATTEMPTS 4     /* per exchange, for a daemon run (then the job is retried) */
+#define RETRY_FIRST_MS  1000  /* first retry of a failed job's domains */
+#define RETRY_MAX_MS    60000 /* the backoff between retries stops growing here */
+#define LOG_DOMAINS     3     /* per-domain failure lines logged per run (then a count) */
 
 typedef struct job job_t;
 
@@ -51,7 +59,10 @@ struct kms_dnspub {
     pub_engine_t *eng_daemon, *eng_cmd;
     job_t *active, *queue;
     uv_timer_t timer;
-    uv_timer_t kick; /* runs the next job from the loop, outside the engine's callback */
+    uv_timer_t kick;  /* runs the next job from the loop, outside the engine's callback */
+    uv_timer_t retry; /* queues the delayed jobs */
+    job_t *delayed;   /* retries waiting for the retry timer */
+    unsigned retry_step;
     int stopping, started, closed_handles;
     char last_fp[4096];          /* what the last publish run covered (settings fingerprint) */
     kms_pub_domain_t *published; /* domains of the last publish request */
@@ -155,8 +166,8 @@ static int build_engines(kms_dnspub_t *p)
             return KMS_EADDR;
         o.server = (struct sockaddr *)&ss;
     }
-    o.attempts = 0;
-    o.log_retries = 1;
+    o.attempts = DAEMON_ATTEMPTS;
+    o.log_retries = 1; /* each attempt's failure, once; a run's failure by schedule_retry() */
     if ((rc = pub_engine_new(p->loop, &o, &p->eng_daemon)) < 0)
         return rc;
     o.attempts = CMD_ATTEMPTS;
@@ -198,7 +209,7 @@ static kms_dns_state_t *st_find(kms_dnspub_t *p, const char *domain)
 
 static void st_push(kms_dnspub_t *p)
 {
-    if (kms_host_set_dns(p->host, p->st, p->n_st, p->active != NULL) < 0)
+    if (kms_host_set_dns(p->host, p->st, p->n_st, p->active != NULL || p->delayed != NULL) < 0)
         kms_warn("dns: out of memory updating the status table");
 }
 
@@ -318,18 +329,35 @@ static void reply_text(job_t *j, const pub_result_t *r, size_t n, int status, co
     kms_wr_free(&w);
 }
 
-static void queue_append(kms_dnspub_t *p, job_t *j);
 static job_t *job_new(pub_op_t op, int daemon, pub_domain_t *doms, size_t n);
+static void retry_cb(uv_timer_t *t);
 
-/* A verb's run gives up after a few attempts.  What failed for a reason that
- * may pass (server down, timeouts) goes to the daemon engine, which keeps
- * trying with backoff as at start-up, so nothing asked for is dropped; a
- * later verb supersedes it as it supersedes any daemon job. */
-static void hand_over(kms_dnspub_t *p, const job_t *j, const pub_result_t *r, size_t n)
+static uint64_t retry_delay(unsigned step)
+{
+    uint64_t d = RETRY_FIRST_MS;
+
+    for (unsigned i = 0; i < step && d < RETRY_MAX_MS; i++)
+        d *= 2;
+    if (d > RETRY_MAX_MS)
+        d = RETRY_MAX_MS;
+    /* jitter 75%..125%: many hosts do not retry in lockstep */
+    return d - d / 4 + arc4random_uniform((uint32_t)(d / 2) + 1);
+}
+
+/* After a run: the domains that failed for a reason that may pass (no
+ * answer, refused connection, SERVFAIL) are retried as a daemon job once
+ * the backoff of this step has passed, whether the run was a daemon's or a
+ * verb's (whose reply has gone: nothing asked for is dropped).  Definitive
+ * answers (REFUSED, NOTAUTH, TSIG errors) are not retried.  Logs the step:
+ * one line, whatever the number of domains.  A verb supersedes waiting
+ * retries as it supersedes queued daemon jobs. */
+static void schedule_retry(kms_dnspub_t *p, const job_t *j, const pub_result_t *r, size_t n)
 {
     pub_domain_t *d = NULL;
-    size_t k = 0;
-    job_t *nj;
+    size_t k = 0, first = 0;
+    job_t *nj, **tail;
+    uint64_t delay;
+    char dn[256];
 
     for (size_t i = 0; i < n; i++) {
         if (!pub_status_retriable(r[i].status))
@@ -339,23 +367,56 @@ static void hand_over(kms_dnspub_t *p, const job_t *j, const pub_result_t *r, si
         for (size_t m = 0; m < j->n; m++) {
             if (!kms_dns_name_eq(j->doms[m].name, r[i].domain))
                 continue;
+            if (k == 0)
+                first = i;
             d[k] = j->doms[m];
             if ((d[k].name = strdup(j->doms[m].name)) != NULL)
                 k++;
             break;
         }
     }
-    if (k == 0 || !(nj = job_new(j->op, 1, d, k))) {
+    if (k == 0) {
+        free(d);
+        if (j->daemon)
+            p->retry_step = 0; /* everything got through: the next failure starts over */
+        return;
+    }
+    if (!(nj = job_new(j->op, 1, d, k))) {
         for (size_t i = 0; i < k; i++)
             free((char *)d[i].name);
         free(d);
         return;
     }
-    kms_warn("dns: %s of %zu domain(s) did not get through; retrying in the background",
-             pub_op_name(j->op), k);
-    /* Not started here: the engine that called back is still in its run;
-     * run_done's kick starts it. */
-    queue_append(p, nj);
+    for (tail = &p->delayed; *tail; tail = &(*tail)->next)
+        ;
+    *tail = nj;
+    if (uv_is_active((uv_handle_t *)&p->retry))
+        return; /* joins the retry already waiting */
+    delay = retry_delay(p->retry_step);
+    if (p->retry_step < 32)
+        p->retry_step++;
+    if (k == 1)
+        kms_warn("dns: %s of %s did not get through (%s); retrying in the background in %.1f s",
+                 pub_op_name(j->op), disp(r[first].domain, dn), r[first].message,
+                 (double)delay / 1000.0);
+    else
+        kms_warn("dns: %s of %zu domains did not get through (%s: %s; ...); retrying in the "
+                 "background in %.1f s",
+                 pub_op_name(j->op), k, disp(r[first].domain, dn), r[first].message,
+                 (double)delay / 1000.0);
+    uv_timer_start(&p->retry, retry_cb, delay, 0);
+}
+
+/* Drop the retries waiting for the timer (a verb's run supersedes them). */
+static void drop_delayed(kms_dnspub_t *p)
+{
+    while (p->delayed) {
+        job_t *j = p->delayed;
+
+        p->delayed = j->next;
+        job_free(j);
+    }
+    uv_timer_stop(&p->retry);
 }
 
 static void kick_cb(uv_timer_t *t)
@@ -368,6 +429,7 @@ static void run_done(const pub_result_t *r, size_t n, const pub_stats_t *stats, 
     kms_dnspub_t *p = ud;
     job_t *j = p->active;
     char dn[256];
+    size_t logged = 0, unlogged = 0;
 
     (void)stats;
     p->active = NULL;
@@ -377,10 +439,14 @@ static void run_done(const pub_result_t *r, size_t n, const pub_stats_t *stats, 
         if (r[i].status == 0)
             kms_info("dns: %s: %s", disp(r[i].domain, dn), r[i].message);
         else if (r[i].status == KMS_ECANCELED)
-            kms_info("dns: %s: %s canceled", disp(r[i].domain, dn), pub_op_name(j->op));
-        else
+            kms_debug("dns: %s: %s canceled", disp(r[i].domain, dn), pub_op_name(j->op));
+        else if (pub_status_retriable(r[i].status))
+            ; /* logged once for the step by schedule_retry() */
+        else if (logged++ < LOG_DOMAINS)
             kms_error("dns: %s: %s failed: %s", disp(r[i].domain, dn), pub_op_name(j->op),
                       r[i].message);
+        else
+            unlogged++;
         if (!d || r[i].status == KMS_ECANCELED)
             continue;
         snprintf(d->op, sizeof d->op, "%s", pub_op_name(j->op));
@@ -388,9 +454,12 @@ static void run_done(const pub_result_t *r, size_t n, const pub_stats_t *stats, 
         d->time = r[i].time ? r[i].time : (int64_t)time(NULL);
         snprintf(d->message, sizeof d->message, "%s", r[i].message);
     }
+    if (unlogged)
+        kms_error("dns: %s failed for %zu more domain(s) (kmsctl status lists each)",
+                  pub_op_name(j->op), unlogged);
     reply_text(j, r, n, 0, NULL);
-    if (!j->daemon && !p->stopping)
-        hand_over(p, j, r, n);
+    if (!p->stopping)
+        schedule_retry(p, j, r, n);
     job_free(j);
     if (p->stopping) {
         maybe_free(p);
@@ -456,6 +525,21 @@ static void queue_append(kms_dnspub_t *p, job_t *j)
     *tail = j;
 }
 
+/* The retry step's time has come: its jobs join the queue. */
+static void retry_cb(uv_timer_t *t)
+{
+    kms_dnspub_t *p = t->data;
+
+    while (p->delayed) {
+        job_t *j = p->delayed;
+
+        p->delayed = j->next;
+        j->next = NULL;
+        queue_append(p, j);
+    }
+    run_next(p);
+}
+
 static void enqueue(kms_dnspub_t *p, job_t *j)
 {
     queue_append(p, j);
@@ -473,6 +557,7 @@ static void enqueue(kms_dnspub_t *p, job_t *j)
             }
             pp = &q->next;
         }
+        drop_delayed(p);
         if (p->active && p->active->daemon)
             pub_cancel(p->active->daemon ? p->eng_daemon : p->eng_cmd);
     }
@@ -616,7 +701,8 @@ int kms_dnspub_new(uv_loop_t *loop, kms_host_t *host, const kms_config_t *cfg, u
     }
     uv_timer_init(loop, &p->timer);
     uv_timer_init(loop, &p->kick);
-    p->timer.data = p->kick.data = p;
+    uv_timer_init(loop, &p->retry);
+    p->timer.data = p->kick.data = p->retry.data = p;
     *out = p;
     return 0;
 }
@@ -744,7 +830,7 @@ int kms_dnspub_command(kms_dnspub_t *p, const char *line, const char *reply, kms
 /* Free once stopped, the timer closed and no run's callback is pending. */
 static void maybe_free(kms_dnspub_t *p)
 {
-    if (!p->stopping || p->closed_handles < 2 || p->active)
+    if (!p->stopping || p->closed_handles < 3 || p->active)
         return;
     kms_config_free_domains(p->published, p->n_published);
     free(p->st);
@@ -781,5 +867,7 @@ void kms_dnspub_stop(kms_dnspub_t *p)
     p->eng_daemon = p->eng_cmd = NULL;
     uv_timer_stop(&p->timer);
     uv_close((uv_handle_t *)&p->timer, timer_closed);
+    drop_delayed(p);
     uv_close((uv_handle_t *)&p->kick, timer_closed);
+    uv_close((uv_handle_t *)&p->retry, timer_closed);
 }

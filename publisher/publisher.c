@@ -1133,6 +1133,16 @@ static void on_soa(void *ud, int status, const kms_dns_reply_t *reply, unsigned 
             }
         }
     }
+    if (pub_status_retriable(reply->status)) {
+        /* SERVFAIL and the like: the server cannot answer for this name
+           now (a zone that failed to load, say).  Stripping labels would
+           only hide that behind the parent's REFUSED; retrying may pass. */
+        c.zone = d->walk;
+        set_result(r, d->idx, reply->status, "zone of %s not found: %s", r->res[d->idx].owner,
+                   kms_dns_explain(reply, &c, why, sizeof why));
+        disc_done(r);
+        return;
+    }
     const kms_dns_rr_t *soa = NULL;
     for (int pass = KMS_DNS_ANSWER; !soa && pass <= KMS_DNS_AUTHORITY; pass++)
         for (size_t i = 0; !soa && i < reply->nrrs; i++)

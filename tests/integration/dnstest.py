@@ -72,8 +72,10 @@ class Named:
     """
 
     def __init__(self, bench_domains=0, extra_zones=0, v6=False, querylog=True,
-                 workdir=None, key_algorithm=None, lagging_ns=False):
+                 workdir=None, key_algorithm=None, lagging_ns=False, broken_zone=False):
         self.args = []
+        if broken_zone:
+            self.args.append("--broken-zone")  # zone broken.test: SERVFAIL
         if lagging_ns:
             self.args.append("--lagging-ns")  # zone lag.test, ns2 never answers
         if v6:

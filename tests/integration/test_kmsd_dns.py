@@ -173,6 +173,37 @@ class KmsdDns(kmstest.KmsdTestCase):
         self.assertEqual(recs, [(3, 7, d.port, TARGET, 1234)])
         self.stop_clean(d)
 
+    def test_one_zone_failing_does_not_hold_up_the_others(self):
+        # broken.test: named answers SERVFAIL (a failure that may pass, so
+        # kmsd keeps retrying it) while kms.test works
+        ns = self.named(broken_zone=True)
+        d = self.kmsd(extra=self.dns_conf(ns.server, ns.key_file, refresh="2s",
+                                          domains="kms.test, broken.test")).start()
+        ns.wait_srv(OWNER, lambda r: len(r) == 1, timeout=10)
+
+        def rows():
+            st = self.status_json(d)["dns"]
+            return {x["domain"]: x for x in st["domains"]}, st
+        # both rows get their result although broken.test never gets through
+        r, st = wait_until(lambda: (lambda x: x if x[0].get("broken.test", {}).get("result")
+                                    == "error" else None)(rows()), timeout=20) or rows()
+        self.assertEqual(r["kms.test"]["result"], "ok", st)
+        self.assertEqual(r["broken.test"]["result"], "error", st)
+        self.assertIn("SERVFAIL", r["broken.test"]["message"], st)
+        self.assertTrue(st["running"], st)  # the retry is pending
+        # the refresh still restores a record deleted in the healthy zone
+        out = ns.nsupdate("update delete %s. SRV" % OWNER)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        recs = ns.wait_srv(OWNER, lambda x: len(x) == 1, timeout=15)
+        self.assertEqual(recs, [(3, 7, d.port, TARGET, 1234)])
+        # each retry step is one line, the delay growing
+        steps = [l for l in d.log().splitlines() if "retrying in the background in" in l]
+        self.assertGreaterEqual(len(steps), 1, d.log_tail())
+        self.assertTrue(all("broken.test" in l for l in steps), steps)
+        delays = [float(l.rsplit(" in ", 1)[1].split()[0]) for l in steps]
+        self.assertEqual(delays, sorted(delays), steps)
+        self.stop_clean(d)
+
     def test_cdns_removes_only_ours_persists_then_sdns(self):
         ns = self.named()
         out = ns.nsupdate("update add %s. 600 IN SRV 0 0 1688 kms2.kms.test." % OWNER)
