@@ -23,6 +23,7 @@
 #include "base/log.h"
 #include "base/wire.h"
 #include "dns/keyfile.h"
+#include "kms/state.h"
 #include "publisher/publisher.h"
 
 #define CMD_ATTEMPTS    3     /* per exchange, for a verb's run */
@@ -37,6 +38,9 @@ struct job {
     pub_op_t op;
     int daemon;         /* daemon engine (start, refresh, reload) */
     int strict;         /* a DNS failure makes the reply an ERR (cdns, decommission) */
+    char *target;       /* unpublish of an older record: its target (owned), else NULL */
+    uint16_t port;      /* and its port */
+    pub_engine_t *eng;  /* the engine running it */
     pub_domain_t *doms; /* names owned */
     size_t n;
     char *head; /* the host's reply; NULL: no reply wanted */
@@ -57,6 +61,7 @@ struct kms_dnspub {
     kms_tsig_key_t key;
     int stale; /* engines must be rebuilt from the options above */
     pub_engine_t *eng_daemon, *eng_cmd;
+    pub_engine_t *eng_old; /* for a job removing an older record (its own target or port) */
     job_t *active, *queue;
     uv_timer_t timer;
     uv_timer_t kick;  /* runs the next job from the loop, outside the engine's callback */
@@ -64,10 +69,10 @@ struct kms_dnspub {
     job_t *delayed;   /* retries waiting for the retry timer */
     unsigned retry_step;
     int stopping, started, closed_handles;
-    char last_fp[4096];          /* what the last publish run covered (settings fingerprint) */
-    kms_pub_domain_t *published; /* domains of the last publish request */
-    size_t n_published;
-    kms_dns_state_t *st; /* status table */
+    char last_fp[4096]; /* what the last publish run covered (settings fingerprint) */
+    char *state_dir;
+    kms_published_t pubd; /* records published and not removed (state file "published") */
+    kms_dns_state_t *st;  /* status table */
     size_t n_st;
 };
 
@@ -79,6 +84,7 @@ static void job_free(job_t *j)
         free((char *)j->doms[i].name);
     free(j->doms);
     free(j->head);
+    free(j->target);
     free(j);
 }
 
@@ -145,6 +151,23 @@ static int load_options(kms_dnspub_t *p, const kms_config_t *cfg, char *err, siz
     return 0;
 }
 
+/* Engine options from the configuration (@p ss holds the server). */
+static int engine_options(const kms_dnspub_t *p, pub_options_t *o, struct sockaddr_storage *ss)
+{
+    pub_options_init(o);
+    o->target = p->target;
+    o->port = p->port;
+    o->ttl = p->ttl;
+    o->key = p->has_key ? &p->key : NULL;
+    o->allow_unsigned = p->allow_unsigned;
+    if (p->server) {
+        if (kms_addr_parse(p->server, 53, ss) < 0)
+            return KMS_EADDR;
+        o->server = (struct sockaddr *)ss;
+    }
+    return 0;
+}
+
 /* Build both engines from the options.  0 or KMS_E* (logged). */
 static int build_engines(kms_dnspub_t *p)
 {
@@ -155,17 +178,8 @@ static int build_engines(kms_dnspub_t *p)
     pub_engine_free(p->eng_daemon);
     pub_engine_free(p->eng_cmd);
     p->eng_daemon = p->eng_cmd = NULL;
-    pub_options_init(&o);
-    o.target = p->target;
-    o.port = p->port;
-    o.ttl = p->ttl;
-    o.key = p->has_key ? &p->key : NULL;
-    o.allow_unsigned = p->allow_unsigned;
-    if (p->server) {
-        if (kms_addr_parse(p->server, 53, &ss) < 0)
-            return KMS_EADDR;
-        o.server = (struct sockaddr *)&ss;
-    }
+    if ((rc = engine_options(p, &o, &ss)) < 0)
+        return rc;
     o.attempts = DAEMON_ATTEMPTS;
     o.log_retries = 1; /* each attempt's failure, once; a run's failure by schedule_retry() */
     if ((rc = pub_engine_new(p->loop, &o, &p->eng_daemon)) < 0)
@@ -331,6 +345,7 @@ static void reply_text(job_t *j, const pub_result_t *r, size_t n, int status, co
 
 static job_t *job_new(pub_op_t op, int daemon, pub_domain_t *doms, size_t n);
 static void retry_cb(uv_timer_t *t);
+static void track_published(kms_dnspub_t *p, const job_t *j, const pub_result_t *r, size_t n);
 
 static uint64_t retry_delay(unsigned step)
 {
@@ -387,6 +402,11 @@ static void schedule_retry(kms_dnspub_t *p, const job_t *j, const pub_result_t *
         free(d);
         return;
     }
+    if (j->target && !(nj->target = strdup(j->target))) {
+        job_free(nj);
+        return;
+    }
+    nj->port = j->port;
     for (tail = &p->delayed; *tail; tail = &(*tail)->next)
         ;
     *tail = nj;
@@ -457,6 +477,7 @@ static void run_done(const pub_result_t *r, size_t n, const pub_stats_t *stats, 
     if (unlogged)
         kms_error("dns: %s failed for %zu more domain(s) (kmsctl status lists each)",
                   pub_op_name(j->op), unlogged);
+    track_published(p, j, r, n);
     reply_text(j, r, n, 0, NULL);
     if (!p->stopping)
         schedule_retry(p, j, r, n);
@@ -468,6 +489,29 @@ static void run_done(const pub_result_t *r, size_t n, const pub_stats_t *stats, 
     st_push(p);
     /* The engine still counts its run as active during this callback. */
     uv_timer_start(&p->kick, kick_cb, 0, 0);
+}
+
+/* The engine for a job removing an older record: the configured options
+ * with that record's target and port (rebuilt per such job; never called
+ * while an engine is in its callback). */
+static int old_engine(kms_dnspub_t *p, const job_t *j, pub_engine_t **e)
+{
+    pub_options_t o;
+    struct sockaddr_storage ss;
+    int rc;
+
+    pub_engine_free(p->eng_old);
+    p->eng_old = NULL;
+    if ((rc = engine_options(p, &o, &ss)) < 0)
+        return rc;
+    o.target = j->target;
+    o.port = j->port;
+    o.attempts = j->daemon ? DAEMON_ATTEMPTS : CMD_ATTEMPTS;
+    o.log_retries = j->daemon;
+    if ((rc = pub_engine_new(p->loop, &o, &p->eng_old)) < 0)
+        return rc;
+    *e = p->eng_old;
+    return 0;
 }
 
 /* Start queued jobs until one runs (or none is left). */
@@ -484,9 +528,12 @@ static void run_next(kms_dnspub_t *p)
         if (p->stale)
             rc = build_engines(p);
         e = j->daemon ? p->eng_daemon : p->eng_cmd;
+        if (rc == 0 && j->target)
+            rc = old_engine(p, j, &e);
         if (rc == 0)
             rc = pub_run(e, j->op, j->doms, j->n, run_done, p);
         if (rc == 0) {
+            j->eng = e;
             p->active = j;
             st_push(p);
             return;
@@ -559,7 +606,7 @@ static void enqueue(kms_dnspub_t *p, job_t *j)
         }
         drop_delayed(p);
         if (p->active && p->active->daemon)
-            pub_cancel(p->active->daemon ? p->eng_daemon : p->eng_cmd);
+            pub_cancel(p->active->eng);
     }
     run_next(p);
 }
@@ -577,59 +624,80 @@ static job_t *job_new(pub_op_t op, int daemon, pub_domain_t *doms, size_t n)
     return j;
 }
 
-/* Remember the domains of a publish request (for sdomains' removals). */
-static void remember_published(kms_dnspub_t *p)
+/* Queue, before anything else this call queues, the removal of every
+ * record this host published that the current settings no longer make:
+ * its domain left the list, or the target or the port changed.  One job
+ * per (target, port), running with an engine of its own; a record leaves
+ * the published file when its removal got through. */
+static void queue_removals(kms_dnspub_t *p, int daemon)
 {
     kms_settings_t s;
-    kms_pub_domain_t *d = NULL;
+    char *done = p->pubd.n ? calloc(p->pubd.n, 1) : NULL;
 
-    kms_host_settings(p->host, &s);
-    if (s.n_domains && !(d = calloc(s.n_domains, sizeof *d)))
+    if (!done)
         return;
-    for (size_t i = 0; i < s.n_domains; i++) {
-        d[i] = s.domains[i];
-        if (!(d[i].name = strdup(s.domains[i].name))) {
-            kms_config_free_domains(d, i);
-            return;
+    kms_host_settings(p->host, &s);
+    for (size_t i = 0; i < p->pubd.n; i++) {
+        const kms_published_rec_t *a = &p->pubd.recs[i];
+        int current = p->target && kms_dns_name_eq(a->target, p->target) && a->port == p->port;
+        pub_domain_t *d;
+        size_t n = 0;
+        job_t *j;
+
+        for (size_t k = 0; current && k < s.n_domains; k++)
+            if (kms_dns_name_eq(a->domain, s.domains[k].name))
+                done[i] = 1; /* still made by this host: the publish replaces it */
+        if (done[i] || !(d = calloc(p->pubd.n - i, sizeof *d)))
+            continue;
+        for (size_t m = i; m < p->pubd.n; m++) {
+            const kms_published_rec_t *b = &p->pubd.recs[m];
+
+            if (done[m] || b->port != a->port || !kms_dns_name_eq(b->target, a->target))
+                continue;
+            done[m] = 1;
+            d[n].priority = d[n].weight = -1;
+            if ((d[n].name = strdup(b->domain)) != NULL)
+                n++;
         }
+        if (n == 0 || !(j = job_new(PUB_UNPUBLISH, daemon, d, n)) ||
+            !(j->target = strdup(a->target))) {
+            if (n && j)
+                job_free(j);
+            else {
+                for (size_t k = 0; k < n; k++)
+                    free((char *)d[k].name);
+                free(d);
+            }
+            continue;
+        }
+        j->port = a->port;
+        kms_info("dns: removing %zu older record(s) of %s port %u", n, j->target, j->port);
+        queue_append(p, j);
     }
-    kms_config_free_domains(p->published, p->n_published);
-    p->published = d;
-    p->n_published = s.n_domains;
-    fingerprint(p, p->last_fp, sizeof p->last_fp);
+    free(done);
 }
 
-/* Unpublish the remembered domains that the settings no longer list.  Returns
- * a job (no reply), or NULL when nothing was removed. */
-static job_t *removed_job(kms_dnspub_t *p, int daemon)
+/* Keep the published file in step with a run's results. */
+static void track_published(kms_dnspub_t *p, const job_t *j, const pub_result_t *r, size_t n)
 {
-    kms_settings_t s;
-    pub_domain_t *d;
-    size_t n = 0;
-    job_t *j;
+    const char *target = j->target ? j->target : p->target;
+    uint16_t port = j->target ? j->port : p->port;
+    int changed = 0, rc;
 
-    kms_host_settings(p->host, &s);
-    if (p->n_published == 0 || !(d = calloc(p->n_published, sizeof *d)))
-        return NULL;
-    for (size_t i = 0; i < p->n_published; i++) {
-        int found = 0;
-
-        for (size_t k = 0; k < s.n_domains && !found; k++)
-            found = strcmp(p->published[i].name, s.domains[k].name) == 0;
-        if (found)
+    if (!target)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        if (r[i].status != 0)
             continue;
-        d[n].priority = d[n].weight = -1;
-        if (!(d[n].name = strdup(p->published[i].name)))
-            break;
-        n++;
+        if (j->op == PUB_PUBLISH)
+            changed |= kms_published_add(&p->pubd, r[i].domain, target, port) == 1;
+        else if (j->op == PUB_UNPUBLISH)
+            changed |= kms_published_del(&p->pubd, r[i].domain, target, port) == 1;
     }
-    if (n == 0 || !(j = job_new(PUB_UNPUBLISH, daemon, d, n))) {
-        for (size_t i = 0; i < n; i++)
-            free((char *)d[i].name);
-        free(d);
-        return NULL;
-    }
-    return j;
+    if (changed && (rc = kms_state_save_published(p->state_dir, &p->pubd, 1)) < 0)
+        kms_warn("dns: cannot save %s/%s: %s (older records may be left behind after a "
+                 "restart)",
+                 p->state_dir, KMS_STATE_PUBLISHED, kms_strerror(rc));
 }
 
 /* Queue a publish of the current settings (daemon or command mode); with
@@ -640,12 +708,13 @@ static int queue_publish(kms_dnspub_t *p, int daemon, const char *head, kms_dnsp
 {
     pub_domain_t *d;
     size_t n;
-    job_t *j, *rm;
+    job_t *j;
 
-    if ((rm = removed_job(p, daemon)) != NULL)
-        enqueue(p, rm);
-    if (current_domains(p, &d, &n) < 0 || n == 0)
+    queue_removals(p, daemon);
+    if (current_domains(p, &d, &n) < 0 || n == 0) {
+        run_next(p);
         return 0;
+    }
     if (!(j = job_new(PUB_PUBLISH, daemon, d, n))) {
         for (size_t i = 0; i < n; i++)
             free((char *)d[i].name);
@@ -664,7 +733,7 @@ static int queue_publish(kms_dnspub_t *p, int daemon, const char *head, kms_dnsp
     }
     j->fn = fn;
     j->ud = ud;
-    remember_published(p);
+    fingerprint(p, p->last_fp, sizeof p->last_fp);
     enqueue(p, j);
     return 1;
 }
@@ -693,18 +762,30 @@ int kms_dnspub_new(uv_loop_t *loop, kms_host_t *host, const kms_config_t *cfg, u
     p->loop = loop;
     p->host = host;
     p->port = port ? port : 1688;
-    if ((rc = load_options(p, cfg, err, errlen)) < 0) {
-        free(p->target);
-        free(p->server);
-        free(p);
-        return rc;
+    if (!(p->state_dir = strdup(cfg->state_dir ? cfg->state_dir : "."))) {
+        snprintf(err, errlen, "out of memory");
+        rc = KMS_ENOMEM;
+        goto fail;
     }
+    /* a corrupt file stops kmsd, as the host's other state files do */
+    if ((rc = kms_state_load_published(p->state_dir, &p->pubd, err, errlen)) < 0)
+        goto fail;
+    if ((rc = load_options(p, cfg, err, errlen)) < 0)
+        goto fail;
     uv_timer_init(loop, &p->timer);
     uv_timer_init(loop, &p->kick);
     uv_timer_init(loop, &p->retry);
     p->timer.data = p->kick.data = p->retry.data = p;
     *out = p;
     return 0;
+
+fail:
+    kms_published_free(&p->pubd);
+    free(p->state_dir);
+    free(p->target);
+    free(p->server);
+    free(p);
+    return rc;
 }
 
 static void refresh_cb(uv_timer_t *t)
@@ -759,7 +840,7 @@ int kms_dnspub_reconfigure(kms_dnspub_t *p, const kms_config_t *cfg, char *err, 
         return 0;
     kms_info("dns: settings changed: publishing again");
     if (p->active && p->active->daemon)
-        pub_cancel(p->eng_daemon);
+        pub_cancel(p->active->eng);
     queue_publish(p, 1, NULL, NULL, NULL);
     return 0;
 }
@@ -788,17 +869,18 @@ int kms_dnspub_command(kms_dnspub_t *p, const char *line, const char *reply, kms
     if (strcmp(verb, "cdns") == 0 || strcmp(verb, "decommission") == 0) {
         pub_domain_t *d;
         size_t n;
-        job_t *j, *rm;
+        job_t *j;
 
         /* Without a key (and unsigned updates not allowed) nothing can have
          * been published by this host: nothing to remove. */
         if (!p->has_key && !p->allow_unsigned)
             return 0;
 
-        if ((rm = removed_job(p, 0)) != NULL)
-            enqueue(p, rm);
-        if (current_domains(p, &d, &n) < 0 || n == 0)
+        queue_removals(p, 0);
+        if (current_domains(p, &d, &n) < 0 || n == 0) {
+            run_next(p);
             return 0;
+        }
         for (size_t i = 0; i < n; i++)
             d[i].priority = d[i].weight = -1;
         if (!(j = job_new(PUB_UNPUBLISH, 0, d, n))) {
@@ -814,13 +896,10 @@ int kms_dnspub_command(kms_dnspub_t *p, const char *line, const char *reply, kms
             job_free(j);
             return 0;
         }
-        kms_config_free_domains(p->published, p->n_published);
-        p->published = NULL;
-        p->n_published = 0;
         p->last_fp[0] = '\0';
         /* An in-flight publish of any kind is superseded. */
         if (p->active && p->active->op == PUB_PUBLISH)
-            pub_cancel(p->active->daemon ? p->eng_daemon : p->eng_cmd);
+            pub_cancel(p->active->eng);
         enqueue(p, j);
         return 1;
     }
@@ -832,7 +911,8 @@ static void maybe_free(kms_dnspub_t *p)
 {
     if (!p->stopping || p->closed_handles < 3 || p->active)
         return;
-    kms_config_free_domains(p->published, p->n_published);
+    kms_published_free(&p->pubd);
+    free(p->state_dir);
     free(p->st);
     free(p->target);
     free(p->server);
@@ -864,7 +944,8 @@ void kms_dnspub_stop(kms_dnspub_t *p)
     /* The active run's callback runs from the loop (canceled) and answers. */
     pub_engine_free(p->eng_daemon);
     pub_engine_free(p->eng_cmd);
-    p->eng_daemon = p->eng_cmd = NULL;
+    pub_engine_free(p->eng_old);
+    p->eng_daemon = p->eng_cmd = p->eng_old = NULL;
     uv_timer_stop(&p->timer);
     uv_close((uv_handle_t *)&p->timer, timer_closed);
     drop_delayed(p);

@@ -6,6 +6,7 @@
 #include "base/duration.h"
 #include "base/err.h"
 #include "base/fsutil.h"
+#include "dns/dnsmsg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -580,6 +581,107 @@ int kms_state_parse_settings(const char *text, size_t len, const char *fname, un
     return 0;
 }
 
+/* ---- published ----------------------------------------------------------------- */
+
+void kms_published_free(kms_published_t *p)
+{
+    if (!p)
+        return;
+    free(p->recs);
+    memset(p, 0, sizeof *p);
+}
+
+long kms_published_find(const kms_published_t *p, const char *domain, const char *target,
+                        uint16_t port)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (p->recs[i].port == port && kms_dns_name_eq(p->recs[i].domain, domain) &&
+            kms_dns_name_eq(p->recs[i].target, target))
+            return (long)i;
+    return -1;
+}
+
+int kms_published_add(kms_published_t *p, const char *domain, const char *target, uint16_t port)
+{
+    kms_published_rec_t r, *nr;
+
+    memset(&r, 0, sizeof r);
+    if (port == 0 || kms_dns_name_norm(domain, r.domain, sizeof r.domain) < 0 ||
+        kms_dns_name_norm(target, r.target, sizeof r.target) < 0 || strcmp(r.target, ".") == 0)
+        return KMS_EINVAL;
+    r.port = port;
+    if (kms_published_find(p, r.domain, r.target, port) >= 0)
+        return 0;
+    if (p->n >= KMS_PUBLISHED_MAX)
+        return KMS_ERANGE;
+    if (!(nr = realloc(p->recs, (p->n + 1) * sizeof *nr)))
+        return KMS_ENOMEM;
+    p->recs = nr;
+    p->recs[p->n++] = r;
+    return 1;
+}
+
+int kms_published_del(kms_published_t *p, const char *domain, const char *target, uint16_t port)
+{
+    long i = kms_published_find(p, domain, target, port);
+
+    if (i < 0)
+        return 0;
+    memmove(&p->recs[i], &p->recs[i + 1], (p->n - (size_t)i - 1) * sizeof p->recs[0]);
+    p->n--;
+    return 1;
+}
+
+int kms_state_format_published(const kms_published_t *p, kms_wr_t *out)
+{
+    size_t start;
+
+    wr_header(out, "published", &start);
+    for (size_t i = 0; i < p->n; i++)
+        wr_printf(out, "record %s %s %u\n", p->recs[i].domain, p->recs[i].target, p->recs[i].port);
+    return wr_end(out, start);
+}
+
+static int published_record(pctx_t *c, char **tok, int ntok, char *rest, void *obj)
+{
+    kms_published_t *p = obj;
+    uint64_t port;
+    int r;
+
+    (void)rest;
+    if (strcmp(tok[0], "record") != 0)
+        return perr(c, "unknown record '%.40s'", tok[0]);
+    if (ntok != 4)
+        return perr(c, "record: expected 3 fields, found %d", ntok - 1);
+    if ((r = tok_uint(c, tok[3], 1, 65535, &port, "port")) < 0)
+        return r;
+    r = kms_published_add(p, tok[1], tok[2], (uint16_t)port);
+    if (r == KMS_ENOMEM)
+        return r;
+    if (r == KMS_EINVAL)
+        return perr(c, "record: '%.60s' or '%.60s' is not a DNS name", tok[1], tok[2]);
+    if (r == KMS_ERANGE)
+        return perr(c, "more than %u records", KMS_PUBLISHED_MAX);
+    if (r == 0)
+        return perr(c, "record listed twice");
+    return 0;
+}
+
+int kms_state_parse_published(const char *text, size_t len, const char *fname, unsigned flags,
+                              kms_published_t *p, char *err, size_t errlen)
+{
+    kms_published_t tmp = {NULL, 0};
+    int r = parse_file(text, len, fname, flags, "published", published_record, &tmp, err, errlen);
+
+    if (r < 0) {
+        kms_published_free(&tmp);
+        return r;
+    }
+    kms_published_free(p);
+    *p = tmp;
+    return 0;
+}
+
 /* ---- files ----------------------------------------------------------------------- */
 
 typedef int (*parse_fn)(const char *text, size_t len, const char *fname, unsigned flags, void *obj,
@@ -624,6 +726,17 @@ static int parse_settings_v(const char *t, size_t n, const char *f, unsigned fl,
                             size_t el)
 {
     return kms_state_parse_settings(t, n, f, fl, o, e, el);
+}
+
+static int parse_published_v(const char *t, size_t n, const char *f, unsigned fl, void *o, char *e,
+                             size_t el)
+{
+    return kms_state_parse_published(t, n, f, fl, o, e, el);
+}
+
+int kms_state_load_published(const char *dir, kms_published_t *p, char *err, size_t errlen)
+{
+    return load(dir, KMS_STATE_PUBLISHED, parse_published_v, p, err, errlen);
 }
 
 int kms_state_load_inventory(const char *dir, kms_inv_t *inv, char *err, size_t errlen)
@@ -680,4 +793,12 @@ int kms_state_save_settings(const char *dir, const kms_overrides_t *o, int durab
 
     kms_wr_init(&w);
     return save(dir, KMS_STATE_SETTINGS, &w, kms_state_format_settings(o, &w), durable);
+}
+
+int kms_state_save_published(const char *dir, const kms_published_t *p, int durable)
+{
+    kms_wr_t w;
+
+    kms_wr_init(&w);
+    return save(dir, KMS_STATE_PUBLISHED, &w, kms_state_format_published(p, &w), durable);
 }

@@ -499,9 +499,11 @@ static void fmt_rr(char *buf, size_t len, const char *owner, uint32_t ttl, unsig
     snprintf(buf, len, "%s %u IN SRV %u %u %u %s", owner, ttl, prio, weight, port, target);
 }
 
+/* Ours: our target and our port.  A record of another port at our target
+ * (another service of that host) is left alone like another host's. */
 static int is_ours(const pub_engine_t *e, const kms_srv_rec_t *s)
 {
-    return kms_dns_name_eq(s->target, e->target);
+    return s->port == e->opt.port && kms_dns_name_eq(s->target, e->target);
 }
 
 static void on_update(void *ud, int status, const kms_dns_reply_t *reply, unsigned attempts)
@@ -569,11 +571,11 @@ static void send_update(zone_t *z)
                 continue; /* another host's record: never touched */
             if (r->op == PUB_PUBLISH) {
                 if (s->priority == res->priority && s->weight == res->weight &&
-                    s->port == e->opt.port && s->ttl == e->opt.ttl)
+                    s->ttl == e->opt.ttl)
                     continue; /* already as wanted: the add below is a no-op */
                 rc = kms_dns_msg_del_srv(m, res->owner, s->priority, s->weight, s->port, s->target);
                 res->replaced = 1;
-            } else if (s->port == e->opt.port) {
+            } else {
                 rc = kms_dns_msg_del_srv(m, res->owner, s->priority, s->weight, s->port, s->target);
                 res->removed++;
             }
@@ -581,10 +583,6 @@ static void send_update(zone_t *z)
         if (rc == 0 && r->op == PUB_PUBLISH)
             rc = kms_dns_msg_add_srv(m, res->owner, e->opt.ttl, res->priority, res->weight,
                                      e->opt.port, e->target);
-        else if (rc == 0 && r->op == PUB_UNPUBLISH && !res->removed && !d->cur_ok)
-            /* current state unknown: delete the configured RR exactly */
-            rc = kms_dns_msg_del_srv(m, res->owner, res->priority, res->weight, e->opt.port,
-                                     e->target);
     }
     if (rc == 0 && kms_dns_msg_update_count(m) == 0) {
         /* unpublish with nothing of ours there: nothing to send */
@@ -643,7 +641,19 @@ static void zone_current_step(zone_t *z)
     run_t *r = z->run;
     if (--z->pending > 0)
         return;
-    if (r->op == PUB_SHOW || r->canceled)
+    if (r->op == PUB_SHOW || r->canceled) {
+        zone_finish(z);
+        return;
+    }
+    /* A domain whose current records could not be read is not updated (its
+       result says why): a blind delete could miss our record or report a
+       removal that did not happen, a blind add leave two of ours. */
+    size_t k = 0;
+    for (size_t i = 0; i < z->ndoms; i++)
+        if (r->doms[z->doms[i]].cur_ok)
+            z->doms[k++] = z->doms[i];
+    z->ndoms = k;
+    if (k == 0)
         zone_finish(z);
     else
         send_update(z);
@@ -655,20 +665,21 @@ static void current_done(zone_t *z, dom_t *d, int st, int status, const kms_dns_
 {
     run_t *r = z->run;
     pub_result_t *res = &r->res[d->idx];
-    if (r->op == PUB_SHOW) {
-        char why[400];
-        kms_dns_explain_ctx_t c = {"query", z->primary_str, NULL, z->name};
-        if (d->cur_ok) {
-            res->records = d->cur;
-            res->nrecords = d->ncur;
-            d->cur = NULL;
-            set_result(r, d->idx, 0, "%zu record%s at %s (zone %s, server %s)", res->nrecords,
-                       res->nrecords == 1 ? "" : "s", res->owner, z->name, z->primary_str);
-        } else if (reply) {
-            set_result(r, d->idx, st, "%s", kms_dns_explain(reply, &c, why, sizeof why));
-        } else {
-            set_result(r, d->idx, st, "%s", kms_dns_explain_err(status, &c, why, sizeof why));
-        }
+    char why[400];
+    kms_dns_explain_ctx_t c = {"query", z->primary_str, NULL, z->name};
+    const char *pre = r->op == PUB_SHOW ? "" : "current records not read, nothing changed: ";
+    if (!st && !d->cur_ok)
+        st = status = KMS_ENOMEM; /* read, but could not be kept */
+    if (r->op == PUB_SHOW && d->cur_ok) {
+        res->records = d->cur;
+        res->nrecords = d->ncur;
+        d->cur = NULL;
+        set_result(r, d->idx, 0, "%zu record%s at %s (zone %s, server %s)", res->nrecords,
+                   res->nrecords == 1 ? "" : "s", res->owner, z->name, z->primary_str);
+    } else if (!d->cur_ok && reply && reply->status) {
+        set_result(r, d->idx, st, "%s%s", pre, kms_dns_explain(reply, &c, why, sizeof why));
+    } else if (!d->cur_ok) {
+        set_result(r, d->idx, st, "%s%s", pre, kms_dns_explain_err(status, &c, why, sizeof why));
     }
     zone_current_step(z);
 }

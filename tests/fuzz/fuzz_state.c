@@ -77,6 +77,25 @@ static void settings(const char *t, size_t n, unsigned flags)
     kms_overrides_free(&back);
 }
 
+static void published(const char *t, size_t n, unsigned flags)
+{
+    kms_published_t p = {NULL, 0}, back = {NULL, 0};
+    kms_wr_t a, b;
+    char err[256];
+
+    if (kms_state_parse_published(t, n, "f", flags, &p, err, sizeof err) == 0) {
+        kms_wr_init(&a);
+        kms_wr_init(&b);
+        kms_state_format_published(&p, &a);
+        if (kms_state_parse_published((char *)a.buf, a.len, "f", 0, &back, err, sizeof err))
+            abort();
+        kms_state_format_published(&back, &b);
+        same_or_abort(&a, &b);
+    }
+    kms_published_free(&p);
+    kms_published_free(&back);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *t = (const char *)data;
@@ -85,6 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         inventory(t, size, flags);
         ledger(t, size, flags);
         settings(t, size, flags);
+        published(t, size, flags);
     }
     return 0;
 }

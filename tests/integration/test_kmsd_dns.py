@@ -162,6 +162,43 @@ class KmsdDns(kmstest.KmsdTestCase):
         self.assertEqual(ns.update_messages(mark), 0)
         self.stop_clean(d)
 
+    def test_older_records_are_removed_after_a_move_even_across_restarts(self):
+        # the seed's migration, inside one host: its name and port change and
+        # a domain leaves its list, partly while kmsd is stopped
+        ns = self.named()
+        other = ns.nsupdate("update add %s. 1234 IN SRV 0 0 1688 kms2.kms.test." % OWNER)
+        self.assertEqual(other.returncode, 0, other.stderr)
+        d = self.kmsd(extra=self.dns_conf(ns.server, ns.key_file, domains="kms.test, corp.test"))
+        d.start()
+        ns.wait_srv(OWNER, lambda r: len(r) == 2, timeout=10)
+        ns.wait_srv(CORP, lambda r: len(r) == 1, timeout=10)
+        self.stop_clean(d)  # SIGTERM: the records stay
+        self.assertEqual(notl(ns.srv(CORP)), [(3, 7, d.port, TARGET)])
+        # stopped: new target, corp.test dropped, another port
+        old_port, d.port = d.port, kmstest.free_port()
+        d.listen = ["127.0.0.1:%d" % d.port]
+        d.write_config(self.dns_conf(ns.server, ns.key_file, target="kms9.kms.test"))
+        d.start()
+        want = [(0, 0, 1688, "kms2.kms.test."), (3, 7, d.port, "kms9.kms.test.")]
+        self.assertEqual(notl(ns.wait_srv(OWNER, lambda r: notl(r) == want, timeout=15)), want)
+        self.assertEqual(ns.wait_srv(CORP, lambda r: r == [], timeout=15), [])
+        self.assertIn("removing 2 older record(s) of kms1.kms.test. port %d" % old_port, d.log())
+        with open(os.path.join(d.state_dir, "published")) as f:
+            self.assertEqual([l for l in f.read().splitlines() if l.startswith("record")],
+                             ["record kms.test. kms9.kms.test. %d" % d.port])
+        # and at run time: SIGHUP with yet another target
+        d.write_config(self.dns_conf(ns.server, ns.key_file, target="kms8.kms.test"))
+        d.signal(signal.SIGHUP)
+        want = [(0, 0, 1688, "kms2.kms.test."), (3, 7, d.port, "kms8.kms.test.")]
+        self.assertEqual(notl(ns.wait_srv(OWNER, lambda r: notl(r) == want, timeout=15)), want)
+        # cdns removes ours only; nothing of ours is left to remember
+        r = d.ctl("cdns")
+        self.assertIn("dns kms.test ok", r.stdout)
+        self.assertEqual(notl(ns.srv(OWNER)), [(0, 0, 1688, "kms2.kms.test.")])
+        with open(os.path.join(d.state_dir, "published")) as f:
+            self.assertFalse([l for l in f.read().splitlines() if l.startswith("record")])
+        self.stop_clean(d)
+
     def test_record_deleted_behind_our_back_is_restored(self):
         ns = self.named()
         d = self.kmsd(extra=self.dns_conf(ns.server, ns.key_file, refresh="2s")).start()

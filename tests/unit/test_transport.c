@@ -15,6 +15,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "base/err.h"
@@ -158,20 +160,36 @@ static void on_tcp_conn(uv_stream_t *srv, int status)
     uv_read_start((uv_stream_t *)&t->c, tconn_alloc, tconn_read);
 }
 
+/* A UDP and a TCP socket bound to one free port of 127.0.0.1 (another
+ * port when the TCP one is taken), handed to the loop. */
 static void start_responder(uv_loop_t *loop, responder_t *r)
 {
-    int len = sizeof r->addr;
+    socklen_t len = sizeof r->addr;
+    int u = -1, t = -1;
 
     memset(r, 0, sizeof *r);
+    for (int tries = 0; tries < 50 && t < 0; tries++) {
+        uv_ip4_addr("127.0.0.1", 0, &r->addr);
+        u = socket(AF_INET, SOCK_DGRAM, 0);
+        assert_true(u >= 0);
+        assert_int_equal(bind(u, (struct sockaddr *)&r->addr, sizeof r->addr), 0);
+        assert_int_equal(getsockname(u, (struct sockaddr *)&r->addr, &len), 0);
+        t = socket(AF_INET, SOCK_STREAM, 0);
+        assert_true(t >= 0);
+        if (bind(t, (struct sockaddr *)&r->addr, sizeof r->addr) == 0)
+            break;
+        close(t);
+        close(u);
+        t = -1;
+    }
+    assert_true(t >= 0);
     uv_udp_init(loop, &r->udp);
     r->udp.data = r;
-    uv_ip4_addr("127.0.0.1", 0, &r->addr);
-    assert_int_equal(uv_udp_bind(&r->udp, (struct sockaddr *)&r->addr, 0), 0);
-    uv_udp_getsockname(&r->udp, (struct sockaddr *)&r->addr, &len);
+    assert_int_equal(uv_udp_open(&r->udp, u), 0);
     assert_int_equal(uv_udp_recv_start(&r->udp, alloc_cb, on_query), 0);
     uv_tcp_init(loop, &r->tcp);
     r->tcp.data = r;
-    assert_int_equal(uv_tcp_bind(&r->tcp, (struct sockaddr *)&r->addr, 0), 0);
+    assert_int_equal(uv_tcp_open(&r->tcp, t), 0);
     assert_int_equal(uv_listen((uv_stream_t *)&r->tcp, 8, on_tcp_conn), 0);
 }
 
