@@ -124,6 +124,18 @@ def main():
             check(1.9 <= took < 3.0, "%s --verify-timeout 2 took %.2f s" % (op, took), out)
             want = [(0, 0, 1688, "kms.lag.test.", 3600)] if op == "publish" else []
             check(ns.srv("_vlmcs._tcp.lag.test") == want, op + " done on the primary anyway")
+
+        # 8. "ours" is our target AND port: a record at our target with another
+        #    port (another service of that host) survives publish and unpublish
+        owner = "_vlmcs._tcp.d0003.kms.test"
+        out = ns.nsupdate("update add %s. 600 IN SRV 0 0 1690 kms1.kms.test." % owner)
+        check(out.returncode == 0, "nsupdate other port", out)
+        for op in ("publish", "unpublish"):
+            out = kms_publish(op, *S, "--domain", "d0003.kms.test", "--target", "kms1.kms.test",
+                              "--port", 1689, "--ttl", 600)
+            check(out.returncode == 0 and "replaced" not in out.stdout, op + " other port", out)
+        mine = [r for r in ns.srv(owner) if r[3] == "kms1.kms.test."]
+        check(mine == [(0, 0, 1690, "kms1.kms.test.", 600)], "other port left alone: %r" % mine)
     print("ok")
 
 
