@@ -4,9 +4,10 @@ skipped, the next one answers; every host dead gives 0xC004F074; the host
 cache puts the last host that answered first and forgets it when it fails;
 --activation-check reports 0xC004F038 below the threshold.
 
-The endpoint is a real kmsd when one is built (KMSDNS_KMSD or kmsd under
-KMSDNS_BUILD), else tests/tools/locate_listener (kms/rpc_conn.h); the
-activation-count cases always use locate_listener, whose count is fixed."""
+The endpoint is a real kmsd (KMSDNS_KMSD, else kmsd under KMSDNS_BUILD);
+when none is built the test fails, it never passes against a stand-in.  The
+fixed-count activation cases use tests/tools/locate_listener, whose count is
+set on its command line."""
 
 import os
 import shutil
@@ -26,13 +27,17 @@ DEAD = "127.0.0.11"  # kms1.kms.test (and ::1)
 
 
 def find_kmsd():
+    """The kmsd to test against; raises when there is none (no silent fake)."""
     path = os.environ.get("KMSDNS_KMSD")
-    if path and os.access(path, os.X_OK):
+    if path:
+        if not os.access(path, os.X_OK):
+            raise RuntimeError("KMSDNS_KMSD=%s is not an executable" % path)
         return path
     try:
         return program("kmsd")
-    except FileNotFoundError:
-        return None
+    except FileNotFoundError as e:
+        raise RuntimeError("%s: this test probes a real kmsd, build it (or set KMSDNS_KMSD)"
+                           % e) from None
 
 
 class Kmsd:
@@ -79,13 +84,11 @@ class Kmsd:
 
 
 def endpoint(addr):
-    kmsd = find_kmsd()
-    return (Kmsd(kmsd, addr) if kmsd else Listener(addr)), ("kmsd" if kmsd else "locate_listener")
+    return Kmsd(find_kmsd(), addr)
 
 
 def test_stale_record_skipped(ns):
-    ep, kind = endpoint(LIVE)
-    with ep:
+    with endpoint(LIVE) as ep:
         port = ep.port
         srv_update(ns, ["update delete %s SRV" % Z])
         publish(ns, "kms1.kms.test", port, 0, 0)   # stale: nothing listens there
@@ -107,13 +110,11 @@ def test_stale_record_skipped(ns):
     code, r, _ = locate(ns, "--domain", "kms.test", "--no-cache", "--probe", "--timeout", "1")
     check(code == 15 and r["outcome"] == "0xC004F074", (code, r))
     check(all(x["probe"]["outcome"] == "0x800706BA" for x in r["hosts"]), r)
-    print("probe endpoint:", kind)
 
 
 def test_cache(ns, tmp):
     cache = os.path.join(tmp, "state", "host-cache")
-    ep, _kind = endpoint(LIVE)
-    with ep:
+    with endpoint(LIVE) as ep:
         port = ep.port
         srv_update(ns, ["update delete %s SRV" % Z])
         publish(ns, "kms3.kms.test", port, 10, 0)
