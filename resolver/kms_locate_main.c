@@ -26,7 +26,8 @@ static void usage(FILE *f)
     fprintf(f, "Usage: kms-locate [OPTION]...\n"
                "List the KMS hosts a Windows KMS client would try, in its order, and why.\n"
                "\n"
-               "  --kms HOST[:PORT]     manual KMS host (slmgr /skms): no DNS discovery\n"
+               "  --kms HOST[:PORT]     manual KMS host (slmgr /skms): no SRV lookup (a name is\n"
+               "                        only resolved to its addresses)\n"
                "  --lookup-domain D     the only domain to search (slmgr /skms-domain)\n"
                "  --domain D            search D (repeatable); replaces the automatic list\n"
                "                        (primary DNS suffix, then the resolv.conf search list)\n"
@@ -58,10 +59,13 @@ static void usage(FILE *f)
                "  0x8007232A 12  DNS server failure (SERVFAIL)\n"
                "  0x8007232D 13  DNS query refused\n"
                "  0x800705B4 14  DNS server did not answer (timeout, port closed)\n"
-               "  0xC004F074 15  no KMS host could be contacted (every probe failed; each\n"
-               "                 failed host shows 0x800706BA RPC server unavailable)\n"
-               "  0xC004F038 16  count insufficient\n"
-               "  other      18  other DNS failure;  1 internal error;  2 usage error\n"
+               "  0xC004F074 15  no KMS host could be contacted (every host found in DNS or\n"
+               "                 the cache failed the probe; each shows 0x800706BA)\n"
+               "  0xC004F038 16  count insufficient (--activation-check)\n"
+               "  0x800706BA 17  RPC server unavailable: the manual host (--kms) did not answer\n"
+               "  other      18  other DNS failure (FORMERR, NOTIMP, malformed answer)\n"
+               "             1   internal error\n"
+               "             2   usage error\n"
                "With no record anywhere the outcome is that of the last domain queried.\n");
 }
 

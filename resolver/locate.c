@@ -461,6 +461,8 @@ static void outcome(job_t *j)
             r->outcome = LOC_HR_OK;
         else if (r->answered >= 0)
             r->outcome = r->hosts[r->answered].probe.hr; /* 0, or e.g. 0xC004F038 */
+        else if (r->hosts[0].source == LOC_HOST_MANUAL)
+            r->outcome = LOC_HR_RPC_UNAVAIL; /* Windows, for a set KMS host (/skms) */
         else
             r->outcome = LOC_HR_NO_HOST;
         return;
@@ -640,7 +642,10 @@ char *loc_host_explain(const loc_result_t *r, size_t i, char *buf, size_t len)
     buf[0] = '\0';
     switch (h->source) {
     case LOC_HOST_MANUAL:
-        n = snprintf(buf, len, "manual KMS host (like slmgr /skms): DNS is not consulted");
+        n = snprintf(buf, len, "manual KMS host (like slmgr /skms): no SRV lookup is made; %s",
+                     h->addrs_from == LOC_ADDRS_LITERAL
+                         ? "a numeric address, so no DNS query at all"
+                         : "only its addresses are looked up (A and AAAA)");
         break;
     case LOC_HOST_CACHE:
         n = snprintf(buf, len,

@@ -18,7 +18,9 @@
  *
  * The final outcome (resolver/outcome.h): OK when a host was found (and
  * answered, when probing); else the last domain failure when no domain had
- * records; 0xC004F074 when hosts were listed but none answered.
+ * records; 0x800706BA when the manual host did not answer (what Windows
+ * reports for a KMS host set with /skms); 0xC004F074 when hosts from DNS or
+ * the cache were listed but none answered.
  *
  * Many discoveries may run at once on one DNS engine (kms_dnsq_t).
  */

@@ -74,6 +74,15 @@ static char *addr_only(const loc_sockaddr_t *ss, char *buf)
     return buf;
 }
 
+/* 1 when a host of the list came from DNS (an SRV record). */
+static int listed_in_dns(const loc_result_t *r)
+{
+    for (size_t i = 0; i < r->n_hosts; i++)
+        if (r->hosts[i].source == LOC_HOST_SRV || r->hosts[i].also_srv)
+            return 1;
+    return 0;
+}
+
 void loc_report_text(FILE *f, const loc_result_t *r, int explain)
 {
     char hr[11], why[512], a[KMS_ADDRSTRLEN];
@@ -120,8 +129,14 @@ void loc_report_text(FILE *f, const loc_result_t *r, int explain)
     }
     fprintf(f, "outcome: %s %s\n", loc_hr_format(r->outcome, hr), loc_hr_text(r->outcome));
     if (explain && r->outcome == LOC_HR_NO_HOST && r->n_hosts > 0)
-        fprintf(f, "   every listed host failed the probe (0x800706BA: RPC server unavailable "
-                   "- a host listed in DNS that does not answer is often a stale record)\n");
+        fprintf(f, "   every listed host failed the probe (0x800706BA: RPC server unavailable%s)\n",
+                listed_in_dns(r) ? " - a host listed in DNS that does not answer is often a "
+                                   "stale record"
+                                 : "");
+    if (explain && r->outcome == LOC_HR_RPC_UNAVAIL && r->n_hosts > 0 &&
+        r->hosts[0].source == LOC_HOST_MANUAL)
+        fprintf(f, "   the manual KMS host did not answer the probe; with a manual host the "
+                   "client does not look for another one in DNS\n");
     if (explain && r->outcome == LOC_HR_NO_HOST && r->n_hosts == 0 && r->n_domains == 0)
         fprintf(f, "   no DNS domain to search: no primary DNS suffix, no search list "
                    "(use --domain, --lookup-domain or --kms)\n");

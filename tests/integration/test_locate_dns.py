@@ -4,11 +4,12 @@ domains, manual host), every DNS failure mapped to its Windows outcome and
 exit code, and the ADDITIONAL section used instead of extra A queries."""
 
 import os
+import re
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dnstest import Named  # noqa: E402
+from dnstest import SRC, Named, program, run  # noqa: E402
 from locatetest import FakeDNS, check, free_port, locate, publish, srv_update  # noqa: E402
 
 Z = "_vlmcs._tcp.kms.test."
@@ -163,7 +164,26 @@ def test_glue(ns):
     check(not any(" _vlmcs._tcp IN " in l for l in lines), lines)
 
 
+def test_help_lists_every_outcome():
+    """--help and the man page list every outcome with its exit code (the
+    codes come from the program itself: resolver/outcome.c)."""
+    want = [("0x00000000", 0), ("0x8007232B", 10), ("0x8007251D", 11), ("0x8007232A", 12),
+            ("0x8007232D", 13), ("0x800705B4", 14), ("0xC004F074", 15), ("0xC004F038", 16),
+            ("0x800706BA", 17)]
+    out = run([program("kms-locate"), "--help"])
+    check(out.returncode == 0, out)
+    with open(os.path.join(SRC, "docs", "kms-locate.1")) as f:
+        man = f.read()
+    for hr, code in want:
+        check(re.search(r"^\s*%s\s+%d\s" % (hr, code), out.stdout, re.M), (hr, code, out.stdout))
+        check(re.search(r"^%s\s+%d\s" % (hr, code), man, re.M), (hr, code, "man page"))
+    for code, words in ((18, "other"), (1, "internal error"), (2, "usage error")):
+        check(re.search(r"\b%d\s+.*%s" % (code, words), out.stdout), (code, out.stdout))
+        check(re.search(r"\b%d\s+.*%s" % (code, words), man), (code, "man page"))
+
+
 def main():
+    test_help_lists_every_outcome()
     with Named() as ns:
         test_order(ns)
         test_domains(ns)

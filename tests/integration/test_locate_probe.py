@@ -167,9 +167,32 @@ def test_manual_host(ns):
         code, r, _ = locate(ns, "--kms", "%s:%d" % (LIVE, lst.port), "--probe", "--no-cache")
         check(code == 0 and r["queries"] == 0 and r["hosts"][0]["source"] == "manual", r)
         check(lst.stop() == 1, "one connection expected")
+    # a manual host that does not answer: 0x800706BA (exit 17), as Windows
+    # reports for a KMS host set with /skms; not 0xC004F074 (that is for
+    # hosts found in DNS or the cache)
     code, r, _ = locate(ns, "--kms", "%s:%d" % (LIVE, lst.port), "--probe", "--no-cache",
                         "--timeout", "1")
-    check(code == 15 and r["hosts"][0]["probe"]["outcome"] == "0x800706BA", r)
+    check(code == 17 and r["outcome"] == "0x800706BA" and r["exit"] == 17, (code, r))
+    check(r["hosts"][0]["probe"]["outcome"] == "0x800706BA", r)
+    # the words: no SRV lookup (a numeric host needs no DNS at all; a name is
+    # resolved, A and AAAA), and no "stale record" hint, which is about DNS
+    code, text, _ = locate(ns, "--kms", "%s:%d" % (LIVE, lst.port), "--probe", "--no-cache",
+                           "--timeout", "1", "--explain", json_out=False)
+    check(code == 17 and "outcome: 0x800706BA" in text, text)
+    check("no SRV lookup is made; a numeric address, so no DNS query at all" in text, text)
+    check("not consulted" not in text and "stale" not in text, text)
+    check("the manual KMS host did not answer the probe" in text, text)
+    code, text, _ = locate(ns, "--kms", "kms1.kms.test:%d" % lst.port, "--probe", "--no-cache",
+                           "--timeout", "1", "--explain", json_out=False)
+    check(code == 17 and "no SRV lookup is made; only its addresses are looked up (A and AAAA)"
+          in text, text)
+    check("not consulted" not in text and "stale" not in text, text)
+    # hosts from DNS that all fail keep 0xC004F074 and the stale-record hint
+    srv_update(ns, ["update delete %s SRV" % Z])
+    publish(ns, "kms1.kms.test", lst.port)
+    code, text, _ = locate(ns, "--domain", "kms.test", "--no-cache", "--probe", "--timeout", "1",
+                           "--explain", json_out=False)
+    check(code == 15 and "outcome: 0xC004F074" in text and "often a stale record" in text, text)
 
 
 def main():
