@@ -46,7 +46,9 @@ static void usage(FILE *f)
                "  --no-cache            ignore the host cache (slmgr /ckhc)\n"
                "  --cache-file PATH     host cache (default $XDG_STATE_HOME/kmsdns/host-cache\n"
                "                        or ~/.cache/kmsdns/host-cache)\n"
-               "  --timeout SEC         DNS try timeout and probe timeout per address (default 2)\n"
+               "  --timeout SEC         wait per DNS server and query (each server is asked\n"
+               "                        once, in order), and per probe step (connect, bind)\n"
+               "                        and address (default 2)\n"
                "  --seed N              seed of the RFC 2782 weighted order (deterministic)\n"
                "  --json                one JSON object on stdout\n"
                "  --explain             say why each host is where it is\n"
@@ -286,7 +288,7 @@ int main(int argc, char **argv)
     qo.n_servers = n_servers;
     qo.resolv_conf = resolv;
     qo.timeout_ms = (unsigned)timeout_s * 1000u;
-    qo.tries = 1;
+    qo.tries = 1; /* one round over the servers: a query waits at most n x timeout */
     rc = kms_dnsq_new(&loop, &qo, &dns, err, sizeof(err));
     if (rc != 0) {
         kms_error("%s", err[0] ? err : kms_strerror(rc));

@@ -7,6 +7,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dnstest import SRC, Named, program, run  # noqa: E402
@@ -133,10 +134,14 @@ def test_failures(ns):
         code, r, _ = locate(fake.server, "--server", ns.server, "--domain", "kms.test",
                             "--no-cache", "--timeout", "1")
         check(code == 0 and r["outcome"] == "0x00000000" and fake.queries == 1, (code, r))
-    # timeout: a server that never answers
+    # timeout: a server that never answers; one round over the servers, so it
+    # is asked once and the run waits one --timeout, not two (docs/kms-locate.1)
     with FakeDNS(None) as fake:
+        t0 = time.monotonic()
         code, r, _ = locate(fake.server, "--domain", "kms.test", "--no-cache", "--timeout", "1")
+        took = time.monotonic() - t0
         check(code == 14 and r["outcome"] == "0x800705B4", (code, r))
+        check(fake.queries == 1 and 0.9 < took < 1.9, (fake.queries, took))
     # server port closed (ICMP port unreachable on loopback)
     code, r, _ = locate("127.0.0.1:%d" % free_port(kind=2), "--domain", "kms.test", "--no-cache",
                         "--timeout", "1")
