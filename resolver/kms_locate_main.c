@@ -31,8 +31,10 @@ static void usage(FILE *f)
                "  --lookup-domain D     the only domain to search (slmgr /skms-domain)\n"
                "  --domain D            search D (repeatable); replaces the automatic list\n"
                "                        (primary DNS suffix, then the resolv.conf search list)\n"
-               "  --hostname FQDN       this host's FQDN for the primary DNS suffix\n"
-               "                        (default: gethostname(), or $KMSDNS_HOSTNAME)\n"
+               "  --hostname FQDN       this host's FQDN for the primary DNS suffix, as is\n"
+               "                        (default: $KMSDNS_HOSTNAME, else gethostname() and,\n"
+               "                        for a short name, its canonical name from\n"
+               "                        /etc/hosts or DNS, waited for at most --timeout)\n"
                "  --server IP[:PORT]    DNS server (repeatable; default: resolv.conf nameservers)\n"
                "  --resolv-conf FILE    resolv.conf to read (default /etc/resolv.conf)\n"
                "  --probe               TCP connect + RPC bind to each host in order; stop at\n"
@@ -269,6 +271,7 @@ int main(int argc, char **argv)
     dopts.explicit_domains = domains;
     dopts.n_explicit = n_domains;
     dopts.fqdn = fqdn;
+    dopts.fqdn_wait_ms = (unsigned)timeout_s * 1000u;
     dopts.rc = &rcf;
     rc = loc_domains_build(&dopts, doms, &n_dom);
     if (rc != 0) {

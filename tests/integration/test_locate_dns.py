@@ -3,8 +3,10 @@
 domains, manual host), every DNS failure mapped to its Windows outcome and
 exit code, and the ADDITIONAL section used instead of extra A queries."""
 
+import json
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -94,6 +96,34 @@ def test_domains(ns):
         check(r["hosts"][0]["addresses"] == ["127.0.0.11", "::1"], r)
     finally:
         os.unlink(rc_path)
+
+
+def test_short_hostname_suffix(ns):
+    """A Debian host: short hostname "kms1", its FQDN in /etc/hosts.  The
+    primary DNS suffix is the domain of that FQDN.  Needs a private UTS and
+    mount namespace (root, unshare) for the host name and /etc/hosts; said
+    loudly and skipped where there is none."""
+    tmp = tempfile.mkdtemp(prefix="kms-locate-hosts.")
+    try:
+        hosts, rc_path = os.path.join(tmp, "hosts"), os.path.join(tmp, "resolv.conf")
+        with open(hosts, "w") as f:
+            f.write("127.0.0.1 localhost\n127.0.1.1 kms1.kms.test kms1\n")
+        with open(rc_path, "w") as f:
+            f.write("nameserver 127.0.0.1\n")
+        script = ('hostname kms1 && mount --bind "$1" /etc/hosts && exec "$2" --server "$3" '
+                  '--resolv-conf "$4" --no-cache --json')
+        out = run(["unshare", "-u", "-m", "sh", "-c", script, "sh", hosts,
+                   program("kms-locate"), ns.server, rc_path], timeout=30)
+        if out.returncode != 0 and not out.stdout.strip():
+            print("SKIPPED test_short_hostname_suffix: no private namespaces here (%s)"
+                  % out.stderr.strip())
+            return
+        r = json.loads(out.stdout)
+        check([(d["name"], d["source"]) for d in r["domains"]] ==
+              [("kms.test", "primary DNS suffix")], r)
+        check(out.returncode == 0 and r["hosts"], (out.returncode, r))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def test_failures(ns):
@@ -192,6 +222,7 @@ def main():
     with Named() as ns:
         test_order(ns)
         test_domains(ns)
+        test_short_hostname_suffix(ns)
         test_failures(ns)
         test_glue(ns)
     print("ok")
