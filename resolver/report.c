@@ -31,6 +31,8 @@ static const char *addrs_from(loc_addrs_from_t a)
         return "additional";
     case LOC_ADDRS_RESOLVED:
         return "resolved";
+    case LOC_ADDRS_CACHE:
+        return "cache";
     default:
         return "none";
     }
@@ -102,6 +104,9 @@ void loc_report_text(FILE *f, const loc_result_t *r, int explain)
     }
     if (explain && r->cache == LOC_CACHE_CORRUPT)
         fprintf(f, "host cache: unreadable, ignored\n");
+    if (explain && r->dns_skipped)
+        fprintf(f, "DNS not queried: the cached host answered (a client asks DNS only when "
+                   "it fails; --all lists every host, --no-cache ignores the cache)\n");
     for (size_t i = 0; i < r->n_hosts; i++) {
         const loc_host_t *h = &r->hosts[i];
         fprintf(f, "%zu. %s:%u", i + 1, h->target, h->port);
@@ -117,6 +122,8 @@ void loc_report_text(FILE *f, const loc_result_t *r, int explain)
             fprintf(f, "%s%s", k ? "," : " ", addr_only(&h->addrs[k], a));
         if (h->n_addrs && h->addrs_from == LOC_ADDRS_ADDITIONAL)
             fputs(" (from the additional section)", f);
+        if (h->n_addrs && h->addrs_from == LOC_ADDRS_CACHE)
+            fputs(" (remembered in the host cache)", f);
         if (h->probed)
             fprintf(f, " probe: %s [%s] %s", loc_probe_state_name(h->probe.state),
                     loc_hr_format(h->probe.hr, hr), h->probe.addr);
@@ -155,6 +162,7 @@ char *loc_report_json(const loc_result_t *r, int explain)
     kms_json_set_int(o, "queries", (int64_t)r->queries);
     kms_json_set_int(o, "seed", (int64_t)(r->seed & 0x7fffffffffffffffull));
     kms_json_set_str(o, "cache", cache_state(r->cache));
+    kms_json_set_bool(o, "dns_skipped", r->dns_skipped);
     for (size_t i = 0; i < r->n_domains; i++) {
         const loc_domain_result_t *d = &r->domains[i];
         kms_json_t *x = kms_json_object();

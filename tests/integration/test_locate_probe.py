@@ -19,7 +19,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dnstest import Named, program, wait_until  # noqa: E402
-from locatetest import Listener, check, free_port, locate, publish, srv_update  # noqa: E402
+from locatetest import (FakeDNS, Listener, check, free_port, locate, publish,  # noqa: E402
+                        srv_update)
 
 Z = "_vlmcs._tcp.kms.test."
 LIVE = "127.0.0.13"  # kms3.kms.test
@@ -127,14 +128,42 @@ def test_cache(ns, tmp):
         check(code == 0 and r["cache"] == "hit", r)
         check(r["hosts"][0]["source"] == "cache" and r["hosts"][0]["target"] == "kms3.kms.test", r)
         check(r["hosts"][0]["probe"]["answered"] and "cache hit" in r["hosts"][0]["why"], r)
-        check(len(r["hosts"]) == 2 and "probe" not in r["hosts"][1], r)  # stopped at the first
+        # it answered: no SRV query at all (a client asks DNS only when it fails)
+        check(len(r["hosts"]) == 1 and r["queries"] == 0 and r["dns_skipped"], r)
+        check(r["hosts"][0]["addresses_from"] == "cache", r)
+        check("no SRV lookup was made" in r["hosts"][0]["why"], r)
+        # --all wants the full list: DNS is queried, the cached host stays first
+        code, r, _ = locate(ns, "--domain", "kms.test", "--cache-file", cache, "--probe", "--all")
+        check(code == 0 and r["queries"] >= 1 and not r["dns_skipped"], r)
+        check(r["hosts"][0]["source"] == "cache" and len(r["hosts"]) == 2, r)
+        # without --probe the list needs DNS too, the cached host first
+        code, r, _ = locate(ns, "--domain", "kms.test", "--cache-file", cache)
+        check(code == 0 and r["queries"] >= 1 and r["hosts"][0]["source"] == "cache", r)
+        check(r["hosts"][1]["target"] == "kms2.kms.test", r)
+        # DNS is dead (a server that never answers) and the cache is warm: the
+        # cached host answers at once, and the DNS server sees no query
+        with FakeDNS(None) as dead:
+            t0 = time.monotonic()
+            code, r, err = locate(dead.server, "--domain", "kms.test", "--cache-file", cache,
+                                  "--probe", "--timeout", "3")
+            took = time.monotonic() - t0
+            check(code == 0 and r["answered"] == "kms3.kms.test:%d" % port, (code, r, err))
+            check(r["queries"] == 0 and r["dns_skipped"] and dead.queries == 0, (r, dead.queries))
+            check(took < 2.0, "took %.1f s: waited for DNS" % took)
+            code, text, _ = locate(dead.server, "--domain", "kms.test", "--cache-file", cache,
+                                   "--probe", "--explain", json_out=False)
+            check(code == 0 and "DNS not queried: the cached host answered" in text, text)
+            check("(remembered in the host cache)" in text and dead.queries == 0, text)
         # --no-cache: DNS order again (priority 0 first)
         code, r, _ = locate(ns, "--domain", "kms.test", "--cache-file", cache, "--no-cache")
         check(r["cache"] == "off" and r["hosts"][0]["target"] == "kms2.kms.test", r)
-    # the cached host is gone: it fails, is dropped, and DNS order applies
+    # the cached host is gone: it fails, is dropped, and only then DNS is asked
     code, r, _ = locate(ns, "--domain", "kms.test", "--cache-file", cache, "--probe",
-                        "--timeout", "1")
+                        "--timeout", "1", "--explain")
     check(code == 15 and r["hosts"][0]["source"] == "cache", (code, r))
+    check(r["queries"] >= 1 and not r["dns_skipped"], r)
+    check("dropped from the cache" in r["hosts"][0]["why"], r)
+    check([h["target"] for h in r["hosts"][1:]] == ["kms2.kms.test", "kms3.kms.test"], r)
     check(not os.path.exists(cache), "failed cached host must be dropped")
     code, r, _ = locate(ns, "--domain", "kms.test", "--cache-file", cache)
     check(r["cache"] == "empty" and r["hosts"][0]["target"] == "kms2.kms.test", r)
