@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "dns/query.h"
 #include "resolver/cache.h"
+#include "resolver/client_id.h"
 #include "resolver/domains.h"
 #include "resolver/locate.h"
 #include "resolver/outcome.h"
@@ -42,7 +43,10 @@ static void usage(FILE *f)
                "  --all                 with --probe: probe every host\n"
                "  --activation-check    with --probe: also send an activation request (kmsdns\n"
                "                        plain encoding) and report 0xC004F038 when the host's\n"
-               "                        count is below the client's threshold (default 25)\n"
+               "                        count is below the client's threshold (default 25);\n"
+               "                        its client machine ID is stable per machine (from\n"
+               "                        /etc/machine-id, else a client-id file beside the\n"
+               "                        host cache), so repeated checks count once\n"
                "  --required-count N    threshold for --activation-check (25 Windows client,\n"
                "                        5 Windows Server or Office)\n"
                "  --no-cache            ignore the host cache (slmgr /ckhc); with the cache and\n"
@@ -142,6 +146,7 @@ int main(int argc, char **argv)
     int probe = 0, all = 0, no_cache = 0, json = 0, explain = 0, c, rc, code;
     uint64_t timeout_s = 2, seed = 0, required = 0;
     loc_resolvconf_t rcf;
+    kms_guid_t client_id;
     loc_domain_t doms[LOC_MAX_DOMAINS];
     loc_domain_opts_t dopts;
     loc_opts_t lo;
@@ -280,6 +285,17 @@ int main(int argc, char **argv)
         kms_error("bad domain name in --domain/--lookup-domain");
         return LOC_EXIT_USAGE;
     }
+    if (required) {
+        /* one client machine ID per machine, so repeated checks count once */
+        char *cid_path = loc_client_id_path(cache_path);
+        loc_cid_source_t src;
+
+        loc_client_id(NULL, cid_path, &client_id, &src);
+        if (src == LOC_CID_RANDOM)
+            kms_warn("no machine ID and no writable %s: a new client machine ID for this run",
+                     cid_path ? cid_path : "client-id file");
+        free(cid_path);
+    }
     if (no_cache) {
         free(cache_path);
         cache_path = NULL;
@@ -311,6 +327,7 @@ int main(int argc, char **argv)
     lo.cache_path = cache_path;
     lo.seed = seed;
     lo.activation_required = (uint32_t)required;
+    lo.client_id = required ? &client_id : NULL;
     rc = loc_locate_start(&loop, dns, &lo, on_done, &run);
     if (rc == 0)
         uv_run(&loop, UV_RUN_DEFAULT);

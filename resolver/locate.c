@@ -32,6 +32,8 @@ typedef struct job {
     int probe, all;
     unsigned probe_ms;
     uint32_t required;
+    kms_guid_t client_id;
+    int have_client_id;
     size_t dom_i;
     int inflight;
     int cache_first; /* probing the cached host before DNS */
@@ -441,7 +443,7 @@ static void probe_next(job_t *j)
             continue;
         }
         rc = loc_probe_start(j->loop, (struct sockaddr *)&h->addrs[j->probe_addr], j->probe_ms,
-                             j->required, on_probe, j);
+                             j->required, j->have_client_id ? &j->client_id : NULL, on_probe, j);
         if (rc == 0)
             return;
         if (rc == KMS_ENOMEM) {
@@ -634,6 +636,10 @@ int loc_locate_start(uv_loop_t *loop, kms_dnsq_t *dns, const loc_opts_t *o, loc_
     j->all = o->all;
     j->probe_ms = o->probe_timeout_ms ? o->probe_timeout_ms : DEFAULT_PROBE_MS;
     j->required = o->activation_required;
+    if (o->client_id) {
+        j->client_id = *o->client_id;
+        j->have_client_id = 1;
+    }
     loc_rng_seed(&j->rng, o->seed);
     r->seed = j->rng.state;
     r->answered = -1;

@@ -129,6 +129,7 @@ typedef struct {
     unsigned probe_timeout_ms;    /* connect and bind, each, per address (0: 2000) */
     uint32_t activation_required; /* 0: bind only; else also an activation request
                                      with this required count (0xC004F038 below it) */
+    const kms_guid_t *client_id;  /* its client machine ID (NULL: random); copied */
     const char *cache_path;       /* NULL: no cache (/ckhc) */
     uint64_t seed;                /* 0: random */
 } loc_opts_t;

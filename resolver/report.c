@@ -87,7 +87,7 @@ static int listed_in_dns(const loc_result_t *r)
 
 void loc_report_text(FILE *f, const loc_result_t *r, int explain)
 {
-    char hr[11], why[512], a[KMS_ADDRSTRLEN];
+    char hr[11], why[512], a[KMS_ADDRSTRLEN], g[KMS_GUID_STRLEN];
 
     if (r->n_domains > 0 || explain) {
         for (size_t i = 0; i < r->n_domains; i++) {
@@ -128,8 +128,9 @@ void loc_report_text(FILE *f, const loc_result_t *r, int explain)
             fprintf(f, " probe: %s [%s] %s", loc_probe_state_name(h->probe.state),
                     loc_hr_format(h->probe.hr, hr), h->probe.addr);
         if (h->probed && h->probe.activation)
-            fprintf(f, " activation: status 0x%08X, count %u (client needs %u)",
-                    h->probe.act_status, h->probe.current_count, h->probe.required);
+            fprintf(f, " activation: status 0x%08X, count %u (client needs %u), client %s",
+                    h->probe.act_status, h->probe.current_count, h->probe.required,
+                    kms_guid_format(&h->probe.client_id, g));
         fputc('\n', f);
         if (explain)
             fprintf(f, "   why: %s\n", loc_host_explain(r, i, why, sizeof(why)));
@@ -215,6 +216,7 @@ char *loc_report_json(const loc_result_t *r, int explain)
                 kms_json_set_str(p, "activation_status", loc_hr_format(h->probe.act_status, hr));
                 kms_json_set_int(p, "current_count", h->probe.current_count);
                 kms_json_set_int(p, "required_count", h->probe.required);
+                kms_json_set_str(p, "client_machine_id", kms_guid_format(&h->probe.client_id, a));
             }
             kms_json_set(x, "probe", p);
         }

@@ -10,6 +10,7 @@ fixed-count activation cases use tests/tools/locate_listener, whose count is
 set on its command line."""
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -18,13 +19,14 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dnstest import Named, program, wait_until  # noqa: E402
+from dnstest import Named, program, run, wait_until  # noqa: E402
 from locatetest import (FakeDNS, Listener, check, free_port, locate, publish,  # noqa: E402
                         srv_update)
 
 Z = "_vlmcs._tcp.kms.test."
 LIVE = "127.0.0.13"  # kms3.kms.test
 DEAD = "127.0.0.11"  # kms1.kms.test (and ::1)
+EXAMPLE_KEY = "BCDFG-HJKMP-QRTVW-XY234-6789B"  # format-valid, not a real key
 
 
 def find_kmsd():
@@ -191,6 +193,35 @@ def test_activation_count(ns):
             check(code == 0 and r["outcome"] == "0x00000000", (code, r))
 
 
+def test_activation_counts_once(ns, tmp):
+    """--activation-check uses one client machine ID per machine: two runs
+    against a real kmsd grow its count by one, not two."""
+    cache = os.path.join(tmp, "act", "host-cache")
+    with endpoint(LIVE) as ep:
+        def ctl(*args):
+            out = run([program("kmsctl"), "--state-dir", ep.dir] + list(args), timeout=30)
+            check(out.returncode == 0, (args, out.stdout, out.stderr))
+            return out.stdout
+        ctl("ipk", EXAMPLE_KEY)
+        ctl("ato")
+        ids, counts = [], []
+        for _ in range(2):
+            code, r, err = locate(ns, "--kms", "%s:%d" % (LIVE, ep.port), "--cache-file", cache,
+                                  "--probe", "--activation-check", "--required-count", "1")
+            check(code == 0 and r["outcome"] == "0x00000000", (code, r, err))
+            p = r["hosts"][0]["probe"]
+            ids.append(p["client_machine_id"])
+            counts.append(p["current_count"])
+        check(ids[0] == ids[1] and counts == [1, 1], (ids, counts))
+        status = ctl("status")
+        check(re.search(r"^count \S+ current=1 ", status, re.M), status)
+        # the ID is the machine's (systemd app-specific ID of /etc/machine-id),
+        # or, without one, kept beside the host cache
+        if not os.path.exists("/etc/machine-id"):
+            with open(os.path.join(tmp, "act", "client-id")) as f:
+                check(f.read().strip() == ids[0], ids)
+
+
 def test_manual_host(ns):
     with Listener(LIVE) as lst:
         code, r, _ = locate(ns, "--kms", "%s:%d" % (LIVE, lst.port), "--probe", "--no-cache")
@@ -232,6 +263,7 @@ def main():
             test_stale_record_skipped(ns)
             test_cache(ns, tmp)
             test_activation_count(ns)
+            test_activation_counts_once(ns, tmp)
             test_manual_host(ns)
             check(time.monotonic() - t0 < 300, "took too long")
     finally:
