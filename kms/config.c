@@ -15,13 +15,13 @@
 #include "base/duration.h"
 #include "base/err.h"
 #include "base/fsutil.h"
+#include "base/hostname.h"
 #include "base/log.h"
 #include "kms/rpc_conn.h"
 #include "publisher/domains.h"
 
 #include <ctype.h>
 #include <ini.h>
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,33 +33,6 @@
 #define MIN_INTERVAL_MIN 15u
 #define MAX_INTERVAL_MIN 43200u
 #define MAX_LISTEN       64
-
-/* ---- host name ------------------------------------------------------------ */
-
-/* This host's FQDN, looked up once per process (getaddrinfo may be slow). */
-static const char *this_fqdn(void)
-{
-    static char fqdn[256];
-    static int done;
-    char host[256];
-    struct addrinfo hints, *ai = NULL;
-
-    if (done)
-        return fqdn;
-    done = 1;
-    if (gethostname(host, sizeof host) < 0)
-        strcpy(host, "localhost");
-    host[sizeof host - 1] = 0;
-    snprintf(fqdn, sizeof fqdn, "%s", host);
-    memset(&hints, 0, sizeof hints);
-    hints.ai_flags = AI_CANONNAME;
-    hints.ai_socktype = SOCK_STREAM;
-    if (getaddrinfo(host, NULL, &hints, &ai) == 0 && ai && ai->ai_canonname)
-        snprintf(fqdn, sizeof fqdn, "%s", ai->ai_canonname);
-    if (ai)
-        freeaddrinfo(ai);
-    return fqdn;
-}
 
 /* ---- domains --------------------------------------------------------------- */
 
@@ -206,7 +179,7 @@ void kms_config_free(kms_config_t *cfg)
 
 int kms_config_defaults(kms_config_t *cfg)
 {
-    char fqdn[256];
+    char fqdn[256], host[256];
 
     memset(cfg, 0, sizeof *cfg);
     cfg->listen = calloc(2, sizeof *cfg->listen);
@@ -228,10 +201,11 @@ int kms_config_defaults(kms_config_t *cfg)
     cfg->ttl = 3600;
     cfg->refresh = 86400;
     /* A target that is not a valid name (odd hostname) is left for the user to set. */
-    if (pub_domain_normalize(this_fqdn(), fqdn, sizeof fqdn) == 0)
+    kms_host_fqdn(0, host, sizeof host);
+    if (pub_domain_normalize(host, fqdn, sizeof fqdn) == 0)
         cfg->target = strdup(fqdn);
     else
-        cfg->target = strdup(this_fqdn());
+        cfg->target = strdup(host);
     if (!cfg->listen[0] || !cfg->listen[1] || !cfg->state_dir || !cfg->control_socket ||
         !cfg->log_level || !cfg->target)
         goto fail;

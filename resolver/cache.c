@@ -3,7 +3,9 @@
  */
 #include "resolver/cache.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,9 +34,18 @@ int loc_host_valid(const char *s)
     return strcmp(s, ".") != 0;
 }
 
+/* 1 when @p s is a numeric IPv4 or IPv6 address (no port, no brackets). */
+static int ip_valid(const char *s)
+{
+    struct in6_addr a;
+
+    return strlen(s) < LOC_IP_MAX &&
+           (inet_pton(AF_INET, s, &a) == 1 || inet_pton(AF_INET6, s, &a) == 1);
+}
+
 int loc_cache_parse(const char *text, size_t len, loc_cache_entry_t *out)
 {
-    kms_json_t *v = NULL;
+    kms_json_t *v = NULL, *addr;
     const char *host;
     int64_t version, port, t;
     int rc = KMS_ECORRUPT;
@@ -62,9 +73,14 @@ int loc_cache_parse(const char *text, size_t len, loc_cache_entry_t *out)
         goto done;
     if (kms_json_int(kms_json_get(v, "time"), &t) != 0 || t < 0)
         goto done;
+    addr = kms_json_get(v, "address"); /* optional */
+    if (addr && (!kms_json_str(addr) || !ip_valid(kms_json_str(addr))))
+        goto done;
     snprintf(out->host, sizeof(out->host), "%s", host);
     out->port = (uint16_t)port;
     out->time = t;
+    if (addr)
+        snprintf(out->addr, sizeof(out->addr), "%s", kms_json_str(addr));
     rc = 0;
 done:
     kms_json_free(v);
@@ -90,17 +106,19 @@ int loc_cache_load(const char *path, loc_cache_entry_t *out)
     return rc;
 }
 
-int loc_cache_store(const char *path, const char *host, uint16_t port, int64_t now)
+int loc_cache_store(const char *path, const char *host, uint16_t port, const char *addr,
+                    int64_t now)
 {
     kms_json_t *v;
     char *text = NULL, *dir = NULL, *slash;
     int rc = KMS_ENOMEM;
 
-    if (!loc_host_valid(host) || port == 0)
+    if (!loc_host_valid(host) || port == 0 || (addr && *addr && !ip_valid(addr)))
         return KMS_EINVAL;
     v = kms_json_object();
     if (!v || kms_json_set_int(v, "version", 1) || kms_json_set_str(v, "host", host) ||
-        kms_json_set_int(v, "port", port) || kms_json_set_int(v, "time", now))
+        kms_json_set_int(v, "port", port) || kms_json_set_int(v, "time", now) ||
+        (addr && *addr && kms_json_set_str(v, "address", addr)))
         goto done;
     text = kms_json_dump(v, 0);
     dir = strdup(path);

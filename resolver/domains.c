@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include "base/err.h"
+#include "base/hostname.h"
 
 const char *loc_dom_source_name(loc_dom_source_t s)
 {
@@ -26,7 +26,7 @@ const char *loc_dom_source_name(loc_dom_source_t s)
     return "?";
 }
 
-const char *loc_host_fqdn(const char *override, char *buf, size_t len)
+const char *loc_host_fqdn(const char *override, unsigned wait_ms, char *buf, size_t len)
 {
     const char *env = getenv("KMSDNS_HOSTNAME");
 
@@ -36,10 +36,7 @@ const char *loc_host_fqdn(const char *override, char *buf, size_t len)
         snprintf(buf, len, "%s", override);
         return buf;
     }
-    if (gethostname(buf, len) != 0)
-        buf[0] = '\0';
-    buf[len - 1] = '\0';
-    return buf;
+    return kms_host_fqdn(wait_ms, buf, len);
 }
 
 /* Copy a domain without its final dot; KMS_EINVAL if it is not a name. */
@@ -100,7 +97,7 @@ int loc_domains_build(const loc_domain_opts_t *o, loc_domain_t *out, size_t *n)
         }
         return 0;
     }
-    loc_host_fqdn(o->fqdn, fqdn, sizeof(fqdn));
+    loc_host_fqdn(o->fqdn, o->fqdn_wait_ms, fqdn, sizeof(fqdn));
     dot = strchr(fqdn, '.');
     if (dot && dot[1] && !(dot[1] == '.' && dot[2] == '\0'))
         (void)add(out, n, dot + 1, LOC_DOM_SUFFIX); /* a bad suffix is skipped */

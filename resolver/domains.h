@@ -14,8 +14,10 @@
  * without the final dot and every query name is absolute:
  * "_vlmcs._tcp.<domain>." (so no search rule, ndots or root query applies).
  *
- * The FQDN comes from gethostname() unless given (--hostname, or the
- * environment variable KMSDNS_HOSTNAME); no DNS lookup is made for it.
+ * The FQDN is the one given (--hostname, or the environment variable
+ * KMSDNS_HOSTNAME), taken as is; else this host's FQDN as kmsd finds it
+ * (base/hostname.h: gethostname(), and for a short name its canonical name
+ * from getaddrinfo - /etc/hosts, then DNS - waited for a bounded time).
  */
 #ifndef KMS_RESOLVER_DOMAINS_H
 #define KMS_RESOLVER_DOMAINS_H
@@ -45,7 +47,8 @@ typedef struct {
     const char *lookup_domain;           /* --lookup-domain */
     const char *const *explicit_domains; /* --domain, in order */
     size_t n_explicit;
-    const char *fqdn;           /* NULL: KMSDNS_HOSTNAME, then gethostname() */
+    const char *fqdn;           /* NULL: KMSDNS_HOSTNAME, then kms_host_fqdn() */
+    unsigned fqdn_wait_ms;      /* bound of kms_host_fqdn()'s lookup (0: its default) */
     const loc_resolvconf_t *rc; /* search list; may be NULL */
 } loc_domain_opts_t;
 
@@ -56,8 +59,11 @@ typedef struct {
  */
 int loc_domains_build(const loc_domain_opts_t *o, loc_domain_t *out, size_t *n);
 
-/** This host's FQDN as used for the primary DNS suffix, into @p buf. */
-const char *loc_host_fqdn(const char *override, char *buf, size_t len);
+/**
+ * This host's FQDN as used for the primary DNS suffix, into @p buf:
+ * @p override, else $KMSDNS_HOSTNAME, else kms_host_fqdn(@p wait_ms).
+ */
+const char *loc_host_fqdn(const char *override, unsigned wait_ms, char *buf, size_t len);
 
 /** Human name of a domain source ("lookup domain", "search list", ...). */
 const char *loc_dom_source_name(loc_dom_source_t s);

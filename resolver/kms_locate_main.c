@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "dns/query.h"
 #include "resolver/cache.h"
+#include "resolver/client_id.h"
 #include "resolver/domains.h"
 #include "resolver/locate.h"
 #include "resolver/outcome.h"
@@ -26,12 +27,15 @@ static void usage(FILE *f)
     fprintf(f, "Usage: kms-locate [OPTION]...\n"
                "List the KMS hosts a Windows KMS client would try, in its order, and why.\n"
                "\n"
-               "  --kms HOST[:PORT]     manual KMS host (slmgr /skms): no DNS discovery\n"
+               "  --kms HOST[:PORT]     manual KMS host (slmgr /skms): no SRV lookup (a name is\n"
+               "                        only resolved to its addresses)\n"
                "  --lookup-domain D     the only domain to search (slmgr /skms-domain)\n"
                "  --domain D            search D (repeatable); replaces the automatic list\n"
                "                        (primary DNS suffix, then the resolv.conf search list)\n"
-               "  --hostname FQDN       this host's FQDN for the primary DNS suffix\n"
-               "                        (default: gethostname(), or $KMSDNS_HOSTNAME)\n"
+               "  --hostname FQDN       this host's FQDN for the primary DNS suffix, as is\n"
+               "                        (default: $KMSDNS_HOSTNAME, else gethostname() and,\n"
+               "                        for a short name, its canonical name from\n"
+               "                        /etc/hosts or DNS, waited for at most --timeout)\n"
                "  --server IP[:PORT]    DNS server (repeatable; default: resolv.conf nameservers)\n"
                "  --resolv-conf FILE    resolv.conf to read (default /etc/resolv.conf)\n"
                "  --probe               TCP connect + RPC bind to each host in order; stop at\n"
@@ -39,13 +43,20 @@ static void usage(FILE *f)
                "  --all                 with --probe: probe every host\n"
                "  --activation-check    with --probe: also send an activation request (kmsdns\n"
                "                        plain encoding) and report 0xC004F038 when the host's\n"
-               "                        count is below the client's threshold (default 25)\n"
+               "                        count is below the client's threshold (default 25);\n"
+               "                        its client machine ID is stable per machine (from\n"
+               "                        /etc/machine-id, else a client-id file beside the\n"
+               "                        host cache), so repeated checks count once\n"
                "  --required-count N    threshold for --activation-check (25 Windows client,\n"
                "                        5 Windows Server or Office)\n"
-               "  --no-cache            ignore the host cache (slmgr /ckhc)\n"
+               "  --no-cache            ignore the host cache (slmgr /ckhc); with the cache and\n"
+               "                        --probe (no --all) a cached host that answers\n"
+               "                        ends discovery before any SRV query\n"
                "  --cache-file PATH     host cache (default $XDG_STATE_HOME/kmsdns/host-cache\n"
                "                        or ~/.cache/kmsdns/host-cache)\n"
-               "  --timeout SEC         DNS try timeout and probe timeout per address (default 2)\n"
+               "  --timeout SEC         wait per DNS server and query (each server is asked\n"
+               "                        once, in order), and per probe step (connect, bind)\n"
+               "                        and address (default 2)\n"
                "  --seed N              seed of the RFC 2782 weighted order (deterministic)\n"
                "  --json                one JSON object on stdout\n"
                "  --explain             say why each host is where it is\n"
@@ -58,10 +69,13 @@ static void usage(FILE *f)
                "  0x8007232A 12  DNS server failure (SERVFAIL)\n"
                "  0x8007232D 13  DNS query refused\n"
                "  0x800705B4 14  DNS server did not answer (timeout, port closed)\n"
-               "  0xC004F074 15  no KMS host could be contacted (every probe failed; each\n"
-               "                 failed host shows 0x800706BA RPC server unavailable)\n"
-               "  0xC004F038 16  count insufficient\n"
-               "  other      18  other DNS failure;  1 internal error;  2 usage error\n"
+               "  0xC004F074 15  no KMS host could be contacted (every host found in DNS or\n"
+               "                 the cache failed the probe; each shows 0x800706BA)\n"
+               "  0xC004F038 16  count insufficient (--activation-check)\n"
+               "  0x800706BA 17  RPC server unavailable: the manual host (--kms) did not answer\n"
+               "  other      18  other DNS failure (FORMERR, NOTIMP, malformed answer)\n"
+               "             1   internal error\n"
+               "             2   usage error\n"
                "With no record anywhere the outcome is that of the last domain queried.\n");
 }
 
@@ -132,6 +146,7 @@ int main(int argc, char **argv)
     int probe = 0, all = 0, no_cache = 0, json = 0, explain = 0, c, rc, code;
     uint64_t timeout_s = 2, seed = 0, required = 0;
     loc_resolvconf_t rcf;
+    kms_guid_t client_id;
     loc_domain_t doms[LOC_MAX_DOMAINS];
     loc_domain_opts_t dopts;
     loc_opts_t lo;
@@ -263,11 +278,23 @@ int main(int argc, char **argv)
     dopts.explicit_domains = domains;
     dopts.n_explicit = n_domains;
     dopts.fqdn = fqdn;
+    dopts.fqdn_wait_ms = (unsigned)timeout_s * 1000u;
     dopts.rc = &rcf;
     rc = loc_domains_build(&dopts, doms, &n_dom);
     if (rc != 0) {
         kms_error("bad domain name in --domain/--lookup-domain");
         return LOC_EXIT_USAGE;
+    }
+    if (required) {
+        /* one client machine ID per machine, so repeated checks count once */
+        char *cid_path = loc_client_id_path(cache_path);
+        loc_cid_source_t src;
+
+        loc_client_id(NULL, cid_path, &client_id, &src);
+        if (src == LOC_CID_RANDOM)
+            kms_warn("no machine ID and no writable %s: a new client machine ID for this run",
+                     cid_path ? cid_path : "client-id file");
+        free(cid_path);
     }
     if (no_cache) {
         free(cache_path);
@@ -282,7 +309,7 @@ int main(int argc, char **argv)
     qo.n_servers = n_servers;
     qo.resolv_conf = resolv;
     qo.timeout_ms = (unsigned)timeout_s * 1000u;
-    qo.tries = 1;
+    qo.tries = 1; /* one round over the servers: a query waits at most n x timeout */
     rc = kms_dnsq_new(&loop, &qo, &dns, err, sizeof(err));
     if (rc != 0) {
         kms_error("%s", err[0] ? err : kms_strerror(rc));
@@ -300,6 +327,7 @@ int main(int argc, char **argv)
     lo.cache_path = cache_path;
     lo.seed = seed;
     lo.activation_required = (uint32_t)required;
+    lo.client_id = required ? &client_id : NULL;
     rc = loc_locate_start(&loop, dns, &lo, on_done, &run);
     if (rc == 0)
         uv_run(&loop, UV_RUN_DEFAULT);

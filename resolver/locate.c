@@ -32,8 +32,11 @@ typedef struct job {
     int probe, all;
     unsigned probe_ms;
     uint32_t required;
+    kms_guid_t client_id;
+    int have_client_id;
     size_t dom_i;
     int inflight;
+    int cache_first; /* probing the cached host before DNS */
     size_t probe_host, probe_addr;
     int err;
     int done;
@@ -163,6 +166,18 @@ static int literal_addr(loc_host_t *h)
     return 1;
 }
 
+/* The numeric address @p ip (from the host cache) as @p h's only address. */
+static int cached_addr(loc_host_t *h, const char *ip)
+{
+    uint8_t b[16];
+
+    if (inet_pton(AF_INET, ip, b) == 1)
+        add_addr(h, AF_INET, b);
+    else if (inet_pton(AF_INET6, ip, b) == 1)
+        add_addr(h, AF_INET6, b);
+    return h->n_addrs > 0;
+}
+
 static loc_host_t *push_host(job_t *j)
 {
     loc_result_t *r = j->res;
@@ -252,13 +267,16 @@ static void on_srv(void *ud, int status, const uint8_t *msg, size_t len)
         /* The cached host keeps its first place; note that DNS lists it. */
         for (size_t c = 0; c < r->n_hosts; c++)
             if (r->hosts[c].source == LOC_HOST_CACHE && !r->hosts[c].also_srv &&
-                kms_dns_name_eq(r->hosts[c].target, s->target) && r->hosts[c].port == s->port) {
+                !r->hosts[c].probed && kms_dns_name_eq(r->hosts[c].target, s->target) &&
+                r->hosts[c].port == s->port) {
+                size_t had = r->hosts[c].n_addrs;
                 h = &r->hosts[c];
                 h->also_srv = 1;
                 h->srv_pick = picks[k];
                 h->priority = s->priority;
                 h->weight = s->weight;
-                if (h->n_addrs == 0 && loc_addrs_from_answer(h, a))
+                /* the cached address first, then what DNS says now */
+                if (loc_addrs_from_answer(h, a) && had == 0)
                     h->addrs_from = LOC_ADDRS_ADDITIONAL;
                 break;
             }
@@ -344,9 +362,7 @@ static void on_addr(void *ud, int status, const uint8_t *msg, size_t len)
     free(q);
     if (--j->inflight == 0) {
         order_resolved(j->res);
-        j->probe_host = 0;
-        j->probe_addr = 0;
-        probe_next(j);
+        probe_next(j); /* from the first host not probed yet */
     }
 }
 
@@ -358,7 +374,7 @@ static void resolve_phase(job_t *j)
     j->inflight = 1; /* held while sending so a quick answer cannot finish early */
     for (size_t i = 0; i < r->n_hosts; i++) {
         loc_host_t *h = &r->hosts[i];
-        if (h->n_addrs > 0)
+        if (h->n_addrs > 0 || h->probed)
             continue;
         for (int t = 0; t < 2; t++) {
             addrq_t *q = malloc(sizeof(*q));
@@ -375,11 +391,8 @@ static void resolve_phase(job_t *j)
             j->inflight++;
         }
     }
-    if (--j->inflight == 0) {
-        j->probe_host = 0;
-        j->probe_addr = 0;
+    if (--j->inflight == 0)
         probe_next(j);
-    }
 }
 
 static void on_probe(void *ud, const loc_probe_result_t *pr)
@@ -392,6 +405,7 @@ static void on_probe(void *ud, const loc_probe_result_t *pr)
     h->probe = *pr;
     h->probe_tries++;
     if (pr->state == LOC_PROBE_OK) {
+        h->answered_addr = j->probe_addr;
         if (r->answered < 0)
             r->answered = (long)j->probe_host;
         j->probe_host++;
@@ -429,7 +443,7 @@ static void probe_next(job_t *j)
             continue;
         }
         rc = loc_probe_start(j->loop, (struct sockaddr *)&h->addrs[j->probe_addr], j->probe_ms,
-                             j->required, on_probe, j);
+                             j->required, j->have_client_id ? &j->client_id : NULL, on_probe, j);
         if (rc == 0)
             return;
         if (rc == KMS_ENOMEM) {
@@ -447,6 +461,14 @@ static void probe_next(job_t *j)
             j->probe_addr = 0;
         }
     }
+    if (j->cache_first) {
+        /* The cached host failed (had it answered, on_probe would have
+         * finished): DNS decides, for the hosts after it (/skhc). */
+        j->cache_first = 0;
+        j->dom_i = 0;
+        next_domain(j);
+        return;
+    }
     finish(j, 0);
 }
 
@@ -461,6 +483,8 @@ static void outcome(job_t *j)
             r->outcome = LOC_HR_OK;
         else if (r->answered >= 0)
             r->outcome = r->hosts[r->answered].probe.hr; /* 0, or e.g. 0xC004F038 */
+        else if (r->hosts[0].source == LOC_HOST_MANUAL)
+            r->outcome = LOC_HR_RPC_UNAVAIL; /* Windows, for a set KMS host (/skms) */
         else
             r->outcome = LOC_HR_NO_HOST;
         return;
@@ -479,7 +503,15 @@ static void update_cache(job_t *j)
         return;
     if (r->answered >= 0) {
         const loc_host_t *h = &r->hosts[r->answered];
-        if (loc_cache_store(j->cache_path, h->target, h->port, (int64_t)time(NULL)) == 0)
+        const loc_sockaddr_t *sa = &h->addrs[h->answered_addr];
+        char ip[LOC_IP_MAX] = "";
+
+        if (h->answered_addr < h->n_addrs)
+            inet_ntop(sa->sa.sa_family,
+                      sa->sa.sa_family == AF_INET ? (const void *)&sa->sin.sin_addr
+                                                  : (const void *)&sa->sin6.sin6_addr,
+                      ip, sizeof(ip));
+        if (loc_cache_store(j->cache_path, h->target, h->port, ip, (int64_t)time(NULL)) == 0)
             r->cache_updated = 1;
         return;
     }
@@ -509,6 +541,8 @@ static void finish(job_t *j, int err)
         return;
     j->done = 1;
     j->err = err;
+    if (j->cache_first && j->res->answered >= 0)
+        j->res->dns_skipped = 1; /* the cached host answered: no SRV query */
     if (!err) {
         update_cache(j);
         outcome(j);
@@ -552,8 +586,16 @@ static void start_work(job_t *j)
             snprintf(h->target, sizeof(h->target), "%s", e.host);
             h->port = e.port;
             h->source = LOC_HOST_CACHE;
-            literal_addr(h);
+            if (!literal_addr(h) && e.addr[0] && cached_addr(h, e.addr))
+                h->addrs_from = LOC_ADDRS_CACHE;
             r->cache = LOC_CACHE_HIT;
+            if (j->probe && !j->all) {
+                /* /skhc: the cached host first; DNS only if it fails */
+                j->cache_first = 1;
+                r->cache_first = 1;
+                resolve_phase(j); /* its A/AAAA only when no address is known */
+                return;
+            }
         } else {
             r->cache = rc == KMS_ENOENT ? LOC_CACHE_EMPTY : LOC_CACHE_CORRUPT;
         }
@@ -594,6 +636,10 @@ int loc_locate_start(uv_loop_t *loop, kms_dnsq_t *dns, const loc_opts_t *o, loc_
     j->all = o->all;
     j->probe_ms = o->probe_timeout_ms ? o->probe_timeout_ms : DEFAULT_PROBE_MS;
     j->required = o->activation_required;
+    if (o->client_id) {
+        j->client_id = *o->client_id;
+        j->have_client_id = 1;
+    }
     loc_rng_seed(&j->rng, o->seed);
     r->seed = j->rng.state;
     r->answered = -1;
@@ -640,13 +686,20 @@ char *loc_host_explain(const loc_result_t *r, size_t i, char *buf, size_t len)
     buf[0] = '\0';
     switch (h->source) {
     case LOC_HOST_MANUAL:
-        n = snprintf(buf, len, "manual KMS host (like slmgr /skms): DNS is not consulted");
+        n = snprintf(buf, len, "manual KMS host (like slmgr /skms): no SRV lookup is made; %s",
+                     h->addrs_from == LOC_ADDRS_LITERAL
+                         ? "a numeric address, so no DNS query at all"
+                         : "only its addresses are looked up (A and AAAA)");
         break;
     case LOC_HOST_CACHE:
         n = snprintf(buf, len,
                      "cache hit: the last host that answered is tried first, before "
                      "priority and weight (like slmgr /skhc)%s",
-                     h->also_srv ? "; DNS lists it too" : "; DNS no longer lists it");
+                     r->dns_skipped ? "; it answered, so no SRV lookup was made"
+                     : r->cache_first
+                         ? "; it did not answer: dropped from the cache, DNS asked for the others"
+                     : h->also_srv ? "; DNS lists it too"
+                                   : "; DNS no longer lists it");
         break;
     case LOC_HOST_SRV:
         if (p->candidates <= 1)

@@ -5,7 +5,15 @@
  *  1. A manual host (slmgr /skms) is the only host: no DNS for SRV records
  *     (its name, unless numeric, is resolved to addresses).
  *  2. Otherwise the host cache (/skhc) puts the last host that answered
- *     first, outside priority and weight.
+ *     first, outside priority and weight.  When probing (without `all`),
+ *     the cached host is probed before any SRV query, at the address that
+ *     answered last time (its A/AAAA are looked up only when none is
+ *     cached): if it answers, discovery ends there and DNS is never asked
+ *     for SRV records, as a Windows client asks DNS only when the cached
+ *     host fails; if it fails it is dropped from the cache and the domains
+ *     are queried (step 3) for the other hosts.  Without probing, or with
+ *     `all`, the full list is wanted: DNS is queried and the cached host is
+ *     listed first (merged with its SRV record when DNS lists it).
  *  3. The domains (resolver/domains.h) are queried in turn for
  *     "_vlmcs._tcp.<domain>." SRV records until one yields records; every
  *     domain's outcome is recorded.  The records are ordered by priority
@@ -18,7 +26,9 @@
  *
  * The final outcome (resolver/outcome.h): OK when a host was found (and
  * answered, when probing); else the last domain failure when no domain had
- * records; 0xC004F074 when hosts were listed but none answered.
+ * records; 0x800706BA when the manual host did not answer (what Windows
+ * reports for a KMS host set with /skms); 0xC004F074 when hosts from DNS or
+ * the cache were listed but none answered.
  *
  * Many discoveries may run at once on one DNS engine (kms_dnsq_t).
  */
@@ -51,6 +61,7 @@ typedef enum {
     LOC_ADDRS_LITERAL,    /* the host is a numeric address */
     LOC_ADDRS_ADDITIONAL, /* glue from the SRV answer's ADDITIONAL section */
     LOC_ADDRS_RESOLVED,   /* separate A/AAAA queries */
+    LOC_ADDRS_CACHE,      /* the address the host cache remembered */
 } loc_addrs_from_t;
 
 /** One IPv4 or IPv6 socket address (a fraction of sockaddr_storage's size). */
@@ -74,6 +85,7 @@ typedef struct {
     int probed;
     loc_probe_result_t probe; /* the last address tried (the one that answered) */
     size_t probe_tries;
+    size_t answered_addr; /* index in addrs of the address that answered */
 } loc_host_t;
 
 typedef struct {
@@ -103,6 +115,8 @@ typedef struct {
     uint64_t queries; /* DNS queries this discovery sent */
     loc_cache_state_t cache;
     int cache_updated; /* 1 stored, -1 dropped, 0 unchanged */
+    int cache_first;   /* the cached host was probed before any SRV query */
+    int dns_skipped;   /* ... and answered: no SRV query was made */
     int probed;
     uint64_t seed;
 } loc_result_t;
@@ -115,6 +129,7 @@ typedef struct {
     unsigned probe_timeout_ms;    /* connect and bind, each, per address (0: 2000) */
     uint32_t activation_required; /* 0: bind only; else also an activation request
                                      with this required count (0xC004F038 below it) */
+    const kms_guid_t *client_id;  /* its client machine ID (NULL: random); copied */
     const char *cache_path;       /* NULL: no cache (/ckhc) */
     uint64_t seed;                /* 0: random */
 } loc_opts_t;

@@ -14,7 +14,8 @@
  *   0x800705B4   DNS server did not answer (timeout/unreachable)    14
  *   0xC004F074   no KMS host could be contacted                     15
  *   0xC004F038   the host's count is below the client's threshold   16
- *   0x800706BA   RPC server unavailable (one host; see probe)       17
+ *   0x800706BA   RPC server unavailable: the manual host (--kms)    17
+ *                did not answer (each failed host's probe shows it too)
  *   other        other DNS failure (FORMERR, NOTIMP, bad answer)    18
  *   usage error 2, internal error 1.
  */

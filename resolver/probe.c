@@ -98,7 +98,7 @@ static void on_done(kms_rpcc_t *op, const kms_rpcc_result_t *r, void *ud)
     free(p);
 }
 
-static void fill_request(kms_act_request_t *q, uint32_t required)
+static void fill_request(kms_act_request_t *q, uint32_t required, const kms_guid_t *client_id)
 {
     char host[65] = "kms-locate";
 
@@ -110,7 +110,9 @@ static void fill_request(kms_act_request_t *q, uint32_t required)
     kms_guid_parse(APP_WINDOWS, &q->app_id);
     kms_guid_parse(SKU_ENTERPRISE, &q->sku_id);
     kms_guid_parse(COUNTED_WIN10, &q->kms_counted_id);
-    if (kms_guid_random(&q->client_machine_id) != 0)
+    if (client_id)
+        q->client_machine_id = *client_id;
+    else if (kms_guid_random(&q->client_machine_id) != 0)
         q->client_machine_id.b[0] = 1;
     q->required_client_count = required;
     q->request_time = kms_filetime_from_unix((int64_t)time(NULL));
@@ -119,7 +121,7 @@ static void fill_request(kms_act_request_t *q, uint32_t required)
 }
 
 int loc_probe_start(uv_loop_t *loop, const struct sockaddr *sa, unsigned timeout_ms,
-                    uint32_t required, loc_probe_cb cb, void *ud)
+                    uint32_t required, const kms_guid_t *client_id, loc_probe_cb cb, void *ud)
 {
     probe_t *p = calloc(1, sizeof(*p));
     kms_rpcc_opts_t o;
@@ -137,7 +139,8 @@ int loc_probe_start(uv_loop_t *loop, const struct sockaddr *sa, unsigned timeout
     o.bind_style = KMS_RPCC_BIND_NDR32;
     if (required) {
         o.send_request = 1;
-        fill_request(&o.request, required);
+        fill_request(&o.request, required, client_id);
+        p->res.client_id = o.request.client_machine_id;
     }
     rc = kms_rpcc_start(loop, sa, &o, on_done, p, NULL);
     if (rc != 0) {

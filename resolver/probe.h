@@ -24,6 +24,7 @@
 #include <uv.h>
 
 #include "base/addr.h"
+#include "base/guid.h"
 
 typedef enum {
     LOC_PROBE_OK = 0,      /* bind accepted */
@@ -45,6 +46,7 @@ typedef struct {
     uint32_t act_status;    /* HRESULT in the response */
     uint32_t current_count; /* the host's count in the response */
     uint32_t required;      /* the threshold asked for */
+    kms_guid_t client_id;   /* the client machine ID the request carried */
 } loc_probe_result_t;
 
 typedef void (*loc_probe_cb)(void *ud, const loc_probe_result_t *r);
@@ -52,11 +54,13 @@ typedef void (*loc_probe_cb)(void *ud, const loc_probe_result_t *r);
 /**
  * Probe @p sa; @p timeout_ms bounds the connect and the bind each.
  * @p required 0: bind only; else also an activation request with that
- * required client count.  @p cb runs exactly once, from the loop.
+ * required client count, as client machine ID @p client_id (NULL: a random
+ * one; resolver/client_id.h gives the stable one).  @p cb runs exactly
+ * once, from the loop.
  * @return 0, or KMS_ENOMEM / KMS_EINVAL (then @p cb is not called).
  */
 int loc_probe_start(uv_loop_t *loop, const struct sockaddr *sa, unsigned timeout_ms,
-                    uint32_t required, loc_probe_cb cb, void *ud);
+                    uint32_t required, const kms_guid_t *client_id, loc_probe_cb cb, void *ud);
 
 /** Short text for a probe state ("answered (RPC bind accepted)", ...). */
 const char *loc_probe_state_name(loc_probe_state_t s);

@@ -31,6 +31,8 @@ static const char *addrs_from(loc_addrs_from_t a)
         return "additional";
     case LOC_ADDRS_RESOLVED:
         return "resolved";
+    case LOC_ADDRS_CACHE:
+        return "cache";
     default:
         return "none";
     }
@@ -74,9 +76,18 @@ static char *addr_only(const loc_sockaddr_t *ss, char *buf)
     return buf;
 }
 
+/* 1 when a host of the list came from DNS (an SRV record). */
+static int listed_in_dns(const loc_result_t *r)
+{
+    for (size_t i = 0; i < r->n_hosts; i++)
+        if (r->hosts[i].source == LOC_HOST_SRV || r->hosts[i].also_srv)
+            return 1;
+    return 0;
+}
+
 void loc_report_text(FILE *f, const loc_result_t *r, int explain)
 {
-    char hr[11], why[512], a[KMS_ADDRSTRLEN];
+    char hr[11], why[512], a[KMS_ADDRSTRLEN], g[KMS_GUID_STRLEN];
 
     if (r->n_domains > 0 || explain) {
         for (size_t i = 0; i < r->n_domains; i++) {
@@ -93,6 +104,9 @@ void loc_report_text(FILE *f, const loc_result_t *r, int explain)
     }
     if (explain && r->cache == LOC_CACHE_CORRUPT)
         fprintf(f, "host cache: unreadable, ignored\n");
+    if (explain && r->dns_skipped)
+        fprintf(f, "DNS not queried: the cached host answered (a client asks DNS only when "
+                   "it fails; --all lists every host, --no-cache ignores the cache)\n");
     for (size_t i = 0; i < r->n_hosts; i++) {
         const loc_host_t *h = &r->hosts[i];
         fprintf(f, "%zu. %s:%u", i + 1, h->target, h->port);
@@ -108,20 +122,29 @@ void loc_report_text(FILE *f, const loc_result_t *r, int explain)
             fprintf(f, "%s%s", k ? "," : " ", addr_only(&h->addrs[k], a));
         if (h->n_addrs && h->addrs_from == LOC_ADDRS_ADDITIONAL)
             fputs(" (from the additional section)", f);
+        if (h->n_addrs && h->addrs_from == LOC_ADDRS_CACHE)
+            fputs(" (remembered in the host cache)", f);
         if (h->probed)
             fprintf(f, " probe: %s [%s] %s", loc_probe_state_name(h->probe.state),
                     loc_hr_format(h->probe.hr, hr), h->probe.addr);
         if (h->probed && h->probe.activation)
-            fprintf(f, " activation: status 0x%08X, count %u (client needs %u)",
-                    h->probe.act_status, h->probe.current_count, h->probe.required);
+            fprintf(f, " activation: status 0x%08X, count %u (client needs %u), client %s",
+                    h->probe.act_status, h->probe.current_count, h->probe.required,
+                    kms_guid_format(&h->probe.client_id, g));
         fputc('\n', f);
         if (explain)
             fprintf(f, "   why: %s\n", loc_host_explain(r, i, why, sizeof(why)));
     }
     fprintf(f, "outcome: %s %s\n", loc_hr_format(r->outcome, hr), loc_hr_text(r->outcome));
     if (explain && r->outcome == LOC_HR_NO_HOST && r->n_hosts > 0)
-        fprintf(f, "   every listed host failed the probe (0x800706BA: RPC server unavailable "
-                   "- a host listed in DNS that does not answer is often a stale record)\n");
+        fprintf(f, "   every listed host failed the probe (0x800706BA: RPC server unavailable%s)\n",
+                listed_in_dns(r) ? " - a host listed in DNS that does not answer is often a "
+                                   "stale record"
+                                 : "");
+    if (explain && r->outcome == LOC_HR_RPC_UNAVAIL && r->n_hosts > 0 &&
+        r->hosts[0].source == LOC_HOST_MANUAL)
+        fprintf(f, "   the manual KMS host did not answer the probe; with a manual host the "
+                   "client does not look for another one in DNS\n");
     if (explain && r->outcome == LOC_HR_NO_HOST && r->n_hosts == 0 && r->n_domains == 0)
         fprintf(f, "   no DNS domain to search: no primary DNS suffix, no search list "
                    "(use --domain, --lookup-domain or --kms)\n");
@@ -140,6 +163,7 @@ char *loc_report_json(const loc_result_t *r, int explain)
     kms_json_set_int(o, "queries", (int64_t)r->queries);
     kms_json_set_int(o, "seed", (int64_t)(r->seed & 0x7fffffffffffffffull));
     kms_json_set_str(o, "cache", cache_state(r->cache));
+    kms_json_set_bool(o, "dns_skipped", r->dns_skipped);
     for (size_t i = 0; i < r->n_domains; i++) {
         const loc_domain_result_t *d = &r->domains[i];
         kms_json_t *x = kms_json_object();
@@ -192,6 +216,7 @@ char *loc_report_json(const loc_result_t *r, int explain)
                 kms_json_set_str(p, "activation_status", loc_hr_format(h->probe.act_status, hr));
                 kms_json_set_int(p, "current_count", h->probe.current_count);
                 kms_json_set_int(p, "required_count", h->probe.required);
+                kms_json_set_str(p, "client_machine_id", kms_guid_format(&h->probe.client_id, a));
             }
             kms_json_set(x, "probe", p);
         }

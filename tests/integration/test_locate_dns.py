@@ -3,12 +3,16 @@
 domains, manual host), every DNS failure mapped to its Windows outcome and
 exit code, and the ADDITIONAL section used instead of extra A queries."""
 
+import json
 import os
+import re
+import shutil
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dnstest import Named  # noqa: E402
+from dnstest import SRC, Named, program, run  # noqa: E402
 from locatetest import FakeDNS, check, free_port, locate, publish, srv_update  # noqa: E402
 
 Z = "_vlmcs._tcp.kms.test."
@@ -94,6 +98,34 @@ def test_domains(ns):
         os.unlink(rc_path)
 
 
+def test_short_hostname_suffix(ns):
+    """A Debian host: short hostname "kms1", its FQDN in /etc/hosts.  The
+    primary DNS suffix is the domain of that FQDN.  Needs a private UTS and
+    mount namespace (root, unshare) for the host name and /etc/hosts; said
+    loudly and skipped where there is none."""
+    tmp = tempfile.mkdtemp(prefix="kms-locate-hosts.")
+    try:
+        hosts, rc_path = os.path.join(tmp, "hosts"), os.path.join(tmp, "resolv.conf")
+        with open(hosts, "w") as f:
+            f.write("127.0.0.1 localhost\n127.0.1.1 kms1.kms.test kms1\n")
+        with open(rc_path, "w") as f:
+            f.write("nameserver 127.0.0.1\n")
+        script = ('hostname kms1 && mount --bind "$1" /etc/hosts && exec "$2" --server "$3" '
+                  '--resolv-conf "$4" --no-cache --json')
+        out = run(["unshare", "-u", "-m", "sh", "-c", script, "sh", hosts,
+                   program("kms-locate"), ns.server, rc_path], timeout=30)
+        if out.returncode != 0 and not out.stdout.strip():
+            print("SKIPPED test_short_hostname_suffix: no private namespaces here (%s)"
+                  % out.stderr.strip())
+            return
+        r = json.loads(out.stdout)
+        check([(d["name"], d["source"]) for d in r["domains"]] ==
+              [("kms.test", "primary DNS suffix")], r)
+        check(out.returncode == 0 and r["hosts"], (out.returncode, r))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def test_failures(ns):
     # NXDOMAIN
     code, r, _ = locate(ns, "--domain", "missing.kms.test", "--no-cache")
@@ -132,10 +164,14 @@ def test_failures(ns):
         code, r, _ = locate(fake.server, "--server", ns.server, "--domain", "kms.test",
                             "--no-cache", "--timeout", "1")
         check(code == 0 and r["outcome"] == "0x00000000" and fake.queries == 1, (code, r))
-    # timeout: a server that never answers
+    # timeout: a server that never answers; one round over the servers, so it
+    # is asked once and the run waits one --timeout, not two (docs/kms-locate.1)
     with FakeDNS(None) as fake:
+        t0 = time.monotonic()
         code, r, _ = locate(fake.server, "--domain", "kms.test", "--no-cache", "--timeout", "1")
+        took = time.monotonic() - t0
         check(code == 14 and r["outcome"] == "0x800705B4", (code, r))
+        check(fake.queries == 1 and 0.9 < took < 1.9, (fake.queries, took))
     # server port closed (ICMP port unreachable on loopback)
     code, r, _ = locate("127.0.0.1:%d" % free_port(kind=2), "--domain", "kms.test", "--no-cache",
                         "--timeout", "1")
@@ -163,10 +199,30 @@ def test_glue(ns):
     check(not any(" _vlmcs._tcp IN " in l for l in lines), lines)
 
 
+def test_help_lists_every_outcome():
+    """--help and the man page list every outcome with its exit code (the
+    codes come from the program itself: resolver/outcome.c)."""
+    want = [("0x00000000", 0), ("0x8007232B", 10), ("0x8007251D", 11), ("0x8007232A", 12),
+            ("0x8007232D", 13), ("0x800705B4", 14), ("0xC004F074", 15), ("0xC004F038", 16),
+            ("0x800706BA", 17)]
+    out = run([program("kms-locate"), "--help"])
+    check(out.returncode == 0, out)
+    with open(os.path.join(SRC, "docs", "kms-locate.1")) as f:
+        man = f.read()
+    for hr, code in want:
+        check(re.search(r"^\s*%s\s+%d\s" % (hr, code), out.stdout, re.M), (hr, code, out.stdout))
+        check(re.search(r"^%s\s+%d\s" % (hr, code), man, re.M), (hr, code, "man page"))
+    for code, words in ((18, "other"), (1, "internal error"), (2, "usage error")):
+        check(re.search(r"\b%d\s+.*%s" % (code, words), out.stdout), (code, out.stdout))
+        check(re.search(r"\b%d\s+.*%s" % (code, words), man), (code, "man page"))
+
+
 def main():
+    test_help_lists_every_outcome()
     with Named() as ns:
         test_order(ns)
         test_domains(ns)
+        test_short_hostname_suffix(ns)
         test_failures(ns)
         test_glue(ns)
     print("ok")

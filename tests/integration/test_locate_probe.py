@@ -4,11 +4,13 @@ skipped, the next one answers; every host dead gives 0xC004F074; the host
 cache puts the last host that answered first and forgets it when it fails;
 --activation-check reports 0xC004F038 below the threshold.
 
-The endpoint is a real kmsd when one is built (KMSDNS_KMSD or kmsd under
-KMSDNS_BUILD), else tests/tools/locate_listener (kms/rpc_conn.h); the
-activation-count cases always use locate_listener, whose count is fixed."""
+The endpoint is a real kmsd (KMSDNS_KMSD, else kmsd under KMSDNS_BUILD);
+when none is built the test fails, it never passes against a stand-in.  The
+fixed-count activation cases use tests/tools/locate_listener, whose count is
+set on its command line."""
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -17,22 +19,28 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dnstest import Named, program, wait_until  # noqa: E402
-from locatetest import Listener, check, free_port, locate, publish, srv_update  # noqa: E402
+from dnstest import Named, program, run, wait_until  # noqa: E402
+from locatetest import (FakeDNS, Listener, check, free_port, locate, publish,  # noqa: E402
+                        srv_update)
 
 Z = "_vlmcs._tcp.kms.test."
 LIVE = "127.0.0.13"  # kms3.kms.test
 DEAD = "127.0.0.11"  # kms1.kms.test (and ::1)
+EXAMPLE_KEY = "BCDFG-HJKMP-QRTVW-XY234-6789B"  # format-valid, not a real key
 
 
 def find_kmsd():
+    """The kmsd to test against; raises when there is none (no silent fake)."""
     path = os.environ.get("KMSDNS_KMSD")
-    if path and os.access(path, os.X_OK):
+    if path:
+        if not os.access(path, os.X_OK):
+            raise RuntimeError("KMSDNS_KMSD=%s is not an executable" % path)
         return path
     try:
         return program("kmsd")
-    except FileNotFoundError:
-        return None
+    except FileNotFoundError as e:
+        raise RuntimeError("%s: this test probes a real kmsd, build it (or set KMSDNS_KMSD)"
+                           % e) from None
 
 
 class Kmsd:
@@ -79,13 +87,11 @@ class Kmsd:
 
 
 def endpoint(addr):
-    kmsd = find_kmsd()
-    return (Kmsd(kmsd, addr) if kmsd else Listener(addr)), ("kmsd" if kmsd else "locate_listener")
+    return Kmsd(find_kmsd(), addr)
 
 
 def test_stale_record_skipped(ns):
-    ep, kind = endpoint(LIVE)
-    with ep:
+    with endpoint(LIVE) as ep:
         port = ep.port
         srv_update(ns, ["update delete %s SRV" % Z])
         publish(ns, "kms1.kms.test", port, 0, 0)   # stale: nothing listens there
@@ -107,13 +113,11 @@ def test_stale_record_skipped(ns):
     code, r, _ = locate(ns, "--domain", "kms.test", "--no-cache", "--probe", "--timeout", "1")
     check(code == 15 and r["outcome"] == "0xC004F074", (code, r))
     check(all(x["probe"]["outcome"] == "0x800706BA" for x in r["hosts"]), r)
-    print("probe endpoint:", kind)
 
 
 def test_cache(ns, tmp):
     cache = os.path.join(tmp, "state", "host-cache")
-    ep, _kind = endpoint(LIVE)
-    with ep:
+    with endpoint(LIVE) as ep:
         port = ep.port
         srv_update(ns, ["update delete %s SRV" % Z])
         publish(ns, "kms3.kms.test", port, 10, 0)
@@ -126,14 +130,42 @@ def test_cache(ns, tmp):
         check(code == 0 and r["cache"] == "hit", r)
         check(r["hosts"][0]["source"] == "cache" and r["hosts"][0]["target"] == "kms3.kms.test", r)
         check(r["hosts"][0]["probe"]["answered"] and "cache hit" in r["hosts"][0]["why"], r)
-        check(len(r["hosts"]) == 2 and "probe" not in r["hosts"][1], r)  # stopped at the first
+        # it answered: no SRV query at all (a client asks DNS only when it fails)
+        check(len(r["hosts"]) == 1 and r["queries"] == 0 and r["dns_skipped"], r)
+        check(r["hosts"][0]["addresses_from"] == "cache", r)
+        check("no SRV lookup was made" in r["hosts"][0]["why"], r)
+        # --all wants the full list: DNS is queried, the cached host stays first
+        code, r, _ = locate(ns, "--domain", "kms.test", "--cache-file", cache, "--probe", "--all")
+        check(code == 0 and r["queries"] >= 1 and not r["dns_skipped"], r)
+        check(r["hosts"][0]["source"] == "cache" and len(r["hosts"]) == 2, r)
+        # without --probe the list needs DNS too, the cached host first
+        code, r, _ = locate(ns, "--domain", "kms.test", "--cache-file", cache)
+        check(code == 0 and r["queries"] >= 1 and r["hosts"][0]["source"] == "cache", r)
+        check(r["hosts"][1]["target"] == "kms2.kms.test", r)
+        # DNS is dead (a server that never answers) and the cache is warm: the
+        # cached host answers at once, and the DNS server sees no query
+        with FakeDNS(None) as dead:
+            t0 = time.monotonic()
+            code, r, err = locate(dead.server, "--domain", "kms.test", "--cache-file", cache,
+                                  "--probe", "--timeout", "3")
+            took = time.monotonic() - t0
+            check(code == 0 and r["answered"] == "kms3.kms.test:%d" % port, (code, r, err))
+            check(r["queries"] == 0 and r["dns_skipped"] and dead.queries == 0, (r, dead.queries))
+            check(took < 2.0, "took %.1f s: waited for DNS" % took)
+            code, text, _ = locate(dead.server, "--domain", "kms.test", "--cache-file", cache,
+                                   "--probe", "--explain", json_out=False)
+            check(code == 0 and "DNS not queried: the cached host answered" in text, text)
+            check("(remembered in the host cache)" in text and dead.queries == 0, text)
         # --no-cache: DNS order again (priority 0 first)
         code, r, _ = locate(ns, "--domain", "kms.test", "--cache-file", cache, "--no-cache")
         check(r["cache"] == "off" and r["hosts"][0]["target"] == "kms2.kms.test", r)
-    # the cached host is gone: it fails, is dropped, and DNS order applies
+    # the cached host is gone: it fails, is dropped, and only then DNS is asked
     code, r, _ = locate(ns, "--domain", "kms.test", "--cache-file", cache, "--probe",
-                        "--timeout", "1")
+                        "--timeout", "1", "--explain")
     check(code == 15 and r["hosts"][0]["source"] == "cache", (code, r))
+    check(r["queries"] >= 1 and not r["dns_skipped"], r)
+    check("dropped from the cache" in r["hosts"][0]["why"], r)
+    check([h["target"] for h in r["hosts"][1:]] == ["kms2.kms.test", "kms3.kms.test"], r)
     check(not os.path.exists(cache), "failed cached host must be dropped")
     code, r, _ = locate(ns, "--domain", "kms.test", "--cache-file", cache)
     check(r["cache"] == "empty" and r["hosts"][0]["target"] == "kms2.kms.test", r)
@@ -161,14 +193,66 @@ def test_activation_count(ns):
             check(code == 0 and r["outcome"] == "0x00000000", (code, r))
 
 
+def test_activation_counts_once(ns, tmp):
+    """--activation-check uses one client machine ID per machine: two runs
+    against a real kmsd grow its count by one, not two."""
+    cache = os.path.join(tmp, "act", "host-cache")
+    with endpoint(LIVE) as ep:
+        def ctl(*args):
+            out = run([program("kmsctl"), "--state-dir", ep.dir] + list(args), timeout=30)
+            check(out.returncode == 0, (args, out.stdout, out.stderr))
+            return out.stdout
+        ctl("ipk", EXAMPLE_KEY)
+        ctl("ato")
+        ids, counts = [], []
+        for _ in range(2):
+            code, r, err = locate(ns, "--kms", "%s:%d" % (LIVE, ep.port), "--cache-file", cache,
+                                  "--probe", "--activation-check", "--required-count", "1")
+            check(code == 0 and r["outcome"] == "0x00000000", (code, r, err))
+            p = r["hosts"][0]["probe"]
+            ids.append(p["client_machine_id"])
+            counts.append(p["current_count"])
+        check(ids[0] == ids[1] and counts == [1, 1], (ids, counts))
+        status = ctl("status")
+        check(re.search(r"^count \S+ current=1 ", status, re.M), status)
+        # the ID is the machine's (systemd app-specific ID of /etc/machine-id),
+        # or, without one, kept beside the host cache
+        if not os.path.exists("/etc/machine-id"):
+            with open(os.path.join(tmp, "act", "client-id")) as f:
+                check(f.read().strip() == ids[0], ids)
+
+
 def test_manual_host(ns):
     with Listener(LIVE) as lst:
         code, r, _ = locate(ns, "--kms", "%s:%d" % (LIVE, lst.port), "--probe", "--no-cache")
         check(code == 0 and r["queries"] == 0 and r["hosts"][0]["source"] == "manual", r)
         check(lst.stop() == 1, "one connection expected")
+    # a manual host that does not answer: 0x800706BA (exit 17), as Windows
+    # reports for a KMS host set with /skms; not 0xC004F074 (that is for
+    # hosts found in DNS or the cache)
     code, r, _ = locate(ns, "--kms", "%s:%d" % (LIVE, lst.port), "--probe", "--no-cache",
                         "--timeout", "1")
-    check(code == 15 and r["hosts"][0]["probe"]["outcome"] == "0x800706BA", r)
+    check(code == 17 and r["outcome"] == "0x800706BA" and r["exit"] == 17, (code, r))
+    check(r["hosts"][0]["probe"]["outcome"] == "0x800706BA", r)
+    # the words: no SRV lookup (a numeric host needs no DNS at all; a name is
+    # resolved, A and AAAA), and no "stale record" hint, which is about DNS
+    code, text, _ = locate(ns, "--kms", "%s:%d" % (LIVE, lst.port), "--probe", "--no-cache",
+                           "--timeout", "1", "--explain", json_out=False)
+    check(code == 17 and "outcome: 0x800706BA" in text, text)
+    check("no SRV lookup is made; a numeric address, so no DNS query at all" in text, text)
+    check("not consulted" not in text and "stale" not in text, text)
+    check("the manual KMS host did not answer the probe" in text, text)
+    code, text, _ = locate(ns, "--kms", "kms1.kms.test:%d" % lst.port, "--probe", "--no-cache",
+                           "--timeout", "1", "--explain", json_out=False)
+    check(code == 17 and "no SRV lookup is made; only its addresses are looked up (A and AAAA)"
+          in text, text)
+    check("not consulted" not in text and "stale" not in text, text)
+    # hosts from DNS that all fail keep 0xC004F074 and the stale-record hint
+    srv_update(ns, ["update delete %s SRV" % Z])
+    publish(ns, "kms1.kms.test", lst.port)
+    code, text, _ = locate(ns, "--domain", "kms.test", "--no-cache", "--probe", "--timeout", "1",
+                           "--explain", json_out=False)
+    check(code == 15 and "outcome: 0xC004F074" in text and "often a stale record" in text, text)
 
 
 def main():
@@ -179,6 +263,7 @@ def main():
             test_stale_record_skipped(ns)
             test_cache(ns, tmp)
             test_activation_count(ns)
+            test_activation_counts_once(ns, tmp)
             test_manual_host(ns)
             check(time.monotonic() - t0 < 300, "took too long")
     finally:

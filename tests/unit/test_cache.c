@@ -38,7 +38,7 @@ static void store_and_load(void **state)
 
     (void)state;
     assert_int_equal(loc_cache_load(path, &e), KMS_ENOENT);
-    assert_int_equal(loc_cache_store(path, "kms1.kms.test", 1688, 1700000000), 0);
+    assert_int_equal(loc_cache_store(path, "kms1.kms.test", 1688, NULL, 1700000000), 0);
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
     assert_int_equal(loc_cache_load(path, &e), 0);
@@ -48,7 +48,13 @@ static void store_and_load(void **state)
     assert_int_equal(loc_cache_drop(path), 0);
     assert_int_equal(loc_cache_load(path, &e), KMS_ENOENT);
     assert_int_equal(loc_cache_drop(path), 0); /* dropping nothing is fine */
-    assert_int_equal(loc_cache_store(path, "bad host", 1688, 1), KMS_EINVAL);
+    assert_int_equal(loc_cache_store(path, "bad host", 1688, NULL, 1), KMS_EINVAL);
+    /* the address that answered is kept beside the name */
+    assert_int_equal(loc_cache_store(path, "kms1.kms.test", 1688, "::1", 5), 0);
+    assert_int_equal(loc_cache_load(path, &e), 0);
+    assert_string_equal(e.addr, "::1");
+    assert_int_equal(loc_cache_store(path, "kms1.kms.test", 1688, "1.2.3.4:1688", 5), KMS_EINVAL);
+    assert_int_equal(loc_cache_drop(path), 0);
 }
 
 static void corrupt_files(void **state)
@@ -70,6 +76,9 @@ static void corrupt_files(void **state)
         "{\"version\":1,\"host\":\"a\",\"port\":1688,\"time\":-5}",
         "{\"version\":1,\"host\":\"a\",\"port\":1688,\"time\":0} trailing",
         "{\"version\":1,\"host\":\"a\",\"host\":\"b\",\"port\":1688,\"time\":0}",
+        "{\"version\":1,\"host\":\"a\",\"port\":1688,\"time\":0,\"address\":5}",
+        "{\"version\":1,\"host\":\"a\",\"port\":1688,\"time\":0,\"address\":\"a.test\"}",
+        "{\"version\":1,\"host\":\"a\",\"port\":1688,\"time\":0,\"address\":\"[::1]:1\"}",
     };
     loc_cache_entry_t e;
     const char nul[] = "{\"version\":1,\"host\":\"a\0b\",\"port\":1688,\"time\":0}";
@@ -227,24 +236,39 @@ static void on_done(void *ud, int err, loc_result_t *r)
     uv_stop(g->loop); /* the listener keeps the loop alive */
 }
 
-/* Run one discovery with no DNS domain: only the cache can supply a host. */
-static loc_result_t *discover(uv_loop_t *loop, const char *cache)
+/* Run one probing discovery of @p n_domains domains (0 or 1: kms.test) whose
+ * DNS server is a closed port (a query fails at once, and is counted). */
+static loc_result_t *discover_in(uv_loop_t *loop, const char *cache, size_t n_domains)
 {
-    const char *srv[] = {"127.0.0.1:9"}; /* never queried: no domain */
-    kms_dnsq_opts_t qo = {.servers = srv, .n_servers = 1};
+    const char *srv[] = {"127.0.0.1:9"};
+    kms_dnsq_opts_t qo = {.servers = srv, .n_servers = 1, .timeout_ms = 2000};
     kms_dnsq_t *dns;
-    loc_opts_t o = {.probe = 1, .probe_timeout_ms = 2000, .cache_path = cache, .seed = 1};
+    loc_domain_t dom = {.name = "kms.test", .qname = "_vlmcs._tcp.kms.test."};
+    loc_opts_t o = {.domains = &dom,
+                    .n_domains = n_domains,
+                    .probe = 1,
+                    .probe_timeout_ms = 2000,
+                    .cache_path = cache,
+                    .seed = 1};
     got_t g = {.loop = loop};
 
     assert_int_equal(kms_dnsq_new(loop, &qo, &dns, NULL, 0), 0);
     assert_int_equal(loc_locate_start(loop, dns, &o, on_done, &g), 0);
-    uv_run(loop, UV_RUN_DEFAULT); /* bounded: the probe has a 2 s timeout */
+    uv_run(loop, UV_RUN_DEFAULT); /* bounded: the probe and the query time out */
     kms_dnsq_close(dns);
     uv_run(loop, UV_RUN_NOWAIT);
     assert_int_equal(g.err, 0);
     assert_non_null(g.res);
-    assert_int_equal(g.res->queries, 0);
     return g.res;
+}
+
+/* Run one discovery with no DNS domain: only the cache can supply a host. */
+static loc_result_t *discover(uv_loop_t *loop, const char *cache)
+{
+    loc_result_t *r = discover_in(loop, cache, 0);
+
+    assert_int_equal(r->queries, 0);
+    return r;
 }
 
 static void stop(uv_loop_t *loop, listener_t *l)
@@ -254,7 +278,7 @@ static void stop(uv_loop_t *loop, listener_t *l)
     assert_int_equal(uv_loop_close(loop), 0);
 }
 
-static void hit_is_tried_first_and_kept(void **state)
+static void hit_is_tried_first_without_dns(void **state)
 {
     uv_loop_t loop;
     listener_t l = {0};
@@ -264,7 +288,7 @@ static void hit_is_tried_first_and_kept(void **state)
     (void)state;
     uv_loop_init(&loop);
     listen_on(&loop, &l);
-    assert_int_equal(loc_cache_store(path, "127.0.0.1", (uint16_t)l.port, 1), 0);
+    assert_int_equal(loc_cache_store(path, "127.0.0.1", (uint16_t)l.port, NULL, 1), 0);
     r = discover(&loop, path);
     assert_int_equal(r->cache, LOC_CACHE_HIT);
     assert_int_equal(r->n_hosts, 1);
@@ -278,6 +302,36 @@ static void hit_is_tried_first_and_kept(void **state)
     assert_int_equal(loc_cache_load(path, &e), 0);
     assert_string_equal(e.host, "127.0.0.1");
     assert_true(e.time > 1);
+    /* A named host, probed at the address remembered with it: it answers,
+     * so discovery ends before any SRV query (here DNS would fail). */
+    assert_int_equal(loc_cache_store(path, "kms3.kms.test", (uint16_t)l.port, "127.0.0.1", 1), 0);
+    r = discover_in(&loop, path, 1);
+    assert_int_equal(r->cache, LOC_CACHE_HIT);
+    assert_int_equal(r->queries, 0);
+    assert_int_equal(r->dns_skipped, 1);
+    assert_int_equal(r->domains[0].queried, 0);
+    assert_int_equal(r->n_hosts, 1);
+    assert_int_equal(r->hosts[0].addrs_from, LOC_ADDRS_CACHE);
+    assert_int_equal(r->hosts[0].probe.state, LOC_PROBE_OK);
+    assert_int_equal(r->outcome, LOC_HR_OK);
+    assert_int_equal(l.accepted, 2);
+    loc_result_free(r);
+    assert_int_equal(loc_cache_load(path, &e), 0);
+    assert_string_equal(e.host, "kms3.kms.test");
+    assert_string_equal(e.addr, "127.0.0.1");
+    /* the cached host fails: dropped, and only then DNS is asked */
+    assert_int_equal(
+        loc_cache_store(path, "kms3.kms.test", (uint16_t)dead_port(&loop), "127.0.0.1", 1), 0);
+    r = discover_in(&loop, path, 1);
+    assert_int_equal(r->dns_skipped, 0);
+    assert_int_equal(r->cache_first, 1);
+    assert_int_equal(r->queries, 1);
+    assert_int_equal(r->domains[0].queried, 1);
+    assert_int_equal(r->hosts[0].probe.state, LOC_PROBE_REFUSED);
+    assert_int_equal(r->outcome, LOC_HR_NO_HOST);
+    assert_int_equal(r->cache_updated, -1);
+    loc_result_free(r);
+    assert_int_equal(loc_cache_load(path, &e), KMS_ENOENT);
     stop(&loop, &l);
     unlink(path);
 }
@@ -292,7 +346,7 @@ static void failing_host_is_dropped(void **state)
     (void)state;
     uv_loop_init(&loop);
     listen_on(&loop, &l);
-    assert_int_equal(loc_cache_store(path, "127.0.0.1", (uint16_t)dead_port(&loop), 1), 0);
+    assert_int_equal(loc_cache_store(path, "127.0.0.1", (uint16_t)dead_port(&loop), NULL, 1), 0);
     r = discover(&loop, path);
     assert_int_equal(r->cache, LOC_CACHE_HIT);
     assert_int_equal(r->hosts[0].probe.state, LOC_PROBE_REFUSED);
@@ -314,7 +368,7 @@ static void no_cache_bypasses(void **state)
     (void)state;
     uv_loop_init(&loop);
     listen_on(&loop, &l);
-    assert_int_equal(loc_cache_store(path, "127.0.0.1", (uint16_t)l.port, 7), 0);
+    assert_int_equal(loc_cache_store(path, "127.0.0.1", (uint16_t)l.port, NULL, 7), 0);
     r = discover(&loop, NULL); /* /ckhc */
     assert_int_equal(r->cache, LOC_CACHE_OFF);
     assert_int_equal(r->n_hosts, 0);
@@ -373,7 +427,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(store_and_load),
         cmocka_unit_test(corrupt_files),
-        cmocka_unit_test(hit_is_tried_first_and_kept),
+        cmocka_unit_test(hit_is_tried_first_without_dns),
         cmocka_unit_test(failing_host_is_dropped),
         cmocka_unit_test(no_cache_bypasses),
         cmocka_unit_test(corrupt_cache_is_ignored),

@@ -6,12 +6,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "base/err.h"
+#include "base/hostname.h"
 #include "resolver/domains.h"
 
 static loc_resolvconf_t rc_with(const char *text)
@@ -107,6 +109,34 @@ static void hostname_from_environment(void **state)
     assert_int_equal(d[0].source, LOC_DOM_SUFFIX);
 }
 
+/* /etc/hosts of a Debian host: "127.0.1.1 kms1.corp.example kms1". */
+static int canon_debian(const char *host, unsigned wait_ms, char *out, size_t len)
+{
+    (void)wait_ms;
+    if (strcmp(host, "kms1") != 0)
+        return KMS_ENOENT;
+    snprintf(out, len, "kms1.corp.example");
+    return 0;
+}
+
+static void short_hostname_takes_suffix_of_canonical_name(void **state)
+{
+    loc_resolvconf_t rc = rc_with("search s.test\n");
+    char fqdn[256];
+    loc_domain_opts_t o = {.rc = &rc};
+    loc_domain_t d[LOC_MAX_DOMAINS];
+    size_t n;
+
+    (void)state;
+    /* the same function gives kmsd its FQDN and kms-locate its suffix */
+    o.fqdn = kms_fqdn_of("kms1", canon_debian, 0, fqdn, sizeof fqdn);
+    assert_int_equal(loc_domains_build(&o, d, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(d[0].name, "corp.example");
+    assert_int_equal(d[0].source, LOC_DOM_SUFFIX);
+    assert_string_equal(d[1].name, "s.test");
+}
+
 static void explicit_domains_replace_automatic(void **state)
 {
     loc_resolvconf_t rc = rc_with("search a.test\n");
@@ -148,6 +178,7 @@ int main(void)
         cmocka_unit_test(suffix_then_search_without_duplicates),
         cmocka_unit_test(no_suffix_when_hostname_has_no_domain),
         cmocka_unit_test(hostname_from_environment),
+        cmocka_unit_test(short_hostname_takes_suffix_of_canonical_name),
         cmocka_unit_test(explicit_domains_replace_automatic),
         cmocka_unit_test(bad_names_rejected),
     };
