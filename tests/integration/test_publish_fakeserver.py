@@ -6,12 +6,11 @@ and is retried like a lost one."""
 import os
 import socket
 import struct
-import sys
 import tempfile
 import threading
 import time
 
-from dnstest import kms_publish, make_key
+from dnstest import check, kms_publish, make_key
 
 
 def name(n):
@@ -83,14 +82,6 @@ def servfail(mid, question, msg):
 
 def garbage(mid, question, msg):
     return struct.pack(">HHHHHH", mid, 0xA800, 1, 5, 0, 0) + question + b"\xc0"
-
-
-def check(cond, what, out=None):
-    if not cond:
-        if out is not None:
-            print("rc:", out.returncode, "\nstdout:", out.stdout, "\nstderr:", out.stderr,
-                  file=sys.stderr)
-        raise AssertionError(what)
 
 
 def main():
