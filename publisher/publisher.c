@@ -781,7 +781,10 @@ static void ns_add_addr(const zone_t *z, ns_t *ns, const kms_dns_rr_t *x)
         ns->addr[ns->naddr++] = ss;
 }
 
-/* Does @p reply (an SRV answer at the owner) show the new state? */
+/* Does @p reply (an SRV answer at the owner) show the new state?  Our
+   record counts when target, port, priority and weight match; its TTL is
+   not compared: a name server gives every record of one RRset the same
+   TTL, so another host's record at the name may have set it. */
 static int verify_serves(const run_t *r, const pub_result_t *res, const kms_dns_reply_t *reply)
 {
     const pub_engine_t *e = r->e;
@@ -794,7 +797,7 @@ static int verify_serves(const run_t *r, const pub_result_t *res, const kms_dns_
             continue;
         if (r->op == PUB_UNPUBLISH)
             found = 1; /* any record of ours left means not yet removed */
-        else if (x->priority == res->priority && x->weight == res->weight && x->ttl == e->opt.ttl) {
+        else if (x->priority == res->priority && x->weight == res->weight) {
             if (found == 0)
                 found = 1;
         } else
