@@ -90,6 +90,36 @@ static int die_usage(const char *what, const char *arg)
     return 2;
 }
 
+/* getopt_long() refused the option just read (opterr = 0: this is the only
+   line about it): name it, without any value given with it. */
+static int die_option(char *const *argv, const struct option *longopts)
+{
+    const char *arg = argv[optind - 1], *what = "unknown option", *why = "";
+    char name[64];
+
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(arg, "="), arg);
+    if (optopt > 0 && optopt < O_DOMAIN) {
+        /* a short option (there are none); argv may hold it grouped: "-xy" */
+        snprintf(name, sizeof name, "-%c", optopt);
+    } else if (optopt) {
+        for (const struct option *o = longopts; o->name; o++)
+            if (o->val == optopt) {
+                snprintf(name, sizeof name, "--%s", o->name);
+                what = "option";
+                why = o->has_arg == no_argument ? " takes no value" : " needs a value";
+            }
+    } else if (strncmp(name, "--", 2) == 0 && name[2]) {
+        /* unknown, or an abbreviation of several: "--ver" */
+        int matches = 0;
+        for (const struct option *o = longopts; o->name; o++)
+            matches += strncmp(o->name, name + 2, strlen(name + 2)) == 0;
+        if (matches > 1)
+            what = "ambiguous option";
+    }
+    fprintf(stderr, "kms-publish: %s '%s'%s (see --help)\n", what, name, why);
+    return 2;
+}
+
 static int parse_seconds(const char *s, uint64_t *ms)
 {
     char *end = NULL;
@@ -255,6 +285,7 @@ int main(int argc, char **argv)
     kms_log_init("kms-publish", 0);
     pub_options_init(&opt);
     memset(&key, 0, sizeof key);
+    opterr = 0; /* one line of our own instead of getopt's and ours */
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (ch) {
         case O_DOMAIN:
@@ -342,7 +373,7 @@ int main(int argc, char **argv)
             rc = 0;
             goto out;
         default:
-            fprintf(stderr, "kms-publish: bad option (see --help)\n");
+            rc = die_option(argv, longopts);
             goto out;
         }
     }
