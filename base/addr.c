@@ -133,3 +133,22 @@ socklen_t kms_addr_len(const struct sockaddr *sa)
 {
     return sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 }
+
+int kms_addr_from_bytes(int family, const uint8_t *bytes, uint16_t port,
+                        struct sockaddr_storage *out)
+{
+    memset(out, 0, sizeof *out);
+    if (family == AF_INET) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)out;
+        sin->sin_family = AF_INET;
+        memcpy(&sin->sin_addr, bytes, 4);
+    } else if (family == AF_INET6) {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)out;
+        sin6->sin6_family = AF_INET6;
+        memcpy(&sin6->sin6_addr, bytes, 16);
+    } else {
+        return KMS_EINVAL;
+    }
+    kms_addr_set_port((struct sockaddr *)out, port);
+    return 0;
+}

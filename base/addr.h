@@ -25,5 +25,14 @@ char *kms_addr_format_dns(const struct sockaddr *sa, char *buf);
 uint16_t kms_addr_port(const struct sockaddr *sa);
 void kms_addr_set_port(struct sockaddr *sa, uint16_t port);
 socklen_t kms_addr_len(const struct sockaddr *sa);
+/**
+ * Build a socket address from raw address bytes (as an A or AAAA record
+ * holds them).
+ * @param family AF_INET (4 bytes at @p bytes) or AF_INET6 (16 bytes)
+ * @param out zeroed, then filled; all zero on failure
+ * @return 0, or KMS_EINVAL for another family
+ */
+int kms_addr_from_bytes(int family, const uint8_t *bytes, uint16_t port,
+                        struct sockaddr_storage *out);
 
 #endif

@@ -3,9 +3,10 @@
  * records by RFC 2136 dynamic update (the standalone face of publisher/).
  *
  * Output: one line per domain on stdout ("kms.test: ok: published ..."), or
- * one JSON object with --json; each distinct failure also once on stderr as
- * "kms-publish: <reason>".  Exit 0 only if every domain succeeded, 1 if any
- * failed, 2 for usage or configuration errors.
+ * one JSON object with --json; when any failed, one line on stderr naming
+ * the cause ("kms-publish: <reason>", or "kms-publish: 3 of 5 domains
+ * failed, ..." with the first reason).  Exit 0 only if every domain
+ * succeeded, 1 if any failed, 2 for usage or configuration errors.
  */
 #include <getopt.h>
 #include <math.h>
@@ -41,9 +42,10 @@ static const char usage[] =
     "  --allow-unsigned     send unsigned updates (only if the server allows them)\n"
     "  --server IP[:PORT]   send updates (and queries) to this server, not to the\n"
     "                       zone's SOA MNAME primary\n"
-    "  --resolver IP[:PORT] where to look up zones and primaries (default: first\n"
-    "                       nameserver of /etc/resolv.conf); its port also applies\n"
-    "                       to the discovered primary\n"
+    "  --resolver IP[:PORT] where to look up zones, primaries and (--verify) name\n"
+    "                       servers without glue (default: first nameserver of\n"
+    "                       /etc/resolv.conf); its port also applies to the\n"
+    "                       discovered primary\n"
     "  --timeout SEC        per attempt (default 2)\n"
     "  --attempts N         attempts per message (default 4)\n"
     "  --verify             then wait until every name server of the zone serves it\n"
@@ -90,6 +92,36 @@ static int die_usage(const char *what, const char *arg)
     return 2;
 }
 
+/* getopt_long() refused the option just read (opterr = 0: this is the only
+   line about it): name it, without any value given with it. */
+static int die_option(char *const *argv, const struct option *longopts)
+{
+    const char *arg = argv[optind - 1], *what = "unknown option", *why = "";
+    char name[64];
+
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(arg, "="), arg);
+    if (optopt > 0 && optopt < O_DOMAIN) {
+        /* a short option (there are none); argv may hold it grouped: "-xy" */
+        snprintf(name, sizeof name, "-%c", optopt);
+    } else if (optopt) {
+        for (const struct option *o = longopts; o->name; o++)
+            if (o->val == optopt) {
+                snprintf(name, sizeof name, "--%s", o->name);
+                what = "option";
+                why = o->has_arg == no_argument ? " takes no value" : " needs a value";
+            }
+    } else if (strncmp(name, "--", 2) == 0 && name[2]) {
+        /* unknown, or an abbreviation of several: "--ver" */
+        int matches = 0;
+        for (const struct option *o = longopts; o->name; o++)
+            matches += strncmp(o->name, name + 2, strlen(name + 2)) == 0;
+        if (matches > 1)
+            what = "ambiguous option";
+    }
+    fprintf(stderr, "kms-publish: %s '%s'%s (see --help)\n", what, name, why);
+    return 2;
+}
+
 static int parse_seconds(const char *s, uint64_t *ms)
 {
     char *end = NULL;
@@ -102,21 +134,60 @@ static int parse_seconds(const char *s, uint64_t *ms)
     return 0;
 }
 
-static void print_stderr_once(char (*seen)[512], size_t *nseen, size_t cap, const char *msg)
+/* Do two failures have one cause: the same status, and messages equal but
+   for each naming its own record owner? */
+static int same_cause(const pub_result_t *a, const pub_result_t *b)
 {
-    for (size_t i = 0; i < *nseen; i++)
-        if (strcmp(seen[i], msg) == 0)
-            return;
-    if (*nseen < cap)
-        snprintf(seen[(*nseen)++], 512, "%s", msg);
-    fprintf(stderr, "kms-publish: %s\n", msg);
+    const char *p = a->message, *q = b->message;
+    size_t la = strlen(a->owner), lb = strlen(b->owner);
+
+    if (a->status != b->status)
+        return 0;
+    while (*p && *q) {
+        if (la && lb && strncmp(p, a->owner, la) == 0 && strncmp(q, b->owner, lb) == 0) {
+            p += la;
+            q += lb;
+        } else if (*p++ != *q++) {
+            return 0;
+        }
+    }
+    return *p == *q;
+}
+
+/* The one stderr line of a run with failures (each domain's result is on
+   stdout): the failure itself for a single domain, else how many failed
+   and the first failure, saying whether they all failed the same way. */
+static void print_failure_summary(const pub_result_t *res, size_t n)
+{
+    const pub_result_t *first = NULL;
+    size_t failed = 0;
+    int same = 1;
+
+    for (size_t i = 0; i < n; i++) {
+        if (!res[i].status)
+            continue;
+        failed++;
+        if (!first)
+            first = &res[i];
+        else if (same && !same_cause(first, &res[i]))
+            same = 0;
+    }
+    if (!first)
+        return;
+    if (n == 1)
+        fprintf(stderr, "kms-publish: %s\n", first->message);
+    else if (failed == 1)
+        fprintf(stderr, "kms-publish: 1 of %zu domains failed: %s\n", n, first->message);
+    else
+        fprintf(stderr, "kms-publish: %zu of %zu domains failed, %s: %s\n", failed, n,
+                same ? "all for the same cause"
+                     : "for different causes (see each domain's result); first",
+                first->message);
 }
 
 static void on_done(const pub_result_t *res, size_t n, const pub_stats_t *st, void *ud)
 {
     ctx_t *c = ud;
-    char(*seen)[512] = calloc(16, 512);
-    size_t nseen = 0;
     kms_json_t *root = c->json ? kms_json_object() : NULL;
     kms_json_t *arr = c->json ? kms_json_array() : NULL;
 
@@ -130,10 +201,6 @@ static void on_done(const pub_result_t *res, size_t n, const pub_stats_t *st, vo
             dom[dl - 1] = '\0';
         if (r->status)
             c->ok = 0, c->failed++;
-        if (r->status && seen)
-            print_stderr_once(seen, &nseen, 16, r->message);
-        else if (r->status)
-            fprintf(stderr, "kms-publish: %s\n", r->message);
         if (!c->json) {
             if (c->op == PUB_SHOW && r->status == 0) {
                 if (r->nrecords == 0)
@@ -213,7 +280,7 @@ static void on_done(const pub_result_t *res, size_t n, const pub_stats_t *st, vo
     }
     kms_json_free(arr);
     kms_json_free(root);
-    free(seen);
+    print_failure_summary(res, n);
 }
 
 int main(int argc, char **argv)
@@ -255,6 +322,7 @@ int main(int argc, char **argv)
     kms_log_init("kms-publish", 0);
     pub_options_init(&opt);
     memset(&key, 0, sizeof key);
+    opterr = 0; /* one line of our own instead of getopt's and ours */
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (ch) {
         case O_DOMAIN:
@@ -342,7 +410,7 @@ int main(int argc, char **argv)
             rc = 0;
             goto out;
         default:
-            fprintf(stderr, "kms-publish: bad option (see --help)\n");
+            rc = die_option(argv, longopts);
             goto out;
         }
     }

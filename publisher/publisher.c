@@ -70,9 +70,14 @@ typedef struct {
     char bad_ns_name[KMS_DNS_NAMELEN];
 } dom_t;
 
+/* A name server of the zone (--verify): every address found for its name,
+   at most NS_MAX_PER_FAMILY of each family. */
+#define NS_MAX_PER_FAMILY 4
 typedef struct {
     char name[KMS_DNS_NAMELEN];
-    struct sockaddr_storage addr;
+    struct sockaddr_storage addr[2 * NS_MAX_PER_FAMILY];
+    size_t naddr;
+    size_t cur; /* the address that answered last: asked first next round */
 } ns_t;
 
 typedef struct {
@@ -752,53 +757,84 @@ static void zone_finish(zone_t *z)
 
 /* ---- verification --------------------------------------------------------- */
 
+/* One verify query: does name server @c ns serve the new state of domain
+   @c dom?  Asked at one of the server's addresses, and at the next one when
+   no usable answer comes (lost, refused: an address, not the server). */
 typedef struct {
     zone_t *z;
     size_t ns;
     size_t dom;
+    size_t addr;  /* index into z->ns[ns].addr being asked */
+    size_t tried; /* addresses asked in this round */
 } vq_t;
 
 static void on_verify_timer(uv_timer_t *t);
 
-static void verify_answer(void *ud, int status, const kms_dns_reply_t *reply, unsigned attempts)
+/* Keep the address of an A/AAAA record @p x for @p ns, with the primary's
+   port (tests and labs run every server on one port), unless it is known
+   already or NS_MAX_PER_FAMILY of its family are. */
+static void ns_add_addr(const zone_t *z, ns_t *ns, const kms_dns_rr_t *x)
 {
-    vq_t *q = ud;
-    zone_t *z = q->z;
+    struct sockaddr_storage ss;
+    size_t same = 0;
+
+    if (kms_addr_from_bytes(x->family, x->addr, kms_addr_port((const struct sockaddr *)&z->primary),
+                            &ss) < 0)
+        return;
+    for (size_t i = 0; i < ns->naddr; i++) {
+        if (ns->addr[i].ss_family != ss.ss_family)
+            continue;
+        if (memcmp(&ns->addr[i], &ss, sizeof ss) == 0)
+            return;
+        same++;
+    }
+    if (same < NS_MAX_PER_FAMILY)
+        ns->addr[ns->naddr++] = ss;
+}
+
+/* Does @p reply (an SRV answer at the owner) show the new state?  Our
+   record counts when target, port, priority and weight match; its TTL is
+   not compared: a name server gives every record of one RRset the same
+   TTL, so another host's record at the name may have set it. */
+static int verify_serves(const run_t *r, const pub_result_t *res, const kms_dns_reply_t *reply)
+{
+    const pub_engine_t *e = r->e;
+    int found = 0;
+
+    for (size_t i = 0; i < reply->nrrs; i++) {
+        const kms_dns_rr_t *x = &reply->rrs[i];
+        if (x->section != KMS_DNS_ANSWER || x->type != KMS_DNS_T_SRV ||
+            !kms_dns_name_eq(x->target, e->target) || x->port != e->opt.port)
+            continue;
+        if (r->op == PUB_UNPUBLISH)
+            found = 1; /* any record of ours left means not yet removed */
+        else if (x->priority == res->priority && x->weight == res->weight) {
+            if (found == 0)
+                found = 1;
+        } else
+            found = -1; /* an old record of ours still served */
+    }
+    return r->op == PUB_PUBLISH ? found == 1 : found == 0;
+}
+
+/* Name server @p ns does not (yet) serve @p d's new state: remember the
+   first such server of the round, for the message. */
+static void verify_mark_bad(dom_t *d, const ns_t *ns, const char *why)
+{
+    if (d->bad_ns)
+        return;
+    d->bad_ns = 1;
+    snprintf(d->bad_ns_name, sizeof d->bad_ns_name, "%.*s%s",
+             (int)(sizeof d->bad_ns_name - 1 - strlen(why)), ns->name, why);
+}
+
+/* Every query of the round is in: done, given up, or another round. */
+static void verify_round_end(zone_t *z)
+{
     run_t *r = z->run;
     pub_engine_t *e = r->e;
-    dom_t *d = &r->doms[q->dom];
-    pub_result_t *res = &r->res[q->dom];
-    (void)attempts;
-
-    int st = status ? status : reply->status;
-    int good = 0;
-    if (st == 0 || st == KMS_EDNS_NXDOMAIN) {
-        int found = 0;
-        for (size_t i = 0; reply && i < reply->nrrs; i++) {
-            const kms_dns_rr_t *x = &reply->rrs[i];
-            if (x->section != KMS_DNS_ANSWER || x->type != KMS_DNS_T_SRV ||
-                !kms_dns_name_eq(x->target, e->target) || x->port != e->opt.port)
-                continue;
-            if (r->op == PUB_UNPUBLISH)
-                found = 1; /* any record of ours left means not yet removed */
-            else if (x->priority == res->priority && x->weight == res->weight &&
-                     x->ttl == e->opt.ttl) {
-                if (found == 0)
-                    found = 1;
-            } else
-                found = -1; /* an old record of ours still served */
-        }
-        good = r->op == PUB_PUBLISH ? found == 1 : found == 0;
-    }
-    if (!good && !d->bad_ns) {
-        d->bad_ns = 1;
-        snprintf(d->bad_ns_name, sizeof d->bad_ns_name, "%s", z->ns[q->ns].name);
-    }
-    free(q);
-    if (--z->pending > 0)
-        return;
-
     int all = 1;
+
     for (size_t k = 0; k < z->ndoms; k++)
         if (r->doms[z->doms[k]].bad_ns)
             all = 0;
@@ -834,60 +870,72 @@ static void verify_answer(void *ud, int status, const kms_dns_reply_t *reply, un
     uv_timer_start(z->vtimer, on_verify_timer, delay, 0);
 }
 
+static void verify_answer(void *ud, int status, const kms_dns_reply_t *reply, unsigned attempts);
+
+/* Ask q's name server, at its current address, for the domain's records:
+   one attempt a round (the rounds are the retries), none outlasting the
+   deadline. */
+static void verify_ask(vq_t *q)
+{
+    zone_t *z = q->z;
+    run_t *r = z->run;
+    xchg_start_bounded(r, query(r->res[q->dom].owner, KMS_DNS_T_SRV, 0),
+                       (struct sockaddr *)&z->ns[q->ns].addr[q->addr], 0, 1, z->vdeadline,
+                       verify_answer, q);
+}
+
+static void verify_answer(void *ud, int status, const kms_dns_reply_t *reply, unsigned attempts)
+{
+    vq_t *q = ud;
+    zone_t *z = q->z;
+    run_t *r = z->run;
+    ns_t *ns = &z->ns[q->ns];
+    (void)attempts;
+
+    int st = status ? status : reply->status;
+    int answered = st == 0 || st == KMS_EDNS_NXDOMAIN;
+    if (!answered && ++q->tried < ns->naddr && !r->canceled && uv_now(r->e->loop) < z->vdeadline) {
+        /* no usable answer at this address: the same server's next one */
+        q->addr = (q->addr + 1) % ns->naddr;
+        verify_ask(q);
+        return;
+    }
+    if (answered)
+        ns->cur = q->addr; /* asked first in the next round */
+    if (!answered || !verify_serves(r, &r->res[q->dom], reply))
+        verify_mark_bad(&r->doms[q->dom], ns, "");
+    free(q);
+    if (--z->pending == 0)
+        verify_round_end(z);
+}
+
 static void verify_query_all(zone_t *z)
 {
     run_t *r = z->run;
     z->vround++;
-    z->pending = 0;
+    z->pending = 1; /* held until every query is on its way */
     for (size_t k = 0; k < z->ndoms; k++)
         r->doms[z->doms[k]].bad_ns = 0;
     for (size_t n = 0; n < z->nns; n++) {
-        if (z->ns[n].addr.ss_family == 0) {
-            for (size_t k = 0; k < z->ndoms; k++) {
-                dom_t *d = &r->doms[z->doms[k]];
-                if (!d->bad_ns) {
-                    d->bad_ns = 1;
-                    snprintf(d->bad_ns_name, sizeof d->bad_ns_name, "%.200s (no address)",
-                             z->ns[n].name);
-                }
-            }
-            continue;
-        }
-        z->pending += z->ndoms;
-    }
-    if (z->pending == 0) {
-        z->pending = 1;
-        vq_t *q = calloc(1, sizeof *q);
-        if (!q) {
-            zone_finish(z);
-            return;
-        }
-        q->z = z;
-        q->dom = z->doms[0];
-        verify_answer(q, KMS_ENOENT, NULL, 0);
-        return;
-    }
-    for (size_t n = 0; n < z->nns; n++) {
-        if (z->ns[n].addr.ss_family == 0)
-            continue;
+        ns_t *ns = &z->ns[n];
         for (size_t k = 0; k < z->ndoms; k++) {
-            vq_t *q = calloc(1, sizeof *q);
+            dom_t *d = &r->doms[z->doms[k]];
+            vq_t *q = ns->naddr ? calloc(1, sizeof *q) : NULL;
             if (!q) {
-                /* count as not serving */
-                if (--z->pending == 0)
-                    zone_finish(z);
+                /* cannot be asked: counts as not serving */
+                verify_mark_bad(d, ns, ns->naddr ? "" : " (no address)");
                 continue;
             }
             q->z = z;
             q->ns = n;
             q->dom = z->doms[k];
-            /* one attempt a round (the rounds are the retries), none
-               outlasting the deadline */
-            xchg_start_bounded(r, query(r->res[q->dom].owner, KMS_DNS_T_SRV, 0),
-                               (struct sockaddr *)&z->ns[n].addr, 0, 1, z->vdeadline, verify_answer,
-                               q);
+            q->addr = ns->cur;
+            z->pending++;
+            verify_ask(q);
         }
     }
+    if (--z->pending == 0)
+        verify_round_end(z);
 }
 
 static void on_verify_timer(uv_timer_t *t)
@@ -906,28 +954,21 @@ static void on_ns_addr(void *ud, int status, const kms_dns_reply_t *reply, unsig
 {
     vq_t *q = ud;
     zone_t *z = q->z;
-    ns_t *ns = &z->ns[q->ns];
     (void)attempts;
     (void)status;
-    for (size_t i = 0; reply && i < reply->nrrs; i++) {
-        const kms_dns_rr_t *x = &reply->rrs[i];
-        if (x->section == KMS_DNS_ANSWER && x->family == AF_INET && ns->addr.ss_family == 0) {
-            struct sockaddr_in *sin = (struct sockaddr_in *)&ns->addr;
-            sin->sin_family = AF_INET;
-            memcpy(&sin->sin_addr, x->addr, 4);
-            sin->sin_port = htons(kms_addr_port((struct sockaddr *)&z->primary));
-        }
-    }
+    for (size_t i = 0; reply && i < reply->nrrs; i++)
+        if (reply->rrs[i].section == KMS_DNS_ANSWER)
+            ns_add_addr(z, &z->ns[q->ns], &reply->rrs[i]);
     free(q);
-    if (--z->pending > 0)
-        return;
-    verify_query_all(z);
+    if (--z->pending == 0)
+        verify_query_all(z);
 }
 
 static void on_ns(void *ud, int status, const kms_dns_reply_t *reply, unsigned attempts)
 {
     zone_t *z = ud;
     run_t *r = z->run;
+    pub_engine_t *e = r->e;
     (void)attempts;
     int st = status ? status : reply->status;
     size_t n = 0;
@@ -947,41 +988,30 @@ static void on_ns(void *ud, int status, const kms_dns_reply_t *reply, unsigned a
         if (x->section == KMS_DNS_ANSWER && x->type == KMS_DNS_T_NS)
             snprintf(z->ns[z->nns++].name, KMS_DNS_NAMELEN, "%s", x->target);
     }
-    /* glue from the additional section first */
-    for (size_t i = 0; i < reply->nrrs; i++) {
-        const kms_dns_rr_t *x = &reply->rrs[i];
-        for (size_t k = 0; x->family == AF_INET && k < z->nns; k++) {
-            if (z->ns[k].addr.ss_family || !kms_dns_name_eq(z->ns[k].name, x->name))
-                continue;
-            struct sockaddr_in *sin = (struct sockaddr_in *)&z->ns[k].addr;
-            sin->sin_family = AF_INET;
-            memcpy(&sin->sin_addr, x->addr, 4);
-            sin->sin_port = htons(kms_addr_port((struct sockaddr *)&z->primary));
+    /* glue (A and AAAA) from the answer itself first */
+    for (size_t i = 0; i < reply->nrrs; i++)
+        for (size_t k = 0; reply->rrs[i].family && k < z->nns; k++)
+            if (kms_dns_name_eq(z->ns[k].name, reply->rrs[i].name))
+                ns_add_addr(z, &z->ns[k], &reply->rrs[i]);
+    /* Names without glue are looked up as discovery looks up names: at the
+       resolver with recursion desired, A and AAAA.  The primary need not
+       serve them (ns1.isp.example is not in our zone) and may refuse. */
+    z->pending = 1; /* held until every lookup is on its way */
+    for (size_t k = 0; k < z->nns; k++) {
+        static const uint16_t types[] = {KMS_DNS_T_A, KMS_DNS_T_AAAA};
+        for (size_t t = 0; !z->ns[k].naddr && t < 2; t++) {
+            vq_t *q = calloc(1, sizeof *q);
+            if (!q)
+                continue; /* the name server stays without that address */
+            q->z = z;
+            q->ns = k;
+            z->pending++;
+            xchg_start(r, query(z->ns[k].name, types[t], 1), (struct sockaddr *)&e->resolver, 0,
+                       on_ns_addr, q);
         }
     }
-    z->pending = 0;
-    for (size_t k = 0; k < z->nns; k++)
-        z->pending += z->ns[k].addr.ss_family == 0;
-    if (z->pending == 0) {
+    if (--z->pending == 0)
         verify_query_all(z);
-        return;
-    }
-    size_t want = z->pending;
-    for (size_t k = 0; k < z->nns && want; k++) {
-        if (z->ns[k].addr.ss_family)
-            continue;
-        want--;
-        vq_t *q = calloc(1, sizeof *q);
-        if (!q) {
-            if (--z->pending == 0)
-                verify_query_all(z);
-            continue;
-        }
-        q->z = z;
-        q->ns = k;
-        xchg_start(r, query(z->ns[k].name, KMS_DNS_T_A, 0), (struct sockaddr *)&z->primary, 0,
-                   on_ns_addr, q);
-    }
 }
 
 static void verify_round(zone_t *z)

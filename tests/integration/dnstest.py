@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -58,6 +59,15 @@ def make_key(path, name="kms-publisher.", algorithm="hmac-sha256"):
     return path
 
 
+def check(cond, what, out=None):
+    """Unless cond: print out (a CompletedProcess) to stderr, raise AssertionError(what)."""
+    if not cond:
+        if out is not None:
+            print("rc:", out.returncode, "\nstdout:", out.stdout, "\nstderr:", out.stderr,
+                  file=sys.stderr)
+        raise AssertionError(what)
+
+
 def kms_publish(*args, timeout=60):
     """Run kms-publish with args; returns the CompletedProcess (text)."""
     return run([program("kms-publish")] + [str(a) for a in args], timeout=timeout)
@@ -72,12 +82,17 @@ class Named:
     """
 
     def __init__(self, bench_domains=0, extra_zones=0, v6=False, querylog=True,
-                 workdir=None, key_algorithm=None, lagging_ns=False, broken_zone=False):
+                 workdir=None, key_algorithm=None, lagging_ns=False, broken_zone=False,
+                 remote_ns=False):
         self.args = []
         if broken_zone:
             self.args.append("--broken-zone")  # zone broken.test: SERVFAIL
         if lagging_ns:
             self.args.append("--lagging-ns")  # zone lag.test, ns2 never answers
+        if remote_ns:
+            # zones remote.test (ns2.far.test: no glue, refused at 127.0.0.1,
+            # found at ::1) and v6ns.test (ns6: AAAA only); implies --v6
+            self.args.append("--remote-ns")
         if v6:
             self.args.append("--v6")
         if bench_domains:

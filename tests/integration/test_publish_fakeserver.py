@@ -2,16 +2,16 @@
 cannot be made to give on demand): TSIG BADTIME with the server's clock 400 s
 ahead is reported with the skew and not retried; SERVFAIL is retried the
 bounded number of times, then explained; a malformed answer never crashes
-and is retried like a lost one."""
+and is retried like a lost one; --verify accepts our record when the server
+gives its RRset another host's TTL."""
 import os
 import socket
 import struct
-import sys
 import tempfile
 import threading
 import time
 
-from dnstest import kms_publish, make_key
+from dnstest import check, kms_publish, make_key
 
 
 def name(n):
@@ -33,8 +33,9 @@ def read_name(msg, pos):
 class FakeServer(threading.Thread):
     """Answers queries with NXDOMAIN + the kms.test SOA, and UPDATEs as told."""
 
-    def __init__(self, update_answer):
+    def __init__(self, update_answer, query_answer=None):
         super().__init__(daemon=True)
+        self.query_answer = query_answer  # (mid, flags, qname, qtype, question) -> bytes|None
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.settimeout(0.2)
@@ -59,6 +60,9 @@ class FakeServer(threading.Thread):
             if opcode == 5:
                 self.updates += 1
                 reply = self.update_answer(mid, question, msg)
+            elif self.query_answer and \
+                    self.query_answer(mid, flags, qname, qtype, question) is not None:
+                reply = self.query_answer(mid, flags, qname, qtype, question)
             else:
                 rd = name("ns1.kms.test") + name("hostmaster.kms.test") + \
                     struct.pack(">IIIII", 1, 3600, 600, 86400, 300)
@@ -85,12 +89,51 @@ def garbage(mid, question, msg):
     return struct.pack(">HHHHHH", mid, 0xA800, 1, 5, 0, 0) + question + b"\xc0"
 
 
-def check(cond, what, out=None):
-    if not cond:
-        if out is not None:
-            print("rc:", out.returncode, "\nstdout:", out.stdout, "\nstderr:", out.stderr,
-                  file=sys.stderr)
-        raise AssertionError(what)
+def noerror(mid, question, msg):
+    return struct.pack(">HHHHHH", mid, 0xA800, 1, 0, 0, 0) + question
+
+
+def rr(owner, rtype, ttl, rdata):
+    return name(owner) + struct.pack(">HHIH", rtype, 1, ttl, len(rdata)) + rdata
+
+
+class OtherHostsTTL:
+    """An authoritative server whose SRV RRset at _vlmcs._tcp.kms.test has
+    another host's TTL (60): ours is served as published but for the TTL,
+    as a server that gives one TTL to all records of an RRset does."""
+
+    def __init__(self):
+        self.srv_queries = 0
+
+    def __call__(self, mid, flags, qname, qtype, question):
+        head = lambda an, ar: struct.pack(">HHHHHH", mid, 0x8400 | (flags & 0x0100), 1, an, 0, ar)
+        if qname == "_vlmcs._tcp.kms.test." and qtype == 33:
+            self.srv_queries += 1
+            recs = [rr(qname, 33, 60, struct.pack(">HHH", 0, 0, 1688) + name(t))
+                    for t in ("kms1.kms.test", "kms2.kms.test")]
+            return head(2, 0) + question + b"".join(recs)
+        if qname == "kms.test." and qtype == 2:
+            return head(1, 1) + question + rr("kms.test", 2, 300, name("ns1.kms.test")) + \
+                rr("ns1.kms.test", 1, 300, bytes([127, 0, 0, 1]))
+        return None
+
+
+def ttl_of_another_host():
+    """--verify accepts our record whatever its TTL (target, port, priority
+    and weight must match)."""
+    q = OtherHostsTTL()
+    srv = FakeServer(noerror, q)
+    srv.start()
+    try:
+        out = kms_publish("publish", "--server", "127.0.0.1:%d" % srv.port, "--allow-unsigned",
+                          "--domain", "kms.test", "--target", "kms1.kms.test", "--ttl", 3600,
+                          "--verify", "--verify-timeout", 3)
+    finally:
+        srv.stop = True
+        srv.join(2)
+    check(out.returncode == 0 and out.stderr == "", "verify with another host's TTL", out)
+    check("verified on 1 name server" in out.stdout, "verified", out)
+    check(q.srv_queries >= 2, "current state and verify queries: %d" % q.srv_queries, out)
 
 
 def main():
@@ -118,6 +161,7 @@ def main():
               out)
         if answer is badtime:
             check("(server ahead); fix the time on one side" in lines[0], "direction", out)
+    ttl_of_another_host()
     print("ok")
 
 

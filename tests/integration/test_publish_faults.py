@@ -9,19 +9,10 @@ kms-publish runs with its clock 400 s ahead (faketime) and reports the skew.
 """
 import os
 import shutil
-import sys
 import tempfile
 import time
 
-from dnstest import Named, kms_publish, make_key, program, run
-
-
-def check(cond, what, out=None):
-    if not cond:
-        if out is not None:
-            print("rc:", out.returncode, "\nstdout:", out.stdout, "\nstderr:", out.stderr,
-                  file=sys.stderr)
-        raise AssertionError(what)
+from dnstest import Named, check, kms_publish, make_key, program, run
 
 
 def one_line(out):

@@ -7,17 +7,8 @@ one UPDATE.  A show of a name with 30 SRV records gets a truncated UDP
 answer and must retry over TCP to list all 30.
 """
 import json
-import sys
 
-from dnstest import Named, kms_publish
-
-
-def check(cond, what, out=None):
-    if not cond:
-        if out is not None:
-            print("rc:", out.returncode, "\nstdout:", out.stdout, "\nstderr:", out.stderr,
-                  file=sys.stderr)
-        raise AssertionError(what)
+from dnstest import Named, check, kms_publish
 
 
 def main():

@@ -118,6 +118,15 @@ static void addresses(void **state)
     assert_int_equal(kms_addr_parse("127.0.0.1:65536", 53, &ss), KMS_ERANGE);
     assert_int_equal(kms_addr_parse("127.0.0.1:x", 53, &ss), KMS_EINVAL);
     assert_int_equal(kms_addr_parse("[::1", 53, &ss), KMS_EADDR);
+
+    /* from A / AAAA record bytes */
+    static const uint8_t v4[4] = {192, 0, 2, 7}, v6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
+    assert_int_equal(kms_addr_from_bytes(AF_INET, v4, 5300, &ss), 0);
+    assert_string_equal(kms_addr_format((struct sockaddr *)&ss, buf), "192.0.2.7:5300");
+    assert_int_equal(kms_addr_from_bytes(AF_INET6, v6, 53, &ss), 0);
+    assert_string_equal(kms_addr_format((struct sockaddr *)&ss, buf), "[2001:db8::1]:53");
+    assert_int_equal(kms_addr_from_bytes(AF_UNIX, v6, 53, &ss), KMS_EINVAL);
+    assert_int_equal(ss.ss_family, 0);
 }
 
 static void durations(void **state)
