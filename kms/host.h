@@ -34,7 +34,8 @@ typedef struct {
     uint64_t connections_total, connections_now, connections_rejected;
     uint64_t activations_ok, activations_failed;
     uint64_t other_encodings; /* requests in Microsoft's protected encodings */
-    uint64_t malformed;       /* connections closed for malformed input */
+    uint64_t malformed;       /* connections closed for malformed input, and bad plain
+                                 activation messages (answered 0x8007000D) */
     uint64_t idle_closed;
     time_t started;
 } kms_host_stats_t;

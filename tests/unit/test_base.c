@@ -14,6 +14,7 @@
 #include "base/addr.h"
 #include "base/duration.h"
 #include "base/err.h"
+#include "base/log.h"
 #include "base/fsutil.h"
 #include "base/guid.h"
 #include "base/wire.h"
@@ -166,6 +167,23 @@ static void atomic_file(void **state)
     rmdir(dir);
 }
 
+static void ratelimit(void **state)
+{
+    kms_ratelimit_t rl = {0};
+    uint64_t quiet = 99;
+
+    (void)state;
+    /* The first event logs (also at time 0); the next ones within the interval are counted. */
+    assert_int_equal(kms_ratelimit(&rl, 0, 1000, &quiet), 1);
+    assert_int_equal(quiet, 0);
+    assert_int_equal(kms_ratelimit(&rl, 10, 1000, &quiet), 0);
+    assert_int_equal(kms_ratelimit(&rl, 999, 1000, &quiet), 0);
+    assert_int_equal(kms_ratelimit(&rl, 1000, 1000, &quiet), 1);
+    assert_int_equal(quiet, 2);
+    assert_int_equal(kms_ratelimit(&rl, 5000, 1000, &quiet), 1);
+    assert_int_equal(quiet, 0);
+}
+
 static void error_table(void **state)
 {
     assert_string_equal(kms_err_name(KMS_ETIMEOUT), "KMS_ETIMEOUT");
@@ -184,6 +202,7 @@ int main(void)
         cmocka_unit_test(addresses),
         cmocka_unit_test(durations),
         cmocka_unit_test(atomic_file),
+        cmocka_unit_test(ratelimit),
         cmocka_unit_test(error_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

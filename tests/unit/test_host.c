@@ -447,6 +447,29 @@ static void activation(void **state)
     kms_wr_free(&out);
     assert_int_equal(kms_host_stats(h)->other_encodings, 2);
     assert_int_equal(kms_host_stats(h)->activations_ok, 4);
+    {
+        /* Well-formed NDR around a bad message (plain major with minor 0, an
+         * unknown major, a truncated plain message): 0x8007000D, not a fault. */
+        const uint8_t minor0[] = {4, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0x50, 0x4b};
+        const uint8_t major9[] = {4, 0, 0, 0, 4, 0, 0, 0, 1, 0, 9, 0};
+        const uint8_t short1[] = {8, 0, 0, 0, 8, 0, 0, 0, 1, 0, 0x50, 0x4b, 0, 0, 0, 0};
+        const struct {
+            const uint8_t *p;
+            size_t n;
+        } bad[] = {{minor0, sizeof minor0}, {major9, sizeof major9}, {short1, sizeof short1}};
+        uint64_t failed = kms_host_stats(h)->activations_failed;
+
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            kms_wr_init(&out);
+            assert_int_equal(kms_host_rpc_handler(h, 0, bad[i].p, bad[i].n, &out), 0);
+            assert_int_equal(kms_act_decode_response(out.buf, out.len, &rs), 0);
+            assert_int_equal(rs.status, KMS_HR_INVALID_DATA);
+            kms_wr_free(&out);
+        }
+        assert_int_equal(kms_host_stats(h)->malformed, 3);
+        assert_int_equal(kms_host_stats(h)->activations_failed, failed + 3);
+        assert_int_equal(kms_host_stats(h)->other_encodings, 2);
+    }
 
     s = run(h, "status --json", &rc);
     assert_int_equal(rc, 0);
