@@ -429,6 +429,8 @@ static void connection_cb(uv_stream_t *ls, int status)
         free(c);
         goto nomem;
     }
+    /* bind_ack's sec_addr names the port this connection came in on. */
+    kms_rpc_conn_set_port(c->rpc, kms_addr_port((const struct sockaddr *)&l->addr));
     uv_tcp_init(s->loop, &c->tcp);
     uv_timer_init(s->loop, &c->timer);
     c->tcp.data = c;

@@ -80,6 +80,18 @@ class HostExchange(kmstest.KmsdTestCase):
         self.assertEqual(kv.get("status"), "0x00000000", r.stdout)
         self.stop_clean(self.d)
 
+    def test_bind_ack_names_the_listening_port(self):
+        """bind_ack's secondary address is the port kmsd listens on (not 1688)."""
+        self.assertNotEqual(self.d.port, 1688)
+        hosts = ["127.0.0.1"] + (["::1"] if kmstest.have_ipv6() else [])
+        for host in hosts:
+            with connect(host, self.d.port) as s:
+                s.sendall(bind_pdu())
+                ptype, pdu = read_pdu(s)
+                self.assertEqual(ptype, PTYPE_BIND_ACK)
+                self.assertEqual(kmstest.bind_ack_sec_addr(pdu), str(self.d.port), host)
+        self.stop_clean(self.d)
+
     def test_windows_style_bind(self):
         self.serve_default()
         rc, kv, r = kms_client("127.0.0.1", self.d.port, "--windows-bind")
