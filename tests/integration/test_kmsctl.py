@@ -147,14 +147,24 @@ class Kmsctl(kmstest.KmsdTestCase):
 
     def test_bad_arguments(self):
         d = self.d
+        # Bad usage the host detects (unknown verb, wrong or out-of-range
+        # arguments): exit 2, like kmsctl's own usage errors.
         cases = [("ipk", "not-a-key"), ("sai", "5"), ("sprt", "0"), ("sprt", "x"),
-                 ("upk",), ("frobnicate",), ("sweight", "70000"), ("dli", "zzz")]
+                 ("upk",), ("frobnicate",), ("sweight", "70000"), ("dli", "zzz"),
+                 ("status", "extra"), ("sai", "--json")]
         for args in cases:
             r = d.ctl(*args, check=False)
-            self.assertNotEqual(r.returncode, 0, args)
+            self.assertEqual(r.returncode, 2, (args, r.stderr))
             lines = r.stderr.strip().splitlines()
             self.assertEqual(len(lines), 1, (args, r.stderr))
             self.assertTrue(lines[0].startswith("kmsctl: "), lines)
+        self.assertIn("unknown verb 'frobnicate'", d.ctl("frobnicate", check=False).stderr)
+        # Well-formed commands the host refuses in its current state: exit 1.
+        self.assertEqual(d.ctl("upk", OFFICE_ACTID, check=False).returncode, 1)
+        self.assertEqual(d.ctl("ato", check=False).returncode, 1)  # no key installed
+        d.ctl("decommission")
+        r = d.ctl("sdns", check=False)
+        self.assertEqual(r.returncode, 1, r.stderr)
         # Usage errors of kmsctl itself.
         for args in (["--bogus", "status"], [], ["--timeout", "x", "status"]):
             r = subprocess.run([kmstest.prog("kmsctl")] + args, capture_output=True, text=True,
