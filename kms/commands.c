@@ -807,7 +807,7 @@ int kms_host_command(kms_host_t *h, const char *line, kms_wr_t *reply)
     if (len && line[len - 1] == '\r')
         len--;
     if (len > CMD_MAX_LINE) {
-        r = fail(&c, KMS_EMALFORMED, "line longer than %d bytes", CMD_MAX_LINE);
+        r = fail(&c, KMS_ETOOBIG, "line longer than %d bytes", CMD_MAX_LINE);
         goto done;
     }
     for (size_t i = 0; i < len; i++) {

@@ -199,6 +199,40 @@ class Kmsctl(kmstest.KmsdTestCase):
             self.assertRegex(r.stdout, r"(?m)^  %s\b" % verb)
         self.stop_clean(self.d)
 
+    def test_control_line_length_boundary(self):
+        """4096 bytes (without the newline) are a line; 4097 are refused and closed."""
+        import socket
+        d = self.d
+
+        def exchange(data):
+            with socket.socket(socket.AF_UNIX) as s:
+                s.settimeout(5)
+                s.connect(d.socket_path)
+                s.sendall(data + b"status\n")
+                out = b""
+                while out.count(b"\n") < 2 or (out.startswith(b"OK") and b"\nstats " not in out):
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        return out, True
+                    out += chunk
+                # The connection stayed: the trailing status was answered too.
+                return out, False
+
+        status_4096 = b"status" + b" " * 4090
+        for line in (status_4096 + b"\n", status_4096 + b"\r\n"):
+            out, closed = exchange(line)
+            self.assertTrue(out.startswith(b"OK "), out[:80])
+            self.assertFalse(closed)
+        out, closed = exchange(b"x" * 4096 + b"\n")
+        self.assertTrue(out.startswith(b"ERR KMS_EINVAL unknown verb"), out[:80])
+        self.assertFalse(closed)
+        for line in (b"x" * 4097 + b"\n", b"x" * 4097 + b"\r\n", b"status" + b" " * 4091 + b"\n"):
+            out, closed = exchange(line)
+            self.assertEqual(out, b"ERR KMS_ETOOBIG line longer than 4096 bytes\n")
+            self.assertTrue(closed)
+        d.ctl("status")
+        self.stop_clean(d)
+
     def test_control_socket_robustness(self):
         import socket
         d = self.d

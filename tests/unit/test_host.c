@@ -136,7 +136,7 @@ static void reply_framing_and_line_errors(void **state)
     big = malloc(5000);
     memset(big, 'a', 4097);
     big[4097] = 0;
-    expect_err(h, big, "KMS_EMALFORMED");
+    expect_err(h, big, "KMS_ETOOBIG");
     memcpy(big, "status", 6);
     memset(big + 6, ' ', 4090);
     big[4096] = 0; /* exactly 4096 bytes: accepted */
