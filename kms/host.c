@@ -70,6 +70,28 @@ void kms_host_set_durable(kms_host_t *h, int durable)
 
 /* ---- lifecycle ----------------------------------------------------------------- */
 
+static void stale_removed(void *ud, const char *tmp)
+{
+    (void)ud;
+    kms_warn("removed %s, a temporary file left by an interrupted state write", tmp);
+}
+
+/* A kill -9 between creating a state file's temp copy and renaming it
+ * leaves the temp behind (the inventory's holds whole keys): remove ours. */
+static void remove_stale_temps(const char *state_dir)
+{
+    static const char *const files[] = {KMS_STATE_SETTINGS, KMS_STATE_INVENTORY, KMS_STATE_LEDGER};
+
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char *path = kms_path_join(state_dir, files[i]);
+        int r = path ? kms_file_remove_stale_temps(path, stale_removed, NULL) : KMS_ENOMEM;
+
+        if (r < 0)
+            kms_warn("cannot look for stale temporary files in %s: %s", state_dir, kms_strerror(r));
+        free(path);
+    }
+}
+
 int kms_host_open(const kms_config_t *cfg, kms_host_t **out, char *err, size_t errlen)
 {
     kms_host_t *h = calloc(1, sizeof *h);
@@ -89,6 +111,7 @@ int kms_host_open(const kms_config_t *cfg, kms_host_t **out, char *err, size_t e
                    kms_strerror(r));
         goto fail;
     }
+    remove_stale_temps(h->state_dir);
     if ((r = kms_state_load_settings(h->state_dir, &h->ovr, err, errlen)) < 0 ||
         (r = kms_state_load_inventory(h->state_dir, &h->inv, err, errlen)) < 0 ||
         (r = kms_state_load_ledger(h->state_dir, h->ledger, err, errlen)) < 0)
