@@ -27,6 +27,27 @@ class KmsdCli(kmstest.KmsdTestCase):
         self.assertEqual(r.returncode, 0)
         self.assertRegex(r.stdout.strip(), r"^kmsd \(kmsdns\) \d+\.\d+\.\d+$")
 
+    def test_missing_key_file_names_config_file_and_line(self):
+        """A [dns] key_file that cannot be read is reported like every bad
+        value: config file, line and key, one line, exit 2."""
+        conf = os.path.join(self.tmp, "kmsd.conf")
+        missing = os.path.join(self.tmp, "nokey")
+        with open(conf, "w") as f:
+            f.write("[host]\nstate_dir = %s\n\n[dns]\npublish = no\n"
+                    "allow_unsigned = no\nkey_file = %s\n" % (self.tmp, missing))
+        r = run("--config", conf)
+        self.assertEqual(r.returncode, 2)
+        lines = r.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, r.stderr)
+        self.assertTrue(lines[0].startswith("kmsd: %s:7: [dns] key_file: %s: " % (conf, missing)),
+                        lines[0])
+        # Given with --set, the option is named instead.
+        r = run("--state-dir", self.tmp, "--set", "dns.publish=no",
+                "--set", "dns.key_file=%s" % missing)
+        self.assertEqual(r.returncode, 2)
+        self.assertTrue(r.stderr.startswith("kmsd: --set: [dns] key_file: %s: " % missing),
+                        r.stderr)
+
     def test_unknown_option_and_argument(self):
         for args in (["--frobnicate"], ["extra-arg"], ["--config"], ["--set", "nodot"]):
             r = run(*args)
