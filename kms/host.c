@@ -167,10 +167,7 @@ int kms_host_reconfigure(kms_host_t *h, const kms_config_t *cfg, char *err, size
 {
     kms_config_t copy;
 
-    if (strcmp(cfg->state_dir, h->state_dir) != 0) {
-        kms_seterr(err, errlen, "state_dir cannot change while kmsd runs (restart it)");
-        return KMS_EINVAL;
-    }
+    /* state_dir is taken at open only: h->state_dir stays (kmsd warns). */
     if (kms_config_copy(&copy, cfg) < 0) {
         kms_seterr(err, errlen, "%s", kms_strerror(KMS_ENOMEM));
         return KMS_ENOMEM;

@@ -59,7 +59,9 @@ int kms_host_open(const kms_config_t *cfg, kms_host_t **out, char *err, size_t e
 /** Flush the ledger and free; NULL is a no-op. */
 void kms_host_free(kms_host_t *h);
 
-/** Re-apply a (re-loaded) configuration, e.g. on SIGHUP; @p cfg is copied. */
+/** Re-apply a (re-loaded) configuration, e.g. on SIGHUP; @p cfg is copied.
+ *  The state directory is the one given to kms_host_open() for the host's
+ *  whole life: a different cfg->state_dir is ignored (the caller warns). */
 int kms_host_reconfigure(kms_host_t *h, const kms_config_t *cfg, char *err, size_t errlen);
 
 /** RPC handler for the KMS interface (a kms_rpc_handler_fn; @p ud is the host). */

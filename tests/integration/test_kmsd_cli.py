@@ -132,6 +132,26 @@ class KmsdCli(kmstest.KmsdTestCase):
         d.ctl("status")
         self.stop_clean(d)
 
+    def test_sighup_with_new_state_dir_applies_the_rest(self):
+        """state_dir is not reloaded: the rest of the file is, with a warning."""
+        d = self.kmsd(extra={"host": {"log_level": "info"}}).start()
+        d.ctl("ipk", kmstest.EXAMPLE_KEY)
+        moved = os.path.join(self.tmp, "elsewhere")
+        d.write_config({"host": {"log_level": "info", "state_dir": moved,
+                                 "activation_interval": "45"}})
+        d.signal(signal.SIGHUP)
+        self.assertTrue(d.wait_log("configuration reloaded"), d.log_tail())
+        self.assertNotIn("reload failed", d.log())
+        self.assertIn("reload: state_dir changes only on restart; still using %s" % d.state_dir,
+                      d.log())
+        # The rest applied; the state and the control socket stay where they were.
+        st = d.ctl("status").stdout
+        self.assertIn("activation_interval 45 source=config", st)
+        self.assertIn("partial_key=6789B", d.ctl("dli").stdout)
+        d.ctl("sai", "60")
+        self.assertFalse(os.path.exists(moved))
+        self.stop_clean(d)
+
     def test_sigint_and_stale_socket(self):
         d = self.kmsd().start()
         d.signal(signal.SIGINT)
