@@ -484,7 +484,8 @@ static int set_host_key(kms_config_t *cfg, const char *key, const char *v, char 
         return r;
     }
     if (strcmp(key, "max_pdu") == 0) {
-        if ((r = parse_uint(v, 1024, KMS_RPC_MAX_STUB, &u, why, whylen)) == 0)
+        /* max_pdu bounds one PDU (frag_length, 16 bits), not a reassembled request. */
+        if ((r = parse_uint(v, 1024, KMS_RPC_MAX_PDU, &u, why, whylen)) == 0)
             cfg->max_pdu = (uint32_t)u;
         return r;
     }

@@ -29,7 +29,7 @@
 
 #define KMS_RPC_HEADER_LEN 16
 #define KMS_RPC_MAX_FRAG   5840   /* what we offer as max_xmit/max_recv_frag (Windows' value) */
-#define KMS_RPC_MAX_PDU    65536  /* default cap on one PDU (frag_length) */
+#define KMS_RPC_MAX_PDU    65535  /* default and largest cap on one PDU (frag_length is 16 bits) */
 #define KMS_RPC_MAX_STUB   262144 /* cap on a reassembled request stub */
 
 /**
