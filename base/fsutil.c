@@ -2,14 +2,18 @@
 
 #include "base/err.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#define TMP_INFIX ".tmp." /* temp file beside the target: "<path>.tmp.<pid>" */
 
 static int write_all(int fd, const void *data, size_t len)
 {
@@ -59,7 +63,7 @@ int kms_file_write_atomic_ex(const char *path, const void *data, size_t len, mod
 
     if (!tmp)
         return KMS_ENOMEM;
-    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
+    snprintf(tmp, plen + 32, "%s" TMP_INFIX "%ld", path, (long)getpid());
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
     if (fd < 0) {
         r = kms_err_from_errno(errno);
@@ -89,6 +93,71 @@ fail:
     unlink(tmp);
     free(tmp);
     return r;
+}
+
+/* The pid in "<base>.tmp.<pid>", or 0 when @p name is not a temp name of
+ * kms_file_write_atomic() for @p base. */
+static long temp_pid(const char *name, const char *base)
+{
+    size_t bl = strlen(base), il = strlen(TMP_INFIX);
+    const char *d;
+    char *end;
+    long pid;
+
+    if (strncmp(name, base, bl) != 0 || strncmp(name + bl, TMP_INFIX, il) != 0)
+        return 0;
+    d = name + bl + il;
+    if (*d < '1' || *d > '9')
+        return 0;
+    errno = 0;
+    pid = strtol(d, &end, 10);
+    return *end || errno || pid <= 0 ? 0 : pid;
+}
+
+int kms_file_remove_stale_temps(const char *path, void (*fn)(void *ud, const char *tmp), void *ud)
+{
+    char *dcopy = strdup(path), *bcopy = strdup(path), *dir, *base, *full = NULL;
+    DIR *dh = NULL;
+    struct dirent *e;
+    int n = 0;
+
+    if (!dcopy || !bcopy) {
+        n = KMS_ENOMEM;
+        goto done;
+    }
+    dir = dirname(dcopy);
+    base = basename(bcopy);
+    if (!(dh = opendir(dir))) {
+        n = kms_err_from_errno(errno);
+        goto done;
+    }
+    while ((e = readdir(dh)) != NULL) {
+        long pid = temp_pid(e->d_name, base);
+        struct stat st;
+
+        if (!pid)
+            continue;
+        /* A writer still running (not us: we have not written yet) owns it. */
+        if (pid != (long)getpid() && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
+            continue;
+        free(full);
+        if (!(full = kms_path_join(dir, e->d_name))) {
+            n = KMS_ENOMEM;
+            goto done;
+        }
+        if (lstat(full, &st) < 0 || !S_ISREG(st.st_mode) || unlink(full) < 0)
+            continue;
+        n++;
+        if (fn)
+            fn(ud, full);
+    }
+done:
+    if (dh)
+        closedir(dh);
+    free(full);
+    free(dcopy);
+    free(bcopy);
+    return n;
 }
 
 int kms_file_read(const char *path, size_t max, char **out, size_t *len)

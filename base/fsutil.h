@@ -4,7 +4,10 @@
  * kms_file_write_atomic() writes a temp file beside the target, fsyncs it,
  * renames it over the target and fsyncs the directory: after a crash or a
  * kill -9 at any instant the target holds either the old or the new
- * content, never a mix.  kms_file_read() reads a whole file with a size cap.
+ * content, never a mix.  An error return means the new content may or may
+ * not be in place: a failure before the rename leaves the old file, a failed
+ * directory fsync after it leaves the new one (not yet durable).
+ * kms_file_read() reads a whole file with a size cap.
  */
 #ifndef KMS_BASE_FSUTIL_H
 #define KMS_BASE_FSUTIL_H
@@ -19,6 +22,17 @@ int kms_file_write_atomic(const char *path, const void *data, size_t len, mode_t
  *  crash of this process, not against a power loss): for tests and fuzzing. */
 int kms_file_write_atomic_ex(const char *path, const void *data, size_t len, mode_t mode,
                              int durable);
+
+/**
+ * Remove the temp files kms_file_write_atomic() leaves beside @p path when
+ * the writing process dies before its rename (kill -9, crash): regular files
+ * named "<path>.tmp.<pid>" whose process no longer runs (or is the caller,
+ * which has not written yet).  Nothing else is touched: other names,
+ * directories, symbolic links, a live writer's file.  Each removed path is
+ * passed to @p fn (may be NULL).  Returns the number removed, or a KMS_E*
+ * when the directory cannot be read.
+ */
+int kms_file_remove_stale_temps(const char *path, void (*fn)(void *ud, const char *tmp), void *ud);
 
 /** Read all of @p path (at most @p max bytes, else KMS_ETOOBIG) into a NUL-terminated
  *  malloc'd buffer the caller frees; KMS_ENOENT if it does not exist. */

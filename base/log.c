@@ -32,6 +32,19 @@ kms_log_level_t kms_log_get_level(void)
     return threshold;
 }
 
+int kms_ratelimit(kms_ratelimit_t *rl, uint64_t now, uint64_t interval, uint64_t *quiet)
+{
+    if (rl->started && now - rl->last < interval) {
+        rl->quiet++;
+        return 0;
+    }
+    *quiet = rl->quiet;
+    rl->quiet = 0;
+    rl->last = now;
+    rl->started = 1;
+    return 1;
+}
+
 const char *kms_log_progname(void)
 {
     return progname;

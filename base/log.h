@@ -10,6 +10,8 @@
 #ifndef KMS_BASE_LOG_H
 #define KMS_BASE_LOG_H
 
+#include <stdint.h>
+
 typedef enum {
     KMS_LOG_ERROR = 0,
     KMS_LOG_WARN = 1,
@@ -34,6 +36,24 @@ const char *kms_log_progname(void);
 
 /** Log one line (no trailing newline needed). */
 void kms_log(kms_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/**
+ * Rate limit for a log line that bad or many clients could repeat without
+ * end: at most one line per interval, the rest counted.  Zero-initialise.
+ */
+typedef struct {
+    uint64_t last;  /* time of the last line logged */
+    uint64_t quiet; /* events not logged since */
+    int started;    /* a line was logged already */
+} kms_ratelimit_t;
+
+/**
+ * Count one event at time @p now (any unit, @p interval in the same unit).
+ * Returns 1 when a line should be logged now, with *@p quiet set to the
+ * number of events not logged since the previous line (then reset), or 0
+ * when the event was only counted.
+ */
+int kms_ratelimit(kms_ratelimit_t *rl, uint64_t now, uint64_t interval, uint64_t *quiet);
 
 #define kms_error(...) kms_log(KMS_LOG_ERROR, __VA_ARGS__)
 #define kms_warn(...)  kms_log(KMS_LOG_WARN, __VA_ARGS__)

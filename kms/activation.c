@@ -175,14 +175,12 @@ static int check_end(const kms_rd_t *rd, uint16_t minor)
     return 0;
 }
 
-int kms_act_decode_request(const uint8_t *stub, size_t len, kms_act_request_t *req)
+int kms_act_unwrap_request(const uint8_t *stub, size_t len, kms_rd_t *msg)
 {
-    kms_rd_t rd, msg;
+    kms_rd_t rd;
     uint32_t size, max_count;
-    uint16_t n;
-    int r;
 
-    memset(req, 0, sizeof *req);
+    kms_rd_init(msg, NULL, 0);
     kms_rd_init(&rd, stub, len);
     /* [in] requestSize, then the conformant array: max_count and the bytes. */
     kms_rd_u32le(&rd, &size);
@@ -191,11 +189,33 @@ int kms_act_decode_request(const uint8_t *stub, size_t len, kms_act_request_t *r
         return rd.err;
     if (max_count != size)
         return KMS_EMALFORMED;
-    if (kms_rd_sub(&rd, &msg, max_count))
+    if (kms_rd_sub(&rd, msg, max_count))
         return rd.err;
     /* NDR may pad the stub to 8 octets; anything more is not ours. */
     if (kms_rd_left(&rd) > 7)
         return KMS_EMALFORMED;
+    return 0;
+}
+
+int kms_act_decode_request(const uint8_t *stub, size_t len, kms_act_request_t *req)
+{
+    kms_rd_t msg;
+    int r = kms_act_unwrap_request(stub, len, &msg);
+
+    if (r) {
+        memset(req, 0, sizeof *req);
+        return r;
+    }
+    return kms_act_decode_request_msg(&msg, req);
+}
+
+int kms_act_decode_request_msg(const kms_rd_t *msg_rd, kms_act_request_t *req)
+{
+    kms_rd_t msg = *msg_rd;
+    uint16_t n;
+    int r;
+
+    memset(req, 0, sizeof *req);
     r = check_version(&msg, &req->version_major, &req->version_minor);
     if (r)
         return r;

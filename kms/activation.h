@@ -59,11 +59,24 @@ typedef struct {
     uint32_t renewal_interval;    /* minutes */
 } kms_act_response_t;
 
-/** Decode an opnum-0 request stub (NDR + plain message).
+/** Decode an opnum-0 request stub (NDR + plain message): kms_act_unwrap_request()
+ *  then kms_act_decode_request_msg().
  *  0; KMS_EUNSUPPORTED when well-formed NDR carries a message in another
  *  encoding (@p req->version_major/minor are then set); KMS_EMALFORMED or
  *  KMS_ETRUNC for bad bytes. */
 int kms_act_decode_request(const uint8_t *stub, size_t len, kms_act_request_t *req);
+
+/** The NDR layer alone: check the stub's framing around the message (size,
+ *  conformant max_count, at most 7 octets of padding) and point @p msg at the
+ *  message bytes (borrowed from @p stub).  0, or KMS_EMALFORMED/KMS_ETRUNC
+ *  for bad NDR framing (the host answers that with an RPC fault). */
+int kms_act_unwrap_request(const uint8_t *stub, size_t len, kms_rd_t *msg);
+
+/** The message layer alone: decode the request message @p msg (as set by
+ *  kms_act_unwrap_request(); not advanced).  0; KMS_EUNSUPPORTED for another
+ *  encoding (version fields set); KMS_EMALFORMED, KMS_ETRUNC or KMS_ETOOBIG
+ *  for a bad message (the host answers 0x8007000D). */
+int kms_act_decode_request_msg(const kms_rd_t *msg, kms_act_request_t *req);
 
 /** Append an opnum-0 response stub carrying @p resp (HRESULT = resp->status). */
 int kms_act_encode_response(const kms_act_response_t *resp, kms_wr_t *stub);

@@ -101,9 +101,16 @@ static int parse_slot(cmd_t *c, const char *s, kms_guid_t *g, int *is_default)
     return 0;
 }
 
+/* A slot as dli shows it: "default" or the activation ID normalized (lower
+ * case, no braces), whatever form a command gave. */
+static const char *slot_label(int is_def, const kms_guid_t *act, char *buf)
+{
+    return is_def ? "default" : kms_guid_format(act, buf);
+}
+
 static const char *slot_name(const kms_product_t *p, char *buf)
 {
-    return p->is_default ? "default" : kms_guid_format(&p->act_id, buf);
+    return slot_label(p->is_default, &p->act_id, buf);
 }
 
 static kms_json_t *product_json(const kms_product_t *p)
@@ -237,7 +244,7 @@ static int verb_ipk(cmd_t *c)
     const char *key = NULL, *slot = NULL;
     kms_family_t fam = KMS_FAMILY_WINDOWS;
     int have_fam = 0, is_def = 1, r;
-    char norm[KMS_KEY_STRLEN], part[KMS_PARTIAL_STRLEN];
+    char norm[KMS_KEY_STRLEN], part[KMS_PARTIAL_STRLEN], g[KMS_GUID_STRLEN];
     kms_inv_t next;
     static const char usage[] =
         "usage: ipk KEY [ACTID] [--family windows|office2010|office] [--kms-id GUID]...";
@@ -294,7 +301,7 @@ static int verb_ipk(cmd_t *c)
         return r;
     kms_key_partial(norm, part);
     out_line(c, "installed %s family=%s partial_key=%s enabled=no (run ato to serve it)",
-             is_def ? "default" : slot, kms_family_name(fam), part);
+             slot_label(is_def, &act, g), kms_family_name(fam), part);
     return 0;
 }
 
@@ -303,6 +310,7 @@ static int verb_upk(cmd_t *c)
     kms_guid_t act;
     int is_def, r;
     kms_inv_t next;
+    char g[KMS_GUID_STRLEN];
 
     if (c->ntok != 1)
         return fail(c, KMS_EINVAL, "usage: upk ACTID|default");
@@ -315,7 +323,7 @@ static int verb_upk(cmd_t *c)
     kms_inv_uninstall(&next, is_def ? NULL : &act);
     if ((r = save_inventory(c, &next)) < 0)
         return r;
-    out_line(c, "uninstalled %s", c->tok[0]);
+    out_line(c, "uninstalled %s", slot_label(is_def, &act, g));
     return 0;
 }
 
@@ -807,7 +815,7 @@ int kms_host_command(kms_host_t *h, const char *line, kms_wr_t *reply)
     if (len && line[len - 1] == '\r')
         len--;
     if (len > CMD_MAX_LINE) {
-        r = fail(&c, KMS_EMALFORMED, "line longer than %d bytes", CMD_MAX_LINE);
+        r = fail(&c, KMS_ETOOBIG, "line longer than %d bytes", CMD_MAX_LINE);
         goto done;
     }
     for (size_t i = 0; i < len; i++) {

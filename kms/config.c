@@ -174,6 +174,7 @@ void kms_config_free(kms_config_t *cfg)
     free(cfg->target);
     free(cfg->server);
     free(cfg->key_file);
+    free(cfg->key_file_origin);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -225,7 +226,7 @@ int kms_config_copy(kms_config_t *dst, const kms_config_t *src)
     dst->state_dir = dst->control_socket = dst->log_level = NULL;
     dst->domains = NULL;
     dst->n_domains = 0;
-    dst->target = dst->server = dst->key_file = NULL;
+    dst->target = dst->server = dst->key_file = dst->key_file_origin = NULL;
     if (src->n_listen) {
         dst->listen = calloc(src->n_listen, sizeof *dst->listen);
         if (!dst->listen)
@@ -242,7 +243,8 @@ int kms_config_copy(kms_config_t *dst, const kms_config_t *src)
     if (set_str(&dst->state_dir, src->state_dir) ||
         set_str(&dst->control_socket, src->control_socket) ||
         set_str(&dst->log_level, src->log_level) || set_str(&dst->target, src->target) ||
-        set_str(&dst->server, src->server) || set_str(&dst->key_file, src->key_file))
+        set_str(&dst->server, src->server) || set_str(&dst->key_file, src->key_file) ||
+        set_str(&dst->key_file_origin, src->key_file_origin))
         goto fail;
     return 0;
 
@@ -456,7 +458,8 @@ static int set_host_key(kms_config_t *cfg, const char *key, const char *v, char 
         return r;
     }
     if (strcmp(key, "max_pdu") == 0) {
-        if ((r = parse_uint(v, 1024, KMS_RPC_MAX_STUB, &u, why, whylen)) == 0)
+        /* max_pdu bounds one PDU (frag_length, 16 bits), not a reassembled request. */
+        if ((r = parse_uint(v, 1024, KMS_RPC_MAX_PDU, &u, why, whylen)) == 0)
             cfg->max_pdu = (uint32_t)u;
         return r;
     }
@@ -590,12 +593,23 @@ static int set_key(kms_config_t *cfg, const char *section, const char *key, cons
     return 0;
 }
 
+/* Remember where a key that is checked later (key_file, read when the
+ * configuration is applied) was given, so that error can name it too. */
+static int note_origin(kms_config_t *cfg, const char *section, const char *key, const char *origin)
+{
+    if (strcmp(section, "dns") != 0 || strcmp(key, "key_file") != 0)
+        return 0;
+    return set_str(&cfg->key_file_origin, origin);
+}
+
 int kms_config_set(kms_config_t *cfg, const char *section, const char *key, const char *value,
                    const char *origin, char *err, size_t errlen)
 {
     char why[KMS_CONFIG_ERRLEN];
     int r = set_key(cfg, section, key, value, why, sizeof why);
 
+    if (r == 0 && (r = note_origin(cfg, section, key, origin ? origin : "--set")) < 0)
+        kms_seterr(why, sizeof why, "out of memory");
     if (r < 0)
         kms_seterr(err, errlen, "%s: [%s] %s: %s", origin ? origin : "--set", section, key, why);
     return r;
@@ -772,6 +786,15 @@ apply:
     if (r < 0) {
         ctx_error(c, r == KMS_ENOMEM ? r : KMS_ECONFIG, "[%s] %s: %s", section, name, why);
         return 0;
+    }
+    {
+        char origin[KMS_CONFIG_ERRLEN];
+
+        snprintf(origin, sizeof origin, "%s:%u", c->name, c->line);
+        if (note_origin(c->cfg, section, name, origin) < 0) {
+            ctx_error(c, KMS_ENOMEM, "out of memory");
+            return 0;
+        }
     }
     return 1;
 }

@@ -58,6 +58,8 @@ typedef struct {
     uint32_t ttl;              /* seconds, default 3600 */
     char *server;              /* "127.0.0.1:5300"; NULL: SOA MNAME of the zone */
     char *key_file;            /* BIND key file; NULL: unsigned (needs allow_unsigned) */
+    char *key_file_origin;     /* where key_file was given, for errors found when the
+                                  file is read: "kmsd.conf:12" or "--set"; NULL: never */
     int allow_unsigned;        /* default 0 */
     uint64_t refresh;          /* seconds, default 24h, >= 1 */
     unsigned set;              /* KMS_CFG_SET_* */

@@ -25,7 +25,7 @@ struct kms_control_req {
 struct client {
     uv_pipe_t pipe;
     kms_control_t *ctl;
-    char line[KMS_CONTROL_MAX_LINE];
+    char line[KMS_CONTROL_MAX_LINE + 2]; /* the longest line with its "\r\n" */
     size_t len;
     int closing;
     int discard;                 /* after an overlong line: drop input until the peer closes */
@@ -245,6 +245,22 @@ static void calloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     buf->len = sizeof cl->line - cl->len;
 }
 
+/* A line over KMS_CONTROL_MAX_LINE bytes: answer, send FIN, and drain until
+ * the peer closes (closing with unread input would reset the connection and
+ * lose the answer). */
+static void client_refuse_long_line(client_t *cl)
+{
+    static const char msg[] = "ERR KMS_ETOOBIG line longer than 4096 bytes\n";
+
+    kms_warn("control: closing a client that sent a line longer than %d bytes",
+             KMS_CONTROL_MAX_LINE);
+    cl->discard = 1;
+    cl->len = 0;
+    if (client_send(cl, msg, sizeof msg - 1, 0) < 0 ||
+        uv_shutdown(&cl->shut, (uv_stream_t *)&cl->pipe, shutdown_cb) < 0)
+        client_close(cl);
+}
+
 /* Run the complete lines buffered in cl->line[0..len), stopping at a
  * deferred reply. */
 static void client_process(client_t *cl)
@@ -252,8 +268,16 @@ static void client_process(client_t *cl)
     size_t start = 0, end = cl->len;
 
     for (size_t i = 0; i < end && !cl->deferred; i++) {
+        size_t n = i - start; /* the line without its newline (and "\r") */
+
         if (cl->line[i] != '\n')
             continue;
+        if (n > 0 && cl->line[i - 1] == '\r')
+            n--;
+        if (n > KMS_CONTROL_MAX_LINE) {
+            client_refuse_long_line(cl);
+            return;
+        }
         cl->line[i] = '\0';
         run_line(cl, cl->line + start);
         if (cl->closing)
@@ -263,19 +287,9 @@ static void client_process(client_t *cl)
     if (start > 0)
         memmove(cl->line, cl->line + start, end - start);
     cl->len = end - start;
-    if (cl->len == sizeof cl->line && !cl->deferred) {
-        static const char msg[] = "ERR KMS_ETOOBIG line longer than 4096 bytes\n";
-
-        kms_warn("control: closing a client that sent a line longer than %d bytes",
-                 KMS_CONTROL_MAX_LINE);
-        /* Answer, send FIN, and drain until the peer closes: closing with
-         * unread input would reset the connection and lose the answer. */
-        cl->discard = 1;
-        cl->len = 0;
-        if (client_send(cl, msg, sizeof msg - 1, 0) < 0 ||
-            uv_shutdown(&cl->shut, (uv_stream_t *)&cl->pipe, shutdown_cb) < 0)
-            client_close(cl);
-    }
+    /* Full without a newline: longer than any line we take. */
+    if (cl->len == sizeof cl->line && !cl->deferred)
+        client_refuse_long_line(cl);
 }
 
 static void cread_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)

@@ -3,7 +3,7 @@
  * daemon's libuv loop, speaking the line protocol of docs/control.md.
  *
  * A client sends one command per line (at most KMS_CONTROL_MAX_LINE bytes
- * including the newline; "\r\n" is accepted); each line goes to
+ * not counting the newline, or a final "\r\n"); each line goes to
  * kms_host_command() and its whole reply ("OK <n>" + n lines, or
  * "ERR <name> <message>") is written back before the next line is read.  A
  * longer line gets "ERR KMS_ETOOBIG line longer than 4096 bytes" and the

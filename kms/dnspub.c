@@ -112,11 +112,16 @@ int kms_dnspub_check_config(const kms_config_t *cfg, char *err, size_t errlen)
     if (rc < 0) {
         char why[KMS_CONFIG_ERRLEN];
 
+        char where[KMS_CONFIG_ERRLEN] = "";
+
         snprintf(why, sizeof why, "%s", err[0] ? err : kms_strerror(rc));
+        /* Like every other bad value: "kmsd.conf:12: [dns] key_file: ..." */
+        if (cfg->key_file_origin)
+            snprintf(where, sizeof where, "%s: ", cfg->key_file_origin);
         if (strstr(why, cfg->key_file))
-            snprintf(err, errlen, "[dns] key_file: %s", why);
+            snprintf(err, errlen, "%s[dns] key_file: %s", where, why);
         else
-            snprintf(err, errlen, "[dns] key_file %s: %s", cfg->key_file, why);
+            snprintf(err, errlen, "%s[dns] key_file %s: %s", where, cfg->key_file, why);
     }
     return rc;
 }

@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define UNSUPPORTED_LOG_S 60 /* log protected-encoding requests at most once a minute */
+#define NOT_UNDERSTOOD_LOG_S 60 /* log messages not understood at most once a minute per kind */
 
 /* ---- settings ---------------------------------------------------------------- */
 
@@ -70,6 +70,29 @@ void kms_host_set_durable(kms_host_t *h, int durable)
 
 /* ---- lifecycle ----------------------------------------------------------------- */
 
+static void stale_removed(void *ud, const char *tmp)
+{
+    (void)ud;
+    kms_warn("removed %s, a temporary file left by an interrupted state write", tmp);
+}
+
+/* A kill -9 between creating a state file's temp copy and renaming it
+ * leaves the temp behind (the inventory's holds whole keys): remove ours. */
+static void remove_stale_temps(const char *state_dir)
+{
+    static const char *const files[] = {KMS_STATE_SETTINGS, KMS_STATE_INVENTORY, KMS_STATE_LEDGER,
+                                        KMS_STATE_PUBLISHED};
+
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char *path = kms_path_join(state_dir, files[i]);
+        int r = path ? kms_file_remove_stale_temps(path, stale_removed, NULL) : KMS_ENOMEM;
+
+        if (r < 0)
+            kms_warn("cannot look for stale temporary files in %s: %s", state_dir, kms_strerror(r));
+        free(path);
+    }
+}
+
 int kms_host_open(const kms_config_t *cfg, kms_host_t **out, char *err, size_t errlen)
 {
     kms_host_t *h = calloc(1, sizeof *h);
@@ -89,6 +112,7 @@ int kms_host_open(const kms_config_t *cfg, kms_host_t **out, char *err, size_t e
                    kms_strerror(r));
         goto fail;
     }
+    remove_stale_temps(h->state_dir);
     if ((r = kms_state_load_settings(h->state_dir, &h->ovr, err, errlen)) < 0 ||
         (r = kms_state_load_inventory(h->state_dir, &h->inv, err, errlen)) < 0 ||
         (r = kms_state_load_ledger(h->state_dir, h->ledger, err, errlen)) < 0)
@@ -144,10 +168,7 @@ int kms_host_reconfigure(kms_host_t *h, const kms_config_t *cfg, char *err, size
 {
     kms_config_t copy;
 
-    if (strcmp(cfg->state_dir, h->state_dir) != 0) {
-        kms_seterr(err, errlen, "state_dir cannot change while kmsd runs (restart it)");
-        return KMS_EINVAL;
-    }
+    /* state_dir is taken at open only: h->state_dir stays (kmsd warns). */
     if (kms_config_copy(&copy, cfg) < 0) {
         kms_seterr(err, errlen, "%s", kms_strerror(KMS_ENOMEM));
         return KMS_ENOMEM;
@@ -171,12 +192,30 @@ int kms_host_flush(kms_host_t *h)
 
 /* ---- activation ---------------------------------------------------------------- */
 
+/* A request message we cannot use (another encoding, or a bad plain message):
+ * counted as a failed activation, logged at most once a minute per kind
+ * (@p rl), answered with a well-formed stub carrying 0x8007000D. */
+static int answer_not_understood(kms_host_t *h, kms_ratelimit_t *rl, const char *what,
+                                 const kms_act_request_t *req, int64_t now, kms_wr_t *out_stub)
+{
+    uint64_t quiet;
+
+    h->stats.activations_failed++;
+    if (kms_ratelimit(rl, (uint64_t)now, NOT_UNDERSTOOD_LOG_S, &quiet))
+        kms_warn("activation request %s (message version %u.%u) answered 0x%08X (%llu more not "
+                 "logged in the last %d s)",
+                 what, req->version_major, req->version_minor, KMS_HR_INVALID_DATA,
+                 (unsigned long long)quiet, NOT_UNDERSTOOD_LOG_S);
+    return kms_act_encode_failure(KMS_HR_INVALID_DATA, out_stub);
+}
+
 int kms_host_rpc_handler(void *ud, uint16_t opnum, const uint8_t *stub, size_t len,
                          kms_wr_t *out_stub)
 {
     kms_host_t *h = ud;
     kms_act_request_t req;
     kms_act_response_t resp;
+    kms_rd_t msg;
     const kms_product_t *p;
     kms_settings_t s;
     int64_t now = (int64_t)time(NULL);
@@ -186,25 +225,23 @@ int kms_host_rpc_handler(void *ud, uint16_t opnum, const uint8_t *stub, size_t l
 
     if (opnum != 0)
         return KMS_EUNSUPPORTED;
-    memset(&req, 0, sizeof req);
-    r = kms_act_decode_request(stub, len, &req);
+    /* Bad NDR around the message is the RPC layer's business (a fault); a
+     * message we cannot use is answered 0x8007000D (docs/protocol.md 5). */
+    if ((r = kms_act_unwrap_request(stub, len, &msg)) < 0)
+        return r;
+    r = kms_act_decode_request_msg(&msg, &req);
     if (r == KMS_EUNSUPPORTED) {
         h->stats.other_encodings++;
-        h->stats.activations_failed++;
-        if (now - h->unsupported_logged >= UNSUPPORTED_LOG_S) {
-            kms_warn("activation request in an unsupported encoding (message version %u.%u) "
-                     "answered 0x%08X (%llu more not logged in the last %d s)",
-                     req.version_major, req.version_minor, KMS_HR_INVALID_DATA,
-                     (unsigned long long)h->unsupported_quiet, UNSUPPORTED_LOG_S);
-            h->unsupported_logged = now;
-            h->unsupported_quiet = 0;
-        } else {
-            h->unsupported_quiet++;
-        }
-        return kms_act_encode_failure(KMS_HR_INVALID_DATA, out_stub);
+        return answer_not_understood(h, &h->unsupported_log, "in an unsupported encoding", &req,
+                                     now, out_stub);
     }
-    if (r < 0)
-        return r;
+    if (r < 0) {
+        char what[80];
+
+        h->stats.malformed++;
+        snprintf(what, sizeof what, "with a malformed message (%s)", kms_strerror(r));
+        return answer_not_understood(h, &h->malformed_log, what, &req, now, out_stub);
+    }
     kms_host_settings(h, &s);
     p = s.decommissioned ? NULL : kms_inv_serving(&h->inv, &req.app_id, &req.kms_counted_id);
     if (!p) {

@@ -34,7 +34,8 @@ typedef struct {
     uint64_t connections_total, connections_now, connections_rejected;
     uint64_t activations_ok, activations_failed;
     uint64_t other_encodings; /* requests in Microsoft's protected encodings */
-    uint64_t malformed;       /* connections closed for malformed input */
+    uint64_t malformed;       /* connections closed for malformed input, and bad plain
+                                 activation messages (answered 0x8007000D) */
     uint64_t idle_closed;
     time_t started;
 } kms_host_stats_t;
@@ -58,7 +59,9 @@ int kms_host_open(const kms_config_t *cfg, kms_host_t **out, char *err, size_t e
 /** Flush the ledger and free; NULL is a no-op. */
 void kms_host_free(kms_host_t *h);
 
-/** Re-apply a (re-loaded) configuration, e.g. on SIGHUP; @p cfg is copied. */
+/** Re-apply a (re-loaded) configuration, e.g. on SIGHUP; @p cfg is copied.
+ *  The state directory is the one given to kms_host_open() for the host's
+ *  whole life: a different cfg->state_dir is ignored (the caller warns). */
 int kms_host_reconfigure(kms_host_t *h, const kms_config_t *cfg, char *err, size_t errlen);
 
 /** RPC handler for the KMS interface (a kms_rpc_handler_fn; @p ud is the host). */

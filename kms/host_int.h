@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "base/log.h"
 #include "kms/host.h"
 #include "kms/inventory.h"
 #include "kms/ledger.h"
@@ -25,9 +26,9 @@ struct kms_host {
     int durable;
     kms_host_stats_t stats;
     char hostname[EPID_HOST_MAX + 1];
-    int64_t unsupported_logged; /* time of the last log line */
-    uint64_t unsupported_quiet; /* requests not logged since */
-    kms_dns_state_t *dns;       /* DNS status table (kms_host_set_dns) */
+    kms_ratelimit_t unsupported_log; /* requests in another encoding */
+    kms_ratelimit_t malformed_log;   /* bad plain messages */
+    kms_dns_state_t *dns;            /* DNS status table (kms_host_set_dns) */
     size_t n_dns;
     int dns_running;
 };

@@ -9,8 +9,12 @@
  * configuration file given with --config, else --state-dir DIR/kmsd.sock,
  * else /var/lib/kmsd/kmsd.sock.
  *
- * Exit codes: 0 OK, 1 the host answered ERR, 2 bad usage or configuration,
- * 3 no answer (cannot connect, timeout, connection closed early).
+ * Exit codes: 0 OK; 1 the host refused the command (ERR for a state the
+ * command cannot apply to: no such product, decommissioned, a write failed);
+ * 2 bad usage: kmsctl's own options or configuration, and the host's ERR
+ * for an unknown verb or bad arguments (usage_errors[] below); 3 no answer
+ * (cannot connect, timeout, connection closed early).  The verbs are known
+ * to the host only, so an unknown verb is recognised by its answer.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -36,6 +40,18 @@
 
 #define DEFAULT_SOCKET "/var/lib/kmsd/kmsd.sock"
 #define MAX_REPLY      (4u << 20)
+
+/* ERR names that mean the command line was wrong, not refused: exit 2. */
+static const char *const usage_errors[] = {"KMS_EINVAL", "KMS_ERANGE", "KMS_EKEYFORMAT",
+                                           "KMS_EMALFORMED"};
+
+static int exit_code_for(const char *err_name)
+{
+    for (size_t i = 0; i < sizeof usage_errors / sizeof usage_errors[0]; i++)
+        if (strcmp(err_name, usage_errors[i]) == 0)
+            return 2;
+    return 1;
+}
 
 static void usage(FILE *f)
 {
@@ -74,7 +90,8 @@ static void usage(FILE *f)
             "                        (\"kms.test, corp.test 10 50\": domain [priority weight])\n"
             "  decommission          unpublish, stop serving, mark the host decommissioned\n"
             "\n"
-            "Exit status: 0 OK, 1 the host refused the command, 2 bad usage,\n"
+            "Exit status: 0 OK, 1 the host refused the command, 2 bad usage (also an\n"
+            "unknown verb or a bad or out-of-range argument the host rejected),\n"
             "3 kmsd could not be reached.\n");
 }
 
@@ -160,7 +177,7 @@ static int print_reply(char *buf, int json, const char *verb)
             kms_json_free(o);
         }
         fprintf(stderr, "kmsctl: %s\n", msg);
-        return 1;
+        return exit_code_for(namebuf);
     }
     {
         unsigned long n = strtoul(line + 2, NULL, 10);

@@ -284,6 +284,24 @@ static int same_listen(const kms_config_t *a, const kms_config_t *b)
     return 1;
 }
 
+/* A path kmsd only takes at start (state_dir, control_socket): if the
+ * reloaded configuration changes it, warn and keep the running one in
+ * @p ncfg, so the rest of the reload still applies.  0 or KMS_ENOMEM. */
+static int keep_start_path(const char *name, char **nval, const char *running, const char *shown)
+{
+    int same = *nval && running ? strcmp(*nval, running) == 0 : !*nval && !running;
+    char *keep = NULL;
+
+    if (same)
+        return 0;
+    if (running && !(keep = strdup(running)))
+        return KMS_ENOMEM;
+    kms_warn("reload: %s changes only on restart; still using %s", name, shown);
+    free(*nval);
+    *nval = keep;
+    return 0;
+}
+
 static void reload(kmsd_app *app)
 {
     kms_config_t ncfg;
@@ -296,6 +314,21 @@ static void reload(kmsd_app *app)
     if (rc < 0) {
         kms_error("reload failed, keeping the running configuration: %s", err);
         return;
+    }
+    {
+        char *ctl = control_path(&app->cfg);
+
+        if (!ctl ||
+            keep_start_path("state_dir", &ncfg.state_dir, app->cfg.state_dir, app->cfg.state_dir) <
+                0 ||
+            keep_start_path("control_socket", &ncfg.control_socket, app->cfg.control_socket, ctl) <
+                0) {
+            free(ctl);
+            kms_error("reload failed, keeping the running configuration: out of memory");
+            kms_config_free(&ncfg);
+            return;
+        }
+        free(ctl);
     }
     err[0] = '\0';
     rc = kms_host_reconfigure(app->host, &ncfg, err, sizeof err);

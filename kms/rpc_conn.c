@@ -58,7 +58,7 @@ kms_rpc_conn_t *kms_rpc_conn_new(size_t max_pdu, kms_rpc_handler_fn fn, void *ud
 
     if (!c)
         return NULL;
-    if (max_pdu == 0 || max_pdu > 0xffff + 1)
+    if (max_pdu == 0 || max_pdu > KMS_RPC_MAX_PDU)
         max_pdu = KMS_RPC_MAX_PDU;
     c->max_pdu = (uint32_t)max_pdu;
     c->fn = fn;

@@ -29,7 +29,7 @@
 
 #define KMS_RPC_HEADER_LEN 16
 #define KMS_RPC_MAX_FRAG   5840   /* what we offer as max_xmit/max_recv_frag (Windows' value) */
-#define KMS_RPC_MAX_PDU    65536  /* default cap on one PDU (frag_length) */
+#define KMS_RPC_MAX_PDU    65535  /* default and largest cap on one PDU (frag_length is 16 bits) */
 #define KMS_RPC_MAX_STUB   262144 /* cap on a reassembled request stub */
 
 /**
@@ -67,7 +67,8 @@ int kms_rpc_frame_len(const uint8_t *buf, size_t have, size_t max_pdu);
 int kms_rpc_conn_pdu(kms_rpc_conn_t *c, const uint8_t *pdu, size_t len, kms_wr_t *out);
 
 /** Port announced in the bind_ack's sec_addr (C706 12.6.4.4 port_spec as a
- *  decimal string, as Windows sends it); default 1688. */
+ *  decimal string, as Windows sends it): kms/server.c sets the port of the
+ *  listener that accepted the connection; default 1688. */
 void kms_rpc_conn_set_port(kms_rpc_conn_t *c, uint16_t port);
 
 /** Counters for logs and status. */

@@ -6,6 +6,13 @@
  * the second close callback runs).  Pending uv_write requests are completed
  * with UV_ECANCELED by libuv before the close callbacks, so the connection is
  * still alive in every write callback.
+ *
+ * The one timer per connection carries two deadlines (docs/kmsd.1): with no
+ * partial PDU buffered it is the idle deadline, restarted by every read;
+ * once a PDU has begun it is that PDU's deadline, idle_timeout after its
+ * first byte, and reads that do not complete it leave it alone, so a client
+ * dribbling bytes cannot hold a slot.  When it fires, a partial PDU makes
+ * the close a "slow client", otherwise an idle one.
  */
 #include "kms/server.h"
 
@@ -23,6 +30,7 @@
 
 #define BACKLOG    1024
 #define READ_SLACK 4096 /* read size beyond one PDU, so several small PDUs arrive at once */
+#define LOG_MS     1000 /* each kind of connection close is logged at most once a second */
 
 typedef struct conn conn_t;
 
@@ -60,8 +68,7 @@ struct kms_server {
     size_t open_handles; /* listeners + connections not yet fully closed */
     kms_server_stopped_fn stop_cb;
     void *stop_ud;
-    uint64_t last_reject_log, rejected_since_log;
-    uint64_t last_bad_log, bad_since_log;
+    kms_ratelimit_t reject_log, bad_log, idle_log, slow_log;
 };
 
 typedef struct {
@@ -194,39 +201,53 @@ static void peer_name(conn_t *c, char *buf)
         snprintf(buf, KMS_ADDRSTRLEN, "(unknown peer)");
 }
 
-/* Close for malformed input: counted, logged at most once a second. */
-static void conn_bad(conn_t *c, int rc, const char *what)
+/* Close @p c, logging "closing connection from PEER: WHAT" at @p level at
+ * most once a second per kind (@p rl); the lines held back are counted and
+ * reported in the next one. */
+static void conn_close_logged(conn_t *c, kms_ratelimit_t *rl, kms_log_level_t level,
+                              const char *what)
 {
-    kms_server_t *s = c->srv;
-    uint64_t now = uv_now(s->loop);
+    uint64_t quiet;
 
-    s->stats->malformed++;
-    if (now - s->last_bad_log >= 1000 || s->last_bad_log == 0) {
+    if (kms_ratelimit(rl, uv_now(c->srv->loop), LOG_MS, &quiet)) {
         char peer[KMS_ADDRSTRLEN];
 
         peer_name(c, peer);
-        if (s->bad_since_log)
-            kms_warn("closing connection from %s: %s (%s); %llu more since the last report", peer,
-                     what, kms_strerror(rc), (unsigned long long)s->bad_since_log);
+        if (quiet)
+            kms_log(level, "closing connection from %s: %s; %llu more since the last report", peer,
+                    what, (unsigned long long)quiet);
         else
-            kms_warn("closing connection from %s: %s (%s)", peer, what, kms_strerror(rc));
-        s->last_bad_log = now ? now : 1;
-        s->bad_since_log = 0;
-    } else {
-        s->bad_since_log++;
+            kms_log(level, "closing connection from %s: %s", peer, what);
     }
     conn_close(c);
 }
 
+/* Close for malformed input: counted, logged at most once a second. */
+static void conn_bad(conn_t *c, int rc, const char *what)
+{
+    char why[128];
+
+    c->srv->stats->malformed++;
+    snprintf(why, sizeof why, "%s (%s)", what, kms_strerror(rc));
+    conn_close_logged(c, &c->srv->bad_log, KMS_LOG_WARN, why);
+}
+
+/* The connection's deadline passed: idle, or a PDU begun idle_timeout ago
+ * is still incomplete (slow client).  Both count as idle_closed. */
 static void idle_cb(uv_timer_t *t)
 {
     conn_t *c = t->data;
-    char peer[KMS_ADDRSTRLEN];
+    kms_server_t *s = c->srv;
+    char why[96];
+    int slow = kms_framer_pending(&c->framer) > 0;
 
-    c->srv->stats->idle_closed++;
-    peer_name(c, peer);
-    kms_debug("closing idle connection from %s", peer);
-    conn_close(c);
+    s->stats->idle_closed++;
+    if (slow)
+        snprintf(why, sizeof why, "slow client (a PDU still incomplete %u s after its first byte)",
+                 s->idle_ms / 1000);
+    else
+        snprintf(why, sizeof why, "idle for %u s", s->idle_ms / 1000);
+    conn_close_logged(c, slow ? &s->slow_log : &s->idle_log, KMS_LOG_INFO, why);
 }
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -311,12 +332,14 @@ static int conn_send(conn_t *c, const uint8_t *data, size_t len)
 typedef struct {
     conn_t *c;
     kms_wr_t *out;
+    size_t pdus; /* whole PDUs handed on in this read */
 } pdu_ctx_t;
 
 static int on_pdu(void *ud, const uint8_t *pdu, size_t len)
 {
     pdu_ctx_t *x = ud;
 
+    x->pdus++;
     /* KMS_ENOMEM is ours; any other refusal of the association is bad input. */
     return kms_rpc_conn_pdu(x->c->rpc, pdu, len, x->out);
 }
@@ -324,17 +347,22 @@ static int on_pdu(void *ud, const uint8_t *pdu, size_t len)
 /* Process the bytes of one read; on error the connection is closed. */
 static void conn_input(conn_t *c, const uint8_t *data, size_t n)
 {
+    kms_server_t *s = c->srv;
     kms_wr_t out;
-    pdu_ctx_t x = {c, &out};
-    int rc;
+    pdu_ctx_t x = {c, &out, 0};
+    int rc, was_partial = kms_framer_pending(&c->framer) > 0;
 
     kms_wr_init(&out);
-    rc = kms_framer_feed(&c->framer, data, n, c->srv->max_pdu, on_pdu, &x);
+    rc = kms_framer_feed(&c->framer, data, n, s->max_pdu, on_pdu, &x);
     if (rc < 0 && rc != KMS_ENOMEM) {
         kms_wr_free(&out);
         conn_bad(c, rc, "malformed RPC input");
         return;
     }
+    /* Idle deadline after a whole PDU; a PDU that began in this read gets
+     * its own deadline; one still incomplete from before keeps it. */
+    if (s->idle_ms && (!was_partial || x.pdus > 0 || kms_framer_pending(&c->framer) == 0))
+        uv_timer_start(&c->timer, idle_cb, s->idle_ms, 0);
     if (rc == 0 && out.err)
         rc = out.err;
     /* Out of memory or a failed send: close without blaming the peer. */
@@ -367,8 +395,6 @@ static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
             c->close_after_write = 1;
         return;
     }
-    if (s->idle_ms)
-        uv_timer_start(&c->timer, idle_cb, s->idle_ms, 0);
     conn_input(c, (const uint8_t *)buf->base, (size_t)nread);
 }
 
@@ -380,18 +406,13 @@ static void reject_closed(uv_handle_t *h)
 static void reject(kms_server_t *s, uv_stream_t *ls)
 {
     uv_tcp_t *t = malloc(sizeof *t);
-    uint64_t now = uv_now(s->loop);
+    uint64_t quiet;
 
     s->stats->connections_rejected++;
-    if (now - s->last_reject_log >= 1000 || s->last_reject_log == 0) {
+    if (kms_ratelimit(&s->reject_log, uv_now(s->loop), LOG_MS, &quiet))
         kms_warn("max_connections (%u) reached: refusing connections (%llu refused since the "
                  "last report)",
-                 s->max_conn, (unsigned long long)s->rejected_since_log + 1);
-        s->last_reject_log = now ? now : 1;
-        s->rejected_since_log = 0;
-    } else {
-        s->rejected_since_log++;
-    }
+                 s->max_conn, (unsigned long long)quiet + 1);
     if (!t || uv_tcp_init(s->loop, t) < 0) {
         free(t);
         return;
@@ -429,6 +450,8 @@ static void connection_cb(uv_stream_t *ls, int status)
         free(c);
         goto nomem;
     }
+    /* bind_ack's sec_addr names the port this connection came in on. */
+    kms_rpc_conn_set_port(c->rpc, kms_addr_port((const struct sockaddr *)&l->addr));
     uv_tcp_init(s->loop, &c->tcp);
     uv_timer_init(s->loop, &c->timer);
     c->tcp.data = c;

@@ -16,12 +16,15 @@
  * buffer.  An idle connection costs its uv_tcp_t, its idle uv_timer_t, the
  * association and a few counters (well under 1 KiB).
  *
- * Limits: per-connection idle timeout (reset on every read; 0 disables it),
- * max_connections (a connection over the cap is accepted and closed at
- * once, counted in stats->connections_rejected, logged at most once a
- * second), the PDU cap (cfg->max_pdu), and a cap on unsent output per
- * connection (reading pauses while more than KMS_SERVER_MAX_PENDING bytes
- * wait to be written).  Malformed input closes that connection only.
+ * Limits: per-connection idle timeout (0 disables it): a connection with no
+ * partial PDU is closed after idle_timeout without input, and a PDU must be
+ * complete within idle_timeout of its first byte (reads in between do not
+ * extend it), else the connection is closed as a slow client; both closes
+ * count in stats->idle_closed and are logged at info, each kind at most once
+ * a second with the number held back since; max_connections (a connection over the cap is accepted
+ * and closed at once, counted in stats->connections_rejected, logged at most once a second), the
+ * PDU cap (cfg->max_pdu), and a cap on unsent output per connection (reading pauses while more than
+ * KMS_SERVER_MAX_PENDING bytes wait to be written).  Malformed input closes that connection only.
  */
 #ifndef KMS_SERVER_H
 #define KMS_SERVER_H
@@ -65,8 +68,8 @@ typedef void (*kms_server_stopped_fn)(kms_server_t *s, void *ud);
 void kms_server_stop(kms_server_t *s, kms_server_stopped_fn cb, void *ud);
 
 /** Apply new limits (max_connections, idle_timeout, max_pdu) from @p cfg,
- *  e.g. on SIGHUP.  Existing connections get the new idle timeout at their
- *  next read; the PDU cap applies to new connections. */
+ *  e.g. on SIGHUP.  Existing connections get the new idle timeout when their
+ *  timer next restarts; the PDU cap applies to new connections. */
 void kms_server_set_limits(kms_server_t *s, const kms_config_t *cfg);
 
 /** Write the bound addresses ("0.0.0.0:1688 [::]:1688") into @p buf. */

@@ -143,6 +143,13 @@ class Kmsd:
                                                                self.log_tail()))
         return r
 
+    def stat(self, name):
+        """One counter of the `stats` line of `kmsctl status`, as an int."""
+        for line in self.ctl("status").stdout.splitlines():
+            if line.startswith("stats "):
+                return int(dict(kv.split("=", 1) for kv in line.split()[1:])[name])
+        raise AssertionError("no stats line in kmsctl status")
+
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
@@ -312,6 +319,32 @@ def bind_pdu(contexts=None, call_id=1):
         body += KMS_IFACE.bytes_le + struct.pack("<HH", 1, 0)
         body += ts.bytes_le + struct.pack("<I", ver)
     return rpc_header(PTYPE_BIND, len(body), call_id) + body
+
+
+def request_pdu(stub, call_id=2, opnum=0, cont_id=0):
+    """A single-fragment request PDU carrying @stub."""
+    body = struct.pack("<IHH", len(stub), cont_id, opnum) + stub
+    return rpc_header(PTYPE_REQUEST, len(body), call_id) + body
+
+
+def act_stub(message):
+    """An opnum-0 request stub (NDR: size, max_count, bytes) around @message."""
+    return struct.pack("<II", len(message), len(message)) + message
+
+
+def response_hresult(pdu):
+    """The HRESULT that ends the stub of a single-fragment response PDU."""
+    return struct.unpack_from("<I", pdu, len(pdu) - 4)[0]
+
+
+def fault_status(pdu):
+    return struct.unpack_from("<I", pdu, 24)[0]
+
+
+def bind_ack_sec_addr(pdu):
+    """The secondary address (port string) of a bind_ack PDU."""
+    n = struct.unpack_from("<H", pdu, 24)[0]
+    return pdu[26:26 + n].rstrip(b"\0").decode("ascii")
 
 
 def read_pdu(sock, timeout=5):

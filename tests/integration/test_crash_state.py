@@ -42,6 +42,33 @@ class CrashState(kmstest.KmsdTestCase):
         self.assertEqual(kv.get("status"), "0x00000000", r.stdout)
         self.stop_clean(d)
 
+    def test_stale_temp_files_removed_at_start(self):
+        """A kill -9 between writing a state temp file and renaming it leaves
+        inventory.tmp.<pid> (whole keys in it): the next start removes it,
+        logs it, and the state is the last one written."""
+        import os
+        d = self.kmsd().start()
+        d.ctl("ipk", EXAMPLE_KEY)
+        d.ctl("ato")
+        d.kill9()
+        gone = subprocess.Popen(["true"])
+        gone.wait()
+        stale = os.path.join(d.state_dir, "inventory.tmp.%d" % gone.pid)
+        with open(os.path.join(d.state_dir, "inventory"), "rb") as f, open(stale, "wb") as t:
+            t.write(f.read()[:40])  # a torn copy, as a write cut short leaves it
+        os.chmod(stale, 0o600)
+        other = os.path.join(d.state_dir, "notes.tmp.%d" % gone.pid)  # not our name
+        with open(other, "w") as t:
+            t.write("keep me")
+        d.start()
+        self.assertFalse(os.path.exists(stale))
+        self.assertTrue(os.path.exists(other))
+        self.assertIn("removed %s" % stale, d.log())
+        self.assertIn("enabled=yes", d.ctl("dli").stdout)
+        rc, kv, r = kms_client("127.0.0.1", d.port)
+        self.assertEqual(kv.get("status"), "0x00000000", r.stdout)
+        self.stop_clean(d)
+
     def test_ledger_flushed_on_timer(self):
         """Counts reach the disk every ledger_flush seconds, not only at a clean stop."""
         d = self.kmsd(extra={"host": {"ledger_flush": "1"}}).start()

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Bind + activation round trips against a real kmsd (tests/tools/kms_client)."""
 
+import struct
 import uuid
 
 import kmstest
-from kmstest import EXAMPLE_KEY, kms_client
+from kmstest import (EXAMPLE_KEY, PTYPE_BIND_ACK, PTYPE_FAULT, PTYPE_RESPONSE, act_stub, bind_pdu,
+                     connect, kms_client, read_pdu, request_pdu, response_hresult)
 
 
 class HostExchange(kmstest.KmsdTestCase):
@@ -50,6 +52,44 @@ class HostExchange(kmstest.KmsdTestCase):
         self.assertEqual(kv.get("status"), "0xC004F042", r.stdout)
         rc, kv, r = kms_client("127.0.0.1", self.d.port)
         self.assertEqual(kv.get("status"), "0x00000000", r.stdout)
+        self.stop_clean(self.d)
+
+    def test_malformed_message_answered_invalid_data(self):
+        """A bad plain message in good NDR gets 0x8007000D and the connection
+        stays; bad NDR around the message gets the fault nca_s_fault_ndr."""
+        self.serve_default()
+        plain_minor0 = struct.pack("<HH", 0, 0x4B50) + bytes(106)
+        unknown_major = struct.pack("<HH", 1, 9) + bytes(106)
+        with connect("127.0.0.1", self.d.port) as s:
+            s.sendall(bind_pdu())
+            self.assertEqual(read_pdu(s)[0], PTYPE_BIND_ACK)
+            for i, msg in enumerate((plain_minor0, unknown_major)):
+                s.sendall(request_pdu(act_stub(msg), call_id=2 + i))
+                ptype, pdu = read_pdu(s)
+                self.assertEqual(ptype, PTYPE_RESPONSE, pdu.hex())
+                self.assertEqual(response_hresult(pdu), 0x8007000D)
+            # NDR sizes that disagree: a fault, still on the same connection.
+            s.sendall(request_pdu(struct.pack("<II", 8, 9) + bytes(8), call_id=9))
+            ptype, pdu = read_pdu(s)
+            self.assertEqual(ptype, PTYPE_FAULT)
+            self.assertEqual(kmstest.fault_status(pdu), 0x000006F7)
+        self.assertEqual(self.d.stat("malformed"), 2)
+        self.assertEqual(self.d.stat("activations_failed"), 2)
+        self.assertIn("malformed message", self.d.log())
+        rc, kv, r = kms_client("127.0.0.1", self.d.port)
+        self.assertEqual(kv.get("status"), "0x00000000", r.stdout)
+        self.stop_clean(self.d)
+
+    def test_bind_ack_names_the_listening_port(self):
+        """bind_ack's secondary address is the port kmsd listens on (not 1688)."""
+        self.assertNotEqual(self.d.port, 1688)
+        hosts = ["127.0.0.1"] + (["::1"] if kmstest.have_ipv6() else [])
+        for host in hosts:
+            with connect(host, self.d.port) as s:
+                s.sendall(bind_pdu())
+                ptype, pdu = read_pdu(s)
+                self.assertEqual(ptype, PTYPE_BIND_ACK)
+                self.assertEqual(kmstest.bind_ack_sec_addr(pdu), str(self.d.port), host)
         self.stop_clean(self.d)
 
     def test_windows_style_bind(self):

@@ -147,14 +147,24 @@ class Kmsctl(kmstest.KmsdTestCase):
 
     def test_bad_arguments(self):
         d = self.d
+        # Bad usage the host detects (unknown verb, wrong or out-of-range
+        # arguments): exit 2, like kmsctl's own usage errors.
         cases = [("ipk", "not-a-key"), ("sai", "5"), ("sprt", "0"), ("sprt", "x"),
-                 ("upk",), ("frobnicate",), ("sweight", "70000"), ("dli", "zzz")]
+                 ("upk",), ("frobnicate",), ("sweight", "70000"), ("dli", "zzz"),
+                 ("status", "extra"), ("sai", "--json")]
         for args in cases:
             r = d.ctl(*args, check=False)
-            self.assertNotEqual(r.returncode, 0, args)
+            self.assertEqual(r.returncode, 2, (args, r.stderr))
             lines = r.stderr.strip().splitlines()
             self.assertEqual(len(lines), 1, (args, r.stderr))
             self.assertTrue(lines[0].startswith("kmsctl: "), lines)
+        self.assertIn("unknown verb 'frobnicate'", d.ctl("frobnicate", check=False).stderr)
+        # Well-formed commands the host refuses in its current state: exit 1.
+        self.assertEqual(d.ctl("upk", OFFICE_ACTID, check=False).returncode, 1)
+        self.assertEqual(d.ctl("ato", check=False).returncode, 1)  # no key installed
+        d.ctl("decommission")
+        r = d.ctl("sdns", check=False)
+        self.assertEqual(r.returncode, 1, r.stderr)
         # Usage errors of kmsctl itself.
         for args in (["--bogus", "status"], [], ["--timeout", "x", "status"]):
             r = subprocess.run([kmstest.prog("kmsctl")] + args, capture_output=True, text=True,
@@ -188,6 +198,40 @@ class Kmsctl(kmstest.KmsdTestCase):
                      "sprio", "sweight", "sdomains", "decommission"):
             self.assertRegex(r.stdout, r"(?m)^  %s\b" % verb)
         self.stop_clean(self.d)
+
+    def test_control_line_length_boundary(self):
+        """4096 bytes (without the newline) are a line; 4097 are refused and closed."""
+        import socket
+        d = self.d
+
+        def exchange(data):
+            with socket.socket(socket.AF_UNIX) as s:
+                s.settimeout(5)
+                s.connect(d.socket_path)
+                s.sendall(data + b"status\n")
+                out = b""
+                while out.count(b"\n") < 2 or (out.startswith(b"OK") and b"\nstats " not in out):
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        return out, True
+                    out += chunk
+                # The connection stayed: the trailing status was answered too.
+                return out, False
+
+        status_4096 = b"status" + b" " * 4090
+        for line in (status_4096 + b"\n", status_4096 + b"\r\n"):
+            out, closed = exchange(line)
+            self.assertTrue(out.startswith(b"OK "), out[:80])
+            self.assertFalse(closed)
+        out, closed = exchange(b"x" * 4096 + b"\n")
+        self.assertTrue(out.startswith(b"ERR KMS_EINVAL unknown verb"), out[:80])
+        self.assertFalse(closed)
+        for line in (b"x" * 4097 + b"\n", b"x" * 4097 + b"\r\n", b"status" + b" " * 4091 + b"\n"):
+            out, closed = exchange(line)
+            self.assertEqual(out, b"ERR KMS_ETOOBIG line longer than 4096 bytes\n")
+            self.assertTrue(closed)
+        d.ctl("status")
+        self.stop_clean(d)
 
     def test_control_socket_robustness(self):
         import socket

@@ -27,6 +27,27 @@ class KmsdCli(kmstest.KmsdTestCase):
         self.assertEqual(r.returncode, 0)
         self.assertRegex(r.stdout.strip(), r"^kmsd \(kmsdns\) \d+\.\d+\.\d+$")
 
+    def test_missing_key_file_names_config_file_and_line(self):
+        """A [dns] key_file that cannot be read is reported like every bad
+        value: config file, line and key, one line, exit 2."""
+        conf = os.path.join(self.tmp, "kmsd.conf")
+        missing = os.path.join(self.tmp, "nokey")
+        with open(conf, "w") as f:
+            f.write("[host]\nstate_dir = %s\n\n[dns]\npublish = no\n"
+                    "allow_unsigned = no\nkey_file = %s\n" % (self.tmp, missing))
+        r = run("--config", conf)
+        self.assertEqual(r.returncode, 2)
+        lines = r.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, r.stderr)
+        self.assertTrue(lines[0].startswith("kmsd: %s:7: [dns] key_file: %s: " % (conf, missing)),
+                        lines[0])
+        # Given with --set, the option is named instead.
+        r = run("--state-dir", self.tmp, "--set", "dns.publish=no",
+                "--set", "dns.key_file=%s" % missing)
+        self.assertEqual(r.returncode, 2)
+        self.assertTrue(r.stderr.startswith("kmsd: --set: [dns] key_file: %s: " % missing),
+                        r.stderr)
+
     def test_unknown_option_and_argument(self):
         for args in (["--frobnicate"], ["extra-arg"], ["--config"], ["--set", "nodot"]):
             r = run(*args)
@@ -109,6 +130,26 @@ class KmsdCli(kmstest.KmsdTestCase):
         with connect("127.0.0.1", d.port) as s:
             self.assertTrue(wait_closed(s, 4))  # still the 1 s timeout
         d.ctl("status")
+        self.stop_clean(d)
+
+    def test_sighup_with_new_state_dir_applies_the_rest(self):
+        """state_dir is not reloaded: the rest of the file is, with a warning."""
+        d = self.kmsd(extra={"host": {"log_level": "info"}}).start()
+        d.ctl("ipk", kmstest.EXAMPLE_KEY)
+        moved = os.path.join(self.tmp, "elsewhere")
+        d.write_config({"host": {"log_level": "info", "state_dir": moved,
+                                 "activation_interval": "45"}})
+        d.signal(signal.SIGHUP)
+        self.assertTrue(d.wait_log("configuration reloaded"), d.log_tail())
+        self.assertNotIn("reload failed", d.log())
+        self.assertIn("reload: state_dir changes only on restart; still using %s" % d.state_dir,
+                      d.log())
+        # The rest applied; the state and the control socket stay where they were.
+        st = d.ctl("status").stdout
+        self.assertIn("activation_interval 45 source=config", st)
+        self.assertIn("partial_key=6789B", d.ctl("dli").stdout)
+        d.ctl("sai", "60")
+        self.assertFalse(os.path.exists(moved))
         self.stop_clean(d)
 
     def test_sigint_and_stale_socket(self):

@@ -332,6 +332,10 @@ class KmsdDns(kmstest.KmsdTestCase):
         rc = d.proc.wait(20)
         self.assertEqual(rc, 2)
         self.assertIn("nokey", d.log())
+        # Named like every other bad value: file, line, key.
+        with open(d.config) as f:
+            line = 1 + [ln.split("=")[0].strip() for ln in f].index("key_file")
+        self.assertIn("%s:%d: [dns] key_file: " % (d.config, line), d.log())
         d.proc = None
         d.logf.close()
 

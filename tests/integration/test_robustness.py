@@ -24,15 +24,6 @@ class Robustness(kmstest.KmsdTestCase):
         self.assertEqual(kv.get("status"), "0x00000000", r.stdout + r.stderr)
         self.assertTrue(self.d.alive())
 
-    def stat(self, name):
-        for line in self.d.ctl("status").stdout.splitlines():
-            if line.startswith("stats "):
-                for kv in line.split()[1:]:
-                    k, v = kv.split("=")
-                    if k == name:
-                        return int(v)
-        self.fail("no stat %s" % name)
-
     def test_malformed_bytes(self):
         cases = [b"\x00" * 16,                          # rpc_vers 0
                  b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",  # not RPC at all
@@ -44,7 +35,7 @@ class Robustness(kmstest.KmsdTestCase):
                 s.sendall(data)
                 self.assertTrue(wait_closed(s, 5), "case %d not closed" % i)
             self.assert_still_serving()
-        self.assertGreaterEqual(self.stat("malformed"), 3)
+        self.assertGreaterEqual(self.d.stat("malformed"), 3)
 
     def test_oversize_frag_length(self):
         with connect("127.0.0.1", self.d.port) as s:
@@ -54,19 +45,94 @@ class Robustness(kmstest.KmsdTestCase):
         self.assert_still_serving()
         self.assertIn("malformed", self.d.log())
 
-    def test_slow_client_is_served(self):
-        """A bind trickled byte by byte (each gap < idle_timeout) gets its bind_ack."""
-        pdu = bind_pdu()
+    def test_pdu_in_pieces_within_the_bound_is_served(self):
+        """A bind sent in pieces is served when its last byte arrives within
+        idle_timeout of its first; the next PDU gets a bound of its own, so a
+        connection lives longer than idle_timeout as long as each PDU is on time."""
         with connect("127.0.0.1", self.d.port) as s:
             t0 = time.monotonic()
-            for b in pdu:
-                s.sendall(bytes([b]))
-                time.sleep(0.03)
-            ptype, ack = read_pdu(s, 5)
-            self.assertEqual(ptype, kmstest.PTYPE_BIND_ACK)
-            # The whole trickle took longer than the idle timeout: it is reset per read.
+            for call_id in (1, 2, 3):
+                pdu = bind_pdu(call_id=call_id)
+                for i in range(0, len(pdu), 20):
+                    s.sendall(pdu[i:i + 20])
+                    time.sleep(0.1)  # about 0.4 s per PDU, well within IDLE
+                ptype, ack = read_pdu(s, 5)
+                self.assertIn(ptype, (kmstest.PTYPE_BIND_ACK, kmstest.PTYPE_BIND_NAK), call_id)
+                self.assertEqual(struct.unpack_from("<I", ack, 12)[0], call_id)
+                time.sleep(IDLE * 0.6)  # idle between PDUs, less than IDLE each time
             self.assertGreater(time.monotonic() - t0, IDLE)
         self.assert_still_serving()
+
+    def test_slow_client_closed(self):
+        """A PDU dribbled with gaps shorter than idle_timeout, but not complete
+        idle_timeout after its first byte: the connection is closed, logged."""
+        pdu = bind_pdu()
+        closed_before = self.d.stat("idle_closed")
+        with connect("127.0.0.1", self.d.port) as s:
+            t0 = time.monotonic()
+            closed = False
+            for b in pdu:
+                try:
+                    s.sendall(bytes([b]))
+                except (BrokenPipeError, ConnectionResetError):
+                    closed = True
+                    break
+                if wait_closed(s, IDLE / 4):  # each gap well below IDLE
+                    closed = True
+                    break
+                if time.monotonic() - t0 > IDLE + 5:
+                    break
+            elapsed = time.monotonic() - t0
+            self.assertTrue(closed, "a dribbling client was not closed")
+            self.assertGreater(elapsed, IDLE - 0.5)
+            self.assertLess(elapsed, IDLE + 2)
+        self.assertTrue(self.d.wait_log("slow client"), self.d.log_tail())
+        self.assertEqual(self.d.stat("idle_closed"), closed_before + 1)
+        self.assert_still_serving()
+
+    def test_served_while_slow_and_idle_clients_connected(self):
+        idle = connect("127.0.0.1", self.d.port)
+        slow = connect("127.0.0.1", self.d.port)
+        try:
+            t0 = time.monotonic()
+            slow.sendall(bind_pdu()[:10])
+            rc, kv, r = kms_client("127.0.0.1", self.d.port)
+            self.assertEqual(kv.get("status"), "0x00000000", r.stdout + r.stderr)
+            self.assertLess(time.monotonic() - t0, IDLE - 0.5, "too slow to test the overlap")
+            self.assertFalse(wait_closed(idle, 0.1), "idle client closed too early")
+            self.assertFalse(wait_closed(slow, 0.1), "slow client closed too early")
+            # Then both go, on time.
+            self.assertTrue(wait_closed(idle, IDLE + 3))
+            self.assertTrue(wait_closed(slow, IDLE + 3))
+        finally:
+            idle.close()
+            slow.close()
+        self.assert_still_serving()
+
+    def test_idle_closes_logged_at_info_and_aggregated(self):
+        """Many idle clients at once: one info line, the rest counted into the next."""
+        self.d.stop()
+        self.d.write_config({"host": {"idle_timeout": str(IDLE), "max_connections": "8",
+                                      "log_level": "info"}})
+        self.d.start()
+        socks = [connect("127.0.0.1", self.d.port) for _ in range(6)]
+        try:
+            for s in socks:
+                self.assertTrue(wait_closed(s, IDLE + 5))
+        finally:
+            for s in socks:
+                s.close()
+        time.sleep(1.2)
+        with connect("127.0.0.1", self.d.port) as s:
+            self.assertTrue(wait_closed(s, IDLE + 5))
+        self.assertTrue(self.d.wait_log("more since the last report"), self.d.log_tail())
+        lines = [ln for ln in self.d.log().splitlines() if ": idle for %d s" % IDLE in ln]
+        self.assertTrue(all(": info: " in ln for ln in lines), lines)
+        # Seven idle closes, at most three lines (the first, perhaps one more if
+        # the burst straddled a second, and the late one carrying the count).
+        self.assertLessEqual(len(lines), 3, lines)
+        self.assertRegex(lines[-1], r"; [1-5] more since the last report")
+        self.assertEqual(self.d.stat("idle_closed"), 7)
 
     def test_idle_client_closed(self):
         with connect("127.0.0.1", self.d.port) as s:
@@ -74,11 +140,12 @@ class Robustness(kmstest.KmsdTestCase):
             self.assertTrue(wait_closed(s, IDLE + 5))
             elapsed = time.monotonic() - t0
             self.assertGreater(elapsed, IDLE - 0.5)
-        # Half a PDU, then silence: also closed.
+        # Half a PDU, then silence: also closed (as a slow client).
         with connect("127.0.0.1", self.d.port) as s:
             s.sendall(bind_pdu()[:30])
             self.assertTrue(wait_closed(s, IDLE + 5))
-        self.assertGreaterEqual(self.stat("idle_closed"), 2)
+        self.assertIn("idle for %d s" % IDLE, self.d.log())
+        self.assertGreaterEqual(self.d.stat("idle_closed"), 2)
         self.assert_still_serving()
 
     def test_max_connections(self):
@@ -101,7 +168,7 @@ class Robustness(kmstest.KmsdTestCase):
                     pass
                 self.assertTrue(wait_closed(extra, 5))
                 extra.close()
-            self.assertGreaterEqual(self.stat("connections_rejected"), 1)
+            self.assertGreaterEqual(self.d.stat("connections_rejected"), 1)
             # The held connections still answer (a second bind gets bind_nak).
             held[0].sendall(bind_pdu(call_id=2))
             self.assertIn(read_pdu(held[0])[0], (kmstest.PTYPE_BIND_ACK, kmstest.PTYPE_BIND_NAK))

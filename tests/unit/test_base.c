@@ -9,11 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/addr.h"
 #include "base/duration.h"
 #include "base/err.h"
+#include "base/log.h"
 #include "base/fsutil.h"
 #include "base/guid.h"
 #include "base/wire.h"
@@ -175,6 +177,88 @@ static void atomic_file(void **state)
     rmdir(dir);
 }
 
+static void count_removed(void *ud, const char *tmp)
+{
+    (void)tmp;
+    ++*(int *)ud;
+}
+
+static void stale_temps(void **state)
+{
+    char dir[] = "/tmp/kms_test_base_XXXXXX";
+    char name[512], *path;
+    pid_t dead;
+    int removed = 0;
+    struct stat st;
+    /* name pattern -> kept after the sweep */
+    struct {
+        char name[64];
+        int kept;
+    } f[] = {{"", 0},
+             {"", 0},
+             {"", 1},
+             {"state.tmp.x1", 1},
+             {"other.tmp.1", 1},
+             {"state.tmp.", 1},
+             {"state.tmp.01", 1},
+             {"state", 1}};
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    dead = fork();
+    if (dead == 0)
+        _exit(0);
+    assert_true(dead > 0);
+    assert_int_equal(waitpid(dead, NULL, 0), dead);
+    snprintf(f[0].name, sizeof f[0].name, "state.tmp.%ld", (long)dead);      /* writer gone */
+    snprintf(f[1].name, sizeof f[1].name, "state.tmp.%ld", (long)getpid());  /* ours: stale */
+    snprintf(f[2].name, sizeof f[2].name, "state.tmp.%ld", (long)getppid()); /* a live writer */
+    /* Backwards: writing "state" first, as its own temp is "state.tmp.<our pid>". */
+    for (size_t i = sizeof f / sizeof f[0]; i-- > 0;) {
+        snprintf(name, sizeof name, "%s/%s", dir, f[i].name);
+        assert_int_equal(kms_file_write_atomic_ex(name, "x", 1, 0600, 0), 0);
+    }
+    /* Not regular files: a directory and a symlink with a stale name stay. */
+    snprintf(name, sizeof name, "%s/state.tmp.%ld", dir, (long)dead + 1000000);
+    assert_int_equal(mkdir(name, 0700), 0);
+    snprintf(name, sizeof name, "%s/state.tmp.%ld", dir, (long)dead + 2000000);
+    assert_int_equal(symlink("state", name), 0);
+
+    path = kms_path_join(dir, "state");
+    assert_int_equal(kms_file_remove_stale_temps(path, count_removed, &removed), 2);
+    assert_int_equal(removed, 2);
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        snprintf(name, sizeof name, "%s/%s", dir, f[i].name);
+        assert_int_equal(lstat(name, &st) == 0, f[i].kept);
+        unlink(name);
+    }
+    snprintf(name, sizeof name, "%s/state.tmp.%ld", dir, (long)dead + 1000000);
+    assert_int_equal(lstat(name, &st), 0);
+    rmdir(name);
+    snprintf(name, sizeof name, "%s/state.tmp.%ld", dir, (long)dead + 2000000);
+    assert_int_equal(lstat(name, &st), 0);
+    unlink(name);
+    free(path);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+static void ratelimit(void **state)
+{
+    kms_ratelimit_t rl = {0};
+    uint64_t quiet = 99;
+
+    (void)state;
+    /* The first event logs (also at time 0); the next ones within the interval are counted. */
+    assert_int_equal(kms_ratelimit(&rl, 0, 1000, &quiet), 1);
+    assert_int_equal(quiet, 0);
+    assert_int_equal(kms_ratelimit(&rl, 10, 1000, &quiet), 0);
+    assert_int_equal(kms_ratelimit(&rl, 999, 1000, &quiet), 0);
+    assert_int_equal(kms_ratelimit(&rl, 1000, 1000, &quiet), 1);
+    assert_int_equal(quiet, 2);
+    assert_int_equal(kms_ratelimit(&rl, 5000, 1000, &quiet), 1);
+    assert_int_equal(quiet, 0);
+}
+
 static void error_table(void **state)
 {
     assert_string_equal(kms_err_name(KMS_ETIMEOUT), "KMS_ETIMEOUT");
@@ -193,6 +277,8 @@ int main(void)
         cmocka_unit_test(addresses),
         cmocka_unit_test(durations),
         cmocka_unit_test(atomic_file),
+        cmocka_unit_test(stale_temps),
+        cmocka_unit_test(ratelimit),
         cmocka_unit_test(error_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -237,6 +237,8 @@ static void bad_values(void **state)
         {"host", "idle_timeout", "0"},
         {"host", "idle_timeout", "2w"},
         {"host", "max_pdu", "10"},
+        {"host", "max_pdu", "65536"}, /* frag_length is 16 bits: a PDU is at most 65535 */
+        {"host", "max_pdu", "262144"},
         {"host", "ledger_flush", "0"},
         {"host", "log_level", "loud"},
         {"dns", "publish", "maybe"},

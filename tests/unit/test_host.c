@@ -136,7 +136,7 @@ static void reply_framing_and_line_errors(void **state)
     big = malloc(5000);
     memset(big, 'a', 4097);
     big[4097] = 0;
-    expect_err(h, big, "KMS_EMALFORMED");
+    expect_err(h, big, "KMS_ETOOBIG");
     memcpy(big, "status", 6);
     memset(big + 6, ' ', 4090);
     big[4096] = 0; /* exactly 4096 bytes: accepted */
@@ -164,7 +164,8 @@ static void inventory_verbs(void **state)
     expect_ok(h, "ipk bcdfg-hjkmp-qrtvw-xy234-6789b",
               "installed default family=windows "
               "partial_key=6789B enabled=no");
-    expect_ok(h, "ipk " KEY_B " " OFFICE_ID " --kms-id " COUNTED_O,
+    /* The slot is echoed normalized, as dli shows it: no braces, lower case. */
+    expect_ok(h, "ipk " KEY_B " {AAAAAAAA-1111-2222-3333-444444444444} --kms-id " COUNTED_O,
               "installed " OFFICE_ID " family=office partial_key=QRTVN");
     s = run(h, "dli all", &rc);
     assert_int_equal(rc, 0);
@@ -214,7 +215,7 @@ static void inventory_verbs(void **state)
     expect_ok(h, "dli " OFFICE_ID, "enabled=yes");
     expect_err(h, "upk", "KMS_EINVAL");
     expect_err(h, "upk bbbbbbbb-1111-2222-3333-444444444444", "KMS_ENOENT");
-    expect_ok(h, "upk " OFFICE_ID, "uninstalled");
+    expect_ok(h, "upk {" OFFICE_ID "}", "uninstalled " OFFICE_ID);
     expect_err(h, "dli " OFFICE_ID, "KMS_ENOENT");
     expect_ok(h, "upk default", NULL);
     expect_err(h, "dli", "KMS_ENOENT");
@@ -447,6 +448,29 @@ static void activation(void **state)
     kms_wr_free(&out);
     assert_int_equal(kms_host_stats(h)->other_encodings, 2);
     assert_int_equal(kms_host_stats(h)->activations_ok, 4);
+    {
+        /* Well-formed NDR around a bad message (plain major with minor 0, an
+         * unknown major, a truncated plain message): 0x8007000D, not a fault. */
+        const uint8_t minor0[] = {4, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0x50, 0x4b};
+        const uint8_t major9[] = {4, 0, 0, 0, 4, 0, 0, 0, 1, 0, 9, 0};
+        const uint8_t short1[] = {8, 0, 0, 0, 8, 0, 0, 0, 1, 0, 0x50, 0x4b, 0, 0, 0, 0};
+        const struct {
+            const uint8_t *p;
+            size_t n;
+        } bad[] = {{minor0, sizeof minor0}, {major9, sizeof major9}, {short1, sizeof short1}};
+        uint64_t failed = kms_host_stats(h)->activations_failed;
+
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            kms_wr_init(&out);
+            assert_int_equal(kms_host_rpc_handler(h, 0, bad[i].p, bad[i].n, &out), 0);
+            assert_int_equal(kms_act_decode_response(out.buf, out.len, &rs), 0);
+            assert_int_equal(rs.status, KMS_HR_INVALID_DATA);
+            kms_wr_free(&out);
+        }
+        assert_int_equal(kms_host_stats(h)->malformed, 3);
+        assert_int_equal(kms_host_stats(h)->activations_failed, failed + 3);
+        assert_int_equal(kms_host_stats(h)->other_encodings, 2);
+    }
 
     s = run(h, "status --json", &rc);
     assert_int_equal(rc, 0);

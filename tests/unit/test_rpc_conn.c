@@ -86,9 +86,15 @@ static void windows_three_context_bind(void **state)
     assert_int_equal(a.results[2].result, KMS_RPC_NEGOTIATE_ACK);
     assert_int_equal(a.results[2].reason, 0);
     assert_true(kms_guid_is_nil(&a.results[2].tsyn.uuid));
-    assert_string_equal(a.sec_addr, "1688");
+    assert_string_equal(a.sec_addr, "1688"); /* no port set: the default */
     assert_int_not_equal(a.assoc_group_id, 0);
     assert_int_equal(a.max_xmit_frag, 5840);
+    kms_rpc_conn_free(c);
+    /* The server sets the port of the listener that accepted the connection. */
+    c = kms_rpc_conn_new(0, handler, &h);
+    kms_rpc_conn_set_port(c, 11688);
+    do_bind(c, KMS_PTYPE_BIND, e, 3, 5840, &a);
+    assert_string_equal(a.sec_addr, "11688");
     kms_rpc_conn_free(c);
 }
 
