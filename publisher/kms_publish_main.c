@@ -18,6 +18,7 @@
 #include "base/addr.h"
 #include "base/duration.h"
 #include "base/err.h"
+#include "base/hostname.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "dns/keyfile.h"
@@ -32,7 +33,7 @@ static const char usage[] =
     "\n"
     "  --domain LIST        publish domains: \"D\" or \"D PRIORITY WEIGHT\", comma-separated\n"
     "                       entries; repeatable\n"
-    "  --target FQDN        SRV target (the KMS host); required for publish/unpublish\n"
+    "  --target FQDN        SRV target (the KMS host; default: this host's FQDN)\n"
     "  --port N             SRV port (default 1688)\n"
     "  --priority N         priority for domains that give none (default 0)\n"
     "  --weight N           weight for domains that give none (default 0)\n"
@@ -315,7 +316,7 @@ int main(int argc, char **argv)
     pub_engine_t *eng = NULL;
     ctx_t c = {0};
     uv_loop_t loop;
-    char err[300];
+    char err[300], fqdn[256];
     int rc = 2, ch;
     uint64_t v;
 
@@ -434,8 +435,15 @@ int main(int argc, char **argv)
         goto out;
     }
     if (c.op != PUB_SHOW && !opt.target) {
-        fprintf(stderr, "kms-publish: --target FQDN is required for %s\n", argv[optind]);
-        goto out;
+        /* like kmsd: the SRV target defaults to this host's FQDN */
+        if (!strchr(kms_host_fqdn(0, fqdn, sizeof fqdn), '.')) {
+            fprintf(stderr,
+                    "kms-publish: no --target, and this host's name '%s' has no domain to "
+                    "make an FQDN of (give --target FQDN)\n",
+                    fqdn);
+            goto out;
+        }
+        opt.target = fqdn;
     }
     if (key_file) {
         if (kms_keyfile_load(key_file, key_name, &key, err, sizeof err) < 0) {

@@ -3,9 +3,10 @@ one line on stderr naming that option (getopt's own message is off), exit 2;
 many domains failing give one line per domain on stdout and ONE summary line
 on stderr (was: one stderr line per domain).
 """
+import json
 import socket
 
-from dnstest import check, kms_publish
+from dnstest import check, kms_publish, program, run
 
 
 def stderr_lines(out):
@@ -61,9 +62,31 @@ def many_domains_down():
           "single domain: the failure itself", out)
 
 
+def default_target_is_this_hosts_fqdn():
+    """No --target: the host's FQDN, as kmsd's default.  A host name is set
+    in a private UTS namespace (root, unshare); said loudly and skipped where
+    there is none."""
+    server = "127.0.0.1:%d" % closed_udp_port()
+    script = 'hostname "$1" && shift && exec "$@"'
+    base = [program("kms-publish"), "publish", "--server", server, "--allow-unsigned",
+            "--attempts", "1", "--domain", "kms.test", "--json"]
+    out = run(["unshare", "-u", "sh", "-c", script, "sh", "kms7.corp.test"] + base, timeout=30)
+    if out.returncode not in (0, 1) or not out.stdout.strip():
+        print("SKIPPED default_target_is_this_hosts_fqdn: no private namespaces here (%s)"
+              % out.stderr.strip())
+        return
+    check(json.loads(out.stdout)["results"][0]["target"] == "kms7.corp.test", "FQDN target", out)
+    # a short name with no domain anywhere: one clear line, nothing sent
+    out = run(["unshare", "-u", "sh", "-c", script, "sh", "nodomainhost"] + base, timeout=30)
+    check(out.returncode != 0 and stderr_lines(out) == [
+        "kms-publish: no --target, and this host's name 'nodomainhost' has no domain to make "
+        "an FQDN of (give --target FQDN)"], "short host name", out)
+
+
 def main():
     bad_options()
     many_domains_down()
+    default_target_is_this_hosts_fqdn()
     print("ok")
 
 
