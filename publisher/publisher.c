@@ -131,6 +131,8 @@ struct pub_engine {
     xchg_t *qhead, *qtail;
     unsigned handles; /* open uv handles owned by the engine's runs */
     int freeing;
+    kms_ratelimit_t retry_log; /* log_retries: a line per 150 ms at most (an exchange retries
+                                  after >= 187 ms, so its own lines all show) */
 };
 
 static void zone_finish(zone_t *z);
@@ -272,8 +274,9 @@ static void xchg_fail_attempt(xchg_t *x, int status, const kms_dns_reply_t *repl
     unsigned max = x->max_attempts ? x->max_attempts : e->opt.attempts;
     if (!x->run->canceled && pub_status_retriable(status) && (max == 0 || x->attempt < max)) {
         uint64_t d = backoff_delay(&e->opt, x->attempt);
-        if (e->opt.log_retries) {
-            char srv[KMS_ADDRSTRLEN], why[300];
+        uint64_t quiet = 0;
+        if (e->opt.log_retries && kms_ratelimit(&e->retry_log, uv_now(e->loop), 150, &quiet)) {
+            char srv[KMS_ADDRSTRLEN], why[300], more[64] = "";
             kms_dns_explain_ctx_t c = {x->is_update ? "update" : "query",
                                        kms_addr_format_dns((struct sockaddr *)&x->srv, srv),
                                        e->has_key ? e->key_display : NULL, NULL};
@@ -281,7 +284,11 @@ static void xchg_fail_attempt(xchg_t *x, int status, const kms_dns_reply_t *repl
                 kms_dns_explain(reply, &c, why, sizeof why);
             else
                 kms_dns_explain_err(status, &c, why, sizeof why);
-            kms_warn("%s (attempt %u); retrying in %.1f s", why, x->attempt, (double)d / 1000.0);
+            if (quiet)
+                snprintf(more, sizeof more, " (%llu more failed attempts not logged)",
+                         (unsigned long long)quiet);
+            kms_warn("%s (attempt %u); retrying in %.1f s%s", why, x->attempt, (double)d / 1000.0,
+                     more);
         }
         x->in_backoff = 1;
         uv_timer_start(&x->timer, on_backoff, d, 0);
