@@ -16,6 +16,8 @@
 /* 32 hex digits (an optional newline after) into 16 bytes. */
 static int parse_machine_id(const char *s, size_t len, uint8_t id[16])
 {
+    if (len > 64)
+        return KMS_EMALFORMED;
     if (len > 0 && s[len - 1] == '\n')
         len--;
     if (len != 32)
@@ -58,18 +60,38 @@ static int app_specific(const uint8_t machine[16], kms_guid_t *out)
     return 0;
 }
 
+int loc_client_id_from_machine_id(const char *text, size_t len, kms_guid_t *out)
+{
+    uint8_t id[16];
+    int rc = parse_machine_id(text, len, id);
+
+    return rc ? rc : app_specific(id, out);
+}
+
+int loc_client_id_parse(const char *text, size_t len, kms_guid_t *out)
+{
+    char line[KMS_GUID_STRLEN + 1];
+
+    if (len > 0 && text[len - 1] == '\n')
+        len--;
+    if (len >= sizeof line || memchr(text, '\0', len))
+        return KMS_EMALFORMED;
+    memcpy(line, text, len);
+    line[len] = '\0';
+    if (kms_guid_parse(line, out) != 0 || kms_guid_is_nil(out))
+        return KMS_EMALFORMED;
+    return 0;
+}
+
 static int from_machine_id(const char *path, kms_guid_t *out)
 {
     char *buf = NULL;
     size_t len = 0;
-    uint8_t id[16];
     int rc = kms_file_read(path ? path : "/etc/machine-id", 64, &buf, &len);
 
     if (rc == 0)
-        rc = parse_machine_id(buf, len, id);
+        rc = loc_client_id_from_machine_id(buf, len, out);
     free(buf);
-    if (rc == 0)
-        rc = app_specific(id, out);
     return rc;
 }
 
@@ -83,11 +105,9 @@ static int from_file(const char *path, kms_guid_t *out)
         return KMS_ENOENT;
     rc = kms_file_read(path, 128, &buf, &len);
     if (rc == 0) {
-        if (len > 0 && buf[len - 1] == '\n')
-            buf[--len] = '\0';
-        rc = kms_guid_parse(buf, out);
+        rc = loc_client_id_parse(buf, len, out);
         free(buf);
-        if (rc == 0 && !kms_guid_is_nil(out))
+        if (rc == 0)
             return 0;
     }
     /* none yet (or unreadable): create it */

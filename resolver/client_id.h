@@ -38,6 +38,14 @@ typedef enum {
 void loc_client_id(const char *machine_id_path, const char *state_file, kms_guid_t *out,
                    loc_cid_source_t *src);
 
+/** The ID derived from the text of a machine-id file (32 hex digits, an
+ *  optional newline).  0 or KMS_EMALFORMED (KMS_ESYS if HMAC fails). */
+int loc_client_id_from_machine_id(const char *text, size_t len, kms_guid_t *out);
+
+/** The ID kept in the client-id file (one GUID line, not nil).  0 or
+ *  KMS_EMALFORMED. */
+int loc_client_id_parse(const char *text, size_t len, kms_guid_t *out);
+
 /** "machine-id", "state file", "random (this run only)". */
 const char *loc_cid_source_name(loc_cid_source_t s);
 
