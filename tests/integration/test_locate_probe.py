@@ -222,6 +222,35 @@ def test_activation_counts_once(ns, tmp):
                 check(f.read().strip() == ids[0], ids)
 
 
+WIN10_KMS_ID = "58e2134f-8e11-4d17-9cb2-91069c151148"  # the pool kms-locate's request counts in
+
+
+def test_threshold_against_real_kmsd(ns, tmp):
+    """A real kmsd's ledger decides the outcome: below the Windows client
+    threshold (25 distinct clients) --activation-check says 0xC004F038
+    (exit 16); once 24 other clients have activated, 0x00000000."""
+    cache = os.path.join(tmp, "thr", "host-cache")
+    with endpoint(LIVE) as ep:
+        for args in (["ipk", EXAMPLE_KEY], ["ato"]):
+            out = run([program("kmsctl"), "--state-dir", ep.dir] + args, timeout=30)
+            check(out.returncode == 0, (args, out.stdout, out.stderr))
+        target = ["--kms", "%s:%d" % (LIVE, ep.port), "--cache-file", cache, "--probe",
+                  "--activation-check"]
+        code, r, err = locate(ns, *target)
+        p = r["hosts"][0]["probe"]
+        check(code == 16 and r["outcome"] == "0xC004F038", (code, r, err))
+        check(p["current_count"] == 1 and p["required_count"] == 25, p)
+        for i in range(24):
+            out = run([program("kms_client"), "--kms-id", WIN10_KMS_ID, "--client-id",
+                       "00000000-0000-4000-8000-%012d" % (i + 1), "%s:%d" % (LIVE, ep.port)],
+                      timeout=30)
+            check(out.returncode == 0 and "status=0x00000000" in out.stdout, out.stdout)
+        code, r, err = locate(ns, *target)
+        p = r["hosts"][0]["probe"]
+        check(code == 0 and r["outcome"] == "0x00000000", (code, r, err))
+        check(p["current_count"] == 25, p)
+
+
 def test_manual_host(ns):
     with Listener(LIVE) as lst:
         code, r, _ = locate(ns, "--kms", "%s:%d" % (LIVE, lst.port), "--probe", "--no-cache")
@@ -264,6 +293,7 @@ def main():
             test_cache(ns, tmp)
             test_activation_count(ns)
             test_activation_counts_once(ns, tmp)
+            test_threshold_against_real_kmsd(ns, tmp)
             test_manual_host(ns)
             check(time.monotonic() - t0 < 300, "took too long")
     finally:
