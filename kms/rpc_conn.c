@@ -90,6 +90,11 @@ void kms_rpc_conn_set_port(kms_rpc_conn_t *c, uint16_t port)
     c->port = port;
 }
 
+int kms_rpc_conn_in_call(const kms_rpc_conn_t *c)
+{
+    return c->reasm != NULL;
+}
+
 void kms_rpc_conn_stats(const kms_rpc_conn_t *c, kms_rpc_stats_t *st)
 {
     *st = c->st;

@@ -71,6 +71,10 @@ int kms_rpc_conn_pdu(kms_rpc_conn_t *c, const uint8_t *pdu, size_t len, kms_wr_t
  *  listener that accepted the connection; default 1688. */
 void kms_rpc_conn_set_port(kms_rpc_conn_t *c, uint16_t port);
 
+/** 1 while a fragmented request is open (its first fragment in, its last
+ *  not yet), else 0. */
+int kms_rpc_conn_in_call(const kms_rpc_conn_t *c);
+
 /** Counters for logs and status. */
 typedef struct {
     uint64_t binds, requests, faults, rejected_binds;

@@ -8,11 +8,13 @@
  * still alive in every write callback.
  *
  * The one timer per connection carries two deadlines (docs/kmsd.1): with no
- * partial PDU buffered it is the idle deadline, restarted by every read;
- * once a PDU has begun it is that PDU's deadline, idle_timeout after its
- * first byte, and reads that do not complete it leave it alone, so a client
- * dribbling bytes cannot hold a slot.  When it fires, a partial PDU makes
- * the close a "slow client", otherwise an idle one.
+ * request in progress it is the idle deadline, restarted by every read;
+ * once a request has begun (a partial PDU buffered, or a fragmented call
+ * whose last fragment is still to come) it is that request's deadline,
+ * idle_timeout after its first byte, and reads that do not complete it leave
+ * it alone, so a client dribbling bytes or fragments cannot hold a slot.
+ * When it fires with a request in progress the close is a "slow client",
+ * otherwise an idle one.
  */
 #include "kms/server.h"
 
@@ -234,12 +236,17 @@ static void conn_bad(conn_t *c, int rc, const char *what)
 
 /* The connection's deadline passed: idle, or a PDU begun idle_timeout ago
  * is still incomplete (slow client).  Both count as idle_closed. */
+static int in_request(const conn_t *c)
+{
+    return kms_framer_pending(&c->framer) > 0 || kms_rpc_conn_in_call(c->rpc);
+}
+
 static void idle_cb(uv_timer_t *t)
 {
     conn_t *c = t->data;
     kms_server_t *s = c->srv;
     char why[96];
-    int slow = kms_framer_pending(&c->framer) > 0;
+    int slow = in_request(c);
 
     s->stats->idle_closed++;
     if (slow)
@@ -350,7 +357,7 @@ static void conn_input(conn_t *c, const uint8_t *data, size_t n)
     kms_server_t *s = c->srv;
     kms_wr_t out;
     pdu_ctx_t x = {c, &out, 0};
-    int rc, was_partial = kms_framer_pending(&c->framer) > 0;
+    int rc, was_busy = in_request(c);
 
     kms_wr_init(&out);
     rc = kms_framer_feed(&c->framer, data, n, s->max_pdu, on_pdu, &x);
@@ -359,9 +366,12 @@ static void conn_input(conn_t *c, const uint8_t *data, size_t n)
         conn_bad(c, rc, "malformed RPC input");
         return;
     }
-    /* Idle deadline after a whole PDU; a PDU that began in this read gets
-     * its own deadline; one still incomplete from before keeps it. */
-    if (s->idle_ms && (!was_partial || x.pdus > 0 || kms_framer_pending(&c->framer) == 0))
+    /* Restarted when a request completed (a whole PDU outside an open
+     * fragmented call) or none was in progress before this read (one that
+     * began here gets its own deadline); a request still incomplete from
+     * before keeps its deadline. */
+    if (s->idle_ms &&
+        (!was_busy || !in_request(c) || (x.pdus > 0 && !kms_rpc_conn_in_call(c->rpc))))
         uv_timer_start(&c->timer, idle_cb, s->idle_ms, 0);
     if (rc == 0 && out.err)
         rc = out.err;

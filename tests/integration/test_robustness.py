@@ -90,6 +90,35 @@ class Robustness(kmstest.KmsdTestCase):
         self.assertEqual(self.d.stat("idle_closed"), closed_before + 1)
         self.assert_still_serving()
 
+    def test_slow_fragmented_request_closed(self):
+        """A request sent as fragments, each on time but the last never:
+        the bound runs from the request's first byte, not per fragment."""
+        closed_before = self.d.stat("idle_closed")
+        with connect("127.0.0.1", self.d.port) as s:
+            s.sendall(bind_pdu())
+            ptype, _ = read_pdu(s, 5)
+            self.assertEqual(ptype, kmstest.PTYPE_BIND_ACK)
+            t0 = time.monotonic()
+            closed, flags = False, 0x01  # PFC_FIRST_FRAG, then middle fragments
+            while time.monotonic() - t0 < IDLE + 5:
+                body = struct.pack("<IHH", 4096, 0, 0) + b"\0" * 8
+                try:
+                    s.sendall(kmstest.rpc_header(kmstest.PTYPE_REQUEST, len(body), 2, flags) +
+                              body)
+                except (BrokenPipeError, ConnectionResetError):
+                    closed = True
+                    break
+                flags = 0x00
+                if wait_closed(s, IDLE / 4):  # each fragment well within IDLE
+                    closed = True
+                    break
+            elapsed = time.monotonic() - t0
+            self.assertTrue(closed, "a client dribbling fragments was not closed")
+            self.assertLess(elapsed, IDLE + 2)
+        self.assertTrue(self.d.wait_log("slow client"), self.d.log_tail())
+        self.assertEqual(self.d.stat("idle_closed"), closed_before + 1)
+        self.assert_still_serving()
+
     def test_served_while_slow_and_idle_clients_connected(self):
         idle = connect("127.0.0.1", self.d.port)
         slow = connect("127.0.0.1", self.d.port)
