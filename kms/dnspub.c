@@ -36,11 +36,13 @@ typedef struct job job_t;
 
 struct job {
     pub_op_t op;
-    int daemon;         /* daemon engine (start, refresh, reload) */
-    int strict;         /* a DNS failure makes the reply an ERR (cdns, decommission) */
-    char *target;       /* unpublish of an older record: its target (owned), else NULL */
-    uint16_t port;      /* and its port */
-    pub_engine_t *eng;  /* the engine running it */
+    int daemon;        /* daemon engine (start, refresh, reload) */
+    int strict;        /* a DNS failure makes the reply an ERR (cdns, decommission) */
+    char *target;      /* unpublish of an older record: its target (owned), else NULL */
+    uint16_t port;     /* and its port */
+    pub_engine_t *eng; /* the engine running it */
+    char *ran_target;  /* the target it ran with (owned; set when it starts) */
+    uint16_t ran_port;
     pub_domain_t *doms; /* names owned */
     size_t n;
     char *head; /* the host's reply; NULL: no reply wanted */
@@ -85,6 +87,7 @@ static void job_free(job_t *j)
     free(j->doms);
     free(j->head);
     free(j->target);
+    free(j->ran_target);
     free(j);
 }
 
@@ -350,6 +353,8 @@ static void reply_text(job_t *j, const pub_result_t *r, size_t n, int status, co
 
 static job_t *job_new(pub_op_t op, int daemon, pub_domain_t *doms, size_t n);
 static void retry_cb(uv_timer_t *t);
+static int publishing(kms_dnspub_t *p);
+static void queue_removals(kms_dnspub_t *p, int daemon);
 static void track_published(kms_dnspub_t *p, const job_t *j, const pub_result_t *r, size_t n);
 
 static uint64_t retry_delay(unsigned step)
@@ -444,9 +449,45 @@ static void drop_delayed(kms_dnspub_t *p)
     uv_timer_stop(&p->retry);
 }
 
+/* Drop the daemon jobs waiting, queued or for the retry timer: a new full
+ * publish covers the current domains, and queue_removals() queues the
+ * removals again from the published file.  Also drops waiting publish
+ * retries once publishing is off. */
+static void drop_daemon_jobs(kms_dnspub_t *p, int publish_only)
+{
+    job_t **lists[2] = {&p->queue, &p->delayed};
+
+    for (size_t l = 0; l < 2; l++) {
+        for (job_t **pp = lists[l]; *pp;) {
+            job_t *q = *pp;
+
+            if (q->daemon && (!publish_only || q->op == PUB_PUBLISH)) {
+                *pp = q->next;
+                job_free(q);
+                continue;
+            }
+            pp = &q->next;
+        }
+    }
+    if (!p->delayed)
+        uv_timer_stop(&p->retry);
+}
+
 static void kick_cb(uv_timer_t *t)
 {
     run_next(t->data);
+}
+
+/* 1 if @p domain is in the current publish list. */
+static int listed(kms_dnspub_t *p, const char *domain)
+{
+    kms_settings_t s;
+
+    kms_host_settings(p->host, &s);
+    for (size_t k = 0; k < s.n_domains; k++)
+        if (kms_dns_name_eq(domain, s.domains[k].name))
+            return 1;
+    return 0;
 }
 
 static void run_done(const pub_result_t *r, size_t n, const pub_stats_t *stats, void *ud)
@@ -459,7 +500,9 @@ static void run_done(const pub_result_t *r, size_t n, const pub_stats_t *stats, 
     (void)stats;
     p->active = NULL;
     for (size_t i = 0; i < n; i++) {
-        kms_dns_state_t *d = st_find(p, r[i].domain);
+        /* A listed domain's row tells of its current record, not of the
+         * removal of an older one (logged all the same). */
+        kms_dns_state_t *d = j->target && listed(p, r[i].domain) ? NULL : st_find(p, r[i].domain);
 
         if (r[i].status == 0)
             kms_info("dns: %s: %s", disp(r[i].domain, dn), r[i].message);
@@ -535,6 +578,13 @@ static void run_next(kms_dnspub_t *p)
         e = j->daemon ? p->eng_daemon : p->eng_cmd;
         if (rc == 0 && j->target)
             rc = old_engine(p, j, &e);
+        /* what the run publishes or removes, whatever a reload changes meanwhile */
+        free(j->ran_target);
+        j->ran_target = NULL;
+        j->ran_port = j->target ? j->port : p->port;
+        if (rc == 0 && (j->target || p->target) &&
+            !(j->ran_target = strdup(j->target ? j->target : p->target)))
+            rc = KMS_ENOMEM;
         if (rc == 0)
             rc = pub_run(e, j->op, j->doms, j->n, run_done, p);
         if (rc == 0) {
@@ -587,7 +637,10 @@ static void retry_cb(uv_timer_t *t)
 
         p->delayed = j->next;
         j->next = NULL;
-        queue_append(p, j);
+        if (j->op == PUB_PUBLISH && !publishing(p))
+            job_free(j); /* publishing was turned off meanwhile */
+        else
+            queue_append(p, j);
     }
     run_next(p);
 }
@@ -629,6 +682,25 @@ static job_t *job_new(pub_op_t op, int daemon, pub_domain_t *doms, size_t n)
     return j;
 }
 
+/* 1 if an unpublish of @p domain at (@p target, @p port) is running,
+ * queued or waiting for a retry. */
+static int removal_pending(const kms_dnspub_t *p, const kms_published_rec_t *a)
+{
+    const job_t *lists[3] = {p->active, p->queue, p->delayed};
+
+    for (size_t l = 0; l < 3; l++) {
+        for (const job_t *j = lists[l]; j; j = l ? j->next : NULL) {
+            if (j->op != PUB_UNPUBLISH || !j->target || j->port != a->port ||
+                !kms_dns_name_eq(j->target, a->target))
+                continue;
+            for (size_t k = 0; k < j->n; k++)
+                if (kms_dns_name_eq(j->doms[k].name, a->domain))
+                    return 1;
+        }
+    }
+    return 0;
+}
+
 /* Queue, before anything else this call queues, the removal of every
  * record this host published that the current settings no longer make:
  * its domain left the list, or the target or the port changed.  One job
@@ -642,16 +714,23 @@ static void queue_removals(kms_dnspub_t *p, int daemon)
     if (!done)
         return;
     kms_host_settings(p->host, &s);
+    /* Left alone: what this host still makes (the publish replaces it) and
+     * what a removal already running, queued or waiting covers. */
     for (size_t i = 0; i < p->pubd.n; i++) {
         const kms_published_rec_t *a = &p->pubd.recs[i];
         int current = p->target && kms_dns_name_eq(a->target, p->target) && a->port == p->port;
+
+        for (size_t k = 0; current && k < s.n_domains && !done[i]; k++)
+            done[i] = kms_dns_name_eq(a->domain, s.domains[k].name);
+        if (!done[i])
+            done[i] = removal_pending(p, a);
+    }
+    for (size_t i = 0; i < p->pubd.n; i++) {
+        const kms_published_rec_t *a = &p->pubd.recs[i];
         pub_domain_t *d;
         size_t n = 0;
-        job_t *j;
+        job_t *j = NULL;
 
-        for (size_t k = 0; current && k < s.n_domains; k++)
-            if (kms_dns_name_eq(a->domain, s.domains[k].name))
-                done[i] = 1; /* still made by this host: the publish replaces it */
         if (done[i] || !(d = calloc(p->pubd.n - i, sizeof *d)))
             continue;
         for (size_t m = i; m < p->pubd.n; m++) {
@@ -666,9 +745,9 @@ static void queue_removals(kms_dnspub_t *p, int daemon)
         }
         if (n == 0 || !(j = job_new(PUB_UNPUBLISH, daemon, d, n)) ||
             !(j->target = strdup(a->target))) {
-            if (n && j)
-                job_free(j);
-            else {
+            if (j) {
+                job_free(j); /* owns d and its names */
+            } else {
                 for (size_t k = 0; k < n; k++)
                     free((char *)d[k].name);
                 free(d);
@@ -685,8 +764,8 @@ static void queue_removals(kms_dnspub_t *p, int daemon)
 /* Keep the published file in step with a run's results. */
 static void track_published(kms_dnspub_t *p, const job_t *j, const pub_result_t *r, size_t n)
 {
-    const char *target = j->target ? j->target : p->target;
-    uint16_t port = j->target ? j->port : p->port;
+    const char *target = j->ran_target;
+    uint16_t port = j->ran_port;
     int changed = 0, rc;
 
     if (!target)
@@ -694,15 +773,26 @@ static void track_published(kms_dnspub_t *p, const job_t *j, const pub_result_t 
     for (size_t i = 0; i < n; i++) {
         if (r[i].status != 0)
             continue;
-        if (j->op == PUB_PUBLISH)
-            changed |= kms_published_add(&p->pubd, r[i].domain, target, port) == 1;
-        else if (j->op == PUB_UNPUBLISH)
+        if (j->op == PUB_PUBLISH) {
+            rc = kms_published_add(&p->pubd, r[i].domain, target, port);
+            if (rc < 0)
+                kms_warn("dns: cannot remember %s at %s: %s (it will not be removed when "
+                         "the target, port or domain list changes)",
+                         target, r[i].domain, kms_strerror(rc));
+            changed |= rc == 1;
+        } else if (j->op == PUB_UNPUBLISH) {
             changed |= kms_published_del(&p->pubd, r[i].domain, target, port) == 1;
+        }
     }
     if (changed && (rc = kms_state_save_published(p->state_dir, &p->pubd, 1)) < 0)
         kms_warn("dns: cannot save %s/%s: %s (older records may be left behind after a "
                  "restart)",
                  p->state_dir, KMS_STATE_PUBLISHED, kms_strerror(rc));
+    /* A reload changed the target or port while this publish ran: what it
+     * added is already an older record. */
+    if (changed && j->op == PUB_PUBLISH && !p->stopping &&
+        (!p->target || !kms_dns_name_eq(target, p->target) || port != p->port))
+        queue_removals(p, 1);
 }
 
 /* Queue a publish of the current settings (daemon or command mode); with
@@ -715,6 +805,7 @@ static int queue_publish(kms_dnspub_t *p, int daemon, const char *head, kms_dnsp
     size_t n;
     job_t *j;
 
+    drop_daemon_jobs(p, 0);
     queue_removals(p, daemon);
     if (current_domains(p, &d, &n) < 0 || n == 0) {
         run_next(p);
@@ -841,6 +932,8 @@ int kms_dnspub_reconfigure(kms_dnspub_t *p, const kms_config_t *cfg, char *err, 
     fingerprint(p, after, sizeof after);
     if (p->refresh_s != old_refresh && p->started)
         start_timer(p);
+    if (!publishing(p))
+        drop_daemon_jobs(p, 1); /* publishing turned off: no publish retries */
     if (!p->started || strcmp(after, p->last_fp) == 0 || !publishing(p))
         return 0;
     kms_info("dns: settings changed: publishing again");

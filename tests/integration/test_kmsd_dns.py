@@ -145,6 +145,23 @@ class KmsdDns(kmstest.KmsdTestCase):
         self.assertEqual(recs, [(3, 7, d.port, TARGET, 1234)])
         self.stop_clean(d)
 
+    def test_reload_during_an_outage_drops_the_stale_retries(self):
+        # named down: the start-up publish (priority 3) waits for a retry;
+        # a reload to priority 9 must win, not be undone by that retry
+        conf = self.named_later()
+        d = self.kmsd(extra=conf).start()
+        self.assertTrue(d.wait_log("retrying in the background"), d.log_tail())
+        conf["dns"]["priority"] = "9"
+        d.write_config(conf)
+        d.signal(signal.SIGHUP)
+        self.assertTrue(d.wait_log("settings changed"), d.log_tail())
+        self.start_named_later()
+        want = [(9, 7, d.port, TARGET, 1234)]
+        self.assertEqual(self.ns.wait_srv(OWNER, lambda r: r == want, timeout=40), want)
+        time.sleep(4)  # longer than the retry steps so far: nothing older comes back
+        self.assertEqual(self.ns.srv(OWNER), want)
+        self.stop_clean(d)
+
     def test_sighup_with_changed_dns_settings_republishes(self):
         ns = self.named()
         d = self.kmsd(extra=self.dns_conf(ns.server, ns.key_file))
