@@ -4,6 +4,7 @@
 #include "base/hostname.h"
 
 #include <netdb.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -23,7 +24,8 @@ int kms_canon_lookup(const char *host, unsigned wait_ms, char *out, size_t len)
     static char name[NAME_MAX_LEN];
     static int running;
     struct gaicb *list[1] = {&req};
-    struct timespec ts;
+    struct timespec ts, now;
+    uint64_t end;
     int rc;
 
     if (!host || !*host || strlen(host) >= sizeof name || len == 0)
@@ -45,14 +47,26 @@ int kms_canon_lookup(const char *host, unsigned wait_ms, char *out, size_t len)
     if (getaddrinfo_a(GAI_NOWAIT, list, 1, NULL) != 0)
         return KMS_ENOENT;
     running = 1;
-    ts.tv_sec = wait_ms / 1000u;
-    ts.tv_nsec = (long)(wait_ms % 1000u) * 1000000L;
-    /* gai_suspend may return early (EINTR, EAI_ALLDONE): gai_error decides */
-    while ((rc = gai_suspend((const struct gaicb *const *)list, 1, &ts)) == EAI_INTR)
-        ;
+    /* gai_suspend may return early (a signal, EAI_ALLDONE): wait what is
+     * left of the bound, then gai_error decides */
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    end = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u + wait_ms;
+    for (;;) {
+        uint64_t t;
+
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        t = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+        if (t >= end)
+            break;
+        ts.tv_sec = (time_t)((end - t) / 1000u);
+        ts.tv_nsec = (long)((end - t) % 1000u) * 1000000L;
+        if (gai_suspend((const struct gaicb *const *)list, 1, &ts) != EAI_INTR)
+            break;
+    }
     rc = gai_error(&req);
     if (rc == EAI_INPROGRESS) {
-        if (gai_cancel(&req) != EAI_CANCELED)
+        /* EAI_ALLDONE: it finished meanwhile, its answer counts */
+        if (gai_cancel(&req) == EAI_NOTCANCELED)
             return KMS_ETIMEOUT; /* still running: left to finish into the statics */
         rc = gai_error(&req);
     }

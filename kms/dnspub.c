@@ -914,6 +914,14 @@ void kms_dnspub_start(kms_dnspub_t *p)
     for (size_t i = 0; i < s.n_domains && publishing(p); i++)
         st_find(p, s.domains[i].name);
     st_push(p);
+    if (publishing(p) && p->target) {
+        const char *dot = strchr(p->target, '.');
+
+        if (!dot || !dot[1])
+            kms_warn("dns: the SRV target '%s' has no domain (this host's FQDN is not known): "
+                     "clients cannot resolve it; set [dns] target",
+                     p->target);
+    }
     if (publishing(p))
         queue_publish(p, 1, NULL, NULL, NULL);
     else

@@ -45,8 +45,12 @@
 static const char *const usage_errors[] = {"KMS_EINVAL", "KMS_ERANGE", "KMS_EKEYFORMAT",
                                            "KMS_EMALFORMED"};
 
-static int exit_code_for(const char *err_name)
+static int exit_code_for(const char *err_name, const char *msg)
 {
+    /* "ERR <name> dns <domain>: ...": the DNS work behind the verb failed
+     * (cdns, decommission), whatever the publisher's error is named */
+    if (strncmp(msg, "dns ", 4) == 0 || strncmp(msg, "dns:", 4) == 0)
+        return 1;
     for (size_t i = 0; i < sizeof usage_errors / sizeof usage_errors[0]; i++)
         if (strcmp(err_name, usage_errors[i]) == 0)
             return 2;
@@ -177,7 +181,7 @@ static int print_reply(char *buf, int json, const char *verb)
             kms_json_free(o);
         }
         fprintf(stderr, "kmsctl: %s\n", msg);
-        return exit_code_for(namebuf);
+        return exit_code_for(namebuf, msg);
     }
     {
         unsigned long n = strtoul(line + 2, NULL, 10);

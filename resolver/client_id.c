@@ -110,7 +110,11 @@ static int from_file(const char *path, kms_guid_t *out)
         if (rc == 0)
             return 0;
     }
-    /* none yet (or unreadable): create it */
+    /* None yet, or not an ID (corrupt): create it.  A file that could not
+     * be read now (permissions, I/O) is left alone: replacing it would make
+     * this machine a new client to every host; this run gets a random ID. */
+    if (rc != KMS_ENOENT && rc != KMS_EMALFORMED && rc != KMS_ETOOBIG)
+        return rc;
     if (kms_guid_random(out) != 0)
         return KMS_ESYS;
     {

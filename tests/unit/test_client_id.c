@@ -73,7 +73,20 @@ static void state_file_when_no_machine_id(void **state_)
     assert_int_equal(src, LOC_CID_RANDOM);
     assert_false(kms_guid_is_nil(&b));
     unlink(mid);
+    /* a corrupt file is replaced by a new ID, kept from then on */
+    write_text(state, "not an id\n");
+    loc_client_id(mid, state, &b, &src);
+    assert_int_equal(src, LOC_CID_FILE);
+    assert_false(kms_guid_eq(&a, &b));
+    loc_client_id(mid, state, &a, &src);
+    assert_true(kms_guid_eq(&a, &b));
     unlink(state);
+    /* one that cannot be read now (here: a directory) is left alone: this
+     * run gets a random ID */
+    assert_int_equal(mkdir(state, 0700), 0);
+    loc_client_id(mid, state, &b, &src);
+    assert_int_equal(src, LOC_CID_RANDOM);
+    assert_int_equal(rmdir(state), 0); /* still the directory: not replaced */
 }
 
 static void path_beside_the_cache(void **state_)
