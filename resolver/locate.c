@@ -586,11 +586,15 @@ static void start_work(job_t *j)
             snprintf(h->target, sizeof(h->target), "%s", e.host);
             h->port = e.port;
             h->source = LOC_HOST_CACHE;
-            if (!literal_addr(h) && e.addr[0] && cached_addr(h, e.addr))
-                h->addrs_from = LOC_ADDRS_CACHE;
+            int literal = literal_addr(h);
             r->cache = LOC_CACHE_HIT;
             if (j->probe && !j->all) {
-                /* /skhc: the cached host first; DNS only if it fails */
+                /* /skhc: the cached host first, at the address that
+                   answered last time; DNS only if it fails.  Otherwise
+                   (listing, --all) DNS is asked anyway and its addresses,
+                   fresh, are the ones shown and probed. */
+                if (!literal && e.addr[0] && cached_addr(h, e.addr))
+                    h->addrs_from = LOC_ADDRS_CACHE;
                 j->cache_first = 1;
                 r->cache_first = 1;
                 resolve_phase(j); /* its A/AAAA only when no address is known */

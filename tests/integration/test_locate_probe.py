@@ -9,6 +9,7 @@ when none is built the test fails, it never passes against a stand-in.  The
 fixed-count activation cases use tests/tools/locate_listener, whose count is
 set on its command line."""
 
+import json
 import os
 import re
 import shutil
@@ -142,6 +143,18 @@ def test_cache(ns, tmp):
         code, r, _ = locate(ns, "--domain", "kms.test", "--cache-file", cache)
         check(code == 0 and r["queries"] >= 1 and r["hosts"][0]["source"] == "cache", r)
         check(r["hosts"][1]["target"] == "kms2.kms.test", r)
+        # ...and with DNS asked, its fresh addresses count, not a remembered
+        # one that may be stale (the host moved)
+        with open(cache) as f:
+            kept = json.load(f)
+        with open(cache, "w") as f:
+            json.dump(dict(kept, address="127.0.0.99"), f)
+        code, r, _ = locate(ns, "--domain", "kms.test", "--cache-file", cache)
+        check(code == 0 and r["hosts"][0]["source"] == "cache", r)
+        check("127.0.0.99" not in r["hosts"][0]["addresses"] and
+              r["hosts"][0]["addresses_from"] != "cache", r)
+        with open(cache, "w") as f:
+            json.dump(kept, f)
         # DNS is dead (a server that never answers) and the cache is warm: the
         # cached host answers at once, and the DNS server sees no query
         with FakeDNS(None) as dead:
