@@ -19,6 +19,8 @@
 
 #define DEFAULT_PROBE_MS 2000
 
+#define LOC_FAILED_MAX 32
+
 typedef struct job {
     uv_loop_t *loop;
     kms_dnsq_t *dns;
@@ -38,6 +40,14 @@ typedef struct job {
     int inflight;
     int cache_first; /* probing the cached host before DNS */
     size_t probe_host, probe_addr;
+    /* addresses that failed a probe in this run, with that result: a later
+       host at the same address and port (the cached host's own SRV record,
+       say) is not waited for again */
+    struct {
+        loc_sockaddr_t sa;
+        loc_probe_result_t pr;
+    } failed[LOC_FAILED_MAX];
+    size_t n_failed;
     int err;
     int done;
 } job_t;
@@ -404,6 +414,10 @@ static void on_probe(void *ud, const loc_probe_result_t *pr)
     h->probed = 1;
     h->probe = *pr;
     h->probe_tries++;
+    if (pr->state != LOC_PROBE_OK && j->n_failed < LOC_FAILED_MAX) {
+        j->failed[j->n_failed].sa = h->addrs[j->probe_addr];
+        j->failed[j->n_failed++].pr = *pr;
+    }
     if (pr->state == LOC_PROBE_OK) {
         h->answered_addr = j->probe_addr;
         if (r->answered < 0)
@@ -419,6 +433,31 @@ static void on_probe(void *ud, const loc_probe_result_t *pr)
         j->probe_addr = 0;
     }
     probe_next(j);
+}
+
+/* 1 (and @p h's probe result set) when address @p k of @p h already failed
+ * a probe in this run. */
+static int failed_before(job_t *j, loc_host_t *h, size_t k)
+{
+    const loc_sockaddr_t *a = &h->addrs[k];
+
+    for (size_t i = 0; i < j->n_failed; i++) {
+        const loc_sockaddr_t *f = &j->failed[i].sa;
+        int same = f->sa.sa_family == a->sa.sa_family &&
+                   (a->sa.sa_family == AF_INET
+                        ? f->sin.sin_port == a->sin.sin_port &&
+                              f->sin.sin_addr.s_addr == a->sin.sin_addr.s_addr
+                        : f->sin6.sin6_port == a->sin6.sin6_port &&
+                              memcmp(&f->sin6.sin6_addr, &a->sin6.sin6_addr, 16) == 0);
+
+        if (same) {
+            h->probed = 1;
+            h->probe = j->failed[i].pr;
+            h->probe.again = 1;
+            return 1;
+        }
+    }
+    return 0;
 }
 
 static void probe_next(job_t *j)
@@ -440,6 +479,13 @@ static void probe_next(job_t *j)
             h->probe.err = h->resolve_status ? h->resolve_status : KMS_ENOENT;
             h->probe.hr = LOC_HR_RPC_UNAVAIL;
             j->probe_host++;
+            continue;
+        }
+        if (failed_before(j, h, j->probe_addr)) {
+            if (++j->probe_addr >= h->n_addrs) {
+                j->probe_host++;
+                j->probe_addr = 0;
+            }
             continue;
         }
         rc = loc_probe_start(j->loop, (struct sockaddr *)&h->addrs[j->probe_addr], j->probe_ms,

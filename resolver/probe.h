@@ -47,6 +47,7 @@ typedef struct {
     uint32_t current_count; /* the host's count in the response */
     uint32_t required;      /* the threshold asked for */
     kms_guid_t client_id;   /* the client machine ID the request carried */
+    int again;              /* not probed: this address failed earlier in the run */
 } loc_probe_result_t;
 
 typedef void (*loc_probe_cb)(void *ud, const loc_probe_result_t *r);

@@ -125,8 +125,9 @@ void loc_report_text(FILE *f, const loc_result_t *r, int explain)
         if (h->n_addrs && h->addrs_from == LOC_ADDRS_CACHE)
             fputs(" (remembered in the host cache)", f);
         if (h->probed)
-            fprintf(f, " probe: %s [%s] %s", loc_probe_state_name(h->probe.state),
-                    loc_hr_format(h->probe.hr, hr), h->probe.addr);
+            fprintf(f, " probe: %s [%s] %s%s", loc_probe_state_name(h->probe.state),
+                    loc_hr_format(h->probe.hr, hr), h->probe.addr,
+                    h->probe.again ? " (not probed again: it failed earlier in this run)" : "");
         if (h->probed && h->probe.activation)
             fprintf(f, " activation: status 0x%08X, count %u (client needs %u), client %s",
                     h->probe.act_status, h->probe.current_count, h->probe.required,
@@ -212,6 +213,8 @@ char *loc_report_json(const loc_result_t *r, int explain)
             kms_json_set_str(p, "outcome", loc_hr_format(h->probe.hr, hr));
             kms_json_set_str(p, "address", h->probe.addr[0] ? h->probe.addr : NULL);
             kms_json_set_int(p, "ms", (int64_t)h->probe.ms);
+            if (h->probe.again)
+                kms_json_set_bool(p, "again", 1); /* not probed: failed earlier in this run */
             if (h->probe.activation) {
                 kms_json_set_str(p, "activation_status", loc_hr_format(h->probe.act_status, hr));
                 kms_json_set_int(p, "current_count", h->probe.current_count);

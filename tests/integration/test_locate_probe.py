@@ -179,6 +179,9 @@ def test_cache(ns, tmp):
     check(r["queries"] >= 1 and not r["dns_skipped"], r)
     check("dropped from the cache" in r["hosts"][0]["why"], r)
     check([h["target"] for h in r["hosts"][1:]] == ["kms2.kms.test", "kms3.kms.test"], r)
+    # its own SRV record, at the same address and port, is not waited for again
+    check(r["hosts"][2]["probe"].get("again") and not r["hosts"][1]["probe"].get("again") and
+          r["hosts"][2]["probe"]["address"] == r["hosts"][0]["probe"]["address"], r)
     check(not os.path.exists(cache), "failed cached host must be dropped")
     code, r, _ = locate(ns, "--domain", "kms.test", "--cache-file", cache)
     check(r["cache"] == "empty" and r["hosts"][0]["target"] == "kms2.kms.test", r)
