@@ -129,7 +129,8 @@ static void usage(FILE *f)
                "  -V, --version            show the version and exit\n"
                "\n"
                "Signals: SIGTERM/SIGINT stop cleanly; SIGHUP reloads the configuration.\n"
-               "Exit status: 0 clean stop, 1 start-up failure, 2 configuration error.\n");
+               "Exit status: 0 clean stop, 1 start-up failure, 2 configuration error or bad "
+               "usage.\n");
 }
 
 static int add_override(kmsd_app *app, const char *section, const char *key, const char *value,

@@ -250,7 +250,8 @@ static void idle_cb(uv_timer_t *t)
 
     s->stats->idle_closed++;
     if (slow)
-        snprintf(why, sizeof why, "slow client (a PDU still incomplete %u s after its first byte)",
+        snprintf(why, sizeof why,
+                 "slow client (a request still incomplete %u s after its first byte)",
                  s->idle_ms / 1000);
     else
         snprintf(why, sizeof why, "idle for %u s", s->idle_ms / 1000);

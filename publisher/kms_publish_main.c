@@ -52,7 +52,7 @@ static const char usage[] =
     "  --verify             then wait until every name server of the zone serves it\n"
     "  --verify-timeout SEC bound for --verify (default 30)\n"
     "  --json               one JSON object instead of text lines\n"
-    "  --verbose            log each failed attempt\n"
+    "  --verbose            log failed attempts (at most one line per 150 ms)\n"
     "  --help, --version\n";
 
 enum {
