@@ -352,9 +352,19 @@ static void reply_text(job_t *j, const pub_result_t *r, size_t n, int status, co
 }
 
 static job_t *job_new(pub_op_t op, int daemon, pub_domain_t *doms, size_t n);
+
+/* Append @p j to the job list @p head (the queue, or the retries waiting). */
+static void list_append(job_t **head, job_t *j)
+{
+    while (*head)
+        head = &(*head)->next;
+    *head = j;
+}
+
 static void retry_cb(uv_timer_t *t);
 static int publishing(kms_dnspub_t *p);
 static void queue_removals(kms_dnspub_t *p, int daemon);
+static int listed(kms_dnspub_t *p, const char *domain);
 static void track_published(kms_dnspub_t *p, const job_t *j, const pub_result_t *r, size_t n);
 
 static uint64_t retry_delay(unsigned step)
@@ -380,7 +390,7 @@ static void schedule_retry(kms_dnspub_t *p, const job_t *j, const pub_result_t *
 {
     pub_domain_t *d = NULL;
     size_t k = 0, first = 0;
-    job_t *nj, **tail;
+    job_t *nj;
     uint64_t delay;
     char dn[256];
 
@@ -417,9 +427,7 @@ static void schedule_retry(kms_dnspub_t *p, const job_t *j, const pub_result_t *
         return;
     }
     nj->port = j->port;
-    for (tail = &p->delayed; *tail; tail = &(*tail)->next)
-        ;
-    *tail = nj;
+    list_append(&p->delayed, nj);
     if (uv_is_active((uv_handle_t *)&p->retry))
         return; /* joins the retry already waiting */
     delay = retry_delay(p->retry_step);
@@ -437,23 +445,11 @@ static void schedule_retry(kms_dnspub_t *p, const job_t *j, const pub_result_t *
     uv_timer_start(&p->retry, retry_cb, delay, 0);
 }
 
-/* Drop the retries waiting for the timer (a verb's run supersedes them). */
-static void drop_delayed(kms_dnspub_t *p)
-{
-    while (p->delayed) {
-        job_t *j = p->delayed;
-
-        p->delayed = j->next;
-        job_free(j);
-    }
-    uv_timer_stop(&p->retry);
-}
-
-/* Drop the daemon jobs waiting, queued or for the retry timer: a new full
- * publish covers the current domains, and queue_removals() queues the
- * removals again from the published file.  Also drops waiting publish
- * retries once publishing is off. */
-static void drop_daemon_jobs(kms_dnspub_t *p, int publish_only)
+/* Drop the daemon jobs waiting, queued or for the retry timer: a verb's
+ * run or a new full publish supersedes them (the publish covers the current
+ * domains, and queue_removals() queues the removals again from the
+ * published file). */
+static void drop_daemon_jobs(kms_dnspub_t *p)
 {
     job_t **lists[2] = {&p->queue, &p->delayed};
 
@@ -461,7 +457,7 @@ static void drop_daemon_jobs(kms_dnspub_t *p, int publish_only)
         for (job_t **pp = lists[l]; *pp;) {
             job_t *q = *pp;
 
-            if (q->daemon && (!publish_only || q->op == PUB_PUBLISH)) {
+            if (q->daemon) {
                 *pp = q->next;
                 job_free(q);
                 continue;
@@ -476,18 +472,6 @@ static void drop_daemon_jobs(kms_dnspub_t *p, int publish_only)
 static void kick_cb(uv_timer_t *t)
 {
     run_next(t->data);
-}
-
-/* 1 if @p domain is in the current publish list. */
-static int listed(kms_dnspub_t *p, const char *domain)
-{
-    kms_settings_t s;
-
-    kms_host_settings(p->host, &s);
-    for (size_t k = 0; k < s.n_domains; k++)
-        if (kms_dns_name_eq(domain, s.domains[k].name))
-            return 1;
-    return 0;
 }
 
 static void run_done(const pub_result_t *r, size_t n, const pub_stats_t *stats, void *ud)
@@ -573,6 +557,11 @@ static void run_next(kms_dnspub_t *p)
 
         p->queue = j->next;
         j->next = NULL;
+        if (j->daemon && j->op == PUB_PUBLISH && !publishing(p)) {
+            /* publishing was turned off (reload, verb) since it was queued */
+            job_free(j);
+            continue;
+        }
         if (p->stale)
             rc = build_engines(p);
         e = j->daemon ? p->eng_daemon : p->eng_cmd;
@@ -617,14 +606,9 @@ static void run_next(kms_dnspub_t *p)
     }
 }
 
-/* Queue a job; a command job cancels a daemon run in flight. */
 static void queue_append(kms_dnspub_t *p, job_t *j)
 {
-    job_t **tail = &p->queue;
-
-    while (*tail)
-        tail = &(*tail)->next;
-    *tail = j;
+    list_append(&p->queue, j);
 }
 
 /* The retry step's time has come: its jobs join the queue. */
@@ -637,32 +621,19 @@ static void retry_cb(uv_timer_t *t)
 
         p->delayed = j->next;
         j->next = NULL;
-        if (j->op == PUB_PUBLISH && !publishing(p))
-            job_free(j); /* publishing was turned off meanwhile */
-        else
-            queue_append(p, j);
+        queue_append(p, j);
     }
     run_next(p);
 }
 
+/* Queue a job; a command job supersedes the daemon jobs waiting and
+ * cancels a daemon run in flight. */
 static void enqueue(kms_dnspub_t *p, job_t *j)
 {
+    if (!j->daemon)
+        drop_daemon_jobs(p);
     queue_append(p, j);
     if (!j->daemon) {
-        /* Queued daemon jobs are superseded by the verb's own run. */
-        job_t **pp = &p->queue;
-
-        while (*pp) {
-            job_t *q = *pp;
-
-            if (q->daemon && q != j) {
-                *pp = q->next;
-                job_free(q);
-                continue;
-            }
-            pp = &q->next;
-        }
-        drop_delayed(p);
         if (p->active && p->active->daemon)
             pub_cancel(p->active->eng);
     }
@@ -680,6 +651,18 @@ static job_t *job_new(pub_op_t op, int daemon, pub_domain_t *doms, size_t n)
     j->doms = doms;
     j->n = n;
     return j;
+}
+
+/* 1 if @p domain is in the current publish list. */
+static int listed(kms_dnspub_t *p, const char *domain)
+{
+    kms_settings_t s;
+
+    kms_host_settings(p->host, &s);
+    for (size_t k = 0; k < s.n_domains; k++)
+        if (kms_dns_name_eq(domain, s.domains[k].name))
+            return 1;
+    return 0;
 }
 
 /* 1 if an unpublish of @p domain at (@p target, @p port) is running,
@@ -708,22 +691,17 @@ static int removal_pending(const kms_dnspub_t *p, const kms_published_rec_t *a)
  * the published file when its removal got through. */
 static void queue_removals(kms_dnspub_t *p, int daemon)
 {
-    kms_settings_t s;
     char *done = p->pubd.n ? calloc(p->pubd.n, 1) : NULL;
 
     if (!done)
         return;
-    kms_host_settings(p->host, &s);
     /* Left alone: what this host still makes (the publish replaces it) and
      * what a removal already running, queued or waiting covers. */
     for (size_t i = 0; i < p->pubd.n; i++) {
         const kms_published_rec_t *a = &p->pubd.recs[i];
         int current = p->target && kms_dns_name_eq(a->target, p->target) && a->port == p->port;
 
-        for (size_t k = 0; current && k < s.n_domains && !done[i]; k++)
-            done[i] = kms_dns_name_eq(a->domain, s.domains[k].name);
-        if (!done[i])
-            done[i] = removal_pending(p, a);
+        done[i] = (current && listed(p, a->domain)) || removal_pending(p, a);
     }
     for (size_t i = 0; i < p->pubd.n; i++) {
         const kms_published_rec_t *a = &p->pubd.recs[i];
@@ -805,7 +783,7 @@ static int queue_publish(kms_dnspub_t *p, int daemon, const char *head, kms_dnsp
     size_t n;
     job_t *j;
 
-    drop_daemon_jobs(p, 0);
+    drop_daemon_jobs(p);
     queue_removals(p, daemon);
     if (current_domains(p, &d, &n) < 0 || n == 0) {
         run_next(p);
@@ -940,8 +918,6 @@ int kms_dnspub_reconfigure(kms_dnspub_t *p, const kms_config_t *cfg, char *err, 
     fingerprint(p, after, sizeof after);
     if (p->refresh_s != old_refresh && p->started)
         start_timer(p);
-    if (!publishing(p))
-        drop_daemon_jobs(p, 1); /* publishing turned off: no publish retries */
     if (!p->started || strcmp(after, p->last_fp) == 0 || !publishing(p))
         return 0;
     kms_info("dns: settings changed: publishing again");
@@ -1054,7 +1030,7 @@ void kms_dnspub_stop(kms_dnspub_t *p)
     p->eng_daemon = p->eng_cmd = p->eng_old = NULL;
     uv_timer_stop(&p->timer);
     uv_close((uv_handle_t *)&p->timer, timer_closed);
-    drop_delayed(p);
+    drop_daemon_jobs(p); /* the queue is empty by now: the retries waiting */
     uv_close((uv_handle_t *)&p->kick, timer_closed);
     uv_close((uv_handle_t *)&p->retry, timer_closed);
 }
