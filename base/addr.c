@@ -85,17 +85,18 @@ int kms_addr_parse(const char *s, uint16_t default_port, struct sockaddr_storage
     return KMS_EADDR;
 }
 
-static char *format(const struct sockaddr *sa, char *buf, int dns_style)
+/* style: 0 "a:port" / "[a]:port", 1 "a#port" (named's), 2 "a" (no port) */
+static char *format(const struct sockaddr *sa, char *buf, int style)
 {
     char host[INET6_ADDRSTRLEN];
     uint16_t port = kms_addr_port(sa);
 
     if (sa->sa_family == AF_INET) {
         inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, host, sizeof host);
-        snprintf(buf, KMS_ADDRSTRLEN, dns_style ? "%s#%u" : "%s:%u", host, port);
+        snprintf(buf, KMS_ADDRSTRLEN, style == 2 ? "%s" : style ? "%s#%u" : "%s:%u", host, port);
     } else if (sa->sa_family == AF_INET6) {
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, host, sizeof host);
-        snprintf(buf, KMS_ADDRSTRLEN, dns_style ? "%s#%u" : "[%s]:%u", host, port);
+        snprintf(buf, KMS_ADDRSTRLEN, style == 2 ? "%s" : style ? "%s#%u" : "[%s]:%u", host, port);
     } else {
         snprintf(buf, KMS_ADDRSTRLEN, "(unknown address family %d)", sa->sa_family);
     }
@@ -110,6 +111,11 @@ char *kms_addr_format(const struct sockaddr *sa, char *buf)
 char *kms_addr_format_dns(const struct sockaddr *sa, char *buf)
 {
     return format(sa, buf, 1);
+}
+
+char *kms_addr_format_ip(const struct sockaddr *sa, char *buf)
+{
+    return format(sa, buf, 2);
 }
 
 uint16_t kms_addr_port(const struct sockaddr *sa)

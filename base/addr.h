@@ -22,6 +22,8 @@ int kms_port_parse(const char *s, uint16_t *port);
 char *kms_addr_format(const struct sockaddr *sa, char *buf);
 /** Format as named does in its logs: "192.0.2.1#53". */
 char *kms_addr_format_dns(const struct sockaddr *sa, char *buf);
+/** The address alone, no port or brackets: "192.0.2.1", "::1" (KMS_ADDRSTRLEN bytes). */
+char *kms_addr_format_ip(const struct sockaddr *sa, char *buf);
 uint16_t kms_addr_port(const struct sockaddr *sa);
 void kms_addr_set_port(struct sockaddr *sa, uint16_t port);
 socklen_t kms_addr_len(const struct sockaddr *sa);

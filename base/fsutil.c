@@ -243,3 +243,19 @@ char *kms_path_join(const char *dir, const char *name)
         snprintf(p, n, "%s%s%s", dir, (*dir && dir[strlen(dir) - 1] == '/') ? "" : "/", name);
     return p;
 }
+
+int kms_mkdir_parent(const char *path, mode_t mode)
+{
+    char *dir = strdup(path), *slash;
+    int r = 0;
+
+    if (!dir)
+        return KMS_ENOMEM;
+    slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        r = kms_mkdir_p(dir, mode);
+    }
+    free(dir);
+    return r;
+}

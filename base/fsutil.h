@@ -40,6 +40,9 @@ int kms_file_read(const char *path, size_t max, char **out, size_t *len);
 
 /** Create a directory and its parents (like mkdir -p) with @p mode. */
 int kms_mkdir_p(const char *path, mode_t mode);
+/** kms_mkdir_p() of the directory part of file @p path ("a/b/f" -> "a/b");
+ *  0 when there is none ("f", "/f"). */
+int kms_mkdir_parent(const char *path, mode_t mode);
 
 /** Join dir and name into a malloc'd path ("dir/name"); NULL on ENOMEM. */
 char *kms_path_join(const char *dir, const char *name);

@@ -1055,21 +1055,9 @@ static void on_mname(void *ud, int status, const kms_dns_reply_t *reply, unsigne
     (void)attempts;
     for (size_t i = 0; !status && reply && i < reply->nrrs; i++) {
         const kms_dns_rr_t *x = &reply->rrs[i];
-        if (x->section != KMS_DNS_ANSWER || !x->family)
+        if (x->section != KMS_DNS_ANSWER || !x->family ||
+            kms_addr_from_bytes(x->family, x->addr, kms_addr_port(disc_server(e)), &z->primary) < 0)
             continue;
-        uint16_t port = kms_addr_port(disc_server(e));
-        memset(&z->primary, 0, sizeof z->primary);
-        if (x->family == AF_INET) {
-            struct sockaddr_in *sin = (struct sockaddr_in *)&z->primary;
-            sin->sin_family = AF_INET;
-            memcpy(&sin->sin_addr, x->addr, 4);
-            sin->sin_port = htons(port);
-        } else {
-            struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&z->primary;
-            sin6->sin6_family = AF_INET6;
-            memcpy(&sin6->sin6_addr, x->addr, 16);
-            sin6->sin6_port = htons(port);
-        }
         zone_work(z);
         return;
     }

@@ -110,7 +110,7 @@ int loc_cache_store(const char *path, const char *host, uint16_t port, const cha
                     int64_t now)
 {
     kms_json_t *v;
-    char *text = NULL, *dir = NULL, *slash;
+    char *text = NULL;
     int rc = KMS_ENOMEM;
 
     if (!loc_host_valid(host) || port == 0 || (addr && *addr && !ip_valid(addr)))
@@ -121,16 +121,8 @@ int loc_cache_store(const char *path, const char *host, uint16_t port, const cha
         (addr && *addr && kms_json_set_str(v, "address", addr)))
         goto done;
     text = kms_json_dump(v, 0);
-    dir = strdup(path);
-    if (!text || !dir)
+    if (!text || (rc = kms_mkdir_parent(path, 0700)) != 0)
         goto done;
-    slash = strrchr(dir, '/');
-    if (slash && slash != dir) {
-        *slash = '\0';
-        rc = kms_mkdir_p(dir, 0700);
-        if (rc != 0)
-            goto done;
-    }
     {
         size_t n = strlen(text);
         char *line = malloc(n + 2);
@@ -146,7 +138,6 @@ int loc_cache_store(const char *path, const char *host, uint16_t port, const cha
 done:
     kms_json_free(v);
     free(text);
-    free(dir);
     return rc;
 }
 

@@ -117,14 +117,7 @@ static int from_file(const char *path, kms_guid_t *out)
         return rc;
     if (kms_guid_random(out) != 0)
         return KMS_ESYS;
-    {
-        char *dir = strdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
-        if (slash && slash != dir) {
-            *slash = '\0';
-            (void)kms_mkdir_p(dir, 0700);
-        }
-        free(dir);
-    }
+    (void)kms_mkdir_parent(path, 0700); /* the write below says why if it failed */
     kms_guid_format(out, text);
     strcat(text, "\n");
     return kms_file_write_atomic(path, text, strlen(text), 0600);

@@ -76,10 +76,7 @@ int loc_parse_hostport(const char *s, char *host, size_t hostlen, uint16_t *port
     if (kms_addr_parse(s, LOC_KMS_PORT, &ss) == 0) {
         /* numeric: keep the address text without brackets or port */
         char buf[KMS_ADDRSTRLEN];
-        void *a = ss.ss_family == AF_INET ? (void *)&((struct sockaddr_in *)&ss)->sin_addr
-                                          : (void *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
-        inet_ntop(ss.ss_family, a, buf, sizeof(buf));
-        snprintf(host, hostlen, "%s", buf);
+        snprintf(host, hostlen, "%s", kms_addr_format_ip((struct sockaddr *)&ss, buf));
         *port = kms_addr_port((struct sockaddr *)&ss);
         return 0;
     }
@@ -549,14 +546,10 @@ static void update_cache(job_t *j)
         return;
     if (r->answered >= 0) {
         const loc_host_t *h = &r->hosts[r->answered];
-        const loc_sockaddr_t *sa = &h->addrs[h->answered_addr];
-        char ip[LOC_IP_MAX] = "";
+        char ip[KMS_ADDRSTRLEN] = "";
 
         if (h->answered_addr < h->n_addrs)
-            inet_ntop(sa->sa.sa_family,
-                      sa->sa.sa_family == AF_INET ? (const void *)&sa->sin.sin_addr
-                                                  : (const void *)&sa->sin6.sin6_addr,
-                      ip, sizeof(ip));
+            kms_addr_format_ip(&h->addrs[h->answered_addr].sa, ip);
         if (loc_cache_store(j->cache_path, h->target, h->port, ip, (int64_t)time(NULL)) == 0)
             r->cache_updated = 1;
         return;

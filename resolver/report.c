@@ -55,27 +55,6 @@ static const char *domain_result(const loc_domain_result_t *d)
     return kms_strerror(d->status);
 }
 
-/* A host's address without the port ("127.0.0.11", "::1"). */
-static char *addr_only(const loc_sockaddr_t *ss, char *buf)
-{
-    char tmp[KMS_ADDRSTRLEN];
-    char *colon;
-
-    kms_addr_format((const struct sockaddr *)ss, tmp);
-    if (tmp[0] == '[') {
-        colon = strrchr(tmp, ']');
-        if (colon)
-            *colon = '\0';
-        strcpy(buf, tmp + 1);
-    } else {
-        colon = strrchr(tmp, ':');
-        if (colon)
-            *colon = '\0';
-        strcpy(buf, tmp);
-    }
-    return buf;
-}
-
 /* 1 when a host of the list came from DNS (an SRV record). */
 static int listed_in_dns(const loc_result_t *r)
 {
@@ -119,7 +98,7 @@ void loc_report_text(FILE *f, const loc_result_t *r, int explain)
             fprintf(f, " none (%s)",
                     h->resolve_status ? kms_strerror(h->resolve_status) : "not resolved");
         for (size_t k = 0; k < h->n_addrs; k++)
-            fprintf(f, "%s%s", k ? "," : " ", addr_only(&h->addrs[k], a));
+            fprintf(f, "%s%s", k ? "," : " ", kms_addr_format_ip(&h->addrs[k].sa, a));
         if (h->n_addrs && h->addrs_from == LOC_ADDRS_ADDITIONAL)
             fputs(" (from the additional section)", f);
         if (h->n_addrs && h->addrs_from == LOC_ADDRS_CACHE)
@@ -192,7 +171,7 @@ char *loc_report_json(const loc_result_t *r, int explain)
         kms_json_set_int(x, "weight", h->weight);
         kms_json_set_str(x, "source", host_source(h->source));
         for (size_t k = 0; k < h->n_addrs; k++)
-            kms_json_append_str(al, addr_only(&h->addrs[k], a));
+            kms_json_append_str(al, kms_addr_format_ip(&h->addrs[k].sa, a));
         kms_json_set(x, "addresses", al);
         kms_json_set_str(x, "addresses_from", addrs_from(h->addrs_from));
         if (h->source == LOC_HOST_SRV) {
