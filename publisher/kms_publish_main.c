@@ -81,7 +81,6 @@ typedef struct {
     pub_op_t op;
     int json;
     int ok;
-    int failed;
     const char *target;
     uint16_t port;
     uint32_t ttl;
@@ -201,7 +200,7 @@ static void on_done(const pub_result_t *res, size_t n, const pub_stats_t *st, vo
         if (dl > 1 && dom[dl - 1] == '.')
             dom[dl - 1] = '\0';
         if (r->status)
-            c->ok = 0, c->failed++;
+            c->ok = 0;
         if (!c->json) {
             if (c->op == PUB_SHOW && r->status == 0) {
                 if (r->nrecords == 0)

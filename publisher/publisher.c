@@ -93,7 +93,7 @@ typedef struct {
     int mname_try; /* 0: A, 1: AAAA */
     /* verify */
     ns_t *ns;
-    size_t nns, ns_resolved;
+    size_t nns;
     uv_timer_t *vtimer;
     uint64_t vdeadline;
     unsigned vround;
