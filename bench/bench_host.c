@@ -28,8 +28,8 @@
 #include "base/err.h"
 #include "base/guid.h"
 #include "base/wire.h"
-#include "kms/activation.h"
-#include "kms/rpc_pdu.h"
+#include "rpc/activation.h"
+#include "rpc/pdu.h"
 
 #define MAX_LAT (4u << 20)
 #define N_REQ   256

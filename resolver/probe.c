@@ -10,7 +10,7 @@
 
 #include "base/err.h"
 #include "base/guid.h"
-#include "kms/rpc_client.h"
+#include "rpc/client.h"
 #include "resolver/outcome.h"
 
 /* What the activation check asks for: Windows 10/11 Enterprise as a client

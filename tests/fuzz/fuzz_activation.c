@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "kms/activation.h"
+#include "rpc/activation.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kms/config.h"
+#include "kms/daemon/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -9,7 +9,7 @@
 
 #include "base/log.h"
 #include "base/wire.h"
-#include "kms/host.h"
+#include "kms/core/host.h"
 
 static kms_host_t *host;
 static char dir[64];

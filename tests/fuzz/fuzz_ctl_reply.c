@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kms/control.h"
+#include "kms/daemon/control.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

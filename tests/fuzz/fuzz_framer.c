@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "base/err.h"
-#include "kms/framer.h"
+#include "rpc/framer.h"
 
 typedef struct {
     uint8_t *log; /* concatenated PDUs */

@@ -9,9 +9,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "kms/activation.h"
-#include "kms/rpc_conn.h"
-#include "kms/rpc_pdu.h"
+#include "rpc/activation.h"
+#include "rpc/conn.h"
+#include "rpc/pdu.h"
 
 static int handler(void *ud, uint16_t opnum, const uint8_t *stub, size_t len, kms_wr_t *out)
 {

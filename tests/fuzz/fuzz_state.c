@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "base/wire.h"
-#include "kms/state.h"
+#include "kms/core/state.h"
 
 static void same_or_abort(kms_wr_t *a, kms_wr_t *b)
 {

@@ -30,7 +30,7 @@ OFFICE_ACTID = "d450596f-894d-49e0-966a-fd39ed4c4c64"
 
 def prog(name):
     """Path of a program of the build (kmsd, kmsctl, tests/tools helpers)."""
-    for sub in ("kms", "tests/tools", "bench", ""):
+    for sub in ("bin", ""):
         p = os.path.join(BUILD, sub, name)
         if os.path.isfile(p) and os.access(p, os.X_OK):
             return p

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 BUILD = os.environ["KMSDNS_BUILD"]
-TOOLS = os.path.join(BUILD, "tests", "tools")
+TOOLS = os.path.join(BUILD, "bin")
 CLIENT = os.path.join(TOOLS, "kms_client")
 
 

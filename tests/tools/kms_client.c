@@ -20,7 +20,7 @@
 #include "base/addr.h"
 #include "base/err.h"
 #include "base/guid.h"
-#include "kms/rpc_client.h"
+#include "rpc/client.h"
 
 static void usage(void)
 {

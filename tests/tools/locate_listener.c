@@ -17,8 +17,8 @@
 
 #include "base/addr.h"
 #include "base/err.h"
-#include "kms/activation.h"
-#include "kms/rpc_conn.h"
+#include "rpc/activation.h"
+#include "rpc/conn.h"
 
 typedef struct {
     uv_tcp_t tcp;

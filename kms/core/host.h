@@ -1,0 +1,102 @@
+/*
+ * host.h - the KMS host's state and behaviour behind one object: product
+ * inventory (ipk/upk/dli/ato), client ledger, slmgr settings, their
+ * persistence in state_dir, the activation handler for RPC opnum 0, and the
+ * control verbs.  Transport-free: kms/server.c feeds it RPC requests, the
+ * control socket feeds it command lines.
+ *
+ * Persistence: inventory and settings are written atomically (temp, fsync,
+ * rename, fsync dir; inventory mode 0600 as it holds keys) before a command
+ * that changes them answers OK.  The ledger changes on every activation and
+ * is written when kms_host_flush() runs (kmsd calls it every ledger_flush
+ * seconds and at shutdown), so a crash loses at most that window of counts,
+ * never the file.  A state file that does not parse is an error naming the
+ * file; it is never silently reset.
+ *
+ * Settings precedence: a value set through a control verb (sai, sri, sprt,
+ * sdns/cdns, ...) is persisted and wins over the config file; a setting never
+ * changed through a verb follows the config file.
+ */
+#ifndef KMS_HOST_H
+#define KMS_HOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "base/wire.h"
+#include "kms/daemon/config.h"
+
+typedef struct kms_host kms_host_t;
+
+/** Counters the transport increments directly; shown by `status`. */
+typedef struct {
+    uint64_t connections_total, connections_now, connections_rejected;
+    uint64_t activations_ok, activations_failed;
+    uint64_t other_encodings; /* requests in Microsoft's protected encodings */
+    uint64_t malformed;       /* connections closed for malformed input, and bad plain
+                                 activation messages (answered 0x8007000D) */
+    uint64_t idle_closed;
+    time_t started;
+} kms_host_stats_t;
+
+/** Effective settings (config file overridden by persisted verb settings). */
+typedef struct {
+    uint16_t port;
+    uint32_t activation_interval, renewal_interval; /* minutes */
+    int publish;
+    uint16_t priority, weight;
+    const kms_pub_domain_t *domains; /* borrowed from the host; valid until the next change */
+    size_t n_domains;
+    int decommissioned;
+} kms_settings_t;
+
+/** Open (creating if needed) the state in cfg->state_dir and apply @p cfg.
+ *  On error @p err gets one line naming the file at fault. The caller frees
+ *  the host with kms_host_free(). */
+int kms_host_open(const kms_config_t *cfg, kms_host_t **out, char *err, size_t errlen);
+
+/** Flush the ledger and free; NULL is a no-op. */
+void kms_host_free(kms_host_t *h);
+
+/** Re-apply a (re-loaded) configuration, e.g. on SIGHUP; @p cfg is copied.
+ *  The state directory is the one given to kms_host_open() for the host's
+ *  whole life: a different cfg->state_dir is ignored (the caller warns). */
+int kms_host_reconfigure(kms_host_t *h, const kms_config_t *cfg, char *err, size_t errlen);
+
+/** RPC handler for the KMS interface (a kms_rpc_handler_fn; @p ud is the host). */
+int kms_host_rpc_handler(void *ud, uint16_t opnum, const uint8_t *stub, size_t len,
+                         kms_wr_t *out_stub);
+
+/**
+ * Execute one control line (see docs/control.md) and append the whole reply
+ * to @p reply: a status line "OK <n>" followed by n payload lines, or one line
+ * "ERR <KMS_E name> <message>".  Returns 0 or the KMS_E* of the error reply.
+ */
+int kms_host_command(kms_host_t *h, const char *line, kms_wr_t *reply);
+
+/** Write the ledger if it changed since the last flush. */
+int kms_host_flush(kms_host_t *h);
+
+void kms_host_settings(const kms_host_t *h, kms_settings_t *out);
+
+/** DNS publishing outcome of one domain, shown by `status` (kmsd's publisher
+ *  sets the table through kms_host_set_dns()). */
+typedef struct {
+    char domain[256];  /**< "kms.test" */
+    char op[12];       /**< "publish" or "unpublish"; "" while pending */
+    int status;        /**< 0 or KMS_E* of the last outcome */
+    int64_t time;      /**< unix time of the outcome; 0: none yet (pending) */
+    char message[512]; /**< one line */
+} kms_dns_state_t;
+
+/** Replace the DNS status table (@p d, @p n copied); @p running: a DNS run is
+ *  under way.  0 or KMS_ENOMEM (then the old table stays). */
+int kms_host_set_dns(kms_host_t *h, const kms_dns_state_t *d, size_t n, int running);
+
+/** Tests and fuzzing only: @p durable = 0 makes state writes skip fsync (the
+ *  rename stays atomic, but a power loss may lose the last writes). */
+void kms_host_set_durable(kms_host_t *h, int durable);
+kms_host_stats_t *kms_host_stats(kms_host_t *h);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * host_int.h - the host object's fields, shared by kms/host.c (lifecycle,
+ * settings, activation) and kms/commands.c (the control verbs).  Internal to
+ * kms/: nothing outside this folder includes it.
+ */
+#ifndef KMS_HOST_INT_H
+#define KMS_HOST_INT_H
+
+#include <stdint.h>
+
+#include "base/log.h"
+#include "kms/core/host.h"
+#include "kms/core/inventory.h"
+#include "kms/core/ledger.h"
+#include "kms/core/state.h"
+
+#define EPID_HOST_MAX 48 /* "KMSDNS-xxxxxxxx-" + 48 = 64 characters, the wire limit */
+
+struct kms_host {
+    char *state_dir;
+    kms_config_t cfg; /* copy; the base under the overrides */
+    kms_overrides_t ovr;
+    kms_inv_t inv;
+    kms_ledger_t *ledger;
+    int ledger_dirty;
+    int durable;
+    kms_host_stats_t stats;
+    char hostname[EPID_HOST_MAX + 1];
+    kms_ratelimit_t unsupported_log; /* requests in another encoding */
+    kms_ratelimit_t malformed_log;   /* bad plain messages */
+    kms_dns_state_t *dns;            /* DNS status table (kms_host_set_dns) */
+    size_t n_dns;
+    int dns_running;
+};
+
+#endif

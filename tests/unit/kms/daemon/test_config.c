@@ -1,0 +1,477 @@
+/* Unit tests for kms/config: defaults, every key good and bad, error messages, domain lists. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/err.h"
+#include "kms/daemon/config.h"
+#include "rpc/conn.h"
+#include "publisher/domains.h"
+
+static char tmpdir[64];
+
+static int setup(void **state)
+{
+    strcpy(tmpdir, "/tmp/kms_cfg_XXXXXX");
+    assert_non_null(mkdtemp(tmpdir));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[128];
+
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    return system(cmd);
+}
+
+/* Load @p text as file "kmsd.conf" over defaults; returns the load result. */
+static int load_text(kms_config_t *cfg, const char *text, char *err)
+{
+    char path[128];
+    FILE *f;
+
+    snprintf(path, sizeof path, "%s/kmsd.conf", tmpdir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    assert_int_equal(kms_config_defaults(cfg), 0);
+    err[0] = 0;
+    return kms_config_load(cfg, path, err, KMS_CONFIG_ERRLEN);
+}
+
+static void defaults(void **state)
+{
+    kms_config_t cfg;
+
+    assert_int_equal(kms_config_defaults(&cfg), 0);
+    assert_int_equal(cfg.n_listen, 2);
+    assert_string_equal(cfg.listen[0], "0.0.0.0:1688");
+    assert_string_equal(cfg.listen[1], "[::]:1688");
+    assert_string_equal(cfg.state_dir, "/var/lib/kmsd");
+    assert_string_equal(cfg.control_socket, "/var/lib/kmsd/kmsd.sock");
+    assert_int_equal(cfg.activation_interval, 120);
+    assert_int_equal(cfg.renewal_interval, 10080);
+    assert_int_equal(cfg.max_connections, 4096);
+    assert_int_equal(cfg.idle_timeout, 30);
+    assert_int_equal(cfg.max_pdu, KMS_RPC_MAX_PDU);
+    assert_int_equal(cfg.ledger_flush, 5);
+    assert_string_equal(cfg.log_level, "info");
+    assert_int_equal(cfg.publish, 1);
+    assert_int_equal(cfg.priority, 0);
+    assert_int_equal(cfg.weight, 0);
+    assert_int_equal(cfg.ttl, 3600);
+    assert_null(cfg.server);
+    assert_null(cfg.key_file);
+    assert_int_equal(cfg.allow_unsigned, 0);
+    assert_int_equal(cfg.refresh, 86400);
+    assert_non_null(cfg.target);
+    assert_int_equal(cfg.set, 0);
+    /* Default domains: the domain part of the target, if it has one. */
+    if (strchr(cfg.target, '.')) {
+        assert_int_equal(cfg.n_domains, 1);
+        assert_string_equal(cfg.domains[0].name, strchr(cfg.target, '.') + 1);
+    } else {
+        assert_int_equal(cfg.n_domains, 0);
+    }
+    kms_config_free(&cfg);
+    kms_config_free(NULL);
+}
+
+static void full_file(void **state)
+{
+    kms_config_t cfg;
+    char err[KMS_CONFIG_ERRLEN];
+    const char *text = "; comment\n"
+                       "[host]\n"
+                       "listen = 127.0.0.1:11688, [::1]:11688  ; inline comment\n"
+                       "state_dir = /tmp/kmsd-state\n"
+                       "activation_interval = 2h\n"
+                       "renewal_interval = 7d\n"
+                       "max_connections = 10\n"
+                       "idle_timeout = 2m\n"
+                       "max_pdu = 8192\n"
+                       "ledger_flush = 1\n"
+                       "log_level = debug\n"
+                       "\n"
+                       "[dns]\n"
+                       "publish = off\n"
+                       "domains = Kms.Test., corp.test 10 50\n"
+                       "target = KMS1.kms.test.\n"
+                       "priority = 5\n"
+                       "weight = 7\n"
+                       "ttl = 1h\n"
+                       "server = 127.0.0.1:5300\n"
+                       "key_file = /etc/kmsd/k.key\n"
+                       "allow_unsigned = TRUE\n"
+                       "refresh = 1\n";
+
+    assert_int_equal(load_text(&cfg, text, err), 0);
+    assert_int_equal(cfg.n_listen, 2);
+    assert_string_equal(cfg.listen[0], "127.0.0.1:11688");
+    assert_string_equal(cfg.listen[1], "[::1]:11688");
+    assert_string_equal(cfg.state_dir, "/tmp/kmsd-state");
+    /* control_socket follows state_dir unless given. */
+    assert_string_equal(cfg.control_socket, "/tmp/kmsd-state/kmsd.sock");
+    assert_int_equal(cfg.activation_interval, 120);
+    assert_int_equal(cfg.renewal_interval, 10080);
+    assert_int_equal(cfg.max_connections, 10);
+    assert_int_equal(cfg.idle_timeout, 120);
+    assert_int_equal(cfg.max_pdu, 8192);
+    assert_int_equal(cfg.ledger_flush, 1);
+    assert_string_equal(cfg.log_level, "debug");
+    assert_int_equal(cfg.publish, 0);
+    assert_int_equal(cfg.n_domains, 2);
+    assert_string_equal(cfg.domains[0].name, "kms.test");
+    assert_int_equal(cfg.domains[0].has_prio, 0);
+    assert_string_equal(cfg.domains[1].name, "corp.test");
+    assert_int_equal(cfg.domains[1].has_prio, 1);
+    assert_int_equal(cfg.domains[1].priority, 10);
+    assert_int_equal(cfg.domains[1].weight, 50);
+    assert_string_equal(cfg.target, "kms1.kms.test");
+    assert_int_equal(cfg.priority, 5);
+    assert_int_equal(cfg.weight, 7);
+    assert_int_equal(cfg.ttl, 3600);
+    assert_string_equal(cfg.server, "127.0.0.1:5300");
+    assert_string_equal(cfg.key_file, "/etc/kmsd/k.key");
+    assert_int_equal(cfg.allow_unsigned, 1);
+    assert_int_equal(cfg.refresh, 1);
+    assert_true(cfg.set & KMS_CFG_SET_ACT_INTERVAL);
+    assert_true(cfg.set & KMS_CFG_SET_DOMAINS);
+    assert_true(cfg.set & KMS_CFG_SET_PUBLISH);
+
+    /* A copy is deep and equal. */
+    kms_config_t cp;
+
+    assert_int_equal(kms_config_copy(&cp, &cfg), 0);
+    kms_config_free(&cfg);
+    assert_string_equal(cp.domains[1].name, "corp.test");
+    assert_string_equal(cp.listen[1], "[::1]:11688");
+    assert_string_equal(cp.server, "127.0.0.1:5300");
+    kms_config_free(&cp);
+}
+
+static void listen_port_alone_and_target_domains(void **state)
+{
+    kms_config_t cfg;
+    char err[KMS_CONFIG_ERRLEN];
+
+    assert_int_equal(load_text(&cfg,
+                               "[host]\nlisten = 1700\ncontrol_socket = /run/k.sock\n"
+                               "state_dir = /srv/k\n[dns]\ntarget = kms2.corp.example\n",
+                               err),
+                     0);
+    assert_int_equal(cfg.n_listen, 2);
+    assert_string_equal(cfg.listen[0], "0.0.0.0:1700");
+    assert_string_equal(cfg.listen[1], "[::]:1700");
+    assert_string_equal(cfg.control_socket, "/run/k.sock"); /* not moved by state_dir */
+    /* Domains default to the target's domain when not given. */
+    assert_int_equal(cfg.n_domains, 1);
+    assert_string_equal(cfg.domains[0].name, "corp.example");
+    kms_config_free(&cfg);
+
+    /* An address without a port keeps none: kmsd uses the host's port
+     * (sprt, default 1688) there at start. */
+    assert_int_equal(load_text(&cfg, "[host]\nlisten = 127.0.0.2, [::1]\n", err), 0);
+    assert_int_equal(cfg.n_listen, 2);
+    assert_string_equal(cfg.listen[0], "127.0.0.2");
+    assert_string_equal(cfg.listen[1], "[::1]");
+    kms_config_free(&cfg);
+}
+
+static void intervals_units_and_range(void **state)
+{
+    kms_config_t cfg;
+    char err[KMS_CONFIG_ERRLEN];
+    struct {
+        const char *v;
+        int ok;
+        uint32_t minutes;
+    } cases[] = {
+        {"15", 1, 15}, {"43200", 1, 43200}, {"30d", 1, 43200}, {"900s", 1, 15},
+        {"14", 0, 0},  {"43201", 0, 0},     {"31d", 0, 0},     {"901s", 0, 0},
+        {"abc", 0, 0}, {"-5", 0, 0},        {"10x", 0, 0},     {"99999999999999999999", 0, 0},
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[128];
+
+        snprintf(text, sizeof text, "[host]\nrenewal_interval = %s\n", cases[i].v);
+        int r = load_text(&cfg, text, err);
+
+        if (cases[i].ok) {
+            assert_int_equal(r, 0);
+            assert_int_equal(cfg.renewal_interval, cases[i].minutes);
+        } else {
+            assert_int_equal(r, KMS_ECONFIG);
+            assert_non_null(strstr(err, "kmsd.conf:2: [host] renewal_interval: "));
+        }
+        kms_config_free(&cfg);
+    }
+}
+
+/* Each bad value: the error names file, line, section and key. */
+static void bad_values(void **state)
+{
+    static const struct {
+        const char *section, *key, *value;
+    } bad[] = {
+        {"host", "listen", "localhost:1688"},
+        {"host", "listen", "1.2.3.4:0"},
+        {"host", "listen", "99999"},
+        {"host", "listen", "1688, 1688"},
+        {"host", "listen", ","},
+        {"host", "state_dir", "relative/dir"},
+        {"host", "control_socket", "sock"},
+        {"host", "activation_interval", "1"},
+        {"host", "max_connections", "0"},
+        {"host", "max_connections", "many"},
+        {"host", "idle_timeout", "0"},
+        {"host", "idle_timeout", "2w"},
+        {"host", "max_pdu", "10"},
+        {"host", "max_pdu", "65536"}, /* frag_length is 16 bits: a PDU is at most 65535 */
+        {"host", "max_pdu", "262144"},
+        {"host", "ledger_flush", "0"},
+        {"host", "log_level", "loud"},
+        {"dns", "publish", "maybe"},
+        {"dns", "allow_unsigned", "2"},
+        {"dns", "domains", "bad domain!"},
+        {"dns", "domains", "a..b"},
+        {"dns", "domains", "kms.test 10"},
+        {"dns", "domains", "kms.test 10 70000"},
+        {"dns", "domains", "kms.test, kms.test"},
+        {"dns", "target", "-"},
+        {"dns", "target", "host name"},
+        {"dns", "priority", "65536"},
+        {"dns", "weight", "-1"},
+        {"dns", "ttl", "soon"},
+        {"dns", "server", "ns1.example"},
+        {"dns", "server", "127.0.0.1:70000"},
+        {"dns", "refresh", "0"},
+        {"dns", "refresh", "0s"},
+        {"dns", "priority", ""},
+    };
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        kms_config_t cfg;
+        char err[KMS_CONFIG_ERRLEN], text[256], want[128];
+
+        snprintf(text, sizeof text, "; line 1\n[%s]\n%s = %s\n", bad[i].section, bad[i].key,
+                 bad[i].value);
+        if (load_text(&cfg, text, err) != KMS_ECONFIG)
+            fail_msg("case %zu (%s = %s) accepted", i, bad[i].key, bad[i].value);
+        snprintf(want, sizeof want, "kmsd.conf:3: [%s] %s: ", bad[i].section, bad[i].key);
+        if (!strstr(err, want))
+            fail_msg("case %zu (%s = %s): message '%s' lacks '%s'", i, bad[i].key, bad[i].value,
+                     err, want);
+        kms_config_free(&cfg);
+    }
+}
+
+static void structural_errors(void **state)
+{
+    kms_config_t cfg;
+    char err[KMS_CONFIG_ERRLEN], text[512];
+
+    assert_int_equal(load_text(&cfg, "[host]\nlisten = 1688\nfoo = 1\n", err), KMS_ECONFIG);
+    assert_non_null(strstr(err, "kmsd.conf:3: [host] foo: unknown key"));
+    kms_config_free(&cfg);
+
+    assert_int_equal(load_text(&cfg, "[host]\n\n[tls]\n", err), KMS_ECONFIG);
+    assert_non_null(strstr(err, "kmsd.conf:3: [tls]: unknown section"));
+    kms_config_free(&cfg);
+
+    assert_int_equal(load_text(&cfg, "[dns]\nttl = 10\nttl = 20\n", err), KMS_ECONFIG);
+    assert_non_null(strstr(err, "kmsd.conf:3: [dns] ttl: duplicate key"));
+    kms_config_free(&cfg);
+
+    assert_int_equal(load_text(&cfg, "ttl = 10\n", err), KMS_ECONFIG);
+    assert_non_null(strstr(err, "kmsd.conf:1: ttl: key outside a section"));
+    kms_config_free(&cfg);
+
+    assert_int_equal(load_text(&cfg, "[host]\nthis is not ini\n", err), KMS_ECONFIG);
+    assert_non_null(strstr(err, "kmsd.conf:2: syntax error"));
+    kms_config_free(&cfg);
+
+    /* A line that would not fit libinih's 200-byte buffer is an error, not split. */
+    snprintf(text, sizeof text, "[dns]\n\ndomains = %0190d.test\n", 0);
+    assert_int_equal(load_text(&cfg, text, err), KMS_ECONFIG);
+    assert_non_null(strstr(err, "kmsd.conf:3: line longer than"));
+    kms_config_free(&cfg);
+    /* One just under the limit (198 characters and the newline) is fine. */
+    snprintf(text, sizeof text, "[dns]\ndomains = %0*d.t\n", 198 - 10 - 2, 0);
+    assert_int_equal(strlen(strchr(text, '\n') + 1), 199);
+    int r = load_text(&cfg, text, err);
+    /* 186 zeros is not a valid label (> 63): the error is about the key, not the line length. */
+    assert_int_equal(r, KMS_ECONFIG);
+    assert_non_null(strstr(err, "kmsd.conf:2: [dns] domains:"));
+    kms_config_free(&cfg);
+
+    /* Missing file. */
+    assert_int_equal(kms_config_defaults(&cfg), 0);
+    assert_int_equal(kms_config_load(&cfg, "/nonexistent/kmsd.conf", err, sizeof err), KMS_ENOENT);
+    assert_non_null(strstr(err, "/nonexistent/kmsd.conf"));
+    kms_config_free(&cfg);
+}
+
+/* Long lists continue on indented lines (libinih lines hold 198 characters). */
+static void continuation_lines(void **state)
+{
+    kms_config_t cfg;
+    char err[KMS_CONFIG_ERRLEN];
+
+    assert_int_equal(load_text(&cfg,
+                               "[dns]\ndomains = a.test, b.test 1 2,\n"
+                               "    c.test ; comment\n"
+                               "\td.test 3 4\n"
+                               "ttl = 5\n"
+                               "[host]\nlisten = 127.0.0.1:1\n  [::1]:2\n",
+                               err),
+                     0);
+    assert_int_equal(cfg.n_domains, 4);
+    assert_string_equal(cfg.domains[2].name, "c.test");
+    assert_string_equal(cfg.domains[3].name, "d.test");
+    assert_int_equal(cfg.domains[3].weight, 4);
+    assert_int_equal(cfg.ttl, 5);
+    assert_int_equal(cfg.n_listen, 2);
+    assert_string_equal(cfg.listen[1], "[::1]:2");
+    kms_config_free(&cfg);
+
+    assert_int_equal(load_text(&cfg, "[dns]\nttl = 5\n  6\n", err), KMS_ECONFIG);
+    assert_non_null(strstr(err, "kmsd.conf:3: [dns] ttl: indented continuation line"));
+    kms_config_free(&cfg);
+    assert_int_equal(load_text(&cfg, "[dns]\ndomains = a.test\n  b..test\n", err), KMS_ECONFIG);
+    assert_non_null(strstr(err, "kmsd.conf:3: [dns] domains: "));
+    kms_config_free(&cfg);
+}
+
+static void set_from_command_line(void **state)
+{
+    kms_config_t cfg;
+    char err[KMS_CONFIG_ERRLEN];
+
+    assert_int_equal(kms_config_defaults(&cfg), 0);
+    assert_int_equal(
+        kms_config_set(&cfg, "host", "idle_timeout", "45", "--idle-timeout", err, sizeof err), 0);
+    assert_int_equal(cfg.idle_timeout, 45);
+    assert_int_equal(
+        kms_config_set(&cfg, "host", "idle_timeout", "x", "--idle-timeout", err, sizeof err),
+        KMS_ECONFIG);
+    assert_non_null(strstr(err, "--idle-timeout: [host] idle_timeout: 'x' is not a duration"));
+    assert_int_equal(kms_config_set(&cfg, "nope", "k", "v", "--set", err, sizeof err), KMS_ECONFIG);
+    assert_non_null(strstr(err, "unknown section"));
+    kms_config_free(&cfg);
+}
+
+static void domain_lists(void **state)
+{
+    kms_pub_domain_t *d;
+    size_t n;
+    char err[256], out[256];
+    char *s;
+
+    assert_int_equal(
+        kms_config_parse_domains("kms.test, corp.test 10 50,A_b.Example.", &d, &n, err, sizeof err),
+        0);
+    assert_int_equal(n, 3);
+    assert_string_equal(d[2].name, "a_b.example");
+    s = kms_config_format_domains(d, n);
+    assert_string_equal(s, "kms.test, corp.test 10 50, a_b.example");
+    free(s);
+    kms_config_free_domains(d, n);
+
+    assert_int_equal(kms_config_parse_domains("", &d, &n, err, sizeof err), KMS_EINVAL);
+    assert_int_equal(kms_config_parse_domains("a.test,,b.test", &d, &n, err, sizeof err),
+                     KMS_EINVAL);
+    assert_int_equal(kms_config_parse_domains("a.test 1 2 3", &d, &n, err, sizeof err), KMS_EINVAL);
+
+    /* Label and name length limits. */
+    char name[300];
+
+    memset(name, 'a', 63);
+    strcpy(name + 63, ".test");
+    assert_int_equal(pub_domain_normalize(name, out, sizeof out), 0);
+    memset(name, 'a', 64);
+    strcpy(name + 64, ".test");
+    assert_int_equal(pub_domain_normalize(name, out, sizeof out), KMS_EINVAL);
+    /* 253 characters total is the limit. */
+    for (int i = 0; i < 4; i++) {
+        memset(name + i * 64, 'b', 63);
+        name[i * 64 + 63] = '.';
+    }
+    name[253] = 0; /* 4 x 64 - 3 */
+    assert_int_equal(strlen(name), 253);
+    assert_int_equal(pub_domain_normalize(name, out, sizeof out), 0);
+    strcpy(name + 253, "c");
+    assert_int_equal(pub_domain_normalize(name, out, sizeof out), KMS_EINVAL);
+    assert_int_equal(pub_domain_normalize(".", out, sizeof out), KMS_EINVAL);
+    assert_int_equal(pub_domain_normalize("-a.test", out, sizeof out), KMS_EINVAL);
+    assert_int_equal(pub_domain_normalize("a-.test", out, sizeof out), KMS_EINVAL);
+    assert_int_equal(pub_domain_normalize("a.test-", out, sizeof out), KMS_EINVAL);
+    assert_int_equal(pub_domain_normalize("a-b.test", out, sizeof out), 0);
+    assert_int_equal(pub_domain_normalize("a b.test", out, sizeof out), KMS_EINVAL);
+    assert_int_equal(pub_domain_normalize("a.", out, sizeof out), 0);
+    assert_string_equal(out, "a");
+}
+
+static void load_string(void **state)
+{
+    kms_config_t cfg;
+    char err[KMS_CONFIG_ERRLEN];
+    const char text[] = "[dns]\nttl = 60\n[host]\nlisten = 1";
+
+    assert_int_equal(kms_config_defaults(&cfg), 0);
+    /* Not NUL-terminated, no final newline. */
+    assert_int_equal(kms_config_load_string(&cfg, text, sizeof text - 1, "mem", err, sizeof err),
+                     0);
+    assert_int_equal(cfg.ttl, 60);
+    assert_string_equal(cfg.listen[0], "0.0.0.0:1");
+    assert_int_equal(kms_config_load_string(&cfg, "[dns]\nttl=\0x", 9, "mem", err, sizeof err),
+                     KMS_ECONFIG);
+    kms_config_free(&cfg);
+}
+
+/* The shipped example must load as it is. */
+static void example_file_loads(void **state)
+{
+    const char *src = getenv("KMSDNS_SRC");
+    char path[512], err[KMS_CONFIG_ERRLEN];
+    kms_config_t cfg;
+
+    if (!src)
+        skip();
+    snprintf(path, sizeof path, "%s/docs/kmsd.conf.example", src);
+    assert_int_equal(kms_config_defaults(&cfg), 0);
+    if (kms_config_load(&cfg, path, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(cfg.activation_interval, 120);
+    assert_int_equal(cfg.refresh, 86400);
+    kms_config_free(&cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(defaults),
+        cmocka_unit_test(full_file),
+        cmocka_unit_test(listen_port_alone_and_target_domains),
+        cmocka_unit_test(intervals_units_and_range),
+        cmocka_unit_test(bad_values),
+        cmocka_unit_test(structural_errors),
+        cmocka_unit_test(continuation_lines),
+        cmocka_unit_test(set_from_command_line),
+        cmocka_unit_test(domain_lists),
+        cmocka_unit_test(load_string),
+        cmocka_unit_test(example_file_loads),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
