@@ -22,8 +22,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/backoff.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "base/random.h"
 #include "dns/rcode.h"
 #include "dns/transport.h"
 
@@ -244,17 +246,11 @@ static void engine_dequeue(pub_engine_t *e)
     }
 }
 
+/* The wait before the retry that follows attempt (or verification round)
+ * @p attempt, counted from 1. */
 static uint64_t backoff_delay(const pub_options_t *o, unsigned attempt)
 {
-    uint64_t d = o->backoff_ms ? o->backoff_ms : 1;
-    for (unsigned i = 1; i < attempt && d < o->backoff_max_ms; i++)
-        d *= 2;
-    if (d > o->backoff_max_ms)
-        d = o->backoff_max_ms;
-    /* jitter: 75%..125% so many hosts do not retry in lockstep */
-    uint64_t j =
-        d / 2 ? arc4random_uniform((uint32_t)(d / 2 > 0xffffffffu ? 0xffffffffu : d / 2) + 1) : 0;
-    return d - d / 4 + j;
+    return kms_backoff(o->backoff_ms, o->backoff_max_ms, attempt ? attempt - 1 : 0);
 }
 
 static void on_backoff(uv_timer_t *t)
@@ -378,7 +374,7 @@ static void xchg_attempt(xchg_t *x)
     x->attempt++;
     x->run->stats.attempts++;
     /* fresh ID and fresh signature for every attempt */
-    rc = kms_dns_msg_render(x->msg, (uint16_t)arc4random_uniform(65536), x->sign ? &e->key : NULL,
+    rc = kms_dns_msg_render(x->msg, (uint16_t)kms_random_uniform(65536), x->sign ? &e->key : NULL,
                             &wire, &len);
     if (rc == 0)
         rc = kms_dns_send(e->loop, (struct sockaddr *)&x->srv, wire, len, xchg_timeout(x), 0,

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "base/addr.h"
+#include "base/backoff.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/wire.h"
@@ -367,18 +368,6 @@ static void queue_removals(kms_dnspub_t *p, int daemon);
 static int listed(kms_dnspub_t *p, const char *domain);
 static void track_published(kms_dnspub_t *p, const job_t *j, const pub_result_t *r, size_t n);
 
-static uint64_t retry_delay(unsigned step)
-{
-    uint64_t d = RETRY_FIRST_MS;
-
-    for (unsigned i = 0; i < step && d < RETRY_MAX_MS; i++)
-        d *= 2;
-    if (d > RETRY_MAX_MS)
-        d = RETRY_MAX_MS;
-    /* jitter 75%..125%: many hosts do not retry in lockstep */
-    return d - d / 4 + arc4random_uniform((uint32_t)(d / 2) + 1);
-}
-
 /* After a run: the domains that failed for a reason that may pass (no
  * answer, refused connection, SERVFAIL) are retried as a daemon job once
  * the backoff of this step has passed, whether the run was a daemon's or a
@@ -430,7 +419,7 @@ static void schedule_retry(kms_dnspub_t *p, const job_t *j, const pub_result_t *
     list_append(&p->delayed, nj);
     if (uv_is_active((uv_handle_t *)&p->retry))
         return; /* joins the retry already waiting */
-    delay = retry_delay(p->retry_step);
+    delay = kms_backoff(RETRY_FIRST_MS, RETRY_MAX_MS, p->retry_step);
     if (p->retry_step < 32)
         p->retry_step++;
     if (k == 1)

@@ -13,11 +13,13 @@
 #include <unistd.h>
 
 #include "base/addr.h"
+#include "base/backoff.h"
 #include "base/duration.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/fsutil.h"
 #include "base/guid.h"
+#include "base/random.h"
 #include "base/wire.h"
 
 static void reader_is_sticky_and_bounded(void **state)
@@ -267,6 +269,50 @@ static void error_table(void **state)
     assert_int_equal(kms_err_from_uv(-111 /* UV_ECONNREFUSED */), KMS_ECONNREFUSED);
 }
 
+static void backoff_doubles_caps_and_jitters(void **state)
+{
+    uint64_t lo[6] = {UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX};
+    uint64_t hi[6] = {0};
+
+    (void)state;
+    /* 1000 ms doubling, capped at 4000: 1000, 2000, 4000, 4000, ... each 75%..125% */
+    for (int k = 0; k < 2000; k++) {
+        for (unsigned step = 0; step < 6; step++) {
+            uint64_t d = kms_backoff(1000, 4000, step);
+
+            lo[step] = d < lo[step] ? d : lo[step];
+            hi[step] = d > hi[step] ? d : hi[step];
+        }
+    }
+    static const uint64_t base[6] = {1000, 2000, 4000, 4000, 4000, 4000};
+    for (unsigned step = 0; step < 6; step++) {
+        assert_true(lo[step] >= base[step] - base[step] / 4);
+        assert_true(hi[step] <= base[step] + base[step] / 4);
+        /* the jitter really spreads: 2000 draws reach both ends' tenths */
+        assert_true(lo[step] < base[step] - base[step] / 5);
+        assert_true(hi[step] > base[step] + base[step] / 5);
+    }
+    assert_true(kms_backoff(0, 10, 0) <= 1); /* 0 counts as 1 */
+    assert_true(kms_backoff(1000, 4000, 4000000000u) <= 5000);
+}
+
+static void random_in_range(void **state)
+{
+    unsigned seen[7] = {0};
+
+    (void)state;
+    assert_int_equal(kms_random_uniform(0), 0);
+    assert_int_equal(kms_random_uniform(1), 0);
+    for (int k = 0; k < 7000; k++) {
+        uint32_t v = kms_random_uniform(7);
+
+        assert_true(v < 7);
+        seen[v]++;
+    }
+    for (int v = 0; v < 7; v++)
+        assert_true(seen[v] > 700); /* about 1000 each */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -280,6 +326,8 @@ int main(void)
         cmocka_unit_test(stale_temps),
         cmocka_unit_test(ratelimit),
         cmocka_unit_test(error_table),
+        cmocka_unit_test(backoff_doubles_caps_and_jitters),
+        cmocka_unit_test(random_in_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
