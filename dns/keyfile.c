@@ -15,6 +15,7 @@
 
 #include "base/err.h"
 #include "base/fsutil.h"
+#include "dns/name.h"
 
 #define TOKLEN 1024
 
@@ -230,24 +231,10 @@ int kms_tsig_algorithm_map(const char *name, const char **sign_name)
     return KMS_EALGORITHM;
 }
 
-/* Normalize a key name: lower case, absolute (trailing dot). */
+/* A key name in canonical form ("kms-publisher."): a DNS name (dns/name.h). */
 static int norm_name(const char *in, char *out, size_t outlen)
 {
-    size_t n = strlen(in);
-    if (n == 0 || n + 2 > outlen)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)in[i];
-        if (!isgraph(c))
-            return -1;
-        out[i] = (char)tolower(c);
-    }
-    if (out[n - 1] != '.')
-        out[n++] = '.';
-    out[n] = '\0';
-    if (strstr(out, "..") || (n == 1))
-        return -1;
-    return 0;
+    return kms_dname_canon(in, KMS_DNAME_ANY, out, outlen) < 0 ? -1 : 0;
 }
 
 /* Parse the body of `key NAME { ... };` after NAME; fills @p k. */
@@ -414,9 +401,5 @@ int kms_keyfile_load(const char *path, const char *want, kms_tsig_key_t *out, ch
 
 const char *kms_tsig_key_display(const kms_tsig_key_t *key, char *buf, size_t len)
 {
-    size_t n = strlen(key->name);
-    if (n > 1 && key->name[n - 1] == '.')
-        n--;
-    snprintf(buf, len, "%.*s", (int)n, key->name);
-    return buf;
+    return kms_dname_shown(key->name, buf, len);
 }

@@ -11,6 +11,7 @@
 
 #include "base/addr.h"
 #include "base/err.h"
+#include "dns/resolvconf.h"
 
 #define DEFAULT_TIMEOUT_MS 2000
 #define DEFAULT_TRIES      2
@@ -308,6 +309,20 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
     finish_request(r, st, len ? abuf : NULL, len);
 }
 
+static void node_of(struct ares_addr_port_node *node, const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+        node->family = AF_INET;
+        memcpy(&node->addr.addr4, &sin->sin_addr, sizeof(sin->sin_addr));
+    } else {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+        node->family = AF_INET6;
+        memcpy(&node->addr.addr6, &sin6->sin6_addr, sizeof(sin6->sin6_addr));
+    }
+    node->udp_port = node->tcp_port = kms_addr_port((const struct sockaddr *)ss);
+}
+
 static int add_server(struct ares_addr_port_node *node, const char *s, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
@@ -319,17 +334,26 @@ static int add_server(struct ares_addr_port_node *node, const char *s, char *err
                      kms_strerror(rc));
         return rc;
     }
-    if (ss.ss_family == AF_INET) {
-        const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
-        node->family = AF_INET;
-        memcpy(&node->addr.addr4, &sin->sin_addr, sizeof(sin->sin_addr));
-    } else {
-        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
-        node->family = AF_INET6;
-        memcpy(&node->addr.addr6, &sin6->sin6_addr, sizeof(sin6->sin6_addr));
-    }
-    node->udp_port = node->tcp_port = kms_addr_port((const struct sockaddr *)&ss);
+    node_of(node, &ss);
     return 0;
+}
+
+/* The nameservers of resolv.conf (@p path, NULL: /etc/resolv.conf), read by
+ * dns/resolvconf.c; 127.0.0.1 when it names none, as c-ares and the C
+ * library assume.  Returns how many. */
+static size_t resolv_conf_nodes(const char *path, struct ares_addr_port_node *nodes)
+{
+    kms_resolvconf_t rc;
+    struct sockaddr_storage ss[KMS_RC_MAX_NS];
+    size_t n = 0;
+
+    if (kms_resolvconf_load(path, &rc) == 0)
+        n = kms_resolvconf_servers(&rc, ss, KMS_RC_MAX_NS);
+    if (n == 0 && kms_addr_parse("127.0.0.1", 53, &ss[0]) == 0)
+        n = 1;
+    for (size_t i = 0; i < n; i++)
+        node_of(&nodes[i], &ss[i]);
+    return n;
 }
 
 int kms_dnsq_new(uv_loop_t *loop, const kms_dnsq_opts_t *opts, kms_dnsq_t **out, char *err,
@@ -384,38 +408,9 @@ int kms_dnsq_new(uv_loop_t *loop, const kms_dnsq_opts_t *opts, kms_dnsq_t **out,
     ao.sock_state_cb = on_sock_state;
     ao.ednspsz = EDNS_PAYLOAD;
     q->rounds = opts->tries ? opts->tries : DEFAULT_TRIES;
-    if (opts->n_servers == 0) {
-        /* the resolv.conf servers, read by c-ares */
-        struct ares_addr_port_node *list = NULL, *n;
-        size_t k = 0;
-
-        if (opts->resolv_conf) {
-            mask |= ARES_OPT_RESOLVCONF;
-            ao.resolvconf_path = (char *)opts->resolv_conf;
-        }
-        ao.sock_state_cb_data = &q->ch[0];
-        rc = ares_init_options(&q->ch[0].channel, &ao, mask);
-        if (rc != ARES_SUCCESS)
-            goto ares_fail;
-        q->ch[0].q = q;
-        q->n_ch = 1;
-        if (ares_get_servers_ports(q->ch[0].channel, &list) != ARES_SUCCESS) {
-            rc = ARES_ENOMEM;
-            goto ares_fail;
-        }
-        for (n = list; n && k < KMS_DNSQ_MAX_SERVERS; n = n->next, k++) {
-            nodes[k] = *n;
-            nodes[k].next = NULL;
-        }
-        ares_free_data(list);
-        if (k > 1) {
-            ares_destroy(q->ch[0].channel);
-            q->n_ch = 0;
-            nodes_n = k;
-        }
-    }
-    mask &= ~ARES_OPT_RESOLVCONF;
-    for (size_t i = q->n_ch; i < nodes_n; i++) {
+    if (opts->n_servers == 0)
+        nodes_n = resolv_conf_nodes(opts->resolv_conf, nodes);
+    for (size_t i = 0; i < nodes_n; i++) {
         /* Before any query: ares_set_servers_ports() fails while queries pend. */
         ao.sock_state_cb_data = &q->ch[i];
         rc = ares_init_options(&q->ch[i].channel, &ao, mask);

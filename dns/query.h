@@ -21,11 +21,12 @@
  * ndots=1 rule would query "_vlmcs._tcp" at the root first).  The callback
  * receives the RAW answer message, because c-ares 1.18.1 exposes no parser
  * for the ADDITIONAL section (the A/AAAA glue named sends with SRV answers);
- * callers parse it with dns/dnsmsg.h.
+ * callers parse it with dns/srv.h.
  *
  * Servers: an explicit list of numeric "IP[:port]" strings, or the
  * nameservers of a resolv.conf file (path configurable, default
- * /etc/resolv.conf).  Servers are set once at creation, before any query:
+ * /etc/resolv.conf; read by dns/resolvconf.h, 127.0.0.1 when it names
+ * none).  Servers are set once at creation, before any query:
  * ares_set_servers_ports() fails while queries are pending.
  *
  * Lifetime: kms_dnsq_close() cancels pending queries (their callbacks run with

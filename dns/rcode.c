@@ -8,6 +8,36 @@
 
 #include "base/err.h"
 
+int kms_dns_rcode_err(int rcode)
+{
+    switch (rcode) {
+    case 0:
+        return 0;
+    case 1:
+        return KMS_EDNS_FORMERR;
+    case 2:
+        return KMS_EDNS_SERVFAIL;
+    case 3:
+        return KMS_EDNS_NXDOMAIN;
+    case 4:
+        return KMS_EDNS_NOTIMP;
+    case 5:
+        return KMS_EDNS_REFUSED;
+    case 6:
+        return KMS_EDNS_YXDOMAIN;
+    case 7:
+        return KMS_EDNS_YXRRSET;
+    case 8:
+        return KMS_EDNS_NXRRSET;
+    case 9:
+        return KMS_EDNS_NOTAUTH;
+    case 10:
+        return KMS_EDNS_NOTZONE;
+    default:
+        return KMS_EDNS_RCODE;
+    }
+}
+
 const char *kms_dns_rcode_name(int rcode)
 {
     static const char *names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",

@@ -16,7 +16,10 @@
 
 #include <stddef.h>
 
-#include "dns/dnsmsg.h"
+#include "dns/message.h"
+
+/** Map an rcode (0..15) to KMS_E* (0 for NOERROR). */
+int kms_dns_rcode_err(int rcode);
 
 /** "NOERROR", "FORMERR", ... "NOTZONE", or "RCODE<n>"; never NULL (static or @p buf-free). */
 const char *kms_dns_rcode_name(int rcode);

@@ -10,7 +10,7 @@
 
 #include "base/duration.h"
 #include "base/err.h"
-#include "dns/dnsmsg.h"
+#include "dns/name.h"
 
 static int push(pub_domain_list_t *l, const char *name, int prio, int weight)
 {
@@ -29,35 +29,6 @@ static int push(pub_domain_list_t *l, const char *name, int prio, int weight)
     l->v[l->n].priority = prio;
     l->v[l->n].weight = weight;
     l->n++;
-    return 0;
-}
-
-int pub_domain_normalize(const char *in, char *out, size_t outlen)
-{
-    size_t n = strlen(in), label = 0;
-
-    if (n && in[n - 1] == '.')
-        n--;
-    if (n == 0 || n > 253 || n + 1 > outlen)
-        return KMS_EINVAL;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)in[i];
-
-        if (c == '.') {
-            if (label == 0 || in[i - 1] == '-')
-                return KMS_EINVAL;
-            label = 0;
-        } else if (isalnum(c) || c == '_' || (c == '-' && label > 0)) {
-            if (++label > 63)
-                return KMS_EINVAL;
-        } else {
-            return KMS_EINVAL;
-        }
-        out[i] = (char)tolower(c);
-    }
-    if (label == 0 || in[n - 1] == '-')
-        return KMS_EINVAL;
-    out[n] = 0;
     return 0;
 }
 
@@ -110,7 +81,7 @@ int pub_domains_parse(const char *text, pub_domain_list_t *list, char *err, size
             rc = KMS_EINVAL;
             break;
         }
-        if (pub_domain_normalize(w[0], norm, sizeof norm) < 0) {
+        if (kms_dname_display(w[0], KMS_DNAME_HOST, norm, sizeof norm) < 0) {
             kms_seterr(err, errlen, "entry %d: '%.80s' is not a valid domain name", entry, w[0]);
             rc = KMS_EINVAL;
             break;

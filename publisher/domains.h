@@ -7,7 +7,7 @@
  * "domain priority weight" (whitespace-separated), e.g. "kms.test,
  * corp.test 10 50"; one trailing comma is allowed (a list continued on the
  * next line), an empty entry elsewhere is not; a domain may appear once; at
- * most PUB_MAX_DOMAINS.  Names are stored normalized (pub_domain_normalize).
+ * most PUB_MAX_DOMAINS.  Names are stored in display form (dns/name.h, KMS_DNAME_HOST).
  * Entries without numbers take the defaults (-1 in pub_domain_t).
  */
 #ifndef KMS_PUBLISHER_DOMAINS_H
@@ -34,15 +34,6 @@ typedef struct {
  *         KMS_ERANGE (priority/weight over 65535), KMS_ENOMEM
  */
 int pub_domains_parse(const char *text, pub_domain_list_t *list, char *err, size_t errlen);
-
-/**
- * Validate and normalize one domain name ("Corp.Test." -> "corp.test"):
- * labels of 1..63 letters, digits, '_' or '-' (not at either end of a
- * label), at most 253 characters, one trailing dot dropped, lower-cased;
- * result into @p out (at least 254 bytes).
- * @return 0 or KMS_EINVAL
- */
-int pub_domain_normalize(const char *in, char *out, size_t outlen);
 
 /** Free the names and the array; the list is left empty.  NULL is a no-op. */
 void pub_domain_list_free(pub_domain_list_t *list);

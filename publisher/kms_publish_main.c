@@ -195,10 +195,7 @@ static void on_done(const pub_result_t *res, size_t n, const pub_stats_t *st, vo
     for (size_t i = 0; i < n; i++) {
         const pub_result_t *r = &res[i];
         char dom[KMS_DNS_NAMELEN];
-        snprintf(dom, sizeof dom, "%s", r->domain);
-        size_t dl = strlen(dom);
-        if (dl > 1 && dom[dl - 1] == '.')
-            dom[dl - 1] = '\0';
+        kms_dname_shown(r->domain, dom, sizeof dom);
         if (r->status)
             c->ok = 0;
         if (!c->json) {

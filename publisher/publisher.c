@@ -27,6 +27,7 @@
 #include "base/log.h"
 #include "base/random.h"
 #include "dns/rcode.h"
+#include "dns/resolvconf.h"
 #include "dns/transport.h"
 
 typedef struct run run_t;
@@ -511,7 +512,7 @@ static void fmt_rr(char *buf, size_t len, const char *owner, uint32_t ttl, unsig
  * (another service of that host) is left alone like another host's. */
 static int is_ours(const pub_engine_t *e, const kms_srv_rec_t *s)
 {
-    return s->port == e->opt.port && kms_dns_name_eq(s->target, e->target);
+    return s->port == e->opt.port && kms_dname_eq(s->target, e->target);
 }
 
 static void on_update(void *ud, int status, const kms_dns_reply_t *reply, unsigned attempts)
@@ -630,7 +631,7 @@ static void take_current(dom_t *d, const char *owner, const kms_dns_reply_t *rep
     for (size_t i = 0; i < reply->nrrs; i++) {
         const kms_dns_rr_t *x = &reply->rrs[i];
         if (x->section != KMS_DNS_ANSWER || x->type != KMS_DNS_T_SRV ||
-            !kms_dns_name_eq(x->name, owner))
+            !kms_dname_eq(x->name, owner))
             continue;
         kms_srv_rec_t *s = &d->cur[d->ncur++];
         snprintf(s->owner, sizeof s->owner, "%s", x->name);
@@ -807,7 +808,7 @@ static int verify_serves(const run_t *r, const pub_result_t *res, const kms_dns_
     for (size_t i = 0; i < reply->nrrs; i++) {
         const kms_dns_rr_t *x = &reply->rrs[i];
         if (x->section != KMS_DNS_ANSWER || x->type != KMS_DNS_T_SRV ||
-            !kms_dns_name_eq(x->target, e->target) || x->port != e->opt.port)
+            !kms_dname_eq(x->target, e->target) || x->port != e->opt.port)
             continue;
         if (r->op == PUB_UNPUBLISH)
             found = 1; /* any record of ours left means not yet removed */
@@ -994,7 +995,7 @@ static void on_ns(void *ud, int status, const kms_dns_reply_t *reply, unsigned a
     /* glue (A and AAAA) from the answer itself first */
     for (size_t i = 0; i < reply->nrrs; i++)
         for (size_t k = 0; reply->rrs[i].family && k < z->nns; k++)
-            if (kms_dns_name_eq(z->ns[k].name, reply->rrs[i].name))
+            if (kms_dname_eq(z->ns[k].name, reply->rrs[i].name))
                 ns_add_addr(z, &z->ns[k], &reply->rrs[i]);
     /* Names without glue are looked up as discovery looks up names: at the
        resolver with recursion desired, A and AAAA.  The primary need not
@@ -1087,7 +1088,7 @@ static void zones_start(run_t *r)
         if (r->res[i].time)
             continue; /* discovery failed */
         size_t z = 0;
-        while (z < nz && !kms_dns_name_eq(r->zones[z].name, d->zone_name))
+        while (z < nz && !kms_dname_eq(r->zones[z].name, d->zone_name))
             z++;
         if (z == nz) {
             zone_t *nzp = &r->zones[nz++];
@@ -1211,22 +1212,14 @@ static void discover(dom_t *d)
 
 /* ---- API ------------------------------------------------------------------ */
 
-static int read_resolv_conf(struct sockaddr_storage *out)
+/* The first nameserver of /etc/resolv.conf, or KMS_EADDR. */
+static int resolv_conf_server(struct sockaddr_storage *out)
 {
-    FILE *f = fopen("/etc/resolv.conf", "r");
-    char line[512];
-    int rc = KMS_EADDR;
-    if (!f)
-        return rc;
-    while (fgets(line, sizeof line, f)) {
-        char a[256];
-        if (sscanf(line, " nameserver %255s", a) == 1 && kms_addr_parse(a, 53, out) == 0) {
-            rc = 0;
-            break;
-        }
-    }
-    fclose(f);
-    return rc;
+    kms_resolvconf_t rc;
+
+    if (kms_resolvconf_load(NULL, &rc) < 0 || kms_resolvconf_servers(&rc, out, 1) == 0)
+        return KMS_EADDR;
+    return 0;
 }
 
 int pub_engine_new(uv_loop_t *loop, const pub_options_t *opt, pub_engine_t **out)
@@ -1244,7 +1237,7 @@ int pub_engine_new(uv_loop_t *loop, const pub_options_t *opt, pub_engine_t **out
         return KMS_ENOMEM;
     e->loop = loop;
     e->opt = *opt;
-    if (opt->target && kms_dns_name_norm(opt->target, e->target, sizeof e->target) < 0)
+    if (opt->target && kms_dname_canon(opt->target, KMS_DNAME_ANY, e->target, sizeof e->target) < 0)
         goto fail;
     e->opt.target = opt->target ? e->target : NULL;
     if (opt->server) {
@@ -1255,7 +1248,7 @@ int pub_engine_new(uv_loop_t *loop, const pub_options_t *opt, pub_engine_t **out
         memcpy(&e->resolver, opt->resolver, kms_addr_len(opt->resolver));
     else if (opt->server)
         memcpy(&e->resolver, opt->server, kms_addr_len(opt->server));
-    else if ((rc = read_resolv_conf(&e->resolver)) < 0)
+    else if ((rc = resolv_conf_server(&e->resolver)) < 0)
         goto fail;
     e->opt.server = NULL;
     e->opt.resolver = NULL;
@@ -1310,7 +1303,7 @@ int pub_run(pub_engine_t *e, pub_op_t op, const pub_domain_t *domains, size_t n,
         pub_result_t *res = &r->res[i];
         dom_t *d = &r->doms[i];
         if (domains[i].priority > 65535 || domains[i].weight > 65535 ||
-            kms_dns_name_norm(domains[i].name, res->domain, sizeof res->domain) < 0 ||
+            kms_dname_canon(domains[i].name, KMS_DNAME_ANY, res->domain, sizeof res->domain) < 0 ||
             strlen(res->domain) + 12 >= sizeof res->owner)
             goto fail;
         snprintf(res->owner, sizeof res->owner, "_vlmcs._tcp.%.240s",

@@ -57,7 +57,7 @@
 #include <uv.h>
 
 #include "base/addr.h"
-#include "dns/dnsmsg.h"
+#include "dns/srv.h"
 #include "dns/keyfile.h"
 
 typedef enum { PUB_PUBLISH = 0, PUB_UNPUBLISH = 1, PUB_SHOW = 2 } pub_op_t;

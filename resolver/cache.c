@@ -15,23 +15,30 @@
 #include "base/err.h"
 #include "base/fsutil.h"
 #include "base/json.h"
+#include "dns/name.h"
 
 #define CACHE_MAX_FILE 4096
 
 int loc_host_valid(const char *s)
 {
+    char name[KMS_DNS_NAMELEN];
     size_t n = strlen(s);
 
     if (n == 0 || n >= LOC_HOST_MAX)
         return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                 c == '-' || c == '_' || c == '.' || c == ':' || c == '%';
-        if (!ok)
-            return 0;
+    if (strchr(s, ':')) {
+        /* an IPv6 literal, perhaps scoped ("fe80::1%eth0"): parsed when used */
+        for (size_t i = 0; i < n; i++) {
+            char c = s[i];
+            int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                     c == '.' || c == ':' || c == '%' || c == '_' || c == '-';
+            if (!ok)
+                return 0;
+        }
+        return 1;
     }
-    return strcmp(s, ".") != 0;
+    /* a host name or an IPv4 address (which is a valid name too) */
+    return kms_dname_display(s, KMS_DNAME_ANY, name, sizeof name) == 0 && strcmp(name, ".") != 0;
 }
 
 /* 1 when @p s is a numeric IPv4 or IPv6 address (no port, no brackets). */

@@ -10,6 +10,7 @@
 
 #include "base/err.h"
 #include "base/hostname.h"
+#include "dns/name.h"
 
 const char *loc_dom_source_name(loc_dom_source_t s)
 {
@@ -39,30 +40,19 @@ const char *loc_host_fqdn(const char *override, unsigned wait_ms, char *buf, siz
     return kms_host_fqdn(wait_ms, buf, len);
 }
 
-/* Copy a domain without its final dot; KMS_EINVAL if it is not a name. */
+/* A domain in display form, the case kept (a client queries it as written);
+ * KMS_EINVAL if it is not a name, or the root. */
 static int norm(const char *in, char *out)
 {
-    size_t n = strlen(in);
-
-    if (n > 1 && in[n - 1] == '.')
-        n--;
-    if (n == 0 || n > LOC_RC_NAME_MAX || (n == 1 && in[0] == '.'))
+    if (kms_dname_display(in, KMS_DNAME_ANY | KMS_DNAME_KEEPCASE, out, KMS_RC_NAME_MAX + 1) < 0 ||
+        strcmp(out, ".") == 0)
         return KMS_EINVAL;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)in[i];
-        if (c <= ' ' || c == 0x7f)
-            return KMS_EINVAL;
-        if (c == '.' && (i == 0 || in[i - 1] == '.'))
-            return KMS_EINVAL; /* empty label */
-    }
-    memcpy(out, in, n);
-    out[n] = '\0';
     return 0;
 }
 
 static int add(loc_domain_t *out, size_t *n, const char *name, loc_dom_source_t src)
 {
-    char d[LOC_RC_NAME_MAX + 1];
+    char d[KMS_RC_NAME_MAX + 1];
     int rc = norm(name, d);
 
     if (rc != 0)

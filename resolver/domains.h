@@ -24,10 +24,10 @@
 
 #include <stddef.h>
 
-#include "resolver/resolvconf.h"
+#include "dns/resolvconf.h"
 
 #define LOC_MAX_DOMAINS 40
-#define LOC_QNAME_MAX   (LOC_RC_NAME_MAX + 16)
+#define LOC_QNAME_MAX   (KMS_RC_NAME_MAX + 16)
 
 typedef enum {
     LOC_DOM_LOOKUP = 0, /* --lookup-domain (/skms-domain) */
@@ -37,7 +37,7 @@ typedef enum {
 } loc_dom_source_t;
 
 typedef struct {
-    char name[LOC_RC_NAME_MAX + 1]; /* no final dot */
+    char name[KMS_RC_NAME_MAX + 1]; /* no final dot */
     char qname[LOC_QNAME_MAX + 1];  /* "_vlmcs._tcp.<name>." */
     loc_dom_source_t source;
 } loc_domain_t;
@@ -49,7 +49,7 @@ typedef struct {
     size_t n_explicit;
     const char *fqdn;           /* NULL: KMSDNS_HOSTNAME, then kms_host_fqdn() */
     unsigned fqdn_wait_ms;      /* bound of kms_host_fqdn()'s lookup (0: its default) */
-    const loc_resolvconf_t *rc; /* search list; may be NULL */
+    const kms_resolvconf_t *rc; /* search list; may be NULL */
 } loc_domain_opts_t;
 
 /**

@@ -18,7 +18,7 @@
 #include "resolver/locate.h"
 #include "resolver/outcome.h"
 #include "resolver/report.h"
-#include "resolver/resolvconf.h"
+#include "dns/resolvconf.h"
 
 #define MAX_LIST 16
 
@@ -145,7 +145,7 @@ int main(int argc, char **argv)
     char *cache_path = NULL, err[256];
     int probe = 0, all = 0, no_cache = 0, json = 0, explain = 0, c, rc, code;
     uint64_t timeout_s = 2, seed = 0, required = 0;
-    loc_resolvconf_t rcf;
+    kms_resolvconf_t rcf;
     kms_guid_t client_id;
     loc_domain_t doms[LOC_MAX_DOMAINS];
     loc_domain_opts_t dopts;
@@ -260,7 +260,7 @@ int main(int argc, char **argv)
         }
     }
 
-    rc = loc_resolvconf_load(resolv, &rcf);
+    rc = kms_resolvconf_load(resolv, &rcf);
     if (rc == 0 && resolv) {
         FILE *f = fopen(resolv, "r"); /* an explicit file must exist */
         if (!f)

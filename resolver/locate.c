@@ -127,23 +127,10 @@ size_t loc_addrs_from_answer(loc_host_t *h, const kms_srv_answer_t *a)
             const kms_addr_rec_t *x = &a->addrs[i];
             if ((pass == 0) != (x->family == AF_INET))
                 continue;
-            if (kms_dns_name_eq(x->name, h->target))
+            if (kms_dname_eq(x->name, h->target))
                 add_addr(h, x->family, x->addr);
         }
     return h->n_addrs - before;
-}
-
-/* A name without its final dot ("." stays "."). */
-static void copy_name(char *dst, size_t len, const char *src)
-{
-    size_t n = strlen(src);
-
-    if (n > 1 && src[n - 1] == '.')
-        n--;
-    if (n >= len)
-        n = len - 1;
-    memcpy(dst, src, n);
-    dst[n] = '\0';
 }
 
 /* Keep only the SRV records owned by the question name (no stray owners). */
@@ -152,7 +139,7 @@ static void keep_owned(kms_srv_answer_t *a, const char *qname)
     size_t k = 0;
 
     for (size_t i = 0; i < a->nsrv; i++)
-        if (kms_dns_name_eq(a->srv[i].owner, qname)) {
+        if (kms_dname_eq(a->srv[i].owner, qname)) {
             if (k != i)
                 a->srv[k] = a->srv[i];
             k++;
@@ -274,7 +261,7 @@ static void on_srv(void *ud, int status, const uint8_t *msg, size_t len)
         /* The cached host keeps its first place; note that DNS lists it. */
         for (size_t c = 0; c < r->n_hosts; c++)
             if (r->hosts[c].source == LOC_HOST_CACHE && !r->hosts[c].also_srv &&
-                !r->hosts[c].probed && kms_dns_name_eq(r->hosts[c].target, s->target) &&
+                !r->hosts[c].probed && kms_dname_eq(r->hosts[c].target, s->target) &&
                 r->hosts[c].port == s->port) {
                 size_t had = r->hosts[c].n_addrs;
                 h = &r->hosts[c];
@@ -296,7 +283,7 @@ static void on_srv(void *ud, int status, const uint8_t *msg, size_t len)
             finish(j, KMS_ENOMEM);
             return;
         }
-        copy_name(h->target, sizeof(h->target), s->target);
+        kms_dname_shown(s->target, h->target, sizeof(h->target));
         h->port = s->port;
         h->priority = s->priority;
         h->weight = s->weight;

@@ -42,7 +42,7 @@
 #include <uv.h>
 
 #include "dns/query.h"
-#include "dns/dnsmsg.h"
+#include "dns/srv.h"
 #include "resolver/domains.h"
 #include "resolver/order.h"
 #include "resolver/probe.h"

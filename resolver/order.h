@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dns/dnsmsg.h"
+#include "dns/srv.h"
 
 /** A small deterministic generator (splitmix64). */
 typedef struct {

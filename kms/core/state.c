@@ -6,7 +6,7 @@
 #include "base/duration.h"
 #include "base/err.h"
 #include "base/fsutil.h"
-#include "dns/dnsmsg.h"
+#include "dns/name.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -595,8 +595,8 @@ long kms_published_find(const kms_published_t *p, const char *domain, const char
                         uint16_t port)
 {
     for (size_t i = 0; i < p->n; i++)
-        if (p->recs[i].port == port && kms_dns_name_eq(p->recs[i].domain, domain) &&
-            kms_dns_name_eq(p->recs[i].target, target))
+        if (p->recs[i].port == port && kms_dname_eq(p->recs[i].domain, domain) &&
+            kms_dname_eq(p->recs[i].target, target))
             return (long)i;
     return -1;
 }
@@ -606,8 +606,8 @@ int kms_published_add(kms_published_t *p, const char *domain, const char *target
     kms_published_rec_t r, *nr;
 
     memset(&r, 0, sizeof r);
-    if (port == 0 || kms_dns_name_norm(domain, r.domain, sizeof r.domain) < 0 ||
-        kms_dns_name_norm(target, r.target, sizeof r.target) < 0 || strcmp(r.target, ".") == 0)
+    if (port == 0 || kms_dname_canon(domain, KMS_DNAME_ANY, r.domain, sizeof r.domain) < 0 ||
+        kms_dname_canon(target, KMS_DNAME_ANY, r.target, sizeof r.target) < 0 || strcmp(r.target, ".") == 0)
         return KMS_EINVAL;
     r.port = port;
     if (kms_published_find(p, r.domain, r.target, port) >= 0)

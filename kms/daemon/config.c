@@ -203,7 +203,7 @@ int kms_config_defaults(kms_config_t *cfg)
     cfg->refresh = 86400;
     /* A target that is not a valid name (odd hostname) is left for the user to set. */
     kms_host_fqdn(0, host, sizeof host);
-    if (pub_domain_normalize(host, fqdn, sizeof fqdn) == 0)
+    if (kms_dname_display(host, KMS_DNAME_HOST, fqdn, sizeof fqdn) == 0)
         cfg->target = strdup(fqdn);
     else
         cfg->target = strdup(host);
@@ -511,7 +511,7 @@ static int set_dns_key(kms_config_t *cfg, const char *key, const char *v, char *
     if (strcmp(key, "target") == 0) {
         char name[256];
 
-        if (pub_domain_normalize(v, name, sizeof name) < 0) {
+        if (kms_dname_display(v, KMS_DNAME_HOST, name, sizeof name) < 0) {
             kms_seterr(why, whylen, "'%s' is not a valid host name", v);
             return KMS_EINVAL;
         }

@@ -208,13 +208,9 @@ static int build_engines(kms_dnspub_t *p)
 
 static kms_dns_state_t *st_find(kms_dnspub_t *p, const char *domain)
 {
-    char d[256];
-    size_t n;
+    char d[KMS_DNS_NAMELEN];
 
-    snprintf(d, sizeof d, "%s", domain);
-    n = strlen(d);
-    if (n > 1 && d[n - 1] == '.')
-        d[n - 1] = '\0';
+    kms_dname_shown(domain, d, sizeof d);
     for (size_t i = 0; i < p->n_st; i++)
         if (strcmp(p->st[i].domain, d) == 0)
             return &p->st[i];
@@ -288,16 +284,10 @@ static void fingerprint(kms_dnspub_t *p, char *buf, size_t len)
 
 static void run_next(kms_dnspub_t *p);
 
-/* "kms.test." -> "kms.test" into @p buf (256 bytes). */
+/* "kms.test." -> "kms.test" into @p buf (KMS_DNS_NAMELEN bytes). */
 static const char *disp(const char *d, char *buf)
 {
-    size_t n;
-
-    snprintf(buf, 256, "%s", d);
-    n = strlen(buf);
-    if (n > 1 && buf[n - 1] == '.')
-        buf[n - 1] = '\0';
-    return buf;
+    return kms_dname_shown(d, buf, KMS_DNS_NAMELEN);
 }
 static void maybe_free(kms_dnspub_t *p);
 
@@ -389,7 +379,7 @@ static void schedule_retry(kms_dnspub_t *p, const job_t *j, const pub_result_t *
         if (!d && !(d = calloc(n, sizeof *d)))
             return;
         for (size_t m = 0; m < j->n; m++) {
-            if (!kms_dns_name_eq(j->doms[m].name, r[i].domain))
+            if (!kms_dname_eq(j->doms[m].name, r[i].domain))
                 continue;
             if (k == 0)
                 first = i;
@@ -649,7 +639,7 @@ static int listed(kms_dnspub_t *p, const char *domain)
 
     kms_host_settings(p->host, &s);
     for (size_t k = 0; k < s.n_domains; k++)
-        if (kms_dns_name_eq(domain, s.domains[k].name))
+        if (kms_dname_eq(domain, s.domains[k].name))
             return 1;
     return 0;
 }
@@ -663,10 +653,10 @@ static int removal_pending(const kms_dnspub_t *p, const kms_published_rec_t *a)
     for (size_t l = 0; l < 3; l++) {
         for (const job_t *j = lists[l]; j; j = l ? j->next : NULL) {
             if (j->op != PUB_UNPUBLISH || !j->target || j->port != a->port ||
-                !kms_dns_name_eq(j->target, a->target))
+                !kms_dname_eq(j->target, a->target))
                 continue;
             for (size_t k = 0; k < j->n; k++)
-                if (kms_dns_name_eq(j->doms[k].name, a->domain))
+                if (kms_dname_eq(j->doms[k].name, a->domain))
                     return 1;
         }
     }
@@ -688,7 +678,7 @@ static void queue_removals(kms_dnspub_t *p, int daemon)
      * what a removal already running, queued or waiting covers. */
     for (size_t i = 0; i < p->pubd.n; i++) {
         const kms_published_rec_t *a = &p->pubd.recs[i];
-        int current = p->target && kms_dns_name_eq(a->target, p->target) && a->port == p->port;
+        int current = p->target && kms_dname_eq(a->target, p->target) && a->port == p->port;
 
         done[i] = (current && listed(p, a->domain)) || removal_pending(p, a);
     }
@@ -703,7 +693,7 @@ static void queue_removals(kms_dnspub_t *p, int daemon)
         for (size_t m = i; m < p->pubd.n; m++) {
             const kms_published_rec_t *b = &p->pubd.recs[m];
 
-            if (done[m] || b->port != a->port || !kms_dns_name_eq(b->target, a->target))
+            if (done[m] || b->port != a->port || !kms_dname_eq(b->target, a->target))
                 continue;
             done[m] = 1;
             d[n].priority = d[n].weight = -1;
@@ -758,7 +748,7 @@ static void track_published(kms_dnspub_t *p, const job_t *j, const pub_result_t 
     /* A reload changed the target or port while this publish ran: what it
      * added is already an older record. */
     if (changed && j->op == PUB_PUBLISH && !p->stopping &&
-        (!p->target || !kms_dns_name_eq(target, p->target) || port != p->port))
+        (!p->target || !kms_dname_eq(target, p->target) || port != p->port))
         queue_removals(p, 1);
 }
 

@@ -1,5 +1,5 @@
 /*
- * Fuzz target: DNS answers (dns/dnsmsg + dns/rcode): parse as the answer to
+ * Fuzz target: DNS answers (dns/message + dns/rcode): parse as the answer to
  * a signed UPDATE (TSIG read/verify), explain it, and parse it as an SRV
  * answer with glue.  The first input byte picks the request's ID low byte so
  * that ID-matching paths are reached.
@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns/dnsmsg.h"
+#include "dns/message.h"
+#include "dns/srv.h"
 #include "dns/keyfile.h"
 #include "dns/rcode.h"
 

@@ -7,20 +7,20 @@
 #include <string.h>
 
 #include "resolver/domains.h"
-#include "resolver/resolvconf.h"
+#include "dns/resolvconf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    loc_resolvconf_t rc;
+    kms_resolvconf_t rc;
     loc_domain_t d[LOC_MAX_DOMAINS];
     loc_domain_opts_t o;
     size_t n = 0;
 
-    loc_resolvconf_parse((const char *)data, size, &rc);
-    if (rc.n_ns > LOC_RC_MAX_NS || rc.n_search > LOC_RC_MAX_SEARCH)
+    kms_resolvconf_parse((const char *)data, size, &rc);
+    if (rc.n_ns > KMS_RC_MAX_NS || rc.n_search > KMS_RC_MAX_SEARCH)
         abort();
     for (size_t i = 0; i < rc.n_search; i++)
-        if (strlen(rc.search[i]) == 0 || strlen(rc.search[i]) > LOC_RC_NAME_MAX)
+        if (strlen(rc.search[i]) == 0 || strlen(rc.search[i]) > KMS_RC_NAME_MAX)
             abort();
     memset(&o, 0, sizeof(o));
     o.fqdn = "pc.fuzz.test";

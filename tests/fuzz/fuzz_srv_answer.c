@@ -1,13 +1,13 @@
 /*
  * fuzz_srv_answer.c - SRV answer handling end to end: a raw DNS message ->
- * SRV records and A/AAAA glue (dns/dnsmsg.h) -> RFC 2782 order
+ * SRV records and A/AAAA glue (dns/srv.h) -> RFC 2782 order
  * (resolver/order.h) -> addresses per target from the answer.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns/dnsmsg.h"
+#include "dns/srv.h"
 #include "resolver/locate.h"
 #include "resolver/order.h"
 

@@ -18,7 +18,7 @@
 
 #include "base/err.h"
 #include "base/wire.h"
-#include "dns/dnsmsg.h"
+#include "dns/srv.h"
 #include "dns/query.h"
 
 typedef struct {

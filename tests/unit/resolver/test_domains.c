@@ -16,17 +16,17 @@
 #include "base/hostname.h"
 #include "resolver/domains.h"
 
-static loc_resolvconf_t rc_with(const char *text)
+static kms_resolvconf_t rc_with(const char *text)
 {
-    loc_resolvconf_t rc;
+    kms_resolvconf_t rc;
 
-    loc_resolvconf_parse(text, strlen(text), &rc);
+    kms_resolvconf_parse(text, strlen(text), &rc);
     return rc;
 }
 
 static void manual_host_wins(void **state)
 {
-    loc_resolvconf_t rc = rc_with("search a.test b.test\n");
+    kms_resolvconf_t rc = rc_with("search a.test b.test\n");
     const char *ex[] = {"x.test"};
     loc_domain_opts_t o = {.manual_host = "kms9.test:1700",
                            .lookup_domain = "look.test",
@@ -44,7 +44,7 @@ static void manual_host_wins(void **state)
 
 static void lookup_domain_is_the_only_one(void **state)
 {
-    loc_resolvconf_t rc = rc_with("search a.test b.test\n");
+    kms_resolvconf_t rc = rc_with("search a.test b.test\n");
     loc_domain_opts_t o = {.lookup_domain = "Look.Test.", .fqdn = "pc.corp.test", .rc = &rc};
     loc_domain_t d[LOC_MAX_DOMAINS];
     size_t n;
@@ -59,7 +59,7 @@ static void lookup_domain_is_the_only_one(void **state)
 
 static void suffix_then_search_without_duplicates(void **state)
 {
-    loc_resolvconf_t rc = rc_with("domain old.test\n"
+    kms_resolvconf_t rc = rc_with("domain old.test\n"
                                   "search b.test CORP.test. a.test b.test\n");
     loc_domain_opts_t o = {.fqdn = "pc.corp.test", .rc = &rc};
     loc_domain_t d[LOC_MAX_DOMAINS];
@@ -83,7 +83,7 @@ static void suffix_then_search_without_duplicates(void **state)
 
 static void no_suffix_when_hostname_has_no_domain(void **state)
 {
-    loc_resolvconf_t rc = rc_with("search s.test\n");
+    kms_resolvconf_t rc = rc_with("search s.test\n");
     loc_domain_opts_t o = {.fqdn = "standalone", .rc = &rc};
     loc_domain_t d[LOC_MAX_DOMAINS];
     size_t n;
@@ -121,7 +121,7 @@ static int canon_debian(const char *host, unsigned wait_ms, char *out, size_t le
 
 static void short_hostname_takes_suffix_of_canonical_name(void **state)
 {
-    loc_resolvconf_t rc = rc_with("search s.test\n");
+    kms_resolvconf_t rc = rc_with("search s.test\n");
     char fqdn[256];
     loc_domain_opts_t o = {.rc = &rc};
     loc_domain_t d[LOC_MAX_DOMAINS];
@@ -139,7 +139,7 @@ static void short_hostname_takes_suffix_of_canonical_name(void **state)
 
 static void explicit_domains_replace_automatic(void **state)
 {
-    loc_resolvconf_t rc = rc_with("search a.test\n");
+    kms_resolvconf_t rc = rc_with("search a.test\n");
     const char *ex[] = {"one.test", "two.test.", "ONE.test"};
     loc_domain_opts_t o = {
         .explicit_domains = ex, .n_explicit = 3, .fqdn = "pc.corp.test", .rc = &rc};

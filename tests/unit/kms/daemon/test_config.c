@@ -398,10 +398,10 @@ static void domain_lists(void **state)
 
     memset(name, 'a', 63);
     strcpy(name + 63, ".test");
-    assert_int_equal(pub_domain_normalize(name, out, sizeof out), 0);
+    assert_int_equal(kms_dname_display(name, KMS_DNAME_HOST, out, sizeof out), 0);
     memset(name, 'a', 64);
     strcpy(name + 64, ".test");
-    assert_int_equal(pub_domain_normalize(name, out, sizeof out), KMS_EINVAL);
+    assert_int_equal(kms_dname_display(name, KMS_DNAME_HOST, out, sizeof out), KMS_EINVAL);
     /* 253 characters total is the limit. */
     for (int i = 0; i < 4; i++) {
         memset(name + i * 64, 'b', 63);
@@ -409,16 +409,16 @@ static void domain_lists(void **state)
     }
     name[253] = 0; /* 4 x 64 - 3 */
     assert_int_equal(strlen(name), 253);
-    assert_int_equal(pub_domain_normalize(name, out, sizeof out), 0);
+    assert_int_equal(kms_dname_display(name, KMS_DNAME_HOST, out, sizeof out), 0);
     strcpy(name + 253, "c");
-    assert_int_equal(pub_domain_normalize(name, out, sizeof out), KMS_EINVAL);
-    assert_int_equal(pub_domain_normalize(".", out, sizeof out), KMS_EINVAL);
-    assert_int_equal(pub_domain_normalize("-a.test", out, sizeof out), KMS_EINVAL);
-    assert_int_equal(pub_domain_normalize("a-.test", out, sizeof out), KMS_EINVAL);
-    assert_int_equal(pub_domain_normalize("a.test-", out, sizeof out), KMS_EINVAL);
-    assert_int_equal(pub_domain_normalize("a-b.test", out, sizeof out), 0);
-    assert_int_equal(pub_domain_normalize("a b.test", out, sizeof out), KMS_EINVAL);
-    assert_int_equal(pub_domain_normalize("a.", out, sizeof out), 0);
+    assert_int_equal(kms_dname_display(name, KMS_DNAME_HOST, out, sizeof out), KMS_EINVAL);
+    assert_int_equal(kms_dname_display(".", KMS_DNAME_HOST, out, sizeof out), KMS_EINVAL);
+    assert_int_equal(kms_dname_display("-a.test", KMS_DNAME_HOST, out, sizeof out), KMS_EINVAL);
+    assert_int_equal(kms_dname_display("a-.test", KMS_DNAME_HOST, out, sizeof out), KMS_EINVAL);
+    assert_int_equal(kms_dname_display("a.test-", KMS_DNAME_HOST, out, sizeof out), KMS_EINVAL);
+    assert_int_equal(kms_dname_display("a-b.test", KMS_DNAME_HOST, out, sizeof out), 0);
+    assert_int_equal(kms_dname_display("a b.test", KMS_DNAME_HOST, out, sizeof out), KMS_EINVAL);
+    assert_int_equal(kms_dname_display("a.", KMS_DNAME_HOST, out, sizeof out), 0);
     assert_string_equal(out, "a");
 }
 

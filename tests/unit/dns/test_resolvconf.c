@@ -13,16 +13,16 @@
 #include <cmocka.h>
 
 #include "base/err.h"
-#include "resolver/resolvconf.h"
+#include "dns/resolvconf.h"
 
-static void parse(const char *t, loc_resolvconf_t *rc)
+static void parse(const char *t, kms_resolvconf_t *rc)
 {
-    assert_int_equal(loc_resolvconf_parse(t, strlen(t), rc), 0);
+    assert_int_equal(kms_resolvconf_parse(t, strlen(t), rc), 0);
 }
 
 static void typical(void **state)
 {
-    loc_resolvconf_t rc;
+    kms_resolvconf_t rc;
 
     (void)state;
     parse("# generated\n"
@@ -41,7 +41,7 @@ static void typical(void **state)
 
 static void last_of_search_and_domain_wins(void **state)
 {
-    loc_resolvconf_t rc;
+    kms_resolvconf_t rc;
 
     (void)state;
     parse("search a.test b.test\ndomain c.test\n", &rc);
@@ -54,7 +54,7 @@ static void last_of_search_and_domain_wins(void **state)
 
 static void comments_whitespace_and_limits(void **state)
 {
-    loc_resolvconf_t rc;
+    kms_resolvconf_t rc;
     char big[301];
 
     (void)state;
@@ -79,7 +79,7 @@ static void comments_whitespace_and_limits(void **state)
 
 static void no_newline_and_empty(void **state)
 {
-    loc_resolvconf_t rc;
+    kms_resolvconf_t rc;
 
     (void)state;
     parse("search end.test", &rc);
@@ -93,18 +93,18 @@ static void load_file(void **state)
 {
     char path[] = "/tmp/test_resolvconf.XXXXXX";
     int fd = mkstemp(path);
-    loc_resolvconf_t rc;
+    kms_resolvconf_t rc;
     const char *t = "search f.test\n";
 
     (void)state;
     assert_true(fd >= 0);
     assert_int_equal(write(fd, t, strlen(t)), (int)strlen(t));
     close(fd);
-    assert_int_equal(loc_resolvconf_load(path, &rc), 0);
+    assert_int_equal(kms_resolvconf_load(path, &rc), 0);
     assert_int_equal(rc.n_search, 1);
     unlink(path);
     /* missing file: empty, like the C library */
-    assert_int_equal(loc_resolvconf_load(path, &rc), 0);
+    assert_int_equal(kms_resolvconf_load(path, &rc), 0);
     assert_int_equal(rc.n_search, 0);
 }
 

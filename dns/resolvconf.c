@@ -1,11 +1,12 @@
 /*
  * resolvconf.c - a small resolv.conf reader (see resolvconf.h).
  */
-#include "resolver/resolvconf.h"
+#include "dns/resolvconf.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/addr.h"
 #include "base/err.h"
 #include "base/fsutil.h"
 
@@ -35,11 +36,11 @@ static int keyword(const char *w, size_t n, const char *k)
     return n == strlen(k) && memcmp(w, k, n) == 0;
 }
 
-static void add_search(loc_resolvconf_t *rc, const char *w, size_t n)
+static void add_search(kms_resolvconf_t *rc, const char *w, size_t n)
 {
     if (n > 1 && w[n - 1] == '.')
         n--;
-    if (n == 0 || n > LOC_RC_NAME_MAX || rc->n_search >= LOC_RC_MAX_SEARCH)
+    if (n == 0 || n > KMS_RC_NAME_MAX || rc->n_search >= KMS_RC_MAX_SEARCH)
         return;
     if (n == 1 && w[0] == '.')
         return; /* the root is not a search domain */
@@ -51,7 +52,7 @@ static void add_search(loc_resolvconf_t *rc, const char *w, size_t n)
     rc->n_search++;
 }
 
-static void parse_line(loc_resolvconf_t *rc, const char *s, const char *end)
+static void parse_line(kms_resolvconf_t *rc, const char *s, const char *end)
 {
     const char *w;
     size_t n = next_word(&s, end, &w);
@@ -60,7 +61,7 @@ static void parse_line(loc_resolvconf_t *rc, const char *s, const char *end)
         return;
     if (keyword(w, n, "nameserver")) {
         n = next_word(&s, end, &w);
-        if (n == 0 || n >= sizeof(rc->nameservers[0]) || rc->n_ns >= LOC_RC_MAX_NS)
+        if (n == 0 || n >= sizeof(rc->nameservers[0]) || rc->n_ns >= KMS_RC_MAX_NS)
             return;
         memcpy(rc->nameservers[rc->n_ns], w, n);
         rc->nameservers[rc->n_ns][n] = '\0';
@@ -77,7 +78,7 @@ static void parse_line(loc_resolvconf_t *rc, const char *s, const char *end)
     }
 }
 
-int loc_resolvconf_parse(const char *text, size_t len, loc_resolvconf_t *out)
+int kms_resolvconf_parse(const char *text, size_t len, kms_resolvconf_t *out)
 {
     const char *p = text, *end = text + len;
 
@@ -92,7 +93,7 @@ int loc_resolvconf_parse(const char *text, size_t len, loc_resolvconf_t *out)
     return 0;
 }
 
-int loc_resolvconf_load(const char *path, loc_resolvconf_t *out)
+int kms_resolvconf_load(const char *path, kms_resolvconf_t *out)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -104,7 +105,17 @@ int loc_resolvconf_load(const char *path, loc_resolvconf_t *out)
         return 0;
     if (rc != 0)
         return rc;
-    loc_resolvconf_parse(buf, len, out);
+    kms_resolvconf_parse(buf, len, out);
     free(buf);
     return 0;
+}
+
+size_t kms_resolvconf_servers(const kms_resolvconf_t *rc, struct sockaddr_storage *out, size_t max)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; rc && i < rc->n_ns && n < max; i++)
+        if (kms_addr_parse(rc->nameservers[i], 53, &out[n]) == 0)
+            n++;
+    return n;
 }

@@ -1,9 +1,9 @@
 /*
- * dnsmsg.h - DNS messages for kmsdns: the one wrapper around ldns.
+ * message.h - DNS messages for kmsdns: the one wrapper around ldns.
  *
- * Builds the messages the publisher and the resolver send (RFC 2136 UPDATE,
- * plain queries), signs them with TSIG (RFC 8945), and turns answers into
- * plain C structs so no other module ever sees an ldns type.
+ * Builds the messages the publisher sends (RFC 2136 UPDATE, plain
+ * queries), signs them with TSIG (RFC 8945), and turns answers into plain C
+ * structs so no other module ever sees an ldns type.
  *
  * A kms_dns_msg_t is a message *template*: kms_dns_msg_render() produces the
  * wire bytes of one attempt with a given ID, signed afresh (any previous TSIG
@@ -18,18 +18,18 @@
  * named sends BADSIG/BADKEY answers; a signed answer is verified (MAC and
  * time) and an unsigned NOERROR answer to a signed request is rejected.
  *
- * kms_dns_srv_answer_parse() is the resolver's entry point: an SRV answer,
- * including the A/AAAA glue of the ADDITIONAL section, as plain arrays.
+ * Names come in and go out in the forms of dns/name.h; the resolver's own
+ * fast SRV answer parser is dns/srv.h, rcodes and their explanations
+ * dns/rcode.h.
  */
-#ifndef KMS_DNS_DNSMSG_H
-#define KMS_DNS_DNSMSG_H
+#ifndef KMS_DNS_MESSAGE_H
+#define KMS_DNS_MESSAGE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "dns/keyfile.h"
-
-#define KMS_DNS_NAMELEN 256 /* presentation name with trailing dot, NUL */
+#include "dns/name.h"
 
 enum {
     KMS_DNS_T_A = 1,
@@ -140,52 +140,5 @@ int kms_dns_reply_parse(const kms_dns_msg_t *req, const kms_tsig_key_t *key, con
 
 /** Free an answer; NULL is a no-op. */
 void kms_dns_reply_free(kms_dns_reply_t *r);
-
-/** Map an rcode (0..15) to KMS_E* (0 for NOERROR). */
-int kms_dns_rcode_err(int rcode);
-
-/** SRV answer as plain arrays (the resolver's view). */
-typedef struct {
-    char owner[KMS_DNS_NAMELEN];
-    uint32_t ttl;
-    uint16_t priority, weight, port;
-    char target[KMS_DNS_NAMELEN];
-} kms_srv_rec_t;
-
-typedef struct {
-    char name[KMS_DNS_NAMELEN];
-    uint32_t ttl;
-    int family; /**< AF_INET or AF_INET6 */
-    uint8_t addr[16];
-} kms_addr_rec_t;
-
-typedef struct {
-    int rcode;
-    int aa, tc;
-    kms_srv_rec_t *srv; /**< ANSWER section SRV records, in answer order */
-    size_t nsrv;
-    kms_addr_rec_t *addrs; /**< A/AAAA from ANSWER and ADDITIONAL (glue) */
-    size_t naddrs;
-} kms_srv_answer_t;
-
-/**
- * Parse a raw SRV answer (as received, e.g. from c-ares' raw callback).
- * @param out caller frees with kms_srv_answer_free(); NULL on failure
- * @return 0 (also for NXDOMAIN/NODATA: check rcode and nsrv),
- *         KMS_EDNS_BADANSWER, KMS_ENOMEM
- */
-int kms_srv_answer_parse(const uint8_t *wire, size_t len, kms_srv_answer_t **out);
-
-/** Free an SRV answer; NULL is a no-op. */
-void kms_srv_answer_free(kms_srv_answer_t *a);
-
-/** Compare two DNS names ignoring case and a trailing dot: 1 if equal. */
-int kms_dns_name_eq(const char *a, const char *b);
-
-/**
- * Normalize a presentation name: lower case with trailing dot.
- * @return 0, KMS_EINVAL (empty, too long, label over 63, empty label)
- */
-int kms_dns_name_norm(const char *in, char *out, size_t outlen);
 
 #endif

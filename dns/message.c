@@ -1,5 +1,5 @@
 /*
- * dnsmsg.c - the ldns wrapper (see dnsmsg.h).
+ * message.c - the ldns wrapper (see message.h).
  *
  * ldns 1.8.3 behaviours handled here (checked against named 9.18):
  * ldns_update_pkt_new() leaves RD=1 and ID 0; ldns_pkt_tsig_sign() signs
@@ -8,10 +8,9 @@
  * ldns_wire2pkt() leaks a TSIG RR followed by a second one and does not bound
  * RDATA by RDLENGTH (count_tsig() keeps such messages away from it).
  */
-#include "dns/dnsmsg.h"
+#include "dns/message.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <ldns/ldns.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,8 @@
 
 #include "base/err.h"
 #include "base/wire.h"
+#include "dns/rcode.h"
+#include "dns/walk.h"
 
 #define TSIG_FUDGE 300 /* seconds, RFC 8945 section 10 recommends 300 */
 
@@ -34,112 +35,12 @@ struct kms_dns_msg {
     ldns_rdf *mac; /* last render's request MAC (owned) */
 };
 
-int kms_dns_name_norm(const char *in, char *out, size_t outlen)
-{
-    size_t n = in ? strlen(in) : 0;
-    if (n == 1 && in[0] == '.') {
-        if (outlen < 2)
-            return KMS_EINVAL;
-        memcpy(out, ".", 2);
-        return 0;
-    }
-    if (n == 0 || n + 2 > outlen || n > 254)
-        return KMS_EINVAL;
-    size_t label = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)in[i];
-        if (c == '.') {
-            if (label == 0)
-                return KMS_EINVAL;
-            label = 0;
-        } else {
-            /* letters, digits, '-', '_' (service labels), '*' */
-            if (!(isalnum(c) || c == '-' || c == '_' || c == '*'))
-                return KMS_EINVAL;
-            if (++label > 63)
-                return KMS_EINVAL;
-        }
-        out[i] = (char)tolower(c);
-    }
-    if (out[n - 1] != '.')
-        out[n++] = '.';
-    out[n] = '\0';
-    if (n > 254)
-        return KMS_EINVAL;
-    return 0;
-}
-
-int kms_dns_name_eq(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la && a[la - 1] == '.')
-        la--;
-    if (lb && b[lb - 1] == '.')
-        lb--;
-    return la == lb && strncasecmp(a, b, la) == 0;
-}
-
 static ldns_rdf *dname(const char *s)
 {
     char buf[KMS_DNS_NAMELEN];
-    if (kms_dns_name_norm(s, buf, sizeof buf) < 0)
+    if (kms_dname_canon(s, KMS_DNAME_ANY, buf, sizeof buf) < 0)
         return NULL;
     return ldns_dname_new_frm_str(buf);
-}
-
-/* Presentation form of an rdf (dname) into @p out, lower case, with the
- * trailing dot ("." for the root), escaped as ldns_rdf2str() does (\. \;
- * \( \) \\ and \DDD for non-graphic bytes); truncated to @p outlen.  Written
- * out here rather than through ldns_rdf2str(), whose printf per label was
- * the largest cost of parsing an SRV answer. */
-static void rdf_name(const ldns_rdf *rdf, char *out, size_t outlen)
-{
-    size_t o = 0;
-    kms_rd_t rd;
-    uint8_t llen;
-
-    if (outlen == 0)
-        return;
-    out[0] = '\0';
-    if (!rdf || ldns_rdf_get_type(rdf) != LDNS_RDF_TYPE_DNAME)
-        return;
-    kms_rd_init(&rd, ldns_rdf_data(rdf), ldns_rdf_size(rdf));
-    while (kms_rd_u8(&rd, &llen) == 0 && llen != 0) {
-        const uint8_t *label;
-
-        if (llen > 63 || kms_rd_view(&rd, &label, llen) != 0) {
-            out[0] = '\0';
-            return;
-        }
-        for (size_t i = 0; i < llen; i++) {
-            uint8_t c = label[i];
-            char e[4];
-            size_t k = 0;
-
-            if (c == '.' || c == ';' || c == '(' || c == ')' || c == '\\') {
-                e[k++] = '\\';
-                e[k++] = (char)c;
-            } else if (c <= 0x20 || c >= 0x7f) {
-                e[k++] = '\\';
-                e[k++] = (char)('0' + c / 100);
-                e[k++] = (char)('0' + c / 10 % 10);
-                e[k++] = (char)('0' + c % 10);
-            } else {
-                e[k++] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
-            }
-            for (size_t m = 0; m < k && o + 1 < outlen; m++)
-                out[o++] = e[m];
-        }
-        if (o + 1 < outlen)
-            out[o++] = '.';
-    }
-    if (rd.err) {
-        out[0] = '\0';
-        return;
-    }
-    if (o == 0 && outlen > 1)
-        out[o++] = '.';
-    out[o] = '\0';
 }
 
 int kms_dns_msg_update_new(const char *zone, kms_dns_msg_t **out)
@@ -153,7 +54,7 @@ int kms_dns_msg_update_new(const char *zone, kms_dns_msg_t **out)
     m = calloc(1, sizeof *m);
     if (!m)
         goto fail;
-    if (kms_dns_name_norm(zone, m->qname, sizeof m->qname) < 0) {
+    if (kms_dname_canon(zone, KMS_DNAME_ANY, m->qname, sizeof m->qname) < 0) {
         rc = KMS_EINVAL;
         goto fail;
     }
@@ -192,7 +93,7 @@ int kms_dns_msg_query_new(const char *name, uint16_t qtype, int rd, kms_dns_msg_
     m = calloc(1, sizeof *m);
     if (!m)
         goto fail;
-    if (kms_dns_name_norm(name, m->qname, sizeof m->qname) < 0) {
+    if (kms_dname_canon(name, KMS_DNAME_ANY, m->qname, sizeof m->qname) < 0) {
         rc = KMS_EINVAL;
         goto fail;
     }
@@ -335,36 +236,6 @@ int kms_dns_msg_render(kms_dns_msg_t *m, uint16_t id, const kms_tsig_key_t *key,
     return 0;
 }
 
-int kms_dns_rcode_err(int rcode)
-{
-    switch (rcode) {
-    case 0:
-        return 0;
-    case 1:
-        return KMS_EDNS_FORMERR;
-    case 2:
-        return KMS_EDNS_SERVFAIL;
-    case 3:
-        return KMS_EDNS_NXDOMAIN;
-    case 4:
-        return KMS_EDNS_NOTIMP;
-    case 5:
-        return KMS_EDNS_REFUSED;
-    case 6:
-        return KMS_EDNS_YXDOMAIN;
-    case 7:
-        return KMS_EDNS_YXRRSET;
-    case 8:
-        return KMS_EDNS_NXRRSET;
-    case 9:
-        return KMS_EDNS_NOTAUTH;
-    case 10:
-        return KMS_EDNS_NOTZONE;
-    default:
-        return KMS_EDNS_RCODE;
-    }
-}
-
 static uint16_t rdf_u16(const ldns_rdf *f)
 {
     kms_rd_t rd;
@@ -408,7 +279,7 @@ static void fill_rr(kms_dns_rr_t *o, const ldns_rr *rr, int section)
 {
     memset(o, 0, sizeof *o);
     o->section = section;
-    rdf_name(ldns_rr_owner(rr), o->name, sizeof o->name);
+    kms_dns_rdf_name(ldns_rr_owner(rr), o->name, sizeof o->name);
     o->type = (uint16_t)ldns_rr_get_type(rr);
     o->rclass = (uint16_t)ldns_rr_get_class(rr);
     o->ttl = ldns_rr_ttl(rr);
@@ -421,11 +292,11 @@ static void fill_rr(kms_dns_rr_t *o, const ldns_rr *rr, int section)
     case KMS_DNS_T_NS:
     case KMS_DNS_T_CNAME:
         if (n >= 1)
-            rdf_name(ldns_rr_rdf(rr, 0), o->target, sizeof o->target);
+            kms_dns_rdf_name(ldns_rr_rdf(rr, 0), o->target, sizeof o->target);
         break;
     case KMS_DNS_T_SOA:
         if (n >= 3) {
-            rdf_name(ldns_rr_rdf(rr, 0), o->target, sizeof o->target);
+            kms_dns_rdf_name(ldns_rr_rdf(rr, 0), o->target, sizeof o->target);
             const ldns_rdf *f = ldns_rr_rdf(rr, 2);
             kms_rd_t rd;
             kms_rd_init(&rd, ldns_rdf_data(f), ldns_rdf_size(f));
@@ -437,7 +308,7 @@ static void fill_rr(kms_dns_rr_t *o, const ldns_rr *rr, int section)
             o->priority = rdf_u16(ldns_rr_rdf(rr, 0));
             o->weight = rdf_u16(ldns_rr_rdf(rr, 1));
             o->port = rdf_u16(ldns_rr_rdf(rr, 2));
-            rdf_name(ldns_rr_rdf(rr, 3), o->target, sizeof o->target);
+            kms_dns_rdf_name(ldns_rr_rdf(rr, 3), o->target, sizeof o->target);
         }
         break;
     default:
@@ -498,8 +369,8 @@ static int tsig_verify(ldns_pkt *pkt, ldns_rr *t, const uint8_t *wire, size_t le
                        const kms_tsig_key_t *key, const ldns_rdf *mac)
 {
     char alg[KMS_DNS_NAMELEN];
-    rdf_name(ldns_rr_rd_count(t) ? ldns_rr_rdf(t, 0) : NULL, alg, sizeof alg);
-    if (!kms_dns_name_eq(alg, key->sign_algorithm))
+    kms_dns_rdf_name(ldns_rr_rd_count(t) ? ldns_rr_rdf(t, 0) : NULL, alg, sizeof alg);
+    if (!kms_dname_eq(alg, key->sign_algorithm))
         return 0;
     int ok = ldns_pkt_tsig_verify(pkt, wire, len, key->name, key->secret, mac);
     if (ldns_pkt_tsig(pkt) != t) {
@@ -507,26 +378,6 @@ static int tsig_verify(ldns_pkt *pkt, ldns_rr *t, const uint8_t *wire, size_t le
         ok = 0;
     }
     return ok;
-}
-
-/* Skip one (possibly compressed) owner name. */
-static int skip_name(kms_rd_t *rd)
-{
-    for (int labels = 0; labels < 128; labels++) {
-        uint8_t b;
-
-        if (kms_rd_u8(rd, &b))
-            return rd->err;
-        if (b == 0)
-            return 0;
-        if ((b & 0xc0) == 0xc0)
-            return kms_rd_skip(rd, 1); /* a pointer ends the name */
-        if (b & 0xc0)
-            return KMS_EDNS_BADANSWER; /* extended label types: not in answers we take */
-        if (kms_rd_skip(rd, b))
-            return rd->err;
-    }
-    return KMS_EDNS_BADANSWER;
 }
 
 /*
@@ -578,7 +429,7 @@ static int count_tsig(const uint8_t *wire, size_t len)
             size_t start = rd.pos;
             uint16_t type, rdlen;
 
-            if (skip_name(&rd))
+            if (kms_dns_skip_name(&rd))
                 return -1;
             kms_rd_u16be(&rd, &type);
             kms_rd_skip(&rd, 2); /* class */
@@ -658,8 +509,8 @@ int kms_dns_reply_parse(const kms_dns_msg_t *req, const kms_tsig_key_t *key, con
         if (q && ldns_rr_list_rr_count(q) > 0) {
             char qn[KMS_DNS_NAMELEN];
             ldns_rr *q0 = ldns_rr_list_rr(q, 0);
-            rdf_name(ldns_rr_owner(q0), qn, sizeof qn);
-            if (!kms_dns_name_eq(qn, req->qname) || (uint16_t)ldns_rr_get_type(q0) != req->qtype)
+            kms_dns_rdf_name(ldns_rr_owner(q0), qn, sizeof qn);
+            if (!kms_dname_eq(qn, req->qname) || (uint16_t)ldns_rr_get_type(q0) != req->qtype)
                 goto fail;
         }
     }
@@ -739,168 +590,4 @@ void kms_dns_reply_free(kms_dns_reply_t *r)
         return;
     free(r->rrs);
     free(r);
-}
-
-/* Where one resource record sits in a message (offsets into the wire). */
-typedef struct {
-    size_t owner; /* start of the owner name */
-    size_t rdata; /* start of RDATA */
-    uint16_t type, rdlen;
-    uint32_t ttl;
-    int section; /* KMS_DNS_ANSWER / _AUTHORITY / _ADDITIONAL */
-} wire_rr_t;
-
-/* Header of @p wire into @p rd's position past the question section.
- * @p count: answer, authority, additional counts. */
-static int walk_start(kms_rd_t *rd, const uint8_t *wire, size_t len, uint16_t *flags,
-                      uint16_t count[3])
-{
-    uint16_t id, qd;
-
-    kms_rd_init(rd, wire, len);
-    kms_rd_u16be(rd, &id);
-    kms_rd_u16be(rd, flags);
-    kms_rd_u16be(rd, &qd);
-    for (int k = 0; k < 3; k++)
-        kms_rd_u16be(rd, &count[k]);
-    for (unsigned i = 0; i < qd && !rd->err; i++)
-        if (skip_name(rd) || kms_rd_skip(rd, 4))
-            return KMS_EDNS_BADANSWER;
-    return rd->err ? KMS_EDNS_BADANSWER : 0;
-}
-
-/* The next record at @p rd (record @p i of the message), skipping its RDATA. */
-static int walk_rr(kms_rd_t *rd, const uint16_t count[3], unsigned i, wire_rr_t *rr)
-{
-    rr->section = i < count[0]              ? KMS_DNS_ANSWER
-                  : i < count[0] + count[1] ? KMS_DNS_AUTHORITY
-                                            : KMS_DNS_ADDITIONAL;
-    rr->owner = rd->pos;
-    if (skip_name(rd))
-        return KMS_EDNS_BADANSWER;
-    kms_rd_u16be(rd, &rr->type);
-    kms_rd_skip(rd, 2); /* class */
-    kms_rd_u32be(rd, &rr->ttl);
-    kms_rd_u16be(rd, &rr->rdlen);
-    rr->rdata = rd->pos;
-    if (kms_rd_skip(rd, rr->rdlen))
-        return KMS_EDNS_BADANSWER;
-    return 0;
-}
-
-/* The name at wire[*pos], decompressed by ldns, in presentation form. */
-static int wire_name(const uint8_t *wire, size_t len, size_t *pos, char *out, size_t outlen)
-{
-    ldns_rdf *rdf = NULL;
-
-    if (ldns_wire2dname(&rdf, wire, len, pos) != LDNS_STATUS_OK || !rdf)
-        return KMS_EDNS_BADANSWER;
-    rdf_name(rdf, out, outlen);
-    ldns_rdf_deep_free(rdf);
-    return 0;
-}
-
-/*
- * The resolver's hot path.  Our bounded walk finds the records (the same
- * walk that guards kms_dns_reply_parse); only the records the resolver uses
- * are read: ANSWER SRV and A/AAAA from ANSWER and ADDITIONAL.  Names go
- * through ldns (decompression, pointer loops, length limits), the fixed
- * fields through the bounded reader.  Building a whole ldns_pkt (every RR,
- * the OPT and the question, each field a separate allocation) was most of a
- * discovery's cost.  Refused as malformed, like kms_dns_reply_parse() does:
- * an SRV target that does not end exactly at the end of its RDATA, an A or
- * AAAA whose RDATA is not 4 or 16 bytes.
- */
-int kms_srv_answer_parse(const uint8_t *wire, size_t len, kms_srv_answer_t **out)
-{
-    kms_srv_answer_t *a = NULL;
-    kms_rd_t rd;
-    uint16_t flags = 0, count[3];
-    size_t ns = 0, na = 0, body;
-    unsigned nrr;
-    wire_rr_t rr;
-    int rc;
-
-    *out = NULL;
-    if (!wire || len < 12 || len > 65535)
-        return KMS_EDNS_BADANSWER;
-    if ((rc = walk_start(&rd, wire, len, &flags, count)) < 0)
-        return rc;
-    if (!(flags & 0x8000)) /* QR */
-        return KMS_EDNS_BADANSWER;
-    body = rd.pos;
-    nrr = (unsigned)count[0] + count[1] + count[2];
-    /* First pass: every record must walk; exact array sizes (large records). */
-    for (unsigned i = 0; i < nrr; i++) {
-        if (walk_rr(&rd, count, i, &rr) < 0)
-            return KMS_EDNS_BADANSWER;
-        if ((rr.type == KMS_DNS_T_A && rr.rdlen != 4) ||
-            (rr.type == KMS_DNS_T_AAAA && rr.rdlen != 16))
-            return KMS_EDNS_BADANSWER; /* a malformed message, not just a bad record */
-        ns += rr.section == KMS_DNS_ANSWER && rr.type == KMS_DNS_T_SRV;
-        na += rr.section != KMS_DNS_AUTHORITY &&
-              (rr.type == KMS_DNS_T_A || rr.type == KMS_DNS_T_AAAA);
-    }
-    rc = KMS_ENOMEM;
-    if (!(a = calloc(1, sizeof *a)))
-        goto fail;
-    a->rcode = flags & 0xf;
-    a->aa = !!(flags & 0x0400);
-    a->tc = !!(flags & 0x0200);
-    if (ns && !(a->srv = malloc(ns * sizeof *a->srv)))
-        goto fail;
-    if (na && !(a->addrs = malloc(na * sizeof *a->addrs)))
-        goto fail;
-    rc = KMS_EDNS_BADANSWER;
-    kms_rd_init(&rd, wire, len);
-    rd.pos = body;
-    for (unsigned i = 0; i < nrr; i++) {
-        size_t pos;
-        kms_rd_t f;
-
-        walk_rr(&rd, count, i, &rr); /* walked above */
-        kms_rd_init(&f, wire + rr.rdata, rr.rdlen);
-        if (rr.section == KMS_DNS_ANSWER && rr.type == KMS_DNS_T_SRV) {
-            kms_srv_rec_t *s = &a->srv[a->nsrv];
-
-            kms_rd_u16be(&f, &s->priority);
-            kms_rd_u16be(&f, &s->weight);
-            kms_rd_u16be(&f, &s->port);
-            pos = rr.rdata + 6;
-            if (f.err || wire_name(wire, len, &pos, s->target, sizeof s->target) < 0 ||
-                pos != rr.rdata + rr.rdlen)
-                goto fail;
-            pos = rr.owner;
-            if (wire_name(wire, len, &pos, s->owner, sizeof s->owner) < 0)
-                goto fail;
-            s->ttl = rr.ttl;
-            a->nsrv++;
-        } else if (rr.section != KMS_DNS_AUTHORITY &&
-                   (rr.type == KMS_DNS_T_A || rr.type == KMS_DNS_T_AAAA)) {
-            kms_addr_rec_t *d = &a->addrs[a->naddrs];
-
-            memset(d->addr, 0, sizeof d->addr);
-            kms_rd_bytes(&f, d->addr, rr.rdlen);
-            pos = rr.owner;
-            if (wire_name(wire, len, &pos, d->name, sizeof d->name) < 0)
-                goto fail;
-            d->ttl = rr.ttl;
-            d->family = rr.type == KMS_DNS_T_A ? AF_INET : AF_INET6;
-            a->naddrs++;
-        }
-    }
-    *out = a;
-    return 0;
-fail:
-    kms_srv_answer_free(a);
-    return rc;
-}
-
-void kms_srv_answer_free(kms_srv_answer_t *a)
-{
-    if (!a)
-        return;
-    free(a->srv);
-    free(a->addrs);
-    free(a);
 }
