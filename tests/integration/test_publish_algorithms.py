@@ -2,7 +2,7 @@
 (request signed, answer verified), over IPv6 too."""
 import sys
 
-from dnstest import Named, kms_publish
+from harness import Named, kms_publish
 
 
 def main():

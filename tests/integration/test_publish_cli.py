@@ -6,7 +6,7 @@ on stderr (was: one stderr line per domain).
 import json
 import socket
 
-from dnstest import check, kms_publish, program, run
+from harness import check, free_port, kms_publish, program, run
 
 
 def stderr_lines(out):
@@ -30,9 +30,7 @@ def bad_options():
 
 
 def closed_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_port(kind=socket.SOCK_DGRAM)
 
 
 def many_domains_down():
