@@ -11,8 +11,11 @@ What it provides:
 - paths and programs: SRC (KMSDNS_SRC), BUILD (KMSDNS_BUILD); program(name)
   is the one way to find a built program, always BUILD/bin/NAME; run() runs
   one with captured text output and a bounded timeout;
-- outcomes: check(cond, what, output) raises AssertionError; main() runs
-  the unittest tests of a file;
+- outcomes: check(cond, what, output) raises AssertionError; skip(reason) ends a
+  plain-function test file as skipped (exit 77, ctest's SKIP_RETURN_CODE:
+  reported "Skipped", never "Passed"); skip_part() says loudly that one
+  part of a file could not run here; main() runs the unittest tests of a
+  file and exits 77 when every one was skipped;
 - small tools: wait_until(), free_port(), have_ipv6(), make_key();
 - named: Named, a private named from zones/start-named (dig, srv,
   nsupdate, named-log helpers), and kms_publish();
@@ -54,6 +57,9 @@ BUILD = os.environ.get("KMSDNS_BUILD") or os.path.join(SRC, "build")
 ZONES = os.path.join(SRC, "zones")
 os.environ["PATH"] = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
 
+# ctest's SKIP_RETURN_CODE (tests/integration/CMakeLists.txt).
+SKIP = 77
+
 # A format-valid 5x5 example key (not a real product key).
 EXAMPLE_KEY = "BCDFG-HJKMP-QRTVW-XY234-6789B"
 EXAMPLE_KEY2 = "QRTVW-XY234-6789B-BCDFG-HJKMP"
@@ -92,9 +98,38 @@ def check(cond, what, output=None):
         raise AssertionError(what)
 
 
+def skip(reason):
+    """End a plain-function test file that cannot run here: ctest reports it
+    skipped (exit 77), never passed.  Only when nothing of the file ran."""
+    print("SKIPPED: %s" % reason, flush=True)
+    sys.exit(SKIP)
+
+
+def skip_part(what, reason):
+    """Say loudly that one part (what) of a test file could not run here; the
+    rest of the file runs and decides its exit code."""
+    print("SKIPPED %s: %s" % (what, reason), flush=True)
+
+
 def main():
-    """Run the unittest tests of __main__ (verbosity 2)."""
-    unittest.main(verbosity=2)
+    """Run the unittest tests of __main__ (verbosity 2, names on the command
+    line as unittest takes them) and exit for ctest: 1 on any failure or
+    error, 77 when every test was skipped, else 0.  Skipped tests are listed
+    with their reason."""
+    prog = unittest.main(module="__main__", verbosity=2, exit=False)
+    result = prog.result
+    for test, reason in result.skipped:
+        name = test.id() if hasattr(test, "id") else str(test)
+        print("SKIPPED %s: %s" % (name, reason), file=sys.stderr)
+    if result.failures or result.errors or result.unexpectedSuccesses:
+        sys.exit(1)
+    if result.testsRun == 0:
+        print("no test ran", file=sys.stderr)
+        sys.exit(1)
+    if len(result.skipped) == result.testsRun:
+        print("every test was skipped", file=sys.stderr)
+        sys.exit(SKIP)
+    sys.exit(0)
 
 
 def wait_until(pred, timeout=5.0, step=0.05):

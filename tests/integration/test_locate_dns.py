@@ -12,7 +12,7 @@ import tempfile
 import time
 
 from harness import (SRC, FakeDNS, Named, check, free_port, locate, program, publish, run,
-                     srv_update)
+                     skip_part, srv_update)
 
 Z = "_vlmcs._tcp.kms.test."
 C = "_vlmcs._tcp.corp.test."
@@ -114,8 +114,8 @@ def test_short_hostname_suffix(ns):
         out = run(["unshare", "-u", "-m", "sh", "-c", script, "sh", hosts,
                    program("kms-locate"), ns.server, rc_path], timeout=30)
         if out.returncode != 0 and not out.stdout.strip():
-            print("SKIPPED test_short_hostname_suffix: no private namespaces here (%s)"
-                  % out.stderr.strip())
+            skip_part("test_short_hostname_suffix",
+                      "no private namespaces here (%s)" % out.stderr.strip())
             return
         r = json.loads(out.stdout)
         check([(d["name"], d["source"]) for d in r["domains"]] ==

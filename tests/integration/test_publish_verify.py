@@ -10,13 +10,12 @@ with recursion desired (A and AAAA), and asks each server over IPv4 or IPv6.
 - v6ns.test: its second NS has only an AAAA record (glue ::1).  Before:
   only IPv4 glue was kept, "(no address)" again.
 """
-from harness import Named, check, have_ipv6, kms_publish
+from harness import Named, check, have_ipv6, kms_publish, skip
 
 
 def main():
     if not have_ipv6():
-        print("skipped: no IPv6 loopback (::1)")
-        return
+        skip("no IPv6 loopback (::1)")
     with Named(remote_ns=True) as ns:
         v6 = "[::1]:%d" % ns.port
         K = ["--key", ns.key_file, "--verify", "--verify-timeout", 5]
