@@ -11,7 +11,8 @@ What it provides:
 - paths and programs: SRC (KMSDNS_SRC), BUILD (KMSDNS_BUILD); program(name)
   is the one way to find a built program, always BUILD/bin/NAME; run() runs
   one with captured text output and a bounded timeout;
-- outcomes: check(cond, what, output) raises AssertionError; skip(reason) ends a
+- outcomes: check(cond, what, output) raises AssertionError (the tests
+  use no assert statement: python -O drops those); skip(reason) ends a
   plain-function test file as skipped (exit 77, ctest's SKIP_RETURN_CODE:
   reported "Skipped", never "Passed"); skip_part() says loudly that one
   part of a file could not run here; main() runs the unittest tests of a
