@@ -6,13 +6,13 @@ import random
 import subprocess
 import time
 
-import kmstest
-from kmstest import EXAMPLE_KEY, EXAMPLE_KEY2, OFFICE_ACTID, kms_client
+import harness
+from harness import EXAMPLE_KEY, EXAMPLE_KEY2, OFFICE_ACTID, kms_client
 
 ROUNDS = 20
 
 
-class CrashState(kmstest.KmsdTestCase):
+class CrashState(harness.KmsdTestCase):
     def test_kill9_during_state_changes(self):
         rnd = random.Random(1688)
         d = self.kmsd(extra={"host": {"ledger_flush": "1"}}).start()
@@ -20,7 +20,7 @@ class CrashState(kmstest.KmsdTestCase):
                 ["sweight", "3"], ["sprio", "4"], ["sdomains", "a.test, b.test 1 2"],
                 ["ipk", EXAMPLE_KEY2, OFFICE_ACTID, "--family", "office"], ["ato", OFFICE_ACTID],
                 ["upk", OFFICE_ACTID], ["sdns"], ["cdns"]]
-        base = [kmstest.prog("kmsctl"), "--socket", d.socket_path, "--timeout", "5"]
+        base = [harness.program("kmsctl"), "--socket", d.socket_path, "--timeout", "5"]
         for rnd_i in range(ROUNDS):
             # A burst of commands in the background, killed part-way.
             script = "; ".join(" ".join(base + c) + " >/dev/null 2>&1" for c in
@@ -88,4 +88,4 @@ class CrashState(kmstest.KmsdTestCase):
 
 
 if __name__ == "__main__":
-    kmstest.main()
+    harness.main()

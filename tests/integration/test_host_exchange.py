@@ -4,12 +4,12 @@
 import struct
 import uuid
 
-import kmstest
-from kmstest import (EXAMPLE_KEY, PTYPE_BIND_ACK, PTYPE_FAULT, PTYPE_RESPONSE, act_stub, bind_pdu,
+import harness
+from harness import (EXAMPLE_KEY, PTYPE_BIND_ACK, PTYPE_FAULT, PTYPE_RESPONSE, act_stub, bind_pdu,
                      connect, kms_client, read_pdu, request_pdu, response_hresult)
 
 
-class HostExchange(kmstest.KmsdTestCase):
+class HostExchange(harness.KmsdTestCase):
     def setUp(self):
         super().setUp()
         self.d = self.kmsd().start()
@@ -72,7 +72,7 @@ class HostExchange(kmstest.KmsdTestCase):
             s.sendall(request_pdu(struct.pack("<II", 8, 9) + bytes(8), call_id=9))
             ptype, pdu = read_pdu(s)
             self.assertEqual(ptype, PTYPE_FAULT)
-            self.assertEqual(kmstest.fault_status(pdu), 0x000006F7)
+            self.assertEqual(harness.fault_status(pdu), 0x000006F7)
         self.assertEqual(self.d.stat("malformed"), 2)
         self.assertEqual(self.d.stat("activations_failed"), 2)
         self.assertIn("malformed message", self.d.log())
@@ -83,13 +83,13 @@ class HostExchange(kmstest.KmsdTestCase):
     def test_bind_ack_names_the_listening_port(self):
         """bind_ack's secondary address is the port kmsd listens on (not 1688)."""
         self.assertNotEqual(self.d.port, 1688)
-        hosts = ["127.0.0.1"] + (["::1"] if kmstest.have_ipv6() else [])
+        hosts = ["127.0.0.1"] + (["::1"] if harness.have_ipv6() else [])
         for host in hosts:
             with connect(host, self.d.port) as s:
                 s.sendall(bind_pdu())
                 ptype, pdu = read_pdu(s)
                 self.assertEqual(ptype, PTYPE_BIND_ACK)
-                self.assertEqual(kmstest.bind_ack_sec_addr(pdu), str(self.d.port), host)
+                self.assertEqual(harness.bind_ack_sec_addr(pdu), str(self.d.port), host)
         self.stop_clean(self.d)
 
     def test_windows_style_bind(self):
@@ -104,7 +104,7 @@ class HostExchange(kmstest.KmsdTestCase):
         self.stop_clean(self.d)
 
     def test_ipv4_and_ipv6_listeners(self):
-        if not kmstest.have_ipv6():
+        if not harness.have_ipv6():
             self.skipTest("no IPv6 loopback")
         self.serve_default()
         for host in ("127.0.0.1", "::1"):
@@ -117,18 +117,18 @@ class HostExchange(kmstest.KmsdTestCase):
     def test_ipv6_only_socket_leaves_ipv4_alone(self):
         """A [::] listener must not take IPv4 (no v4-mapped reliance): a
         v6-only kmsd and a v4 listener of someone else coexist on one port."""
-        if not kmstest.have_ipv6():
+        if not harness.have_ipv6():
             self.skipTest("no IPv6 loopback")
-        port = kmstest.free_port()
+        port = harness.free_port()
         import socket
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as other:
             other.bind(("127.0.0.1", port))
             other.listen(1)
             # [::] dual-stack would collide with 127.0.0.1:port (EADDRINUSE).
             d6 = self.kmsd("v6", listen=["[::]:%d" % port], port=port).start()
-            self.assertTrue(kmstest.bind_ok("::1", port))
+            self.assertTrue(harness.bind_ok("::1", port))
             self.stop_clean(d6)
 
 
 if __name__ == "__main__":
-    kmstest.main()
+    harness.main()

@@ -3,11 +3,10 @@
 
 import json
 import os
-import subprocess
 import time
 
-import kmstest
-from kmstest import EXAMPLE_KEY, EXAMPLE_KEY2, OFFICE_ACTID, kms_client
+import harness
+from harness import EXAMPLE_KEY, EXAMPLE_KEY2, OFFICE_ACTID, kms_client
 
 
 def status_map(text):
@@ -19,7 +18,7 @@ def status_map(text):
     return out
 
 
-class Kmsctl(kmstest.KmsdTestCase):
+class Kmsctl(harness.KmsdTestCase):
     def setUp(self):
         super().setUp()
         self.d = self.kmsd().start()
@@ -120,7 +119,7 @@ class Kmsctl(kmstest.KmsdTestCase):
         d = self.d
         d.ctl("ipk", EXAMPLE_KEY)
         d.ctl("ato")
-        new_port = kmstest.free_port()
+        new_port = harness.free_port()
         self.assertIn("port %d" % new_port, d.ctl("sprt", str(new_port)).stdout)
         self.stop_clean(d)
         # the same host, now listed without a port: it takes the sprt port
@@ -167,8 +166,7 @@ class Kmsctl(kmstest.KmsdTestCase):
         self.assertEqual(r.returncode, 1, r.stderr)
         # Usage errors of kmsctl itself.
         for args in (["--bogus", "status"], [], ["--timeout", "x", "status"]):
-            r = subprocess.run([kmstest.prog("kmsctl")] + args, capture_output=True, text=True,
-                               timeout=10)
+            r = harness.run([harness.program("kmsctl")] + args, timeout=10)
             self.assertEqual(r.returncode, 2, args)
             self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
         # The daemon is still fine.
@@ -179,20 +177,18 @@ class Kmsctl(kmstest.KmsdTestCase):
         d = self.d
         # --config and --state-dir find the same socket.
         for opt in (["--config", d.config], ["--state-dir", d.state_dir]):
-            r = subprocess.run([kmstest.prog("kmsctl")] + opt + ["status"], capture_output=True,
-                               text=True, timeout=10)
+            r = harness.run([harness.program("kmsctl")] + opt + ["status"], timeout=10)
             self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(os.stat(d.socket_path).st_mode & 0o777, 0o600)
         self.stop_clean(d)
-        r = subprocess.run([kmstest.prog("kmsctl"), "--socket", d.socket_path, "status"],
-                           capture_output=True, text=True, timeout=10)
+        r = harness.run([harness.program("kmsctl"), "--socket", d.socket_path, "status"],
+                        timeout=10)
         self.assertEqual(r.returncode, 3)
         self.assertIn("cannot connect to %s" % d.socket_path, r.stderr)
         self.assertIn("is kmsd running?", r.stderr)
 
     def test_help_lists_every_verb(self):
-        r = subprocess.run([kmstest.prog("kmsctl"), "--help"], capture_output=True, text=True,
-                           timeout=10)
+        r = harness.run([harness.program("kmsctl"), "--help"], timeout=10)
         self.assertEqual(r.returncode, 0)
         for verb in ("status", "dli", "ipk", "upk", "ato", "sprt", "sai", "sri", "sdns", "cdns",
                      "sprio", "sweight", "sdomains", "decommission"):
@@ -288,7 +284,7 @@ class Kmsctl(kmstest.KmsdTestCase):
             self.assertEqual(data.count(b"\nstats "), n)
             self.assertTrue(data.startswith(b"OK "))
         # A second kmsd on the same state dir refuses to take the socket.
-        other = kmstest.Kmsd(d.workdir, port=kmstest.free_port())
+        other = harness.Kmsd(d.workdir, port=harness.free_port())
         other.state_dir = d.state_dir
         other.write_config()
         other.log_path = os.path.join(self.tmp, "other.log")
@@ -302,4 +298,4 @@ class Kmsctl(kmstest.KmsdTestCase):
 
 
 if __name__ == "__main__":
-    kmstest.main()
+    harness.main()

@@ -11,15 +11,10 @@ record; a wrong key is one clear error in status and no retry storm.
 import json
 import os
 import signal
-import sys
 import time
-import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import kmstest  # noqa: E402
-from dnstest import Named, make_key, wait_until  # noqa: E402
-from kmstest import EXAMPLE_KEY, kms_client  # noqa: E402
+import harness
+from harness import EXAMPLE_KEY, Named, kms_client, make_key, wait_until
 
 OWNER = "_vlmcs._tcp.kms.test"
 CORP = "_vlmcs._tcp.corp.test"
@@ -30,7 +25,7 @@ def notl(recs):
     return [r[:4] for r in recs]
 
 
-class KmsdDns(kmstest.KmsdTestCase):
+class KmsdDns(harness.KmsdTestCase):
     def setUp(self):
         super().setUp()
         self.ns = None
@@ -98,7 +93,7 @@ class KmsdDns(kmstest.KmsdTestCase):
     def named_later(self, **more):
         """Config for a named not running yet: its port and key are chosen
         now; start_named_later() starts it there."""
-        self._later_port = kmstest.free_port()
+        self._later_port = harness.free_port()
         self._later_dir = os.path.join(self.tmp, "named")
         os.makedirs(self._later_dir)
         key = os.path.join(self._later_dir, "kms-publisher.key")
@@ -192,7 +187,7 @@ class KmsdDns(kmstest.KmsdTestCase):
         self.stop_clean(d)  # SIGTERM: the records stay
         self.assertEqual(notl(ns.srv(CORP)), [(3, 7, d.port, TARGET)])
         # stopped: new target, corp.test dropped, another port
-        old_port, d.port = d.port, kmstest.free_port()
+        old_port, d.port = d.port, harness.free_port()
         d.listen = ["127.0.0.1:%d" % d.port]
         d.write_config(self.dns_conf(ns.server, ns.key_file, target="kms9.kms.test"))
         d.start()
@@ -358,4 +353,4 @@ class KmsdDns(kmstest.KmsdTestCase):
 
 
 if __name__ == "__main__":
-    kmstest.main()
+    harness.main()

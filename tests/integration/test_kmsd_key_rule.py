@@ -4,19 +4,14 @@ unsigned only with allow_unsigned = yes; with neither, kmsd starts and
 serves but every publish fails with "no TSIG key" (kmsctl status).
 """
 import json
-import os
-import sys
-import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import kmstest  # noqa: E402
-from dnstest import Named, wait_until  # noqa: E402
+import harness
+from harness import Named, wait_until
 
 OWNER = "_vlmcs._tcp.kms.test"
 
 
-class KmsdKeyRule(kmstest.KmsdTestCase):
+class KmsdKeyRule(harness.KmsdTestCase):
     def setUp(self):
         super().setUp()
         self.ns = Named().start()
@@ -70,4 +65,4 @@ class KmsdKeyRule(kmstest.KmsdTestCase):
 
 
 if __name__ == "__main__":
-    kmstest.main()
+    harness.main()

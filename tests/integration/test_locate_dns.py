@@ -7,13 +7,12 @@ import json
 import os
 import re
 import shutil
-import sys
+import socket
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dnstest import SRC, Named, program, run  # noqa: E402
-from locatetest import FakeDNS, check, free_port, locate, publish, srv_update  # noqa: E402
+from harness import (SRC, FakeDNS, Named, check, free_port, locate, program, publish, run,
+                     skip_part, srv_update)
 
 Z = "_vlmcs._tcp.kms.test."
 C = "_vlmcs._tcp.corp.test."
@@ -115,8 +114,8 @@ def test_short_hostname_suffix(ns):
         out = run(["unshare", "-u", "-m", "sh", "-c", script, "sh", hosts,
                    program("kms-locate"), ns.server, rc_path], timeout=30)
         if out.returncode != 0 and not out.stdout.strip():
-            print("SKIPPED test_short_hostname_suffix: no private namespaces here (%s)"
-                  % out.stderr.strip())
+            skip_part("test_short_hostname_suffix",
+                      "no private namespaces here (%s)" % out.stderr.strip())
             return
         r = json.loads(out.stdout)
         check([(d["name"], d["source"]) for d in r["domains"]] ==
@@ -173,8 +172,8 @@ def test_failures(ns):
         check(code == 14 and r["outcome"] == "0x800705B4", (code, r))
         check(fake.queries == 1 and 0.9 < took < 1.9, (fake.queries, took))
     # server port closed (ICMP port unreachable on loopback)
-    code, r, _ = locate("127.0.0.1:%d" % free_port(kind=2), "--domain", "kms.test", "--no-cache",
-                        "--timeout", "1")
+    code, r, _ = locate("127.0.0.1:%d" % free_port(kind=socket.SOCK_DGRAM), "--domain",
+                        "kms.test", "--no-cache", "--timeout", "1")
     check(code == 14 and r["outcome"] == "0x800705B4", (code, r))
     # usage errors are exit 2 with one line
     code, _, err = locate(ns, "--server", "not-an-ip", "--domain", "kms.test", "--no-cache")

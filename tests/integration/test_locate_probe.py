@@ -15,19 +15,15 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dnstest import Named, program, run, wait_until  # noqa: E402
-from locatetest import (FakeDNS, Listener, check, free_port, locate, publish,  # noqa: E402
-                        srv_update)
+from harness import (EXAMPLE_KEY, FakeDNS, Listener, Named, NotBuilt, check, free_port, locate,
+                     program, publish, run, srv_update, wait_until)
 
 Z = "_vlmcs._tcp.kms.test."
 LIVE = "127.0.0.13"  # kms3.kms.test
 DEAD = "127.0.0.11"  # kms1.kms.test (and ::1)
-EXAMPLE_KEY = "BCDFG-HJKMP-QRTVW-XY234-6789B"  # format-valid, not a real key
 
 
 def find_kmsd():
@@ -39,12 +35,12 @@ def find_kmsd():
         return path
     try:
         return program("kmsd")
-    except FileNotFoundError as e:
+    except NotBuilt as e:
         raise RuntimeError("%s: this test probes a real kmsd, build it (or set KMSDNS_KMSD)"
                            % e) from None
 
 
-class Kmsd:
+class RealKmsd:
     """A real kmsd listening on ADDR:free port, publishing nothing."""
 
     def __init__(self, path, addr):
@@ -88,7 +84,7 @@ class Kmsd:
 
 
 def endpoint(addr):
-    return Kmsd(find_kmsd(), addr)
+    return RealKmsd(find_kmsd(), addr)
 
 
 def test_stale_record_skipped(ns):

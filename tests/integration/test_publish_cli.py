@@ -6,7 +6,7 @@ on stderr (was: one stderr line per domain).
 import json
 import socket
 
-from dnstest import check, kms_publish, program, run
+from harness import check, free_port, kms_publish, program, run, skip_part
 
 
 def stderr_lines(out):
@@ -30,9 +30,7 @@ def bad_options():
 
 
 def closed_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_port(kind=socket.SOCK_DGRAM)
 
 
 def many_domains_down():
@@ -72,8 +70,8 @@ def default_target_is_this_hosts_fqdn():
             "--attempts", "1", "--domain", "kms.test", "--json"]
     out = run(["unshare", "-u", "sh", "-c", script, "sh", "kms7.corp.test"] + base, timeout=30)
     if out.returncode not in (0, 1) or not out.stdout.strip():
-        print("SKIPPED default_target_is_this_hosts_fqdn: no private namespaces here (%s)"
-              % out.stderr.strip())
+        skip_part("default_target_is_this_hosts_fqdn",
+                  "no private namespaces here (%s)" % out.stderr.strip())
         return
     check(json.loads(out.stdout)["results"][0]["target"] == "kms7.corp.test", "FQDN target", out)
     # a short name with no domain anywhere: one clear line, nothing sent

@@ -11,7 +11,7 @@ import tempfile
 import threading
 import time
 
-from dnstest import check, kms_publish, make_key
+from harness import check, kms_publish, make_key
 
 
 def name(n):

@@ -12,7 +12,7 @@ import shutil
 import tempfile
 import time
 
-from dnstest import Named, check, kms_publish, make_key, program, run
+from harness import Named, check, kms_publish, make_key, program, run
 
 
 def one_line(out):

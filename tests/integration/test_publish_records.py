@@ -8,19 +8,11 @@ discovery through the SOA walk (no --server); --verify gives up at its bound
 when one name server never serves the new state (the update still stands).
 """
 import json
-import sys
 import time
 
-from dnstest import Named, kms_publish
+from harness import Named, check, kms_publish
 
 OWNER = "_vlmcs._tcp.kms.test"
-
-
-def check(cond, what, out=None):
-    if not cond:
-        if out is not None:
-            print("stdout:", out.stdout, "\nstderr:", out.stderr, file=sys.stderr)
-        raise AssertionError(what)
 
 
 def main():

@@ -8,7 +8,7 @@ answer and must retry over TCP to list all 30.
 """
 import json
 
-from dnstest import Named, check, kms_publish
+from harness import Named, check, kms_publish
 
 
 def main():

@@ -10,24 +10,12 @@ with recursion desired (A and AAAA), and asks each server over IPv4 or IPv6.
 - v6ns.test: its second NS has only an AAAA record (glue ::1).  Before:
   only IPv4 glue was kept, "(no address)" again.
 """
-import socket
-
-from dnstest import Named, check, kms_publish
-
-
-def have_ipv6_loopback():
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
+from harness import Named, check, have_ipv6, kms_publish, skip
 
 
 def main():
-    if not have_ipv6_loopback():
-        print("skipped: no IPv6 loopback (::1)")
-        return
+    if not have_ipv6():
+        skip("no IPv6 loopback (::1)")
     with Named(remote_ns=True) as ns:
         v6 = "[::1]:%d" % ns.port
         K = ["--key", ns.key_file, "--verify", "--verify-timeout", 5]

@@ -5,13 +5,13 @@ import socket
 import struct
 import time
 
-import kmstest
-from kmstest import EXAMPLE_KEY, bind_ok, bind_pdu, connect, kms_client, read_pdu, wait_closed
+import harness
+from harness import EXAMPLE_KEY, bind_ok, bind_pdu, connect, kms_client, read_pdu, wait_closed
 
 IDLE = 2
 
 
-class Robustness(kmstest.KmsdTestCase):
+class Robustness(harness.KmsdTestCase):
     def setUp(self):
         super().setUp()
         self.d = self.kmsd(extra={"host": {"idle_timeout": str(IDLE), "max_connections": "8",
@@ -57,7 +57,7 @@ class Robustness(kmstest.KmsdTestCase):
                     s.sendall(pdu[i:i + 20])
                     time.sleep(0.1)  # about 0.4 s per PDU, well within IDLE
                 ptype, ack = read_pdu(s, 5)
-                self.assertIn(ptype, (kmstest.PTYPE_BIND_ACK, kmstest.PTYPE_BIND_NAK), call_id)
+                self.assertIn(ptype, (harness.PTYPE_BIND_ACK, harness.PTYPE_BIND_NAK), call_id)
                 self.assertEqual(struct.unpack_from("<I", ack, 12)[0], call_id)
                 time.sleep(IDLE * 0.6)  # idle between PDUs, less than IDLE each time
             self.assertGreater(time.monotonic() - t0, IDLE)
@@ -97,13 +97,13 @@ class Robustness(kmstest.KmsdTestCase):
         with connect("127.0.0.1", self.d.port) as s:
             s.sendall(bind_pdu())
             ptype, _ = read_pdu(s, 5)
-            self.assertEqual(ptype, kmstest.PTYPE_BIND_ACK)
+            self.assertEqual(ptype, harness.PTYPE_BIND_ACK)
             t0 = time.monotonic()
             closed, flags = False, 0x01  # PFC_FIRST_FRAG, then middle fragments
             while time.monotonic() - t0 < IDLE + 5:
                 body = struct.pack("<IHH", 4096, 0, 0) + b"\0" * 8
                 try:
-                    s.sendall(kmstest.rpc_header(kmstest.PTYPE_REQUEST, len(body), 2, flags) +
+                    s.sendall(harness.rpc_header(harness.PTYPE_REQUEST, len(body), 2, flags) +
                               body)
                 except (BrokenPipeError, ConnectionResetError):
                     closed = True
@@ -183,7 +183,7 @@ class Robustness(kmstest.KmsdTestCase):
             for _ in range(8):
                 s = connect("127.0.0.1", self.d.port)
                 s.sendall(bind_pdu())
-                self.assertEqual(read_pdu(s)[0], kmstest.PTYPE_BIND_ACK)
+                self.assertEqual(read_pdu(s)[0], harness.PTYPE_BIND_ACK)
                 held.append(s)
             # The ninth is accepted and closed at once.
             try:
@@ -200,7 +200,7 @@ class Robustness(kmstest.KmsdTestCase):
             self.assertGreaterEqual(self.d.stat("connections_rejected"), 1)
             # The held connections still answer (a second bind gets bind_nak).
             held[0].sendall(bind_pdu(call_id=2))
-            self.assertIn(read_pdu(held[0])[0], (kmstest.PTYPE_BIND_ACK, kmstest.PTYPE_BIND_NAK))
+            self.assertIn(read_pdu(held[0])[0], (harness.PTYPE_BIND_ACK, harness.PTYPE_BIND_NAK))
         finally:
             for s in held:
                 s.close()
@@ -225,9 +225,9 @@ class Robustness(kmstest.KmsdTestCase):
             # binds too (bind_nak), each with its own call_id, in order.
             for want in (1, 2, 3):
                 ptype, pdu = read_pdu(s)
-                self.assertIn(ptype, (kmstest.PTYPE_BIND_ACK, kmstest.PTYPE_BIND_NAK))
+                self.assertIn(ptype, (harness.PTYPE_BIND_ACK, harness.PTYPE_BIND_NAK))
                 if want == 1:
-                    self.assertEqual(ptype, kmstest.PTYPE_BIND_ACK)
+                    self.assertEqual(ptype, harness.PTYPE_BIND_ACK)
                 self.assertEqual(struct.unpack_from("<I", pdu, 12)[0], want)
 
     def test_client_vanishes_mid_exchange(self):
@@ -245,4 +245,4 @@ class Robustness(kmstest.KmsdTestCase):
 
 
 if __name__ == "__main__":
-    kmstest.main()
+    harness.main()

@@ -1,19 +1,15 @@
 #!/usr/bin/env python3
 """kms_client against rpc_test_server (kms/rpc_conn on a real TCP listener):
 the exchange, both bind styles, malformed input over the wire, exit codes."""
-import os
 import struct
 import subprocess
-import sys
 
-BUILD = os.environ["KMSDNS_BUILD"]
-TOOLS = os.path.join(BUILD, "bin")
-CLIENT = os.path.join(TOOLS, "kms_client")
+from harness import check, program, run
 
 
 def run_client(*args):
-    p = subprocess.run([CLIENT, "--timeout", "2000", *args], capture_output=True,
-                       text=True, timeout=30)
+    """kms_client with a 2 s timeout; the first value of each key wins."""
+    p = run([program("kms_client"), "--timeout", "2000", *args], timeout=30)
     kv = {}
     for line in p.stdout.splitlines():
         if "=" in line:
@@ -22,14 +18,8 @@ def run_client(*args):
     return p.returncode, kv, p.stdout
 
 
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what)
-        sys.exit(1)
-
-
 def main():
-    srv = subprocess.Popen([os.path.join(TOOLS, "rpc_test_server"), "0", "60"],
+    srv = subprocess.Popen([program("rpc_test_server"), "0", "60"],
                            stdout=subprocess.PIPE, text=True)
     try:
         line = srv.stdout.readline()

@@ -1,0 +1,772 @@
+"""harness - the one helper module of the integration tests (python3 stdlib only).
+
+    import harness
+    with harness.Named() as ns:                      # zones/start-named in a temp dir
+        ns.nsupdate("update add _vlmcs._tcp.kms.test. 60 IN SRV 0 0 1688 kms1.kms.test.")
+        harness.check(ns.srv("_vlmcs._tcp.kms.test") == [(0, 0, 1688, "kms1.kms.test.", 60)],
+                      "record served")
+
+What it provides:
+
+- paths and programs: SRC (KMSDNS_SRC), BUILD (KMSDNS_BUILD); program(name)
+  is the one way to find a built program, always BUILD/bin/NAME; run() runs
+  one with captured text output and a bounded timeout;
+- outcomes: check(cond, what, output) raises AssertionError (the tests
+  use no assert statement: python -O drops those); skip(reason) ends a
+  plain-function test file as skipped (exit 77, ctest's SKIP_RETURN_CODE:
+  reported "Skipped", never "Passed"); skip_part() says loudly that one
+  part of a file could not run here; main() runs the unittest tests of a
+  file and exits 77 when every one was skipped;
+- small tools: wait_until(), free_port(), have_ipv6(), make_key();
+- named: Named, a private named from zones/start-named (dig, srv,
+  nsupdate, named-log helpers), and kms_publish();
+- kmsd: Kmsd (one kmsd with its own state directory and config file),
+  KmsdTestCase, kms_client() (tests/tools/kms_client), and the DCE/RPC PDU
+  builders and readers (C706 ch. 12) of the raw-socket tests;
+- kms-locate: locate(), Listener (tests/tools/locate_listener), FakeDNS,
+  srv_update(), publish().
+
+A program missing from BUILD/bin raises NotBuilt, a unittest.SkipTest: a
+unittest test is reported skipped; a plain-function file fails on it.
+
+Every wait is bounded; every process started here is stopped (by its PID
+only: SIGTERM, then SIGKILL, or zones/stop-named) and the temporary
+directories made here are removed, also when the test fails (KMSDNS_KEEP=1
+keeps them).  Traffic stays on 127.0.0.1 (and the other 127/8 addresses of
+the test zones) and ::1.
+"""
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import uuid
+
+SRC = os.environ.get("KMSDNS_SRC") or os.path.abspath(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+BUILD = os.environ.get("KMSDNS_BUILD") or os.path.join(SRC, "build")
+ZONES = os.path.join(SRC, "zones")
+os.environ["PATH"] = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
+
+# ctest's SKIP_RETURN_CODE (tests/integration/CMakeLists.txt).
+SKIP = 77
+
+# A format-valid 5x5 example key (not a real product key).
+EXAMPLE_KEY = "BCDFG-HJKMP-QRTVW-XY234-6789B"
+EXAMPLE_KEY2 = "QRTVW-XY234-6789B-BCDFG-HJKMP"
+OFFICE_ACTID = "d450596f-894d-49e0-966a-fd39ed4c4c64"
+
+
+# ---- programs, processes, outcomes ------------------------------------------
+
+class NotBuilt(unittest.SkipTest):
+    """A program the test needs is not in BUILD/bin."""
+
+
+def program(name):
+    """Path of a program of the build: BUILD/bin/NAME (kmsd, kmsctl, kms-publish,
+    kms-locate and the tests/tools helpers).  Raises NotBuilt when it is not there."""
+    path = os.path.join(BUILD, "bin", name)
+    if os.path.isfile(path) and os.access(path, os.X_OK):
+        return path
+    raise NotBuilt("program %s not built in %s" % (name, os.path.join(BUILD, "bin")))
+
+
+def run(argv, timeout=30, **kw):
+    """subprocess.run with captured text output and a bounded timeout."""
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def check(cond, what, output=None):
+    """Unless cond: print output (a CompletedProcess, or text) to stderr and
+    raise AssertionError(what).  what may be any value worth showing."""
+    if not cond:
+        if isinstance(output, subprocess.CompletedProcess):
+            print("rc:", output.returncode, "\nstdout:", output.stdout, "\nstderr:",
+                  output.stderr, file=sys.stderr)
+        elif output is not None:
+            print(output, file=sys.stderr)
+        raise AssertionError(what)
+
+
+def skip(reason):
+    """End a plain-function test file that cannot run here: ctest reports it
+    skipped (exit 77), never passed.  Only when nothing of the file ran."""
+    print("SKIPPED: %s" % reason, flush=True)
+    sys.exit(SKIP)
+
+
+def skip_part(what, reason):
+    """Say loudly that one part (what) of a test file could not run here; the
+    rest of the file runs and decides its exit code."""
+    print("SKIPPED %s: %s" % (what, reason), flush=True)
+
+
+def main():
+    """Run the unittest tests of __main__ (verbosity 2, names on the command
+    line as unittest takes them) and exit for ctest: 1 on any failure or
+    error, 77 when every test was skipped, else 0.  Skipped tests are listed
+    with their reason."""
+    prog = unittest.main(module="__main__", verbosity=2, exit=False)
+    result = prog.result
+    for test, reason in result.skipped:
+        name = test.id() if hasattr(test, "id") else str(test)
+        print("SKIPPED %s: %s" % (name, reason), file=sys.stderr)
+    if result.failures or result.errors or result.unexpectedSuccesses:
+        sys.exit(1)
+    if result.testsRun == 0:
+        print("no test ran", file=sys.stderr)
+        sys.exit(1)
+    if len(result.skipped) == result.testsRun:
+        print("every test was skipped", file=sys.stderr)
+        sys.exit(SKIP)
+    sys.exit(0)
+
+
+def wait_until(pred, timeout=5.0, step=0.05):
+    """Poll pred() until it returns a true value or timeout seconds pass;
+    returns its last value."""
+    end = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() >= end:
+            return v
+        time.sleep(step)
+
+
+_ipv6 = None
+
+
+def have_ipv6():
+    """True when ::1 can be bound (an IPv6 loopback exists)."""
+    global _ipv6
+    if _ipv6 is None:
+        try:
+            with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+                s.bind(("::1", 0))
+            _ipv6 = True
+        except OSError:
+            _ipv6 = False
+    return _ipv6
+
+
+def free_port(host="127.0.0.1", kind=socket.SOCK_STREAM):
+    """A port of kind (TCP, or SOCK_DGRAM) free on host right now; for an IPv4
+    host also free on ::1 when there is one (kmsd listens on both)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for _ in range(50):
+        with socket.socket(family, kind) as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+        if family == socket.AF_INET and have_ipv6():
+            try:
+                with socket.socket(socket.AF_INET6, kind) as s6:
+                    s6.bind(("::1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port found")
+
+
+def make_key(path, name="kms-publisher.", algorithm="hmac-sha256"):
+    """Write a fresh tsig-keygen key file (a new random secret)."""
+    out = run(["tsig-keygen", "-a", algorithm, name], timeout=10)
+    if out.returncode != 0:
+        raise RuntimeError("tsig-keygen: " + out.stderr.strip())
+    with open(path, "w") as f:
+        f.write(out.stdout)
+    return path
+
+
+# ---- named -------------------------------------------------------------------
+
+def kms_publish(*args, timeout=60):
+    """Run kms-publish with args; returns the CompletedProcess (text)."""
+    return run([program("kms-publish")] + [str(a) for a in args], timeout=timeout)
+
+
+class Named:
+    """A private named from zones/start-named; use as a context manager.
+
+    Attributes after start(): pid, port, dir, key_file (kms-publisher.,
+    may change SRV under _vlmcs._tcp), other_key_file (kms-other., known
+    to the server but granted nothing), server ("127.0.0.1:PORT").
+    """
+
+    def __init__(self, bench_domains=0, extra_zones=0, v6=False, querylog=True,
+                 workdir=None, key_algorithm=None, lagging_ns=False, broken_zone=False,
+                 remote_ns=False):
+        self.args = []
+        if broken_zone:
+            self.args.append("--broken-zone")  # zone broken.test: SERVFAIL
+        if lagging_ns:
+            self.args.append("--lagging-ns")  # zone lag.test, ns2 never answers
+        if remote_ns:
+            # zones remote.test (ns2.far.test: no glue, refused at 127.0.0.1,
+            # found at ::1) and v6ns.test (ns6: AAAA only); implies --v6
+            self.args.append("--remote-ns")
+        if v6:
+            self.args.append("--v6")
+        if bench_domains:
+            self.args += ["--bench-domains", str(bench_domains)]
+        if extra_zones:
+            self.args += ["--extra-zones", str(extra_zones)]
+        if not querylog:
+            self.args.append("--no-querylog")
+        self._own_dir = workdir is None
+        self.dir = workdir or tempfile.mkdtemp(prefix="kms-named.")
+        self.pid = None
+        self.port = None
+        if key_algorithm:
+            # start-named keeps a key file that is already there
+            make_key(os.path.join(self.dir, "kms-publisher.key"), "kms-publisher.",
+                     key_algorithm)
+
+    def start(self):
+        out = run([os.path.join(ZONES, "start-named")] + self.args + [self.dir], timeout=20)
+        if out.returncode != 0:
+            raise RuntimeError("start-named failed: " + out.stderr.strip())
+        env = dict(line.split("=", 1) for line in out.stdout.split("\n") if "=" in line)
+        self.pid = int(env["NAMED_PID"])
+        self.port = int(env["NAMED_PORT"])
+        self.key_file = env["KEY_FILE"]
+        self.other_key_file = env["OTHER_KEY_FILE"]
+        self.server = "127.0.0.1:%d" % self.port
+        return self
+
+    def stop(self):
+        if self.pid is not None:
+            run([os.path.join(ZONES, "stop-named"), self.dir], timeout=20)
+            self.pid = None
+
+    def alive(self):
+        if self.pid is None:
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except OSError:
+            return False
+        # a zombie is not alive; reap-free check through /proc
+        try:
+            with open("/proc/%d/stat" % self.pid) as f:
+                return f.read().split(") ")[1][0] != "Z"
+        except OSError:
+            return False
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        if self._own_dir and not os.environ.get("KMSDNS_KEEP"):
+            shutil.rmtree(self.dir, ignore_errors=True)
+        return False
+
+    # ---- queries -------------------------------------------------------
+    def dig(self, name, rtype="SRV", tcp=False, server="127.0.0.1"):
+        """Answer section lines (+noall +answer) for name/rtype."""
+        argv = ["dig", "-p", str(self.port), "@" + server, "+noall", "+answer",
+                "+time=2", "+tries=1", name, rtype]
+        if tcp:
+            argv.insert(1, "+tcp")
+        out = run(argv, timeout=10)
+        return [l for l in out.stdout.split("\n") if l and not l.startswith(";")]
+
+    def srv(self, name):
+        """Sorted [(priority, weight, port, target, ttl)] at name."""
+        recs = []
+        for line in self.dig(name, "SRV"):
+            f = line.split()
+            if len(f) >= 8 and f[3] == "SRV":
+                recs.append((int(f[4]), int(f[5]), int(f[6]), f[7].lower(), int(f[1])))
+        return sorted(recs)
+
+    def wait_srv(self, name, pred, timeout=5.0):
+        """Poll srv(name) until pred(records) holds; returns the records."""
+        recs = []
+
+        def holds():
+            nonlocal recs
+            recs = self.srv(name)
+            return pred(recs)
+
+        wait_until(holds, timeout)
+        return recs
+
+    # ---- updates -------------------------------------------------------
+    def nsupdate(self, body, key_file=None, zone=None, tcp=False, timeout=30):
+        """Run nsupdate with body (lines; `send` appended if missing)."""
+        lines = ["server 127.0.0.1 %d" % self.port]
+        if zone:
+            lines.append("zone " + zone)
+        lines += body.strip().split("\n")
+        if lines[-1].strip() != "send":
+            lines.append("send")
+        argv = ["nsupdate", "-k", key_file or self.key_file]
+        if tcp:
+            argv.append("-v")
+        return run(argv, input="\n".join(lines) + "\n", timeout=timeout)
+
+    # ---- named's log ---------------------------------------------------
+    def log(self):
+        with open(os.path.join(self.dir, "named.log"), errors="replace") as f:
+            return f.read()
+
+    def log_mark(self):
+        """Position in the log; pass to update_messages(since=...)."""
+        return len(self.log())
+
+    def update_lines(self, since=0):
+        return [l for l in self.log()[since:].split("\n") if " update: " in l]
+
+    def security_lines(self, since=0):
+        return [l for l in self.log()[since:].split("\n") if " security: " in l]
+
+    def update_messages(self, since=0, zone=None):
+        """Distinct UPDATE messages named processed since a log mark: one per
+        (client object, source address#port) pair of `update:` lines, plus
+        messages it rejected for their signature (`security:` lines);
+        optionally only the `update:` lines of zone."""
+        seen = []
+        lines = self.update_lines(since)
+        if not zone:
+            lines += [l for l in self.security_lines(since) if "signature" in l]
+        for l in lines:
+            if zone and "zone '%s/IN'" % zone not in l:
+                continue
+            m = re.search(r"client @(\S+) (\S+#\d+)", l)
+            if m and m.group(0) not in seen:
+                seen.append(m.group(0))
+        return len(seen)
+
+    def query_lines(self, since=0):
+        return [l for l in self.log()[since:].split("\n") if " queries: " in l]
+
+
+# ---- kmsd --------------------------------------------------------------------
+
+class Kmsd:
+    """One kmsd process with its own state directory and config file.
+
+    kmsd = Kmsd(tmpdir, extra={"host": {"idle_timeout": "5"}})
+    kmsd.start(); kmsd.ctl("status"); kmsd.stop()
+    """
+
+    def __init__(self, workdir, extra=None, listen=None, port=None):
+        self.workdir = workdir
+        self.state_dir = os.path.join(workdir, "state")
+        self.config = os.path.join(workdir, "kmsd.conf")
+        self.log_path = os.path.join(workdir, "kmsd.log")
+        self.port = port or free_port()
+        if listen is None:
+            listen = ["127.0.0.1:%d" % self.port]
+            if have_ipv6():
+                listen.append("[::1]:%d" % self.port)
+        self.listen = listen
+        self.extra = extra or {}
+        self.proc = None
+        self.logf = None
+        self.write_config()
+
+    @property
+    def socket_path(self):
+        return os.path.join(self.state_dir, "kmsd.sock")
+
+    def write_config(self, extra=None):
+        sections = {"host": {"listen": ", ".join(self.listen), "state_dir": self.state_dir,
+                             "log_level": "debug"},
+                    "dns": {"publish": "no"}}
+        for sec, kv in (extra if extra is not None else self.extra).items():
+            sections.setdefault(sec, {}).update(kv)
+        with open(self.config, "w") as f:
+            for sec, kv in sections.items():
+                f.write("[%s]\n" % sec)
+                for k, v in kv.items():
+                    f.write("%s = %s\n" % (k, v))
+                f.write("\n")
+
+    def start(self, args=(), wait=True, timeout=20, env=None):
+        self.logf = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([program("kmsd"), "--config", self.config] + list(args),
+                                     stdout=self.logf, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, env=env)
+        if wait:
+            self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout=20):
+        """Poll the control socket until `status` answers (bounded)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("kmsd exited with %s during start-up:\n%s"
+                                     % (self.proc.returncode, self.log_tail()))
+            if os.path.exists(self.socket_path):
+                r = self.ctl("status", check=False, timeout=5)
+                if r.returncode == 0:
+                    return
+            time.sleep(0.05)
+        raise AssertionError("kmsd not ready within %ss:\n%s" % (timeout, self.log_tail()))
+
+    def ctl(self, *args, check=True, timeout=15, json=False):
+        cmd = [program("kmsctl"), "--socket", self.socket_path, "--timeout", "10"]
+        if json:
+            cmd.append("--json")
+        cmd += list(args)
+        r = run(cmd, timeout=timeout)
+        if check and r.returncode != 0:
+            raise AssertionError("kmsctl %s -> %d: %s\n%s" % (" ".join(args), r.returncode,
+                                                               r.stderr.strip(),
+                                                               self.log_tail()))
+        return r
+
+    def stat(self, name):
+        """One counter of the `stats` line of `kmsctl status`, as an int."""
+        for line in self.ctl("status").stdout.splitlines():
+            if line.startswith("stats "):
+                return int(dict(kv.split("=", 1) for kv in line.split()[1:])[name])
+        raise AssertionError("no stats line in kmsctl status")
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout=20):
+        """SIGTERM and wait; returns the exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+                raise AssertionError("kmsd did not stop within %ss:\n%s"
+                                     % (timeout, self.log_tail()))
+        rc = self.proc.returncode
+        self.proc = None
+        self.logf.close()
+        return rc
+
+    def kill9(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None
+        if self.logf:
+            self.logf.close()
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def log_tail(self, n=40):
+        lines = self.log().splitlines()
+        return "--- kmsd log (last %d lines) ---\n%s" % (n, "\n".join(lines[-n:]))
+
+    def wait_log(self, text, timeout=10):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.log():
+                return True
+            time.sleep(0.05)
+        return False
+
+
+class KmsdTestCase(unittest.TestCase):
+    """Gives each test a temp dir and stops every kmsd it started."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="kmsd-test.")
+        self.daemons = []
+        self._bad_before = self._bad_count()
+
+    def _bad_count(self):
+        result = getattr(getattr(self, "_outcome", None), "result", None)
+        if result is None:
+            return 0
+        return len(result.failures) + len(result.errors)
+
+    def tearDown(self):
+        failed = self._bad_count() != self._bad_before
+        outcome = getattr(self, "_outcome", None)
+        for _, exc in getattr(outcome, "errors", None) or []:
+            if exc:
+                failed = True
+        self._cleanup(failed)
+
+    def _cleanup(self, failed):
+        for d in self.daemons:
+            if failed:
+                sys.stderr.write(d.log_tail() + "\n")
+            with contextlib.suppress(Exception):
+                if d.alive():
+                    d.kill9()
+        if os.environ.get("KMSDNS_KEEP"):
+            sys.stderr.write("kept %s\n" % self.tmp)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def kmsd(self, name="kmsd", **kw):
+        wd = os.path.join(self.tmp, name)
+        os.makedirs(wd, exist_ok=True)
+        d = Kmsd(wd, **kw)
+        self.daemons.append(d)
+        return d
+
+    def stop_clean(self, d):
+        rc = d.stop()
+        self.assertEqual(rc, 0, "kmsd did not exit 0 on SIGTERM:\n" + d.log_tail())
+
+
+def kms_client(host, port, *args, timeout=20):
+    """Run tests/tools/kms_client; returns (returncode, dict of key=value lines, raw)."""
+    target = "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
+    r = run([program("kms_client")] + list(args) + [target], timeout=timeout)
+    kv = {}
+    for line in r.stdout.splitlines():
+        if "=" in line:
+            k, v = line.split("=", 1)
+            kv[k.strip()] = v.strip()
+    return r.returncode, kv, r
+
+
+def connect(host, port, timeout=5):
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect((host, port))
+    return s
+
+
+def wait_closed(sock, timeout):
+    """True when the peer closes @sock within @timeout seconds."""
+    sock.settimeout(0.2)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            data = sock.recv(4096)
+            if not data:
+                return True
+        except socket.timeout:
+            continue
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+    return False
+
+
+# ---- DCE/RPC bytes for raw-socket tests (C706 ch. 12) -----------------------
+
+KMS_IFACE = uuid.UUID("51c82175-844e-4750-b0d8-ec255555bc06")
+NDR32 = uuid.UUID("8a885d04-1ceb-11c9-9fe8-08002b104860")
+NDR64 = uuid.UUID("71710533-beba-4937-8319-b5dbef9ccc36")
+BTFN = uuid.UUID("6cb71c2c-9812-4540-0300-000000000000")
+
+PTYPE_REQUEST, PTYPE_RESPONSE, PTYPE_FAULT = 0, 2, 3
+PTYPE_BIND, PTYPE_BIND_ACK, PTYPE_BIND_NAK = 11, 12, 13
+
+
+def rpc_header(ptype, body_len, call_id=1, flags=0x03):
+    return struct.pack("<BBBB4sHHI", 5, 0, ptype, flags, b"\x10\x00\x00\x00",
+                       16 + body_len, 0, call_id)
+
+
+def bind_pdu(contexts=None, call_id=1):
+    """A bind PDU; @contexts is a list of transfer-syntax UUIDs (one context each).
+    Default: NDR32 only.  Windows binds with [NDR32, NDR64, BTFN]."""
+    contexts = contexts or [NDR32]
+    body = struct.pack("<HHIBBH", 5840, 5840, 0, len(contexts), 0, 0)
+    for i, ts in enumerate(contexts):
+        ver = 2 if ts == NDR32 else 1
+        body += struct.pack("<HBB", i, 1, 0)
+        body += KMS_IFACE.bytes_le + struct.pack("<HH", 1, 0)
+        body += ts.bytes_le + struct.pack("<I", ver)
+    return rpc_header(PTYPE_BIND, len(body), call_id) + body
+
+
+def request_pdu(stub, call_id=2, opnum=0, cont_id=0):
+    """A single-fragment request PDU carrying @stub."""
+    body = struct.pack("<IHH", len(stub), cont_id, opnum) + stub
+    return rpc_header(PTYPE_REQUEST, len(body), call_id) + body
+
+
+def act_stub(message):
+    """An opnum-0 request stub (NDR: size, max_count, bytes) around @message."""
+    return struct.pack("<II", len(message), len(message)) + message
+
+
+def response_hresult(pdu):
+    """The HRESULT that ends the stub of a single-fragment response PDU."""
+    return struct.unpack_from("<I", pdu, len(pdu) - 4)[0]
+
+
+def fault_status(pdu):
+    return struct.unpack_from("<I", pdu, 24)[0]
+
+
+def bind_ack_sec_addr(pdu):
+    """The secondary address (port string) of a bind_ack PDU."""
+    n = struct.unpack_from("<H", pdu, 24)[0]
+    return pdu[26:26 + n].rstrip(b"\0").decode("ascii")
+
+
+def read_pdu(sock, timeout=5):
+    """Read one whole PDU; returns (ptype, bytes) or (None, b'') on close."""
+    sock.settimeout(timeout)
+    buf = b""
+    while len(buf) < 16:
+        d = sock.recv(16 - len(buf))
+        if not d:
+            return None, buf
+        buf += d
+    flen = struct.unpack_from("<H", buf, 8)[0]
+    while len(buf) < flen:
+        d = sock.recv(flen - len(buf))
+        if not d:
+            return None, buf
+        buf += d
+    return buf[2], buf
+
+
+def bind_ok(host, port, timeout=5):
+    """Connect, bind with NDR32, return True on a bind_ack accepting context 0."""
+    with connect(host, port, timeout) as s:
+        s.sendall(bind_pdu())
+        ptype, pdu = read_pdu(s, timeout)
+        return ptype == PTYPE_BIND_ACK
+
+
+# ---- kms-locate ----------------------------------------------------------------
+
+def locate(ns_or_server, *args, timeout=30, json_out=True):
+    """Run kms-locate against a Named (or a "IP:PORT" string);
+    returns (exit code, parsed JSON or text, stderr)."""
+    server = ns_or_server if isinstance(ns_or_server, str) else ns_or_server.server
+    argv = [program("kms-locate"), "--server", server]
+    if json_out:
+        argv.append("--json")
+    argv += list(args)
+    out = run(argv, timeout=timeout)
+    data = None
+    if json_out and out.stdout.strip():
+        data = json.loads(out.stdout)
+    return out.returncode, (data if json_out else out.stdout), out.stderr
+
+
+class Listener:
+    """tests/tools/locate_listener on ADDR (a KMS RPC endpoint)."""
+
+    def __init__(self, addr, seconds=60, count=50):
+        self.argv = [program("locate_listener"), addr, "0", str(seconds), str(count)]
+        self.proc = None
+        self.port = None
+
+    def __enter__(self):
+        self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().strip()
+        if not line.startswith("port="):
+            self.proc.kill()
+            raise RuntimeError("locate_listener did not start: %r" % line)
+        self.port = int(line.split("=", 1)[1])
+        return self
+
+    def stop(self):
+        """Stop; returns the number of connections it accepted."""
+        if self.proc is None:
+            return 0
+        self.proc.terminate()
+        try:
+            out, _ = self.proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, _ = self.proc.communicate(timeout=10)
+        self.proc = None
+        for line in out.split("\n"):
+            if line.startswith("connections="):
+                return int(line.split("=", 1)[1])
+        return 0
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+
+class FakeDNS:
+    """A UDP DNS responder on 127.0.0.1 that answers every query with a fixed
+    rcode (e.g. 2 = SERVFAIL), or never answers (rcode=None)."""
+
+    def __init__(self, rcode):
+        self.rcode = rcode
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.server = "127.0.0.1:%d" % self.port
+        self.queries = 0
+        self._stop = False
+        self._t = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self):
+        while not self._stop:
+            try:
+                data, peer = self.sock.recvfrom(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if len(data) < 12:
+                continue
+            self.queries += 1
+            if self.rcode is None:
+                continue
+            qid, flags, qd = struct.unpack(">HHH", data[:6])
+            # echo the question, QR=1, RD copied, RA=0, the rcode; no records
+            end = 12
+            while end < len(data) and data[end] != 0:
+                end += data[end] + 1
+            question = data[12:end + 5]
+            hdr = struct.pack(">HHHHHH", qid, 0x8000 | (flags & 0x0100) | self.rcode, 1, 0, 0, 0)
+            self.sock.sendto(hdr + question, peer)
+
+    def __enter__(self):
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop = True
+        self._t.join(timeout=5)
+        self.sock.close()
+        return False
+
+
+def srv_update(ns, lines):
+    """Apply 'update ...' lines with nsupdate and fail loudly if refused."""
+    out = ns.nsupdate("\n".join(lines))
+    if out.returncode != 0:
+        raise RuntimeError("nsupdate failed: %s %s" % (out.stdout, out.stderr))
+
+
+def publish(ns, target, port=1688, priority=0, weight=0, domain="kms.test", verb="publish"):
+    """Publish (or unpublish) one host's SRV record with kms-publish, signed
+    with the test named's key, as an administrator would."""
+    out = kms_publish(verb, "--server", ns.server, "--key", ns.key_file,
+                      "--domain", "%s %d %d" % (domain, priority, weight), "--target", target,
+                      "--port", port, "--ttl", 60)
+    if out.returncode != 0:
+        raise RuntimeError("kms-publish %s failed: %s %s" % (verb, out.stdout, out.stderr))
