@@ -1,5 +1,5 @@
 /*
- * domains.c - parse "kms.test, corp.test 10 50" (see domains.h).
+ * domains.c - the publish domain list (see domains.h).
  */
 #include "publisher/domains.h"
 
@@ -86,11 +86,10 @@ int pub_domains_parse(const char *text, pub_domain_list_t *list, char *err, size
             rc = KMS_EINVAL;
             break;
         }
-        for (size_t i = 0; i < list->n && rc == 0; i++)
-            if (strcmp(list->v[i].name, norm) == 0) {
-                kms_seterr(err, errlen, "entry %d: domain '%s' listed twice", entry, norm);
-                rc = KMS_EINVAL;
-            }
+        if (pub_domains_find(list, norm) >= 0) {
+            kms_seterr(err, errlen, "entry %d: domain '%s' listed twice", entry, norm);
+            rc = KMS_EINVAL;
+        }
         if (rc == 0 && list->n >= PUB_MAX_DOMAINS) {
             kms_seterr(err, errlen, "more than %d domains", PUB_MAX_DOMAINS);
             rc = KMS_EINVAL;
@@ -132,4 +131,62 @@ void pub_domain_list_free(pub_domain_list_t *list)
     free(list->v);
     list->v = NULL;
     list->n = list->cap = 0;
+}
+
+char *pub_domains_format(const pub_domain_list_t *list)
+{
+    size_t cap = 1;
+    char *s, *p;
+
+    for (size_t i = 0; i < list->n; i++)
+        cap += strlen(list->v[i].name) + 16; /* ", " and " 65535 65535" */
+    if (!(s = p = malloc(cap)))
+        return NULL;
+    *p = '\0';
+    for (size_t i = 0; i < list->n; i++) {
+        p += sprintf(p, "%s%s", i ? ", " : "", list->v[i].name);
+        if (list->v[i].priority >= 0)
+            p += sprintf(p, " %d %d", list->v[i].priority, list->v[i].weight);
+    }
+    return s;
+}
+
+int pub_domains_copy(pub_domain_list_t *dst, const pub_domain_list_t *src)
+{
+    pub_domain_list_t c = {0};
+
+    pub_domain_list_free(dst);
+    if (src->n == 0)
+        return 0;
+    if (!(c.v = calloc(src->n, sizeof *c.v)))
+        return KMS_ENOMEM;
+    c.cap = src->n;
+    for (; c.n < src->n; c.n++) {
+        c.v[c.n] = src->v[c.n];
+        if (!(c.v[c.n].name = strdup(src->v[c.n].name))) {
+            pub_domain_list_free(&c);
+            return KMS_ENOMEM;
+        }
+    }
+    *dst = c;
+    return 0;
+}
+
+long pub_domains_find(const pub_domain_list_t *list, const char *name)
+{
+    for (size_t i = 0; i < list->n; i++)
+        if (kms_dname_eq(list->v[i].name, name))
+            return (long)i;
+    return -1;
+}
+
+int pub_domains_equal(const pub_domain_list_t *a, const pub_domain_list_t *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (size_t i = 0; i < a->n; i++)
+        if (strcmp(a->v[i].name, b->v[i].name) != 0 || a->v[i].priority != b->v[i].priority ||
+            a->v[i].weight != b->v[i].weight)
+            return 0;
+    return 1;
 }

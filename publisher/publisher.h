@@ -59,15 +59,9 @@
 #include "base/addr.h"
 #include "dns/srv.h"
 #include "dns/keyfile.h"
+#include "publisher/domains.h"
 
 typedef enum { PUB_PUBLISH = 0, PUB_UNPUBLISH = 1, PUB_SHOW = 2 } pub_op_t;
-
-/** One publish domain (DnsDomainPublishList entry). */
-typedef struct {
-    const char *name; /**< "kms.test" (the record goes to _vlmcs._tcp.<name>) */
-    int priority;     /**< 0..65535, or -1 for pub_options_t.priority */
-    int weight;       /**< 0..65535, or -1 for pub_options_t.weight */
-} pub_domain_t;
 
 typedef struct {
     const char *target;              /**< SRV target FQDN (publish/unpublish) */

@@ -477,8 +477,8 @@ static int verb_u16(cmd_t *c, int prio)
 static int verb_sdomains(cmd_t *c)
 {
     kms_overrides_t o;
-    kms_pub_domain_t *d;
-    size_t n, len = 1;
+    pub_domain_list_t d = {0};
+    size_t len = 1;
     char *list, *s, why[256];
     int r;
 
@@ -494,21 +494,22 @@ static int verb_sdomains(cmd_t *c)
             strcat(list, " ");
         strcat(list, c->tok[i]);
     }
-    r = kms_config_parse_domains(list, &d, &n, why, sizeof why);
+    r = pub_domains_parse(list, &d, why, sizeof why);
     free(list);
-    if (r < 0)
-        return fail(c, r, "%s", r == KMS_ENOMEM ? "out of memory" : why);
+    if (r < 0) {
+        pub_domain_list_free(&d);
+        return r == KMS_ENOMEM ? fail(c, r, "out of memory") : fail(c, KMS_EINVAL, "%s", why);
+    }
     if ((r = kms_overrides_copy(&o, &c->h->ovr)) < 0) {
-        kms_config_free_domains(d, n);
+        pub_domain_list_free(&d);
         return fail(c, r, "out of memory");
     }
-    kms_config_free_domains(o.domains, o.n_domains);
+    pub_domain_list_free(&o.domains);
     o.domains = d;
-    o.n_domains = n;
     o.set |= KMS_OVR_DOMAINS;
     if ((r = save_overrides(c, &o)) < 0)
         return r;
-    s = kms_config_format_domains(c->h->ovr.domains, c->h->ovr.n_domains);
+    s = pub_domains_format(&c->h->ovr.domains);
     out_line(c, "domains %s", s ? s : "");
     free(s);
     return 0;
@@ -605,15 +606,14 @@ static int status_json(cmd_t *c, const kms_settings_t *s, int64_t now)
 
     if (!o || !set || !doms || !prods || !counts || !stats || !ctl)
         goto fail;
-    for (size_t i = 0; i < s->n_domains; i++) {
+    for (size_t i = 0; i < s->domains->n; i++) {
+        const pub_domain_t *pd = &s->domains->v[i];
         kms_json_t *d = kms_json_object();
 
-        e |= !d || kms_json_set_str(d, "name", s->domains[i].name) < 0;
+        e |= !d || kms_json_set_str(d, "name", pd->name) < 0;
         e |= !d ||
-             kms_json_set_int(d, "priority",
-                              s->domains[i].has_prio ? s->domains[i].priority : s->priority) < 0;
-        e |= !d || kms_json_set_int(d, "weight",
-                                    s->domains[i].has_prio ? s->domains[i].weight : s->weight) < 0;
+             kms_json_set_int(d, "priority", pd->priority >= 0 ? pd->priority : s->priority) < 0;
+        e |= !d || kms_json_set_int(d, "weight", pd->weight >= 0 ? pd->weight : s->weight) < 0;
         if (e || kms_json_append(doms, d) < 0) {
             kms_json_free(d);
             goto fail;
@@ -707,7 +707,7 @@ static int verb_status(cmd_t *c)
     kms_host_settings(h, &s);
     if (c->json)
         return status_json(c, &s, now);
-    doms = kms_config_format_domains(s.domains, s.n_domains);
+    doms = pub_domains_format(s.domains);
     if (!doms)
         return fail(c, KMS_ENOMEM, "out of memory");
     out_line(c, "version %s", KMSDNS_VERSION);
@@ -720,7 +720,7 @@ static int verb_status(cmd_t *c)
              s.decommissioned ? "decommissioned" : src(h, KMS_OVR_PUBLISH));
     out_line(c, "priority %u source=%s", s.priority, src(h, KMS_OVR_PRIORITY));
     out_line(c, "weight %u source=%s", s.weight, src(h, KMS_OVR_WEIGHT));
-    out_line(c, "domains %s source=%s", s.n_domains ? doms : "-", src(h, KMS_OVR_DOMAINS));
+    out_line(c, "domains %s source=%s", s.domains->n ? doms : "-", src(h, KMS_OVR_DOMAINS));
     free(doms);
     out_line(c, "decommissioned %s", s.decommissioned ? "yes" : "no");
     out_line(c, "dns publishing=%s running=%s", s.publish && !s.decommissioned ? "yes" : "no",

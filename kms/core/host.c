@@ -25,34 +25,20 @@
 
 /* ---- settings ---------------------------------------------------------------- */
 
-static uint16_t config_port(const kms_config_t *cfg)
-{
-    struct sockaddr_storage ss;
-
-    if (cfg->n_listen && kms_addr_parse(cfg->listen[0], 1688, &ss) == 0)
-        return kms_addr_port((struct sockaddr *)&ss);
-    return 1688;
-}
-
 void kms_host_settings(const kms_host_t *h, kms_settings_t *s)
 {
     const kms_overrides_t *o = &h->ovr;
+    const kms_settings_t *b = &h->base;
 
-    s->port = (o->set & KMS_OVR_PORT) ? o->port : config_port(&h->cfg);
+    s->port = (o->set & KMS_OVR_PORT) ? o->port : b->port;
     s->activation_interval =
-        (o->set & KMS_OVR_ACT_INTERVAL) ? o->activation_interval : h->cfg.activation_interval;
+        (o->set & KMS_OVR_ACT_INTERVAL) ? o->activation_interval : b->activation_interval;
     s->renewal_interval =
-        (o->set & KMS_OVR_REN_INTERVAL) ? o->renewal_interval : h->cfg.renewal_interval;
-    s->publish = (o->set & KMS_OVR_PUBLISH) ? o->publish : h->cfg.publish;
-    s->priority = (o->set & KMS_OVR_PRIORITY) ? o->priority : h->cfg.priority;
-    s->weight = (o->set & KMS_OVR_WEIGHT) ? o->weight : h->cfg.weight;
-    if (o->set & KMS_OVR_DOMAINS) {
-        s->domains = o->domains;
-        s->n_domains = o->n_domains;
-    } else {
-        s->domains = h->cfg.domains;
-        s->n_domains = h->cfg.n_domains;
-    }
+        (o->set & KMS_OVR_REN_INTERVAL) ? o->renewal_interval : b->renewal_interval;
+    s->publish = (o->set & KMS_OVR_PUBLISH) ? o->publish : b->publish;
+    s->priority = (o->set & KMS_OVR_PRIORITY) ? o->priority : b->priority;
+    s->weight = (o->set & KMS_OVR_WEIGHT) ? o->weight : b->weight;
+    s->domains = (o->set & KMS_OVR_DOMAINS) ? &o->domains : &h->base_domains;
     s->decommissioned = o->decommissioned;
     if (s->decommissioned)
         s->publish = 0;
@@ -93,14 +79,30 @@ static void remove_stale_temps(const char *state_dir)
     }
 }
 
-int kms_host_open(const kms_config_t *cfg, kms_host_t **out, char *err, size_t errlen)
+/* Take a copy of @p base as the host's base settings. */
+static int set_base(kms_host_t *h, const kms_settings_t *base)
+{
+    pub_domain_list_t d = {0};
+
+    if (base->domains && pub_domains_copy(&d, base->domains) < 0)
+        return KMS_ENOMEM;
+    pub_domain_list_free(&h->base_domains);
+    h->base_domains = d;
+    h->base = *base;
+    h->base.domains = &h->base_domains;
+    h->base.decommissioned = 0;
+    return 0;
+}
+
+int kms_host_open(const char *state_dir, const kms_settings_t *base, kms_host_t **out, char *err,
+                  size_t errlen)
 {
     kms_host_t *h = calloc(1, sizeof *h);
     int r;
 
     *out = NULL;
-    if (!h || !(h->ledger = kms_ledger_new()) || !(h->state_dir = strdup(cfg->state_dir)) ||
-        kms_config_copy(&h->cfg, cfg) < 0) {
+    if (!h || !(h->ledger = kms_ledger_new()) || !(h->state_dir = strdup(state_dir)) ||
+        set_base(h, base) < 0) {
         r = KMS_ENOMEM;
         kms_seterr(err, errlen, "%s", kms_strerror(r));
         goto fail;
@@ -142,7 +144,7 @@ void kms_host_free(kms_host_t *h)
     kms_ledger_free(h->ledger);
     kms_inv_clear(&h->inv);
     kms_overrides_free(&h->ovr);
-    kms_config_free(&h->cfg);
+    pub_domain_list_free(&h->base_domains);
     free(h->dns);
     free(h->state_dir);
     free(h);
@@ -164,18 +166,9 @@ int kms_host_set_dns(kms_host_t *h, const kms_dns_state_t *d, size_t n, int runn
     return 0;
 }
 
-int kms_host_reconfigure(kms_host_t *h, const kms_config_t *cfg, char *err, size_t errlen)
+int kms_host_reconfigure(kms_host_t *h, const kms_settings_t *base)
 {
-    kms_config_t copy;
-
-    /* state_dir is taken at open only: h->state_dir stays (kmsd warns). */
-    if (kms_config_copy(&copy, cfg) < 0) {
-        kms_seterr(err, errlen, "%s", kms_strerror(KMS_ENOMEM));
-        return KMS_ENOMEM;
-    }
-    kms_config_free(&h->cfg);
-    h->cfg = copy;
-    return 0;
+    return set_base(h, base);
 }
 
 int kms_host_flush(kms_host_t *h)

@@ -25,7 +25,7 @@
 #include <time.h>
 
 #include "base/wire.h"
-#include "kms/daemon/config.h"
+#include "publisher/domains.h"
 
 typedef struct kms_host kms_host_t;
 
@@ -40,29 +40,34 @@ typedef struct {
     time_t started;
 } kms_host_stats_t;
 
-/** Effective settings (config file overridden by persisted verb settings). */
+/**
+ * The host's slmgr settings.  As the daemon gives them (the base: what its
+ * configuration says; `decommissioned` is not part of it), and as they are
+ * in effect (kms_host_settings(): the base under the values set through
+ * verbs and persisted).
+ */
 typedef struct {
     uint16_t port;
     uint32_t activation_interval, renewal_interval; /* minutes */
     int publish;
-    uint16_t priority, weight;
-    const kms_pub_domain_t *domains; /* borrowed from the host; valid until the next change */
-    size_t n_domains;
+    uint16_t priority, weight;        /* for domains that give none */
+    const pub_domain_list_t *domains; /* borrowed; valid until the next change */
     int decommissioned;
 } kms_settings_t;
 
-/** Open (creating if needed) the state in cfg->state_dir and apply @p cfg.
- *  On error @p err gets one line naming the file at fault. The caller frees
- *  the host with kms_host_free(). */
-int kms_host_open(const kms_config_t *cfg, kms_host_t **out, char *err, size_t errlen);
+/** Open (creating if needed) the state in @p state_dir (copied; the host's
+ *  for its whole life) with the base settings @p base (copied).  On error
+ *  @p err gets one line naming the file at fault.  The caller frees the
+ *  host with kms_host_free(). */
+int kms_host_open(const char *state_dir, const kms_settings_t *base, kms_host_t **out, char *err,
+                  size_t errlen);
 
 /** Flush the ledger and free; NULL is a no-op. */
 void kms_host_free(kms_host_t *h);
 
-/** Re-apply a (re-loaded) configuration, e.g. on SIGHUP; @p cfg is copied.
- *  The state directory is the one given to kms_host_open() for the host's
- *  whole life: a different cfg->state_dir is ignored (the caller warns). */
-int kms_host_reconfigure(kms_host_t *h, const kms_config_t *cfg, char *err, size_t errlen);
+/** New base settings (a reloaded configuration, on SIGHUP); @p base is
+ *  copied.  0 or KMS_ENOMEM (then the old base stays). */
+int kms_host_reconfigure(kms_host_t *h, const kms_settings_t *base);
 
 /** RPC handler for the KMS interface (a kms_rpc_handler_fn; @p ud is the host). */
 int kms_host_rpc_handler(void *ud, uint16_t opnum, const uint8_t *stub, size_t len,

@@ -18,7 +18,8 @@
 
 struct kms_host {
     char *state_dir;
-    kms_config_t cfg; /* copy; the base under the overrides */
+    kms_settings_t base;            /* the daemon's settings, under the overrides */
+    pub_domain_list_t base_domains; /* base.domains points here */
     kms_overrides_t ovr;
     kms_inv_t inv;
     kms_ledger_t *ledger;

@@ -94,18 +94,16 @@ void kms_overrides_free(kms_overrides_t *o)
 {
     if (!o)
         return;
-    kms_config_free_domains(o->domains, o->n_domains);
+    pub_domain_list_free(&o->domains);
     memset(o, 0, sizeof *o);
 }
 
 int kms_overrides_copy(kms_overrides_t *dst, const kms_overrides_t *src)
 {
     *dst = *src;
-    dst->domains = NULL;
-    dst->n_domains = 0;
-    if (kms_config_copy_domains(src->domains, src->n_domains, &dst->domains))
+    memset(&dst->domains, 0, sizeof dst->domains);
+    if (pub_domains_copy(&dst->domains, &src->domains) < 0)
         goto fail;
-    dst->n_domains = src->n_domains;
     return 0;
 
 fail:
@@ -468,7 +466,7 @@ int kms_state_format_settings(const kms_overrides_t *o, kms_wr_t *out)
     if (o->set & KMS_OVR_WEIGHT)
         wr_printf(out, "weight %u\n", o->weight);
     if (o->set & KMS_OVR_DOMAINS) {
-        char *s = kms_config_format_domains(o->domains, o->n_domains);
+        char *s = pub_domains_format(&o->domains);
 
         if (!s)
             return KMS_ENOMEM;
@@ -517,10 +515,8 @@ static int settings_record(pctx_t *c, char **tok, int ntok, char *rest, void *ob
 
             if (!rest)
                 return perr(c, "domains: missing list");
-            kms_config_free_domains(o->domains, o->n_domains);
-            o->domains = NULL;
-            o->n_domains = 0;
-            r = kms_config_parse_domains(rest, &o->domains, &o->n_domains, why, sizeof why);
+            pub_domain_list_free(&o->domains);
+            r = pub_domains_parse(rest, &o->domains, why, sizeof why);
             if (r == KMS_ENOMEM)
                 return r;
             if (r < 0)
@@ -607,7 +603,8 @@ int kms_published_add(kms_published_t *p, const char *domain, const char *target
 
     memset(&r, 0, sizeof r);
     if (port == 0 || kms_dname_canon(domain, KMS_DNAME_ANY, r.domain, sizeof r.domain) < 0 ||
-        kms_dname_canon(target, KMS_DNAME_ANY, r.target, sizeof r.target) < 0 || strcmp(r.target, ".") == 0)
+        kms_dname_canon(target, KMS_DNAME_ANY, r.target, sizeof r.target) < 0 ||
+        strcmp(r.target, ".") == 0)
         return KMS_EINVAL;
     r.port = port;
     if (kms_published_find(p, r.domain, r.target, port) >= 0)

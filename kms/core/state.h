@@ -35,7 +35,7 @@
 #include <stdint.h>
 
 #include "base/wire.h"
-#include "kms/daemon/config.h"
+#include "publisher/domains.h"
 #include "kms/core/inventory.h"
 #include "kms/core/ledger.h"
 
@@ -67,8 +67,7 @@ typedef struct {
     uint32_t activation_interval, renewal_interval; /* minutes */
     int publish;
     uint16_t priority, weight;
-    kms_pub_domain_t *domains; /* owned */
-    size_t n_domains;
+    pub_domain_list_t domains;
     int decommissioned;
 } kms_overrides_t;
 

@@ -1,13 +1,13 @@
 /*
- * config.c - kmsd.conf: libinih does the INI syntax, this file the keys.
+ * config.c - kmsd.conf: the table of keys, their types, and the INI file.
  *
- * Debian's libinih is built without INI_HANDLER_LINENO and with a 200-byte
- * line buffer, so the file is fed through our own reader callback: it counts
- * the lines (the handler reports errors at ctx->line), rejects a line that
- * would not fit the buffer (inih would silently split it), and checks section
- * headers itself, since inih never tells the handler about an empty section.
- * Every key goes through kms_config_set(), the same validator the command
- * line uses.
+ * libinih does the INI syntax.  Debian's libinih is built without
+ * INI_HANDLER_LINENO and with a 200-byte line buffer, so the file is fed
+ * through our own reader callback: it counts the lines (the handler reports
+ * errors at ctx->line), rejects a line that would not fit the buffer (inih
+ * would silently split it), and checks section headers itself, since inih
+ * never tells the handler about an empty section.  Every key goes through
+ * set_key(), the same setter the command line uses.
  */
 #include "kms/daemon/config.h"
 
@@ -17,130 +17,108 @@
 #include "base/fsutil.h"
 #include "base/hostname.h"
 #include "base/log.h"
+#include "dns/name.h"
+#include "kms/daemon/listen.h"
 #include "rpc/conn.h"
-#include "publisher/domains.h"
 
-#include <ctype.h>
 #include <ini.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <strings.h>
 
-#define CFG_MAX_FILE     (1u << 20)
-#define MIN_INTERVAL_MIN 15u
-#define MAX_INTERVAL_MIN 43200u
-#define MAX_LISTEN       64
+#define CFG_MAX_FILE (1u << 20)
 
-/* ---- domains --------------------------------------------------------------- */
+#define F(field) offsetof(kms_config_t, field), sizeof(((kms_config_t *)0)->field)
 
-void kms_config_free_domains(kms_pub_domain_t *d, size_t n)
+/* The table.  Order = kms_cfg_id_t. */
+static const kms_config_key_t keys[KMS_CFG_NKEYS] = {
+    {KMS_CFG_LISTEN, "host", "listen", KMS_CFG_T_LISTEN, "0.0.0.0, [::]", 0, 0, F(listen),
+     KMS_CFG_RESTART | KMS_CFG_MULTILINE},
+    {KMS_CFG_STATE_DIR, "host", "state_dir", KMS_CFG_T_PATH, "/var/lib/kmsd", 0, 0, F(state_dir),
+     KMS_CFG_RESTART},
+    {KMS_CFG_CONTROL_SOCKET, "host", "control_socket", KMS_CFG_T_SOCKPATH, NULL, 0, 0,
+     F(control_socket), KMS_CFG_RESTART},
+    {KMS_CFG_ACTIVATION_INTERVAL, "host", "activation_interval", KMS_CFG_T_MINUTES, "120", 15,
+     43200, F(activation_interval), 0},
+    {KMS_CFG_RENEWAL_INTERVAL, "host", "renewal_interval", KMS_CFG_T_MINUTES, "10080", 15, 43200,
+     F(renewal_interval), 0},
+    {KMS_CFG_MAX_CONNECTIONS, "host", "max_connections", KMS_CFG_T_UINT, "4096", 1, 1000000,
+     F(max_connections), 0},
+    {KMS_CFG_IDLE_TIMEOUT, "host", "idle_timeout", KMS_CFG_T_SECONDS, "30", 1, 86400,
+     F(idle_timeout), 0},
+    /* max_pdu bounds one PDU (frag_length, 16 bits), not a reassembled request. */
+    {KMS_CFG_MAX_PDU, "host", "max_pdu", KMS_CFG_T_UINT, "65535", 1024, KMS_RPC_MAX_PDU, F(max_pdu),
+     0},
+    {KMS_CFG_LEDGER_FLUSH, "host", "ledger_flush", KMS_CFG_T_SECONDS, "5", 1, 86400,
+     F(ledger_flush), 0},
+    {KMS_CFG_LOG_LEVEL, "host", "log_level", KMS_CFG_T_LOGLEVEL, "info", 0, 0, F(log_level), 0},
+    {KMS_CFG_PUBLISH, "dns", "publish", KMS_CFG_T_BOOL, "yes", 0, 0, F(publish), 0},
+    {KMS_CFG_DOMAINS, "dns", "domains", KMS_CFG_T_DOMAINS, NULL, 0, 0, F(domains),
+     KMS_CFG_MULTILINE},
+    {KMS_CFG_TARGET, "dns", "target", KMS_CFG_T_HOSTNAME, NULL, 0, 0, F(target), 0},
+    {KMS_CFG_PRIORITY, "dns", "priority", KMS_CFG_T_UINT, "0", 0, 65535, F(priority), 0},
+    {KMS_CFG_WEIGHT, "dns", "weight", KMS_CFG_T_UINT, "0", 0, 65535, F(weight), 0},
+    {KMS_CFG_TTL, "dns", "ttl", KMS_CFG_T_SECONDS, "3600", 0, 2147483647, F(ttl), 0},
+    {KMS_CFG_SERVER, "dns", "server", KMS_CFG_T_ADDRESS, "", 0, 0, F(server), KMS_CFG_EMPTY},
+    {KMS_CFG_KEY_FILE, "dns", "key_file", KMS_CFG_T_FILE, "", 0, 0, F(key_file), KMS_CFG_EMPTY},
+    {KMS_CFG_ALLOW_UNSIGNED, "dns", "allow_unsigned", KMS_CFG_T_BOOL, "no", 0, 0, F(allow_unsigned),
+     0},
+    {KMS_CFG_REFRESH, "dns", "refresh", KMS_CFG_T_SECONDS, "24h", 1, 366ull * 86400, F(refresh), 0},
+};
+
+const kms_config_key_t *kms_config_keys(size_t *n)
 {
-    if (!d)
-        return;
-    for (size_t i = 0; i < n; i++)
-        free(d[i].name);
-    free(d);
+    *n = KMS_CFG_NKEYS;
+    return keys;
 }
 
-int kms_config_copy_domains(const kms_pub_domain_t *d, size_t n, kms_pub_domain_t **out)
+const kms_config_key_t *kms_config_key(const char *section, const char *name)
 {
-    kms_pub_domain_t *c = n ? calloc(n, sizeof *c) : NULL;
+    for (size_t i = 0; i < KMS_CFG_NKEYS; i++)
+        if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0)
+            return &keys[i];
+    return NULL;
+}
 
-    *out = NULL;
-    if (n && !c)
-        return KMS_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        c[i] = d[i];
-        if (!(c[i].name = strdup(d[i].name))) {
-            kms_config_free_domains(c, i);
-            return KMS_ENOMEM;
-        }
-    }
-    *out = c;
+static int known_section(const char *s, size_t n)
+{
+    for (size_t i = 0; i < KMS_CFG_NKEYS; i++)
+        if (strlen(keys[i].section) == n && memcmp(keys[i].section, s, n) == 0)
+            return 1;
     return 0;
 }
 
-static char *trim(char *s)
-{
-    char *e;
+/* ---- values of each type ---------------------------------------------------- */
 
-    while (*s == ' ' || *s == '\t')
-        s++;
-    e = s + strlen(s);
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-        *--e = 0;
-    return s;
+static void *field(kms_config_t *cfg, const kms_config_key_t *k)
+{
+    return (char *)cfg + k->off;
 }
 
-int kms_config_parse_domains(const char *list, kms_pub_domain_t **out, size_t *n, char *err,
-                             size_t errlen)
+static const void *cfield(const kms_config_t *cfg, const kms_config_key_t *k)
 {
-    pub_domain_list_t l = {0};
-    kms_pub_domain_t *d;
-    int r;
-
-    *out = NULL;
-    *n = 0;
-    if ((r = pub_domains_parse(list, &l, err, errlen)) < 0) {
-        pub_domain_list_free(&l);
-        return r == KMS_ENOMEM ? r : KMS_EINVAL;
-    }
-    if (!(d = calloc(l.n, sizeof *d))) {
-        pub_domain_list_free(&l);
-        return KMS_ENOMEM;
-    }
-    for (size_t i = 0; i < l.n; i++) {
-        d[i].name = (char *)l.v[i].name; /* taken over from the list */
-        d[i].has_prio = l.v[i].priority >= 0;
-        d[i].priority = (uint16_t)(d[i].has_prio ? l.v[i].priority : 0);
-        d[i].weight = (uint16_t)(d[i].has_prio ? l.v[i].weight : 0);
-    }
-    free(l.v);
-    *out = d;
-    *n = l.n;
-    return 0;
+    return (const char *)cfg + k->off;
 }
 
-char *kms_config_format_domains(const kms_pub_domain_t *d, size_t n)
+static void store_uint(void *p, size_t size, uint64_t v)
 {
-    size_t cap = 1;
-    char *s, *p;
-
-    for (size_t i = 0; i < n; i++)
-        cap += strlen(d[i].name) + 16;
-    s = p = malloc(cap);
-    if (!s)
-        return NULL;
-    *p = 0;
-    for (size_t i = 0; i < n; i++) {
-        p += sprintf(p, "%s%s", i ? ", " : "", d[i].name);
-        if (d[i].has_prio)
-            p += sprintf(p, " %u %u", d[i].priority, d[i].weight);
-    }
-    return s;
+    if (size == 2)
+        *(uint16_t *)p = (uint16_t)v;
+    else if (size == 4)
+        *(uint32_t *)p = (uint32_t)v;
+    else
+        *(uint64_t *)p = v;
 }
 
-/* The domain part of a host name ("kms1.corp.test" -> "corp.test"); none for a bare label. */
-static int default_domains(kms_config_t *cfg)
+static uint64_t load_uint(const void *p, size_t size)
 {
-    const char *dot = cfg->target ? strchr(cfg->target, '.') : NULL;
-    kms_pub_domain_t *d;
-    size_t n;
-
-    kms_config_free_domains(cfg->domains, cfg->n_domains);
-    cfg->domains = NULL;
-    cfg->n_domains = 0;
-    if (!dot || kms_config_parse_domains(dot + 1, &d, &n, NULL, 0) < 0)
-        return 0;
-    cfg->domains = d;
-    cfg->n_domains = n;
-    return 0;
+    return size == 2   ? *(const uint16_t *)p
+           : size == 4 ? *(const uint32_t *)p
+                       : *(const uint64_t *)p;
 }
-
-/* ---- defaults, copy, free -------------------------------------------------- */
 
 static int set_str(char **dst, const char *val)
 {
@@ -152,108 +130,6 @@ static int set_str(char **dst, const char *val)
     *dst = c;
     return 0;
 }
-
-static void free_listen(kms_config_t *cfg)
-{
-    for (size_t i = 0; i < cfg->n_listen; i++)
-        free(cfg->listen[i]);
-    free(cfg->listen);
-    cfg->listen = NULL;
-    cfg->n_listen = 0;
-}
-
-void kms_config_free(kms_config_t *cfg)
-{
-    if (!cfg)
-        return;
-    free_listen(cfg);
-    free(cfg->state_dir);
-    free(cfg->control_socket);
-    free(cfg->log_level);
-    kms_config_free_domains(cfg->domains, cfg->n_domains);
-    free(cfg->target);
-    free(cfg->server);
-    free(cfg->key_file);
-    free(cfg->key_file_origin);
-    memset(cfg, 0, sizeof *cfg);
-}
-
-int kms_config_defaults(kms_config_t *cfg)
-{
-    char fqdn[256], host[256];
-
-    memset(cfg, 0, sizeof *cfg);
-    cfg->listen = calloc(2, sizeof *cfg->listen);
-    if (!cfg->listen)
-        goto fail;
-    cfg->listen[0] = strdup("0.0.0.0:1688");
-    cfg->listen[1] = strdup("[::]:1688");
-    cfg->n_listen = 2;
-    cfg->state_dir = strdup("/var/lib/kmsd");
-    cfg->control_socket = strdup("/var/lib/kmsd/kmsd.sock");
-    cfg->log_level = strdup("info");
-    cfg->activation_interval = 120;
-    cfg->renewal_interval = 10080;
-    cfg->max_connections = 4096;
-    cfg->idle_timeout = 30;
-    cfg->max_pdu = KMS_RPC_MAX_PDU;
-    cfg->ledger_flush = 5;
-    cfg->publish = 1;
-    cfg->ttl = 3600;
-    cfg->refresh = 86400;
-    /* A target that is not a valid name (odd hostname) is left for the user to set. */
-    kms_host_fqdn(0, host, sizeof host);
-    if (kms_dname_display(host, KMS_DNAME_HOST, fqdn, sizeof fqdn) == 0)
-        cfg->target = strdup(fqdn);
-    else
-        cfg->target = strdup(host);
-    if (!cfg->listen[0] || !cfg->listen[1] || !cfg->state_dir || !cfg->control_socket ||
-        !cfg->log_level || !cfg->target)
-        goto fail;
-    default_domains(cfg);
-    return 0;
-
-fail:
-    kms_config_free(cfg);
-    return KMS_ENOMEM;
-}
-
-int kms_config_copy(kms_config_t *dst, const kms_config_t *src)
-{
-    *dst = *src;
-    dst->listen = NULL;
-    dst->n_listen = 0;
-    dst->state_dir = dst->control_socket = dst->log_level = NULL;
-    dst->domains = NULL;
-    dst->n_domains = 0;
-    dst->target = dst->server = dst->key_file = dst->key_file_origin = NULL;
-    if (src->n_listen) {
-        dst->listen = calloc(src->n_listen, sizeof *dst->listen);
-        if (!dst->listen)
-            goto fail;
-        for (size_t i = 0; i < src->n_listen; i++) {
-            if (!(dst->listen[i] = strdup(src->listen[i])))
-                goto fail;
-            dst->n_listen = i + 1;
-        }
-    }
-    if (kms_config_copy_domains(src->domains, src->n_domains, &dst->domains))
-        goto fail;
-    dst->n_domains = src->n_domains;
-    if (set_str(&dst->state_dir, src->state_dir) ||
-        set_str(&dst->control_socket, src->control_socket) ||
-        set_str(&dst->log_level, src->log_level) || set_str(&dst->target, src->target) ||
-        set_str(&dst->server, src->server) || set_str(&dst->key_file, src->key_file) ||
-        set_str(&dst->key_file_origin, src->key_file_origin))
-        goto fail;
-    return 0;
-
-fail:
-    kms_config_free(dst);
-    return KMS_ENOMEM;
-}
-
-/* ---- one key --------------------------------------------------------------- */
 
 static int parse_bool(const char *v, int *out)
 {
@@ -268,319 +144,392 @@ static int parse_bool(const char *v, int *out)
     return KMS_EINVAL;
 }
 
-/* "0.0.0.0:1688, [::]:1688" or "1688" (all addresses). */
-static int parse_listen(kms_config_t *cfg, const char *v, char *why, size_t whylen)
+/* Release what key @p k holds in @p cfg and zero it. */
+static void clear_value(kms_config_t *cfg, const kms_config_key_t *k)
 {
-    char *copy = strdup(v), *save = NULL, *item;
-    char **list = NULL;
-    size_t n = 0;
-    int r = KMS_EINVAL;
+    void *p = field(cfg, k);
 
-    if (!copy)
-        return KMS_ENOMEM;
-    save = copy;
-    while ((item = strsep(&save, ",")) != NULL) {
-        struct sockaddr_storage ss;
-        char buf[KMS_ADDRSTRLEN];
-        uint16_t port;
-        const char *add[2];
-        size_t nadd = 0;
-        char a4[32], a6[32];
-
-        item = trim(item);
-        if (!*item && !save && n)
-            break; /* a trailing comma (the list continues on the next line) */
-        if (!*item) {
-            kms_seterr(why, whylen, "empty entry in address list");
-            goto fail;
-        }
-        if (strspn(item, "0123456789") == strlen(item)) {
-            if (kms_port_parse(item, &port) < 0) {
-                kms_seterr(why, whylen, "'%s' is not a port (1..65535)", item);
-                goto fail;
-            }
-            snprintf(a4, sizeof a4, "0.0.0.0:%u", port);
-            snprintf(a6, sizeof a6, "[::]:%u", port);
-            add[nadd++] = a4;
-            add[nadd++] = a6;
-        } else {
-            if (kms_addr_parse(item, 0, &ss) < 0) {
-                kms_seterr(why, whylen, "'%s' is not a numeric address[:port]", item);
-                goto fail;
-            }
-            /* Without a port the address keeps none: kmsd listens there on
-             * the host's port (sprt, default 1688), read at start. */
-            add[nadd++] = kms_addr_format((struct sockaddr *)&ss, buf);
-            if (kms_addr_port((struct sockaddr *)&ss) == 0)
-                buf[strlen(buf) - 2] = '\0'; /* drop ":0" */
-        }
-        for (size_t k = 0; k < nadd; k++) {
-            char **nl;
-
-            for (size_t i = 0; i < n; i++) {
-                if (strcmp(list[i], add[k]) == 0) {
-                    kms_seterr(why, whylen, "address %s listed twice", add[k]);
-                    goto fail;
-                }
-            }
-            if (n == MAX_LISTEN) {
-                kms_seterr(why, whylen, "more than %u addresses", MAX_LISTEN);
-                goto fail;
-            }
-            nl = realloc(list, (n + 1) * sizeof *list);
-            if (!nl || !(nl[n] = strdup(add[k]))) {
-                if (nl)
-                    list = nl;
-                r = KMS_ENOMEM;
-                goto fail;
-            }
-            list = nl;
-            n++;
-        }
+    switch (k->type) {
+    case KMS_CFG_T_LISTEN:
+        free(cfg->listen);
+        cfg->listen = NULL;
+        cfg->n_listen = 0;
+        break;
+    case KMS_CFG_T_DOMAINS:
+        pub_domain_list_free(p);
+        break;
+    case KMS_CFG_T_PATH:
+    case KMS_CFG_T_SOCKPATH:
+    case KMS_CFG_T_LOGLEVEL:
+    case KMS_CFG_T_HOSTNAME:
+    case KMS_CFG_T_FILE:
+        free(*(char **)p);
+        *(char **)p = NULL;
+        break;
+    default:
+        memset(p, 0, k->size);
+        break;
     }
-    if (n == 0) {
-        kms_seterr(why, whylen, "no address given");
-        goto fail;
-    }
-    free_listen(cfg);
-    cfg->listen = list;
-    cfg->n_listen = n;
-    free(copy);
-    return 0;
-
-fail:
-    for (size_t i = 0; i < n; i++)
-        free(list[i]);
-    free(list);
-    free(copy);
-    return r;
 }
 
-/* Slmgr interval: bare number = minutes; must be whole minutes in 15..43200. */
-static int parse_interval(const char *v, uint32_t *minutes, char *why, size_t whylen)
+/*
+ * Parse @p v as a value of @p k into @p cfg (the old value replaced only on
+ * success).  0; KMS_EINVAL or KMS_ERANGE with @p why; KMS_ENOMEM.
+ */
+static int parse_value(kms_config_t *cfg, const kms_config_key_t *k, const char *v, char *why,
+                       size_t whylen)
 {
-    uint64_t s;
-    int r = kms_duration_parse(v, 60, &s);
-
-    if (r == KMS_EINVAL) {
-        kms_seterr(why, whylen, "'%s' is not a duration (minutes, or a number with s/m/h/d)", v);
-        return r;
-    }
-    if (r < 0 || s % 60 || s / 60 < MIN_INTERVAL_MIN || s / 60 > MAX_INTERVAL_MIN) {
-        kms_seterr(why, whylen, "'%s' out of range (whole minutes, 15 minutes to 30 days)", v);
-        return KMS_ERANGE;
-    }
-    *minutes = (uint32_t)(s / 60);
-    return 0;
-}
-
-static int parse_seconds(const char *v, uint64_t min, uint64_t max, uint64_t *out, char *why,
-                         size_t whylen)
-{
-    int r = kms_duration_parse(v, 1, out);
-
-    if (r == KMS_EINVAL) {
-        kms_seterr(why, whylen, "'%s' is not a duration (seconds, or a number with s/m/h/d)", v);
-        return r;
-    }
-    if (r < 0 || *out < min || *out > max) {
-        kms_seterr(why, whylen, "'%s' out of range (%llu..%llu seconds)", v,
-                   (unsigned long long)min, (unsigned long long)max);
-        return KMS_ERANGE;
-    }
-    return 0;
-}
-
-static int parse_uint(const char *v, uint64_t min, uint64_t max, uint64_t *out, char *why,
-                      size_t whylen)
-{
-    int r = kms_uint_parse(v, min, max, out);
-
-    if (r == KMS_EINVAL)
-        kms_seterr(why, whylen, "'%s' is not a number", v);
-    else if (r < 0)
-        kms_seterr(why, whylen, "'%s' out of range (%llu..%llu)", v, (unsigned long long)min,
-                   (unsigned long long)max);
-    return r;
-}
-
-static int set_host_key(kms_config_t *cfg, const char *key, const char *v, char *why, size_t whylen)
-{
+    void *p = field(cfg, k);
     uint64_t u;
-    int r;
+    int r, b;
 
-    if (strcmp(key, "listen") == 0) {
-        if ((r = parse_listen(cfg, v, why, whylen)) == 0)
-            cfg->set |= KMS_CFG_SET_LISTEN;
-        return r;
+    switch (k->type) {
+    case KMS_CFG_T_LISTEN: {
+        struct sockaddr_storage *l;
+        size_t n;
+
+        if ((r = kms_listen_parse(v, &l, &n, why, whylen)) < 0)
+            return r;
+        free(cfg->listen);
+        cfg->listen = l;
+        cfg->n_listen = n;
+        return 0;
     }
-    if (strcmp(key, "state_dir") == 0) {
+    case KMS_CFG_T_PATH:
         if (v[0] != '/') {
             kms_seterr(why, whylen, "'%s' is not an absolute path", v);
             return KMS_EINVAL;
         }
-        if (set_str(&cfg->state_dir, v))
-            return KMS_ENOMEM;
-        if (!(cfg->set & KMS_CFG_SET_CONTROL)) {
-            char *p = kms_path_join(v, "kmsd.sock");
-
-            if (!p)
-                return KMS_ENOMEM;
-            free(cfg->control_socket);
-            cfg->control_socket = p;
-        }
-        return 0;
-    }
-    if (strcmp(key, "control_socket") == 0) {
+        return set_str(p, v);
+    case KMS_CFG_T_SOCKPATH:
         if (v[0] != '/' || strlen(v) >= 108) {
             kms_seterr(why, whylen, "'%s' must be an absolute path shorter than 108 bytes", v);
             return KMS_EINVAL;
         }
-        cfg->set |= KMS_CFG_SET_CONTROL;
-        return set_str(&cfg->control_socket, v);
-    }
-    if (strcmp(key, "activation_interval") == 0 || strcmp(key, "renewal_interval") == 0) {
-        int act = key[0] == 'a';
-
-        if ((r = parse_interval(v, act ? &cfg->activation_interval : &cfg->renewal_interval, why,
-                                whylen)) == 0)
-            cfg->set |= act ? KMS_CFG_SET_ACT_INTERVAL : KMS_CFG_SET_REN_INTERVAL;
-        return r;
-    }
-    if (strcmp(key, "max_connections") == 0) {
-        if ((r = parse_uint(v, 1, 1000000, &u, why, whylen)) == 0)
-            cfg->max_connections = (uint32_t)u;
-        return r;
-    }
-    if (strcmp(key, "idle_timeout") == 0) {
-        if ((r = parse_seconds(v, 1, 86400, &u, why, whylen)) == 0)
-            cfg->idle_timeout = (uint32_t)u;
-        return r;
-    }
-    if (strcmp(key, "max_pdu") == 0) {
-        /* max_pdu bounds one PDU (frag_length, 16 bits), not a reassembled request. */
-        if ((r = parse_uint(v, 1024, KMS_RPC_MAX_PDU, &u, why, whylen)) == 0)
-            cfg->max_pdu = (uint32_t)u;
-        return r;
-    }
-    if (strcmp(key, "ledger_flush") == 0) {
-        if ((r = parse_seconds(v, 1, 86400, &u, why, whylen)) == 0)
-            cfg->ledger_flush = (uint32_t)u;
-        return r;
-    }
-    if (strcmp(key, "log_level") == 0) {
-        if (kms_log_level_parse(v) < 0) {
-            kms_seterr(why, whylen, "'%s' is not one of error, warning, info, debug", v);
-            return KMS_EINVAL;
+        return set_str(p, v);
+    case KMS_CFG_T_MINUTES:
+        /* slmgr's intervals: a bare number is minutes; whole minutes only */
+        r = kms_duration_parse(v, 60, &u);
+        if (r == KMS_EINVAL) {
+            kms_seterr(why, whylen, "'%s' is not a duration (minutes, or a number with s/m/h/d)",
+                       v);
+            return r;
         }
-        return set_str(&cfg->log_level, v);
-    }
-    return KMS_ENOENT;
-}
-
-static int set_dns_key(kms_config_t *cfg, const char *key, const char *v, char *why, size_t whylen)
-{
-    uint64_t u;
-    int r, b;
-
-    if (strcmp(key, "publish") == 0 || strcmp(key, "allow_unsigned") == 0) {
+        if (r < 0 || u % 60 || u / 60 < k->min || u / 60 > k->max) {
+            kms_seterr(why, whylen, "'%s' out of range (whole minutes, 15 minutes to 30 days)", v);
+            return KMS_ERANGE;
+        }
+        store_uint(p, k->size, u / 60);
+        return 0;
+    case KMS_CFG_T_SECONDS:
+        r = kms_duration_parse(v, 1, &u);
+        if (r == KMS_EINVAL) {
+            kms_seterr(why, whylen, "'%s' is not a duration (seconds, or a number with s/m/h/d)",
+                       v);
+            return r;
+        }
+        if (r < 0 || u < k->min || u > k->max) {
+            kms_seterr(why, whylen, "'%s' out of range (%llu..%llu seconds)", v,
+                       (unsigned long long)k->min, (unsigned long long)k->max);
+            return KMS_ERANGE;
+        }
+        store_uint(p, k->size, u);
+        return 0;
+    case KMS_CFG_T_UINT:
+        r = kms_uint_parse(v, k->min, k->max, &u);
+        if (r == KMS_EINVAL)
+            kms_seterr(why, whylen, "'%s' is not a number", v);
+        else if (r < 0)
+            kms_seterr(why, whylen, "'%s' out of range (%llu..%llu)", v, (unsigned long long)k->min,
+                       (unsigned long long)k->max);
+        else
+            store_uint(p, k->size, u);
+        return r;
+    case KMS_CFG_T_BOOL:
         if (parse_bool(v, &b) < 0) {
             kms_seterr(why, whylen, "'%s' is not yes/no (true/false, on/off, 1/0)", v);
             return KMS_EINVAL;
         }
-        if (key[0] == 'p') {
-            cfg->publish = b;
-            cfg->set |= KMS_CFG_SET_PUBLISH;
-        } else {
-            cfg->allow_unsigned = b;
+        *(int *)p = b;
+        return 0;
+    case KMS_CFG_T_LOGLEVEL:
+        if (kms_log_level_parse(v) < 0) {
+            kms_seterr(why, whylen, "'%s' is not one of error, warning, info, debug", v);
+            return KMS_EINVAL;
         }
-        return 0;
-    }
-    if (strcmp(key, "domains") == 0) {
-        kms_pub_domain_t *d;
-        size_t n;
+        return set_str(p, v);
+    case KMS_CFG_T_DOMAINS: {
+        pub_domain_list_t l = {0};
 
-        if ((r = kms_config_parse_domains(v, &d, &n, why, whylen)) < 0)
-            return r;
-        kms_config_free_domains(cfg->domains, cfg->n_domains);
-        cfg->domains = d;
-        cfg->n_domains = n;
-        cfg->set |= KMS_CFG_SET_DOMAINS;
+        if ((r = pub_domains_parse(v, &l, why, whylen)) < 0) {
+            pub_domain_list_free(&l);
+            return r == KMS_ENOMEM ? r : KMS_EINVAL;
+        }
+        pub_domain_list_free(p);
+        *(pub_domain_list_t *)p = l;
         return 0;
     }
-    if (strcmp(key, "target") == 0) {
-        char name[256];
+    case KMS_CFG_T_HOSTNAME: {
+        char name[KMS_DNS_NAMELEN];
 
         if (kms_dname_display(v, KMS_DNAME_HOST, name, sizeof name) < 0) {
             kms_seterr(why, whylen, "'%s' is not a valid host name", v);
             return KMS_EINVAL;
         }
-        if (set_str(&cfg->target, name))
-            return KMS_ENOMEM;
-        cfg->set |= KMS_CFG_SET_TARGET;
-        if (!(cfg->set & KMS_CFG_SET_DOMAINS))
-            return default_domains(cfg);
-        return 0;
+        return set_str(p, name);
     }
-    if (strcmp(key, "priority") == 0 || strcmp(key, "weight") == 0) {
-        if ((r = parse_uint(v, 0, 65535, &u, why, whylen)) < 0)
-            return r;
-        if (key[0] == 'p') {
-            cfg->priority = (uint16_t)u;
-            cfg->set |= KMS_CFG_SET_PRIORITY;
-        } else {
-            cfg->weight = (uint16_t)u;
-            cfg->set |= KMS_CFG_SET_WEIGHT;
-        }
-        return 0;
-    }
-    if (strcmp(key, "ttl") == 0) {
-        if ((r = parse_seconds(v, 0, 2147483647, &u, why, whylen)) == 0)
-            cfg->ttl = (uint32_t)u;
-        return r;
-    }
-    if (strcmp(key, "server") == 0) {
+    case KMS_CFG_T_ADDRESS: {
         struct sockaddr_storage ss;
-        char buf[KMS_ADDRSTRLEN];
 
-        if (!*v)
-            return set_str(&cfg->server, NULL);
-        if ((r = kms_addr_parse(v, 53, &ss)) < 0) {
+        memset(&ss, 0, sizeof ss);
+        if (*v && (r = kms_addr_parse(v, 53, &ss)) < 0) {
             kms_seterr(why, whylen, "'%s' is not a numeric address[:port]", v);
             return r;
         }
-        return set_str(&cfg->server, kms_addr_format((struct sockaddr *)&ss, buf));
+        memcpy(p, &ss, sizeof ss);
+        return 0;
     }
-    if (strcmp(key, "key_file") == 0)
-        return set_str(&cfg->key_file, *v ? v : NULL);
-    if (strcmp(key, "refresh") == 0) {
-        if ((r = parse_seconds(v, 1, 366ull * 86400, &u, why, whylen)) == 0)
-            cfg->refresh = u;
-        return r;
+    case KMS_CFG_T_FILE:
+        return set_str(p, *v ? v : NULL);
     }
-    return KMS_ENOENT;
+    return KMS_EINVAL;
 }
 
-static int set_key(kms_config_t *cfg, const char *section, const char *key, const char *value,
-                   char *why, size_t whylen)
+char *kms_config_format(const kms_config_t *cfg, kms_cfg_id_t id, char *buf, size_t len)
 {
+    const kms_config_key_t *k = &keys[id];
+    const void *p = cfield(cfg, k);
+    size_t off = 0;
+
+    if (len)
+        buf[0] = '\0';
+    switch (k->type) {
+    case KMS_CFG_T_LISTEN:
+        for (size_t i = 0; i < cfg->n_listen && off < len; i++) {
+            char a[KMS_ADDRSTRLEN];
+
+            off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "",
+                                    kms_listen_format(&cfg->listen[i], a));
+        }
+        break;
+    case KMS_CFG_T_DOMAINS: {
+        char *s = pub_domains_format(p);
+
+        snprintf(buf, len, "%s", s ? s : "");
+        free(s);
+        break;
+    }
+    case KMS_CFG_T_ADDRESS:
+        if (((const struct sockaddr_storage *)p)->ss_family) {
+            char a[KMS_ADDRSTRLEN];
+
+            snprintf(buf, len, "%s", kms_addr_format(p, a));
+        }
+        break;
+    case KMS_CFG_T_BOOL:
+        snprintf(buf, len, "%s", *(const int *)p ? "yes" : "no");
+        break;
+    case KMS_CFG_T_MINUTES:
+    case KMS_CFG_T_SECONDS:
+    case KMS_CFG_T_UINT:
+        snprintf(buf, len, "%llu", (unsigned long long)load_uint(p, k->size));
+        break;
+    default:
+        snprintf(buf, len, "%s", *(char *const *)p ? *(char *const *)p : "");
+        break;
+    }
+    return buf;
+}
+
+/* Copy the value of key @p k from @p src into @p dst (replacing it). */
+static int copy_value(kms_config_t *dst, const kms_config_t *src, const kms_config_key_t *k)
+{
+    void *d = field(dst, k);
+    const void *s = cfield(src, k);
+
+    switch (k->type) {
+    case KMS_CFG_T_LISTEN: {
+        struct sockaddr_storage *l = NULL;
+
+        if (src->n_listen && !(l = malloc(src->n_listen * sizeof *l)))
+            return KMS_ENOMEM;
+        if (l)
+            memcpy(l, src->listen, src->n_listen * sizeof *l);
+        free(dst->listen);
+        dst->listen = l;
+        dst->n_listen = src->n_listen;
+        return 0;
+    }
+    case KMS_CFG_T_DOMAINS:
+        return pub_domains_copy(d, s);
+    case KMS_CFG_T_PATH:
+    case KMS_CFG_T_SOCKPATH:
+    case KMS_CFG_T_LOGLEVEL:
+    case KMS_CFG_T_HOSTNAME:
+    case KMS_CFG_T_FILE:
+        return set_str(d, *(char *const *)s);
+    default:
+        memcpy(d, s, k->size);
+        return 0;
+    }
+}
+
+int kms_config_differs(const kms_config_t *a, const kms_config_t *b, kms_cfg_id_t id)
+{
+    char va[4096], vb[4096];
+
+    /* Every key's text form is whole for the lists kmsd takes (64 addresses
+     * fit), and the others are short. */
+    return strcmp(kms_config_format(a, id, va, sizeof va),
+                  kms_config_format(b, id, vb, sizeof vb)) != 0;
+}
+
+/* ---- the configuration ------------------------------------------------------- */
+
+void kms_config_free(kms_config_t *cfg)
+{
+    if (!cfg)
+        return;
+    for (size_t i = 0; i < KMS_CFG_NKEYS; i++) {
+        clear_value(cfg, &keys[i]);
+        free(cfg->origin[i]);
+    }
+    memset(cfg, 0, sizeof *cfg);
+}
+
+int kms_config_defaults(kms_config_t *cfg)
+{
+    char why[KMS_CONFIG_ERRLEN];
+
+    memset(cfg, 0, sizeof *cfg);
+    for (size_t i = 0; i < KMS_CFG_NKEYS; i++) {
+        /* the defaults parse as a file would say them: one source of truth */
+        if (keys[i].def && parse_value(cfg, &keys[i], keys[i].def, why, sizeof why) < 0) {
+            kms_config_free(cfg);
+            return KMS_ENOMEM; /* a default that does not parse is caught by the unit test */
+        }
+    }
+    return 0;
+}
+
+int kms_config_copy(kms_config_t *dst, const kms_config_t *src)
+{
+    memset(dst, 0, sizeof *dst);
+    for (size_t i = 0; i < KMS_CFG_NKEYS; i++) {
+        if (copy_value(dst, src, &keys[i]) < 0 || set_str(&dst->origin[i], src->origin[i]) < 0) {
+            kms_config_free(dst);
+            return KMS_ENOMEM;
+        }
+    }
+    dst->set = src->set;
+    return 0;
+}
+
+int kms_config_take(kms_config_t *dst, const kms_config_t *src, kms_cfg_id_t id)
+{
+    int r = copy_value(dst, src, &keys[id]);
+
+    if (r == 0)
+        r = set_str(&dst->origin[id], src->origin[id]);
+    if (r == 0)
+        dst->set = (dst->set & ~(1u << id)) | (src->set & (1u << id));
+    return r;
+}
+
+int kms_config_given(const kms_config_t *cfg, kms_cfg_id_t id)
+{
+    return (cfg->set >> id) & 1u;
+}
+
+const char *kms_config_origin(const kms_config_t *cfg, kms_cfg_id_t id)
+{
+    return cfg->origin[id];
+}
+
+/* The domain part of a host name ("kms1.corp.test" -> "corp.test"); none for a bare label. */
+static int target_domains(kms_config_t *cfg)
+{
+    const char *dot = cfg->target ? strchr(cfg->target, '.') : NULL;
+    pub_domain_list_t l = {0};
+
+    pub_domain_list_free(&cfg->domains);
+    if (dot && pub_domains_parse(dot + 1, &l, NULL, 0) == KMS_ENOMEM)
+        return KMS_ENOMEM;
+    cfg->domains = l;
+    return 0;
+}
+
+char *kms_config_control_socket(const kms_config_t *cfg)
+{
+    if (kms_config_given(cfg, KMS_CFG_CONTROL_SOCKET))
+        return strdup(cfg->control_socket);
+    return kms_path_join(cfg->state_dir, "kmsd.sock");
+}
+
+int kms_config_finish(kms_config_t *cfg, char *err, size_t errlen)
+{
+    char *sock = kms_config_control_socket(cfg);
+
+    if (!sock)
+        goto nomem;
+    free(cfg->control_socket);
+    cfg->control_socket = sock;
+    if (!kms_config_given(cfg, KMS_CFG_TARGET)) {
+        char host[KMS_DNS_NAMELEN], fqdn[KMS_DNS_NAMELEN];
+
+        /* A host name that is not a valid DNS name is left for the user to fix. */
+        kms_host_fqdn(0, host, sizeof host);
+        if (kms_dname_display(host, KMS_DNAME_HOST, fqdn, sizeof fqdn) < 0)
+            snprintf(fqdn, sizeof fqdn, "%s", host);
+        if (set_str(&cfg->target, fqdn) < 0)
+            goto nomem;
+    }
+    if (!kms_config_given(cfg, KMS_CFG_DOMAINS) && target_domains(cfg) < 0)
+        goto nomem;
+    return 0;
+nomem:
+    kms_seterr(err, errlen, "out of memory");
+    return KMS_ENOMEM;
+}
+
+void kms_config_host_settings(const kms_config_t *cfg, kms_settings_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->port = cfg->n_listen ? kms_addr_port((const struct sockaddr *)&cfg->listen[0]) : 0;
+    if (out->port == 0)
+        out->port = 1688;
+    out->activation_interval = cfg->activation_interval;
+    out->renewal_interval = cfg->renewal_interval;
+    out->publish = cfg->publish;
+    out->priority = cfg->priority;
+    out->weight = cfg->weight;
+    out->domains = &cfg->domains;
+}
+
+/* ---- one key ----------------------------------------------------------------- */
+
+static int set_key(kms_config_t *cfg, const char *section, const char *name, const char *value,
+                   const char *origin, char *why, size_t whylen)
+{
+    const kms_config_key_t *k;
     int r;
 
-    if (strcmp(section, "host") != 0 && strcmp(section, "dns") != 0) {
+    if (!known_section(section, strlen(section))) {
         kms_seterr(why, whylen, "unknown section (expected [host] or [dns])");
         return KMS_ECONFIG;
     }
-    if (!*value && strcmp(key, "server") != 0 && strcmp(key, "key_file") != 0) {
-        kms_seterr(why, whylen, "empty value");
-        return KMS_ECONFIG;
-    }
-    why[0] = 0;
-    r = section[0] == 'h' ? set_host_key(cfg, key, value, why, whylen)
-                          : set_dns_key(cfg, key, value, why, whylen);
-    if (r == KMS_ENOENT) {
+    if (!(k = kms_config_key(section, name))) {
         kms_seterr(why, whylen, "unknown key");
         return KMS_ECONFIG;
     }
+    if (!*value && !(k->flags & KMS_CFG_EMPTY)) {
+        kms_seterr(why, whylen, "empty value");
+        return KMS_ECONFIG;
+    }
+    why[0] = '\0';
+    r = parse_value(cfg, k, value, why, whylen);
+    if (r == 0 && set_str(&cfg->origin[k->id], origin) < 0)
+        r = KMS_ENOMEM;
     if (r == KMS_ENOMEM) {
         kms_seterr(why, whylen, "out of memory");
         return r;
@@ -590,28 +539,20 @@ static int set_key(kms_config_t *cfg, const char *section, const char *key, cons
             kms_seterr(why, whylen, "bad value '%s'", value);
         return KMS_ECONFIG;
     }
+    cfg->set |= 1u << k->id;
     return 0;
-}
-
-/* Remember where a key that is checked later (key_file, read when the
- * configuration is applied) was given, so that error can name it too. */
-static int note_origin(kms_config_t *cfg, const char *section, const char *key, const char *origin)
-{
-    if (strcmp(section, "dns") != 0 || strcmp(key, "key_file") != 0)
-        return 0;
-    return set_str(&cfg->key_file_origin, origin);
 }
 
 int kms_config_set(kms_config_t *cfg, const char *section, const char *key, const char *value,
                    const char *origin, char *err, size_t errlen)
 {
     char why[KMS_CONFIG_ERRLEN];
-    int r = set_key(cfg, section, key, value, why, sizeof why);
+    int r;
 
-    if (r == 0 && (r = note_origin(cfg, section, key, origin ? origin : "--set")) < 0)
-        kms_seterr(why, sizeof why, "out of memory");
+    origin = origin ? origin : "--set";
+    r = set_key(cfg, section, key, value, origin, why, sizeof why);
     if (r < 0)
-        kms_seterr(err, errlen, "%s: [%s] %s: %s", origin ? origin : "--set", section, key, why);
+        kms_seterr(err, errlen, "%s: [%s] %s: %s", origin, section, key, why);
     return r;
 }
 
@@ -626,9 +567,9 @@ typedef struct {
     int err; /* first error (KMS_E*), reported in msg */
     char *msg;
     size_t msglen;
-    char **seen; /* "section\nkey" of keys already given in this file */
-    size_t n_seen;
-    int cont;      /* the line just read is an indented continuation line */
+    uint32_t seen;                /* keys already given in this file */
+    const kms_config_key_t *last; /* the key of the last key line */
+    int cont;                     /* the line just read is an indented continuation line */
     int have_prev; /* a key was given since the last section header (inih prev_name) */
     char *acc;     /* value of the last key so far (continued domains/listen) */
 } load_ctx_t;
@@ -650,6 +591,18 @@ static void ctx_error(load_ctx_t *c, int code, const char *fmt, ...)
     kms_seterr(c->msg, c->msglen, "%s:%u: %s", c->name, c->line, why);
 }
 
+static char *trim(char *s)
+{
+    char *e;
+
+    while (*s == ' ' || *s == '\t')
+        s++;
+    e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+        *--e = 0;
+    return s;
+}
+
 /* Check a "[section]" line ourselves: inih never reports an empty section. */
 static void check_section_line(load_ctx_t *c, const char *line, size_t n)
 {
@@ -664,8 +617,7 @@ static void check_section_line(load_ctx_t *c, const char *line, size_t n)
         ;
     if (j == n)
         return; /* inih reports the syntax error */
-    if (!((j - i - 1 == 4 && memcmp(line + i + 1, "host", 4) == 0) ||
-          (j - i - 1 == 3 && memcmp(line + i + 1, "dns", 3) == 0)))
+    if (!known_section(line + i + 1, j - i - 1))
         ctx_error(c, KMS_ECONFIG, "[%.*s]: unknown section (expected [host] or [dns])",
                   (int)(j - i - 1 > 64 ? 64 : j - i - 1), line + i + 1);
 }
@@ -673,7 +625,7 @@ static void check_section_line(load_ctx_t *c, const char *line, size_t n)
 static char *reader(char *str, int num, void *stream)
 {
     load_ctx_t *c = stream;
-    size_t n = 0, take;
+    size_t n = 0, take, i = 0;
 
     if (c->err || c->pos >= c->len || num < 2)
         return NULL;
@@ -690,28 +642,57 @@ static char *reader(char *str, int num, void *stream)
         return NULL;
     }
     check_section_line(c, c->text + c->pos, n);
-    {
-        /* libinih (INI_ALLOW_MULTILINE) passes an indented non-comment line as
-         * more value for the previous key. */
-        size_t i = 0;
-
-        while (i < n && (c->text[c->pos + i] == ' ' || c->text[c->pos + i] == '\t'))
-            i++;
-        c->cont = i > 0 && i < n && c->text[c->pos + i] != ';' && c->text[c->pos + i] != '#' &&
-                  c->text[c->pos + i] != '\r';
-    }
+    /* libinih (INI_ALLOW_MULTILINE) passes an indented non-comment line as
+     * more value for the previous key. */
+    while (i < n && (c->text[c->pos + i] == ' ' || c->text[c->pos + i] == '\t'))
+        i++;
+    c->cont = i > 0 && i < n && c->text[c->pos + i] != ';' && c->text[c->pos + i] != '#' &&
+              c->text[c->pos + i] != '\r';
     memcpy(str, c->text + c->pos, take);
     str[take] = 0;
     c->pos += take;
     return c->err ? NULL : str;
 }
 
+/* An indented line continuing the list of the last key: the whole list so far. */
+static const char *continued(load_ctx_t *c, const char *section, const char *name,
+                             const char *value)
+{
+    size_t al = c->acc ? strlen(c->acc) : 0;
+    char *joined;
+
+    if (!(c->last->flags & KMS_CFG_MULTILINE)) {
+        ctx_error(c, KMS_ECONFIG,
+                  "[%s] %s: indented continuation line (only domains and listen may "
+                  "continue on indented lines)",
+                  section, name);
+        return NULL;
+    }
+    if (!(joined = malloc(al + strlen(value) + 3))) {
+        ctx_error(c, KMS_ENOMEM, "out of memory");
+        return NULL;
+    }
+    /* "a.test, b.test," + "c.test" or "a.test, b.test" + "c.test": both a list. */
+    sprintf(joined, "%s%s%s", c->acc ? c->acc : "", al && c->acc[al - 1] == ',' ? " " : ", ",
+            value);
+    /* libinih leaves inline comments on continuation lines: cut " ; ..." here. */
+    for (char *p = joined + al; *p; p++) {
+        if (*p == ';' && (p[-1] == ' ' || p[-1] == '\t')) {
+            *p = 0;
+            trim(joined + al);
+            break;
+        }
+    }
+    free(c->acc);
+    c->acc = joined;
+    return joined;
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
     load_ctx_t *c = user;
-    char why[KMS_CONFIG_ERRLEN];
-    size_t sl = strlen(section), nl = strlen(name);
-    char *id, **ns;
+    const kms_config_key_t *k = kms_config_key(section, name);
+    char why[KMS_CONFIG_ERRLEN], origin[KMS_CONFIG_ERRLEN];
     int r;
 
     if (c->err)
@@ -720,82 +701,29 @@ static int handler(void *user, const char *section, const char *name, const char
         ctx_error(c, KMS_ECONFIG, "%s: key outside a section ([host] or [dns])", name);
         return 0;
     }
-    if (c->cont && c->n_seen && strncmp(c->seen[c->n_seen - 1], section, sl) == 0 &&
-        c->seen[c->n_seen - 1][sl] == '\n' && strcmp(c->seen[c->n_seen - 1] + sl + 1, name) == 0) {
-        /* A continuation line: only the two list keys may span lines. */
-        size_t al = c->acc ? strlen(c->acc) : 0;
-        char *joined;
-
-        if (strcmp(name, "domains") != 0 && strcmp(name, "listen") != 0) {
-            ctx_error(c, KMS_ECONFIG,
-                      "[%s] %s: indented continuation line (only domains and listen may "
-                      "continue on indented lines)",
-                      section, name);
+    if (c->cont && k && k == c->last) {
+        if (!(value = continued(c, section, name, value)))
             return 0;
-        }
-        joined = malloc(al + strlen(value) + 3);
-        if (!joined) {
-            ctx_error(c, KMS_ENOMEM, "out of memory");
-            return 0;
-        }
-        /* "a.test, b.test," + "c.test" or "a.test, b.test" + "c.test": both a list. */
-        sprintf(joined, "%s%s%s", c->acc ? c->acc : "", al && c->acc[al - 1] == ',' ? " " : ", ",
-                value);
-        /* libinih leaves inline comments on continuation lines: cut " ; ..." here. */
-        for (char *p = joined + al; *p; p++) {
-            if (*p == ';' && (p[-1] == ' ' || p[-1] == '\t')) {
-                *p = 0;
-                trim(joined + al);
-                break;
-            }
-        }
-        free(c->acc);
-        c->acc = joined;
-        value = joined;
-        goto apply;
-    }
-    id = malloc(sl + nl + 2);
-    if (!id) {
-        ctx_error(c, KMS_ENOMEM, "out of memory");
-        return 0;
-    }
-    sprintf(id, "%s\n%s", section, name);
-    for (size_t i = 0; i < c->n_seen; i++) {
-        if (strcmp(c->seen[i], id) == 0) {
-            free(id);
+    } else {
+        if (k && (c->seen & (1u << k->id))) {
             ctx_error(c, KMS_ECONFIG, "[%s] %s: duplicate key", section, name);
             return 0;
         }
+        free(c->acc);
+        if (!(c->acc = strdup(value))) {
+            ctx_error(c, KMS_ENOMEM, "out of memory");
+            return 0;
+        }
     }
-    ns = realloc(c->seen, (c->n_seen + 1) * sizeof *ns);
-    if (!ns) {
-        free(id);
-        ctx_error(c, KMS_ENOMEM, "out of memory");
-        return 0;
-    }
-    c->seen = ns;
-    c->seen[c->n_seen++] = id;
-    free(c->acc);
-    if (!(c->acc = strdup(value))) {
-        ctx_error(c, KMS_ENOMEM, "out of memory");
-        return 0;
-    }
-apply:
     c->have_prev = 1;
-    r = set_key(c->cfg, section, name, value, why, sizeof why);
+    snprintf(origin, sizeof origin, "%s:%u", c->name, c->line);
+    r = set_key(c->cfg, section, name, value, origin, why, sizeof why);
     if (r < 0) {
         ctx_error(c, r == KMS_ENOMEM ? r : KMS_ECONFIG, "[%s] %s: %s", section, name, why);
         return 0;
     }
-    {
-        char origin[KMS_CONFIG_ERRLEN];
-
-        snprintf(origin, sizeof origin, "%s:%u", c->name, c->line);
-        if (note_origin(c->cfg, section, name, origin) < 0) {
-            ctx_error(c, KMS_ENOMEM, "out of memory");
-            return 0;
-        }
-    }
+    c->seen |= 1u << k->id;
+    c->last = k;
     return 1;
 }
 
@@ -819,10 +747,7 @@ int kms_config_load_string(kms_config_t *cfg, const char *text, size_t len, cons
     } else if (!c.err && r < 0) {
         ctx_error(&c, KMS_ENOMEM, "out of memory");
     }
-    for (size_t i = 0; i < c.n_seen; i++)
-        free(c.seen[i]);
     free(c.acc);
-    free(c.seen);
     return c.err;
 }
 

@@ -57,7 +57,8 @@ struct kms_dnspub {
     kms_host_t *host;
     uint16_t port;
     /* options from the configuration */
-    char *target, *server;
+    char *target;
+    struct sockaddr_storage server; /* ss_family 0: none */
     uint32_t ttl;
     uint64_t refresh_s;
     int allow_unsigned, has_key;
@@ -84,7 +85,7 @@ static void job_free(job_t *j)
     if (!j)
         return;
     for (size_t i = 0; i < j->n; i++)
-        free((char *)j->doms[i].name);
+        free(j->doms[i].name);
     free(j->doms);
     free(j->head);
     free(j->target);
@@ -120,8 +121,8 @@ int kms_dnspub_check_config(const kms_config_t *cfg, char *err, size_t errlen)
 
         snprintf(why, sizeof why, "%s", err[0] ? err : kms_strerror(rc));
         /* Like every other bad value: "kmsd.conf:12: [dns] key_file: ..." */
-        if (cfg->key_file_origin)
-            snprintf(where, sizeof where, "%s: ", cfg->key_file_origin);
+        if (kms_config_origin(cfg, KMS_CFG_KEY_FILE))
+            snprintf(where, sizeof where, "%s: ", kms_config_origin(cfg, KMS_CFG_KEY_FILE));
         if (strstr(why, cfg->key_file))
             snprintf(err, errlen, "%s[dns] key_file: %s", where, why);
         else
@@ -146,12 +147,13 @@ static int load_options(kms_dnspub_t *p, const kms_config_t *cfg, char *err, siz
         }
         has_key = 1;
     }
-    if (set_str(&p->target, cfg->target) < 0 || set_str(&p->server, cfg->server) < 0) {
+    if (set_str(&p->target, cfg->target) < 0) {
         snprintf(err, errlen, "out of memory");
         return KMS_ENOMEM;
     }
+    p->server = cfg->server;
     p->ttl = cfg->ttl;
-    p->refresh_s = cfg->refresh ? cfg->refresh : 86400;
+    p->refresh_s = cfg->refresh;
     p->allow_unsigned = cfg->allow_unsigned;
     p->has_key = has_key;
     p->key = key;
@@ -169,9 +171,8 @@ static int engine_options(const kms_dnspub_t *p, pub_options_t *o, struct sockad
     o->ttl = p->ttl;
     o->key = p->has_key ? &p->key : NULL;
     o->allow_unsigned = p->allow_unsigned;
-    if (p->server) {
-        if (kms_addr_parse(p->server, 53, ss) < 0)
-            return KMS_EADDR;
+    if (p->server.ss_family) {
+        *ss = p->server;
         o->server = (struct sockaddr *)ss;
     }
     return 0;
@@ -234,33 +235,26 @@ static void st_push(kms_dnspub_t *p)
 
 /* ---- jobs ------------------------------------------------------------------ */
 
-/* The effective domain list as engine domains (names copied).  0 or KMS_ENOMEM. */
+/* The effective domain list as engine domains (names copied), each with
+ * its priority and weight.  0 or KMS_ENOMEM. */
 static int current_domains(kms_dnspub_t *p, pub_domain_t **out, size_t *n)
 {
     kms_settings_t s;
-    pub_domain_t *d;
+    pub_domain_list_t l = {0};
 
     kms_host_settings(p->host, &s);
     *out = NULL;
     *n = 0;
-    if (s.n_domains == 0)
-        return 0;
-    if (!(d = calloc(s.n_domains, sizeof *d)))
+    if (pub_domains_copy(&l, s.domains) < 0)
         return KMS_ENOMEM;
-    for (size_t i = 0; i < s.n_domains; i++) {
-        const kms_pub_domain_t *k = &s.domains[i];
-
-        d[i].priority = k->has_prio ? k->priority : s.priority;
-        d[i].weight = k->has_prio ? k->weight : s.weight;
-        if (!(d[i].name = strdup(k->name))) {
-            for (size_t j = 0; j < i; j++)
-                free((char *)d[j].name);
-            free(d);
-            return KMS_ENOMEM;
+    for (size_t i = 0; i < l.n; i++) {
+        if (l.v[i].priority < 0) {
+            l.v[i].priority = s.priority;
+            l.v[i].weight = s.weight;
         }
     }
-    *out = d;
-    *n = s.n_domains;
+    *out = l.v;
+    *n = l.n;
     return 0;
 }
 
@@ -271,12 +265,16 @@ static void fingerprint(kms_dnspub_t *p, char *buf, size_t len)
     size_t off;
 
     kms_host_settings(p->host, &s);
-    off = (size_t)snprintf(buf, len, "%s|%s|%u|%u|%d|%d|%u|%u|%u", p->target ? p->target : "",
-                           p->server ? p->server : "", p->ttl, p->port, p->has_key,
-                           p->allow_unsigned, s.priority, s.weight, (unsigned)s.n_domains);
-    for (size_t i = 0; i < s.n_domains && off < len; i++)
-        off += (size_t)snprintf(buf + off, len - off, "|%s %d %u %u", s.domains[i].name,
-                                s.domains[i].has_prio, s.domains[i].priority, s.domains[i].weight);
+    char srv[KMS_ADDRSTRLEN] = "";
+
+    if (p->server.ss_family)
+        kms_addr_format((const struct sockaddr *)&p->server, srv);
+    off = (size_t)snprintf(buf, len, "%s|%s|%u|%u|%d|%d|%u|%u|%u", p->target ? p->target : "", srv,
+                           p->ttl, p->port, p->has_key, p->allow_unsigned, s.priority, s.weight,
+                           (unsigned)s.domains->n);
+    for (size_t i = 0; i < s.domains->n && off < len; i++)
+        off += (size_t)snprintf(buf + off, len - off, "|%s %d %d", s.domains->v[i].name,
+                                s.domains->v[i].priority, s.domains->v[i].weight);
     if (p->has_key)
         snprintf(buf + (off < len ? off : len - 1), len - (off < len ? off : len - 1), "|%s|%s",
                  p->key.name, p->key.algorithm);
@@ -397,7 +395,7 @@ static void schedule_retry(kms_dnspub_t *p, const job_t *j, const pub_result_t *
     }
     if (!(nj = job_new(j->op, 1, d, k))) {
         for (size_t i = 0; i < k; i++)
-            free((char *)d[i].name);
+            free(d[i].name);
         free(d);
         return;
     }
@@ -638,10 +636,7 @@ static int listed(kms_dnspub_t *p, const char *domain)
     kms_settings_t s;
 
     kms_host_settings(p->host, &s);
-    for (size_t k = 0; k < s.n_domains; k++)
-        if (kms_dname_eq(domain, s.domains[k].name))
-            return 1;
-    return 0;
+    return pub_domains_find(s.domains, domain) >= 0;
 }
 
 /* 1 if an unpublish of @p domain at (@p target, @p port) is running,
@@ -706,7 +701,7 @@ static void queue_removals(kms_dnspub_t *p, int daemon)
                 job_free(j); /* owns d and its names */
             } else {
                 for (size_t k = 0; k < n; k++)
-                    free((char *)d[k].name);
+                    free(d[k].name);
                 free(d);
             }
             continue;
@@ -770,7 +765,7 @@ static int queue_publish(kms_dnspub_t *p, int daemon, const char *head, kms_dnsp
     }
     if (!(j = job_new(PUB_PUBLISH, daemon, d, n))) {
         for (size_t i = 0; i < n; i++)
-            free((char *)d[i].name);
+            free(d[i].name);
         free(d);
         return 0;
     }
@@ -815,7 +810,7 @@ int kms_dnspub_new(uv_loop_t *loop, kms_host_t *host, const kms_config_t *cfg, u
     p->loop = loop;
     p->host = host;
     p->port = port ? port : 1688;
-    if (!(p->state_dir = strdup(cfg->state_dir ? cfg->state_dir : "."))) {
+    if (!(p->state_dir = strdup(cfg->state_dir))) {
         snprintf(err, errlen, "out of memory");
         rc = KMS_ENOMEM;
         goto fail;
@@ -836,7 +831,6 @@ fail:
     kms_published_free(&p->pubd);
     free(p->state_dir);
     free(p->target);
-    free(p->server);
     free(p);
     return rc;
 }
@@ -868,8 +862,8 @@ void kms_dnspub_start(kms_dnspub_t *p)
     p->started = 1;
     kms_host_settings(p->host, &s);
     /* pending rows for the domains about to be published */
-    for (size_t i = 0; i < s.n_domains && publishing(p); i++)
-        st_find(p, s.domains[i].name);
+    for (size_t i = 0; i < s.domains->n && publishing(p); i++)
+        st_find(p, s.domains->v[i].name);
     st_push(p);
     if (publishing(p) && p->target) {
         const char *dot = strchr(p->target, '.');
@@ -946,7 +940,7 @@ int kms_dnspub_command(kms_dnspub_t *p, const char *line, const char *reply, kms
             d[i].priority = d[i].weight = -1;
         if (!(j = job_new(PUB_UNPUBLISH, 0, d, n))) {
             for (size_t i = 0; i < n; i++)
-                free((char *)d[i].name);
+                free(d[i].name);
             free(d);
             return 0;
         }
@@ -976,7 +970,6 @@ static void maybe_free(kms_dnspub_t *p)
     free(p->state_dir);
     free(p->st);
     free(p->target);
-    free(p->server);
     memset(&p->key, 0, sizeof p->key);
     free(p);
 }

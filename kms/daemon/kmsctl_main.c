@@ -99,7 +99,8 @@ static void usage(FILE *f)
             "3 kmsd could not be reached.\n");
 }
 
-/* Resolve the socket path from a configuration file; malloc'd or NULL. */
+/* The control socket kmsd takes from the configuration file @p path, or
+ * from the defaults when @p path is NULL; malloc'd (NULL on ENOMEM). */
 static char *socket_from_config(const char *path)
 {
     kms_config_t cfg;
@@ -107,19 +108,15 @@ static char *socket_from_config(const char *path)
     char *out = NULL;
     int rc;
 
-    memset(&cfg, 0, sizeof cfg);
     if (kms_config_defaults(&cfg) < 0)
         return NULL;
-    rc = kms_config_load(&cfg, path, err, sizeof err);
+    rc = path ? kms_config_load(&cfg, path, err, sizeof err) : 0;
     if (rc < 0) {
         fprintf(stderr, "kmsctl: %s\n", err[0] ? err : kms_strerror(rc));
         kms_config_free(&cfg);
         exit(2);
     }
-    if (cfg.control_socket && cfg.control_socket[0])
-        out = strdup(cfg.control_socket);
-    else
-        out = kms_path_join(cfg.state_dir ? cfg.state_dir : "/var/lib/kmsd", "kmsd.sock");
+    out = kms_config_control_socket(&cfg);
     kms_config_free(&cfg);
     return out;
 }
@@ -288,7 +285,7 @@ int main(int argc, char **argv)
     else if (state_dir)
         sock = kms_path_join(state_dir, "kmsd.sock");
     else
-        sock = strdup(DEFAULT_SOCKET);
+        sock = socket_from_config(NULL);
     if (!sock)
         goto nomem;
 

@@ -205,13 +205,9 @@ static int build_config(kmsd_app *app, kms_config_t *cfg, char *err, size_t errl
         if (rc < 0)
             goto fail;
     }
-    if ((rc = kms_dnspub_check_config(cfg, err, errlen)) < 0)
+    if ((rc = kms_config_finish(cfg, err, errlen)) < 0 ||
+        (rc = kms_dnspub_check_config(cfg, err, errlen)) < 0)
         goto fail;
-    if (kms_log_level_parse(cfg->log_level ? cfg->log_level : "info") < 0) {
-        snprintf(err, errlen, "unknown log level '%s'", cfg->log_level);
-        rc = KMS_ECONFIG;
-        goto fail;
-    }
     return 0;
 fail:
     if (!err[0])
@@ -222,17 +218,7 @@ fail:
 
 static void apply_log_level(const kms_config_t *cfg)
 {
-    int lvl = kms_log_level_parse(cfg->log_level ? cfg->log_level : "info");
-
-    kms_log_set_level(lvl < 0 ? KMS_LOG_INFO : (kms_log_level_t)lvl);
-}
-
-/* The control socket path: the configured one, else <state_dir>/kmsd.sock. */
-static char *control_path(const kms_config_t *cfg)
-{
-    if (cfg->control_socket && cfg->control_socket[0])
-        return strdup(cfg->control_socket);
-    return kms_path_join(cfg->state_dir ? cfg->state_dir : "/var/lib/kmsd", "kmsd.sock");
+    kms_log_set_level((kms_log_level_t)kms_log_level_parse(cfg->log_level));
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
@@ -255,7 +241,7 @@ static void flush_cb(uv_timer_t *t)
 
 static void start_flush_timer(kmsd_app *app)
 {
-    uint64_t ms = (uint64_t)(app->cfg.ledger_flush ? app->cfg.ledger_flush : 5) * 1000u;
+    uint64_t ms = (uint64_t)app->cfg.ledger_flush * 1000u;
 
     uv_timer_start(&app->flush_timer, flush_cb, ms, ms);
 }
@@ -275,37 +261,32 @@ static void app_stop(kmsd_app *app)
     uv_close((uv_handle_t *)&app->sig_hup, NULL);
 }
 
-static int same_listen(const kms_config_t *a, const kms_config_t *b)
+/* The keys kmsd takes at start only (the table's KMS_CFG_RESTART): if the
+ * reloaded configuration @p ncfg changes one, warn and keep the running
+ * value in it, so the rest of the reload still applies.  0 or KMS_ENOMEM. */
+static int keep_start_keys(const kms_config_t *running, kms_config_t *ncfg)
 {
-    if (a->n_listen != b->n_listen)
-        return 0;
-    for (size_t i = 0; i < a->n_listen; i++)
-        if (strcmp(a->listen[i], b->listen[i]) != 0)
-            return 0;
-    return 1;
-}
+    const kms_config_key_t *keys;
+    size_t n;
 
-/* A path kmsd only takes at start (state_dir, control_socket): if the
- * reloaded configuration changes it, warn and keep the running one in
- * @p ncfg, so the rest of the reload still applies.  0 or KMS_ENOMEM. */
-static int keep_start_path(const char *name, char **nval, const char *running, const char *shown)
-{
-    int same = *nval && running ? strcmp(*nval, running) == 0 : !*nval && !running;
-    char *keep = NULL;
+    keys = kms_config_keys(&n);
+    for (size_t i = 0; i < n; i++) {
+        char shown[1024];
 
-    if (same)
-        return 0;
-    if (running && !(keep = strdup(running)))
-        return KMS_ENOMEM;
-    kms_warn("reload: %s changes only on restart; still using %s", name, shown);
-    free(*nval);
-    *nval = keep;
+        if (!(keys[i].flags & KMS_CFG_RESTART) || !kms_config_differs(running, ncfg, keys[i].id))
+            continue;
+        if (kms_config_take(ncfg, running, keys[i].id) < 0)
+            return KMS_ENOMEM;
+        kms_warn("reload: %s changes only on restart; still using %s", keys[i].name,
+                 kms_config_format(running, keys[i].id, shown, sizeof shown));
+    }
     return 0;
 }
 
 static void reload(kmsd_app *app)
 {
     kms_config_t ncfg;
+    kms_settings_t base;
     char err[KMS_CONFIG_ERRLEN] = "";
     int rc;
 
@@ -316,33 +297,19 @@ static void reload(kmsd_app *app)
         kms_error("reload failed, keeping the running configuration: %s", err);
         return;
     }
-    {
-        char *ctl = control_path(&app->cfg);
-
-        if (!ctl ||
-            keep_start_path("state_dir", &ncfg.state_dir, app->cfg.state_dir, app->cfg.state_dir) <
-                0 ||
-            keep_start_path("control_socket", &ncfg.control_socket, app->cfg.control_socket, ctl) <
-                0) {
-            free(ctl);
-            kms_error("reload failed, keeping the running configuration: out of memory");
-            kms_config_free(&ncfg);
-            return;
-        }
-        free(ctl);
+    if (keep_start_keys(&app->cfg, &ncfg) < 0) {
+        kms_error("reload failed, keeping the running configuration: out of memory");
+        kms_config_free(&ncfg);
+        return;
     }
-    err[0] = '\0';
-    rc = kms_host_reconfigure(app->host, &ncfg, err, sizeof err);
-    if (rc < 0) {
-        kms_error("reload failed, keeping the running configuration: %s",
-                  err[0] ? err : kms_strerror(rc));
+    kms_config_host_settings(&ncfg, &base);
+    if (kms_host_reconfigure(app->host, &base) < 0) {
+        kms_error("reload failed, keeping the running configuration: out of memory");
         kms_config_free(&ncfg);
         return;
     }
     kms_server_set_limits(app->server, &ncfg);
     apply_log_level(&ncfg);
-    if (!same_listen(&app->cfg, &ncfg))
-        kms_warn("reload: listen addresses change only on restart; still listening as before");
     kms_config_free(&app->cfg);
     app->cfg = ncfg;
     start_flush_timer(app);
@@ -385,8 +352,9 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, 'V'},         {NULL, 0, NULL, 0},
     };
     kmsd_app app;
+    kms_settings_t base;
     char err[KMS_CONFIG_ERRLEN] = "";
-    char *listen = NULL, *ctl_path = NULL;
+    char *listen = NULL;
     size_t listen_len = 0;
     int opt, rc, loop_ok = 0, listen_pos = -1;
 
@@ -478,7 +446,8 @@ int main(int argc, char **argv)
         app.exit_code = EXIT_START;
         goto out;
     }
-    if ((rc = kms_host_open(&app.cfg, &app.host, err, sizeof err)) < 0) {
+    kms_config_host_settings(&app.cfg, &base);
+    if ((rc = kms_host_open(app.cfg.state_dir, &base, &app.host, err, sizeof err)) < 0) {
         fprintf(stderr, "kmsd: %s\n", err[0] ? err : kms_strerror(rc));
         app.exit_code = EXIT_START;
         goto out;
@@ -492,11 +461,8 @@ int main(int argc, char **argv)
     loop_ok = 1;
 
     /* 3. listeners */
-    if ((rc = kms_server_new(&app.loop, &app.cfg, app.host, &app.server)) < 0) {
-        fprintf(stderr, "kmsd: bad listen address: %s\n", kms_strerror(rc));
-        app.exit_code = EXIT_CONFIG;
-        goto out;
-    }
+    if ((rc = kms_server_new(&app.loop, &app.cfg, app.host, &app.server)) < 0)
+        goto nomem;
     err[0] = '\0';
     if ((rc = kms_server_start(app.server, err, sizeof err)) < 0) {
         fprintf(stderr, "kmsd: %s\n", err);
@@ -513,9 +479,7 @@ int main(int argc, char **argv)
     }
 
     /* 5. control socket */
-    if (!(ctl_path = control_path(&app.cfg)))
-        goto nomem;
-    if ((rc = kms_control_new(&app.loop, ctl_path, app.host, &app.control)) < 0)
+    if ((rc = kms_control_new(&app.loop, app.cfg.control_socket, app.host, &app.control)) < 0)
         goto nomem;
     kms_control_set_hook(app.control, kmsd_app_on_command, &app);
     err[0] = '\0';
@@ -540,8 +504,8 @@ int main(int argc, char **argv)
         char addrs[1024];
 
         kms_server_describe(app.server, addrs, sizeof addrs);
-        kms_info("ready: listening on %s; control socket %s; state in %s", addrs, ctl_path,
-                 app.cfg.state_dir);
+        kms_info("ready: listening on %s; control socket %s; state in %s", addrs,
+                 app.cfg.control_socket, app.cfg.state_dir);
     }
     notify_ready();
     kmsd_app_on_ready(&app);
@@ -574,6 +538,5 @@ out:
     kms_config_free(&app.cfg);
     free_overrides(&app);
     free(listen);
-    free(ctl_path);
     return app.exit_code;
 }

@@ -92,68 +92,16 @@ static void maybe_stopped(kms_server_t *s)
 
 /* ---- addresses ---------------------------------------------------------- */
 
-static int all_digits(const char *s)
+/* One listener per configured address; port 0 means "the host's port". */
+static int add_listeners(kms_server_t *s, const kms_config_t *cfg)
 {
-    if (!*s)
-        return 0;
-    for (; *s; s++)
-        if (*s < '0' || *s > '9')
-            return 0;
-    return 1;
-}
-
-/* Append one parsed address; port 0 means "the host's port". */
-static int add_listener(kms_server_t *s, const struct sockaddr_storage *ss)
-{
-    listener_t *n = realloc(s->ls, (s->n_ls + 1) * sizeof *n);
-
-    if (!n)
+    if (!(s->ls = calloc(cfg->n_listen ? cfg->n_listen : 1, sizeof *s->ls)))
         return KMS_ENOMEM;
-    s->ls = n;
-    memset(&n[s->n_ls], 0, sizeof n[0]);
-    n[s->n_ls].addr = *ss;
-    n[s->n_ls].srv = s;
-    s->n_ls++;
-    return 0;
-}
-
-static int parse_listen(kms_server_t *s, const kms_config_t *cfg)
-{
-    static const char *const defaults[] = {"0.0.0.0", "[::]"};
-    const int explicit = (cfg->set & KMS_CFG_SET_LISTEN) != 0;
-    struct sockaddr_storage ss;
-    int rc;
-
-    if (cfg->n_listen == 0 || !explicit) {
-        /* Never set: the default addresses on the host's (sprt) port. */
-        for (size_t i = 0; i < 2; i++) {
-            if ((rc = kms_addr_parse(defaults[i], 0, &ss)) < 0 || (rc = add_listener(s, &ss)) < 0)
-                return rc;
-        }
-        return 0;
-    }
     for (size_t i = 0; i < cfg->n_listen; i++) {
-        const char *e = cfg->listen[i];
-
-        if (all_digits(e)) {
-            uint16_t port;
-
-            if ((rc = kms_port_parse(e, &port)) < 0)
-                return rc;
-            for (size_t j = 0; j < 2; j++) {
-                if ((rc = kms_addr_parse(defaults[j], port, &ss)) < 0 ||
-                    (rc = add_listener(s, &ss)) < 0)
-                    return rc;
-            }
-            continue;
-        }
-        if ((rc = kms_addr_parse(e, 0, &ss)) < 0) {
-            kms_error("listen address '%s': %s", e, kms_strerror(rc));
-            return KMS_EADDR;
-        }
-        if ((rc = add_listener(s, &ss)) < 0)
-            return rc;
+        s->ls[i].addr = cfg->listen[i];
+        s->ls[i].srv = s;
     }
+    s->n_ls = cfg->n_listen;
     return 0;
 }
 
@@ -495,9 +443,9 @@ nomem:
 
 static void apply_limits(kms_server_t *s, const kms_config_t *cfg)
 {
-    s->max_conn = cfg->max_connections ? cfg->max_connections : 1;
+    s->max_conn = cfg->max_connections;
     s->idle_ms = cfg->idle_timeout * 1000u;
-    s->max_pdu = cfg->max_pdu ? cfg->max_pdu : KMS_RPC_MAX_PDU;
+    s->max_pdu = cfg->max_pdu;
 }
 
 int kms_server_new(uv_loop_t *loop, const kms_config_t *cfg, kms_host_t *host, kms_server_t **out)
@@ -512,7 +460,7 @@ int kms_server_new(uv_loop_t *loop, const kms_config_t *cfg, kms_host_t *host, k
     s->host = host;
     s->stats = kms_host_stats(host);
     apply_limits(s, cfg);
-    if ((rc = parse_listen(s, cfg)) < 0)
+    if ((rc = add_listeners(s, cfg)) < 0)
         goto fail;
     *out = s;
     return 0;

@@ -2,13 +2,12 @@
  * server.h - kmsd's TCP front end: listeners and connections on one libuv
  * loop, feeding whole DCE/RPC PDUs to one kms_rpc_conn_t per connection.
  *
- * Addresses: every entry of cfg->listen gets its own socket; "1688" (a port
- * alone) means both 0.0.0.0 and [::].  IPv6 sockets are bound with
- * UV_TCP_IPV6ONLY, so IPv4 clients are served by the IPv4 socket only and
- * nothing depends on v4-mapped addresses.  Port rule: a port written in a
- * `listen` entry wins; an entry without a port, and the built-in default
- * list when the configuration never set `listen`, use the host's effective
- * port (the persisted `sprt` setting, default 1688).
+ * Addresses: every entry of cfg->listen (kms/daemon/listen.h) gets its own
+ * socket.  IPv6 sockets are bound with UV_TCP_IPV6ONLY, so IPv4 clients are
+ * served by the IPv4 socket only and nothing depends on v4-mapped
+ * addresses.  Port rule: a port written in a `listen` entry wins; an entry
+ * without a port (the built-in default "0.0.0.0, [::]" among them) uses the
+ * host's effective port (the persisted `sprt` setting, default 1688).
  *
  * Memory: one read buffer (max_pdu + slack) is shared by every connection of
  * the server; a libuv read lands there, whole PDUs are handled in place and
@@ -43,12 +42,11 @@ typedef struct kms_server kms_server_t;
 /**
  * Create a server on @p loop for @p host (borrowed; must outlive the server).
  * The listen list and limits are copied from @p cfg.  Nothing is bound until
- * kms_server_start().  0, KMS_ENOMEM, or KMS_EADDR for a listen entry that
- * does not parse.  The caller frees *@p out with kms_server_free() after a
- * kms_server_stop() has completed (or if it was never started).
+ * kms_server_start().  0 or KMS_ENOMEM.  The caller frees *@p out with
+ * kms_server_free() after a kms_server_stop() has completed (or if it was
+ * never started).
  */
 int kms_server_new(uv_loop_t *loop, const kms_config_t *cfg, kms_host_t *host, kms_server_t **out);
-
 /**
  * Bind and listen on every address.  On failure every listener opened so far
  * is closed (the caller must still run the loop or call kms_server_stop()
@@ -78,10 +76,10 @@ void kms_server_describe(const kms_server_t *s, char *buf, size_t len);
 /** Number of open client connections. */
 size_t kms_server_connections(const kms_server_t *s);
 
-/** Free a stopped (or never started) server; NULL is a no-op. */
 /** The port of the first listener (after kms_server_start(): the port served); 0 if none. */
 uint16_t kms_server_port(const kms_server_t *s);
 
+/** Free a stopped (or never started) server; NULL is a no-op. */
 void kms_server_free(kms_server_t *s);
 
 #endif

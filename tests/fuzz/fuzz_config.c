@@ -15,15 +15,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if (kms_config_load_string(&cfg, (const char *)data, size, "fuzz.conf", err, sizeof err) == 0) {
         /* What was accepted formats back and parses again to the same list. */
-        char *s = kms_config_format_domains(cfg.domains, cfg.n_domains);
+        char *s = pub_domains_format(&cfg.domains);
 
-        if (s && cfg.n_domains) {
-            kms_pub_domain_t *d;
-            size_t n;
+        if (s && cfg.domains.n) {
+            pub_domain_list_t d = {0};
 
-            if (kms_config_parse_domains(s, &d, &n, NULL, 0) != 0 || n != cfg.n_domains)
+            if (pub_domains_parse(s, &d, NULL, 0) != 0 || !pub_domains_equal(&d, &cfg.domains))
                 abort();
-            kms_config_free_domains(d, n);
+            pub_domain_list_free(&d);
         }
         free(s);
     } else if (!memchr(err, ':', strlen(err))) {

@@ -26,7 +26,8 @@ static void cleanup(void)
 
 static kms_host_t *get_host(void)
 {
-    kms_config_t cfg;
+    kms_settings_t base;
+    pub_domain_list_t none = {0};
     char err[512];
 
     if (host)
@@ -34,14 +35,19 @@ static kms_host_t *get_host(void)
     kms_log_set_level(KMS_LOG_ERROR);
     snprintf(dir, sizeof dir, "%s/kms_fuzz_XXXXXX",
              access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-    if (!mkdtemp(dir) || kms_config_defaults(&cfg) != 0)
+    if (!mkdtemp(dir))
         abort();
-    if (kms_config_set(&cfg, "host", "state_dir", dir, "fuzz", err, sizeof err) != 0 ||
-        kms_host_open(&cfg, &host, err, sizeof err) != 0) {
+    /* kmsd.conf's defaults, as the daemon would give them */
+    memset(&base, 0, sizeof base);
+    base.port = 1688;
+    base.activation_interval = 120;
+    base.renewal_interval = 10080;
+    base.publish = 1;
+    base.domains = &none;
+    if (kms_host_open(dir, &base, &host, err, sizeof err) != 0) {
         fprintf(stderr, "fuzz_control: %s\n", err);
         abort();
     }
-    kms_config_free(&cfg);
     kms_host_set_durable(host, 0);
     atexit(cleanup);
     return host;

@@ -1,5 +1,5 @@
 /*
- * Unit tests for publisher/: the domain list syntax, option checks, and the
+ * Unit tests for publisher/publisher: option checks, and the
  * engine's lifecycle on a loop with no DNS server (127.0.0.1 port 9, which
  * refuses): unbounded retries (daemon mode) are canceled cleanly, bounded
  * retries end with a clear error, and every handle is closed
@@ -20,44 +20,6 @@
 #include "base/err.h"
 #include "publisher/domains.h"
 #include "publisher/publisher.h"
-
-static void domain_lists(void **state)
-{
-    pub_domain_list_t l = {0};
-    char err[200];
-    assert_int_equal(pub_domains_parse("kms.test, corp.test 10 50", &l, err, sizeof err), 0);
-    assert_int_equal(pub_domains_parse(" other.test\t1 2 ", &l, err, sizeof err), 0);
-    assert_int_equal(l.n, 3);
-    assert_string_equal(l.v[0].name, "kms.test");
-    assert_int_equal(l.v[0].priority, -1);
-    assert_int_equal(l.v[0].weight, -1);
-    assert_string_equal(l.v[1].name, "corp.test");
-    assert_int_equal(l.v[1].priority, 10);
-    assert_int_equal(l.v[1].weight, 50);
-    assert_int_equal(l.v[2].weight, 2);
-    assert_int_equal(pub_domains_parse("a.test 1", &l, err, sizeof err), KMS_EINVAL);
-    assert_non_null(strstr(err, "entry 1"));
-    assert_int_equal(pub_domains_parse("a.test, b.test 1 70000", &l, err, sizeof err), KMS_ERANGE);
-    assert_non_null(strstr(err, "entry 2"));
-    assert_int_equal(pub_domains_parse("a..test", &l, err, sizeof err), KMS_EINVAL);
-    assert_int_equal(pub_domains_parse("a.test 1 2 3", &l, err, sizeof err), KMS_EINVAL);
-    assert_int_equal(pub_domains_parse(" , ", &l, err, sizeof err), KMS_EINVAL);
-    assert_int_equal(l.n, 3);
-    /* one parser for kmsd.conf, the state file, sdomains and --domain: names
-     * normalized, each domain once (also across calls), one trailing comma */
-    assert_int_equal(pub_domains_parse("Corp.Test.", &l, err, sizeof err), KMS_EINVAL);
-    assert_string_equal(err, "entry 1: domain 'corp.test' listed twice");
-    assert_int_equal(pub_domains_parse("x.test, X.TEST", &l, err, sizeof err), KMS_EINVAL);
-    assert_int_equal(pub_domains_parse("a.test,,b.test", &l, err, sizeof err), KMS_EINVAL);
-    assert_string_equal(err, "entry 2: empty");
-    assert_int_equal(l.n, 3);
-    assert_int_equal(pub_domains_parse("New.Test. 1 2,", &l, err, sizeof err), 0);
-    assert_int_equal(l.n, 4);
-    assert_string_equal(l.v[3].name, "new.test");
-    pub_domain_list_free(&l);
-    assert_int_equal(l.n, 0);
-    pub_domain_list_free(NULL);
-}
 
 typedef struct {
     int calls;
@@ -210,7 +172,6 @@ static void free_during_a_run(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(domain_lists),
         cmocka_unit_test(options_are_checked),
         cmocka_unit_test(unbounded_retries_cancel_cleanly),
         cmocka_unit_test(bounded_retries_end_with_a_clear_error),

@@ -43,28 +43,43 @@ static int teardown(void **state)
     return system(cmd);
 }
 
-static void make_config(kms_config_t *cfg, const char *extra)
+/* The base settings a daemon would give (kms/core/host.h), the defaults of
+ * kmsd.conf with listen = 127.0.0.1:11688, changed by @p extra: "act=60
+ * ren=1000 prio=3 domains=a.test" (any of them, space separated; the
+ * domain list last).  @p d holds the domain list (free it after). */
+static void make_base(kms_settings_t *b, pub_domain_list_t *d, const char *extra)
 {
-    char err[KMS_CONFIG_ERRLEN], text[1024], sd[128];
+    const char *p;
 
-    snprintf(sd, sizeof sd, "%s/state", dir);
-    assert_int_equal(kms_config_defaults(cfg), 0);
-    snprintf(text, sizeof text, "[host]\nstate_dir = %s\nlisten = 127.0.0.1:11688\n%s", sd,
-             extra ? extra : "");
-    if (kms_config_load_string(cfg, text, strlen(text), "test.conf", err, sizeof err) != 0)
-        fail_msg("config: %s", err);
+    memset(b, 0, sizeof *b);
+    memset(d, 0, sizeof *d);
+    b->port = 11688;
+    b->activation_interval = 120;
+    b->renewal_interval = 10080;
+    b->publish = 1;
+    if (extra && (p = strstr(extra, "act=")))
+        b->activation_interval = (uint32_t)atoi(p + 4);
+    if (extra && (p = strstr(extra, "ren=")))
+        b->renewal_interval = (uint32_t)atoi(p + 4);
+    if (extra && (p = strstr(extra, "prio=")))
+        b->priority = (uint16_t)atoi(p + 5);
+    if (extra && (p = strstr(extra, "domains=")))
+        assert_int_equal(pub_domains_parse(p + 8, d, NULL, 0), 0);
+    b->domains = d;
 }
 
 static kms_host_t *open_host(const char *extra)
 {
-    kms_config_t cfg;
+    kms_settings_t base;
+    pub_domain_list_t doms;
     kms_host_t *h;
-    char err[512];
+    char err[512], sd[128];
 
-    make_config(&cfg, extra);
-    if (kms_host_open(&cfg, &h, err, sizeof err) != 0)
+    snprintf(sd, sizeof sd, "%s/state", dir);
+    make_base(&base, &doms, extra);
+    if (kms_host_open(sd, &base, &h, err, sizeof err) != 0)
         fail_msg("open: %s", err);
-    kms_config_free(&cfg);
+    pub_domain_list_free(&doms);
     kms_host_set_durable(h, 0);
     return h;
 }
@@ -261,8 +276,8 @@ static void setting_verbs(void **state)
     assert_int_equal(st.priority, 10);
     assert_int_equal(st.weight, 65535);
     assert_int_equal(st.publish, 1);
-    assert_int_equal(st.n_domains, 2);
-    assert_string_equal(st.domains[1].name, "corp.test");
+    assert_int_equal(st.domains->n, 2);
+    assert_string_equal(st.domains->v[1].name, "corp.test");
     expect_ok(h, "status", "\nport 65535 source=control\n");
 
     /* Many domains (a status line longer than any fixed buffer). */
@@ -275,14 +290,13 @@ static void setting_verbs(void **state)
     expect_ok(h, "status", "d000.test, d001.test");
     expect_ok(h, "status", ", d299.test source=control\n");
     kms_host_settings(h, &st);
-    assert_int_equal(st.n_domains, 300);
+    assert_int_equal(st.domains->n, 300);
     kms_host_free(h);
 }
 
 static void persistence_and_precedence(void **state)
 {
-    kms_host_t *h = open_host("activation_interval = 60\nrenewal_interval = 1000\n"
-                              "[dns]\npriority = 3\ndomains = a.test\n");
+    kms_host_t *h = open_host("act=60 ren=1000 prio=3 domains=a.test");
     kms_settings_t st;
     struct stat sb;
     char path[128];
@@ -304,25 +318,23 @@ static void persistence_and_precedence(void **state)
     assert_int_equal(sb.st_mode & 0777, 0600);
 
     /* Reopen with a changed config: verb-set values win, the others follow the file. */
-    h = open_host("activation_interval = 90\nrenewal_interval = 2000\n"
-                  "[dns]\npriority = 4\ndomains = c.test\n");
+    h = open_host("act=90 ren=2000 prio=4 domains=c.test");
     kms_host_settings(h, &st);
     assert_int_equal(st.activation_interval, 30);
     assert_int_equal(st.renewal_interval, 2000);
     assert_int_equal(st.priority, 4);
-    assert_string_equal(st.domains[0].name, "b.test");
+    assert_string_equal(st.domains->v[0].name, "b.test");
     expect_ok(h, "dli", "partial_key=6789B enabled=yes");
     expect_ok(h, "status", "activation_interval 30 source=control");
     expect_ok(h, "status", "renewal_interval 2000 source=config");
 
     /* Reconfigure (SIGHUP) keeps the overrides too. */
-    kms_config_t cfg;
+    kms_settings_t base;
+    pub_domain_list_t doms;
 
-    make_config(&cfg, "renewal_interval = 3000\n");
-    char err[256];
-
-    assert_int_equal(kms_host_reconfigure(h, &cfg, err, sizeof err), 0);
-    kms_config_free(&cfg);
+    make_base(&base, &doms, "ren=3000");
+    assert_int_equal(kms_host_reconfigure(h, &base), 0);
+    pub_domain_list_free(&doms);
     kms_host_settings(h, &st);
     assert_int_equal(st.renewal_interval, 3000);
     assert_int_equal(st.activation_interval, 30);
@@ -331,9 +343,10 @@ static void persistence_and_precedence(void **state)
 
 static void corrupt_state_refuses_open(void **state)
 {
-    kms_config_t cfg;
+    kms_settings_t base;
+    pub_domain_list_t doms;
     kms_host_t *h;
-    char err[512], path[128];
+    char err[512], path[128], sd[128];
     FILE *f;
 
     h = open_host(NULL);
@@ -343,12 +356,12 @@ static void corrupt_state_refuses_open(void **state)
     f = fopen(path, "a");
     fputs("port 3000\n", f); /* after the end line */
     fclose(f);
-    make_config(&cfg, NULL);
-    assert_int_equal(kms_host_open(&cfg, &h, err, sizeof err), KMS_ECORRUPT);
+    make_base(&base, &doms, NULL);
+    snprintf(sd, sizeof sd, "%s/state", dir);
+    assert_int_equal(kms_host_open(sd, &base, &h, err, sizeof err), KMS_ECORRUPT);
     assert_null(h);
     assert_non_null(strstr(err, path));
     assert_non_null(strstr(err, ":4: "));
-    kms_config_free(&cfg);
 }
 
 /* ---- activation -------------------------------------------------------------------------- */
@@ -389,7 +402,7 @@ static int activate(kms_host_t *h, const kms_act_request_t *rq, kms_act_response
 
 static void activation(void **state)
 {
-    kms_host_t *h = open_host("activation_interval = 60\n");
+    kms_host_t *h = open_host("act=60");
     kms_act_request_t rq;
     kms_act_response_t rs;
     kms_wr_t out;

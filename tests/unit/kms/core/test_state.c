@@ -154,8 +154,7 @@ static void settings_round_trip(void **state)
     o.publish = 0;
     o.weight = 9;
     o.decommissioned = 1;
-    assert_int_equal(kms_config_parse_domains("kms.test, corp.test 10 50", &o.domains, &o.n_domains,
-                                              err, sizeof err),
+    assert_int_equal(pub_domains_parse("kms.test, corp.test 10 50", &o.domains, err, sizeof err),
                      0);
     assert_int_equal(kms_state_save_settings(dir, &o, 0), 0);
     assert_int_equal(kms_state_load_settings(dir, &back, err, sizeof err), 0);
@@ -165,9 +164,9 @@ static void settings_round_trip(void **state)
     assert_int_equal(back.publish, 0);
     assert_int_equal(back.weight, 9);
     assert_int_equal(back.decommissioned, 1);
-    assert_int_equal(back.n_domains, 2);
-    assert_string_equal(back.domains[1].name, "corp.test");
-    assert_int_equal(back.domains[1].priority, 10);
+    assert_int_equal(back.domains.n, 2);
+    assert_string_equal(back.domains.v[1].name, "corp.test");
+    assert_int_equal(back.domains.v[1].priority, 10);
     kms_overrides_free(&o);
     kms_overrides_free(&back);
 }

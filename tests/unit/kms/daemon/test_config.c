@@ -11,11 +11,24 @@
 #include <unistd.h>
 
 #include "base/err.h"
+#include "base/addr.h"
+#include "dns/name.h"
 #include "kms/daemon/config.h"
+#include "kms/daemon/listen.h"
 #include "rpc/conn.h"
 #include "publisher/domains.h"
 
 static char tmpdir[64];
+
+/* Listen address @p i of @p cfg as the file would say it (one of 4 buffers). */
+static const char *listen_at(const kms_config_t *cfg, size_t i)
+{
+    static char buf[4][KMS_ADDRSTRLEN];
+    static unsigned k;
+
+    assert_true(i < cfg->n_listen);
+    return kms_listen_format(&cfg->listen[i], buf[k++ % 4]);
+}
 
 static int setup(void **state)
 {
@@ -45,17 +58,31 @@ static int load_text(kms_config_t *cfg, const char *text, char *err)
     fclose(f);
     assert_int_equal(kms_config_defaults(cfg), 0);
     err[0] = 0;
-    return kms_config_load(cfg, path, err, KMS_CONFIG_ERRLEN);
+    int r = kms_config_load(cfg, path, err, KMS_CONFIG_ERRLEN);
+
+    if (r == 0)
+        assert_int_equal(kms_config_finish(cfg, err, KMS_CONFIG_ERRLEN), 0);
+    return r;
 }
 
 static void defaults(void **state)
 {
     kms_config_t cfg;
 
+    kms_settings_t base;
+    char err[KMS_CONFIG_ERRLEN];
+
     assert_int_equal(kms_config_defaults(&cfg), 0);
+    /* derived keys are derived by finish, not by the defaults (no FQDN lookup) */
+    assert_null(cfg.target);
+    assert_int_equal(cfg.domains.n, 0);
+    assert_int_equal(kms_config_finish(&cfg, err, sizeof err), 0);
+    /* both families on the host's port (sprt, default 1688) */
     assert_int_equal(cfg.n_listen, 2);
-    assert_string_equal(cfg.listen[0], "0.0.0.0:1688");
-    assert_string_equal(cfg.listen[1], "[::]:1688");
+    assert_string_equal(listen_at(&cfg, 0), "0.0.0.0");
+    assert_string_equal(listen_at(&cfg, 1), "[::]");
+    kms_config_host_settings(&cfg, &base);
+    assert_int_equal(base.port, 1688);
     assert_string_equal(cfg.state_dir, "/var/lib/kmsd");
     assert_string_equal(cfg.control_socket, "/var/lib/kmsd/kmsd.sock");
     assert_int_equal(cfg.activation_interval, 120);
@@ -69,18 +96,20 @@ static void defaults(void **state)
     assert_int_equal(cfg.priority, 0);
     assert_int_equal(cfg.weight, 0);
     assert_int_equal(cfg.ttl, 3600);
-    assert_null(cfg.server);
+    assert_int_equal(cfg.server.ss_family, 0); /* none: the SOA MNAME */
     assert_null(cfg.key_file);
     assert_int_equal(cfg.allow_unsigned, 0);
     assert_int_equal(cfg.refresh, 86400);
     assert_non_null(cfg.target);
     assert_int_equal(cfg.set, 0);
+    for (int id = 0; id < KMS_CFG_NKEYS; id++)
+        assert_null(kms_config_origin(&cfg, id));
     /* Default domains: the domain part of the target, if it has one. */
     if (strchr(cfg.target, '.')) {
-        assert_int_equal(cfg.n_domains, 1);
-        assert_string_equal(cfg.domains[0].name, strchr(cfg.target, '.') + 1);
+        assert_int_equal(cfg.domains.n, 1);
+        assert_string_equal(cfg.domains.v[0].name, strchr(cfg.target, '.') + 1);
     } else {
-        assert_int_equal(cfg.n_domains, 0);
+        assert_int_equal(cfg.domains.n, 0);
     }
     kms_config_free(&cfg);
     kms_config_free(NULL);
@@ -116,8 +145,8 @@ static void full_file(void **state)
 
     assert_int_equal(load_text(&cfg, text, err), 0);
     assert_int_equal(cfg.n_listen, 2);
-    assert_string_equal(cfg.listen[0], "127.0.0.1:11688");
-    assert_string_equal(cfg.listen[1], "[::1]:11688");
+    assert_string_equal(listen_at(&cfg, 0), "127.0.0.1:11688");
+    assert_string_equal(listen_at(&cfg, 1), "[::1]:11688");
     assert_string_equal(cfg.state_dir, "/tmp/kmsd-state");
     /* control_socket follows state_dir unless given. */
     assert_string_equal(cfg.control_socket, "/tmp/kmsd-state/kmsd.sock");
@@ -129,33 +158,41 @@ static void full_file(void **state)
     assert_int_equal(cfg.ledger_flush, 1);
     assert_string_equal(cfg.log_level, "debug");
     assert_int_equal(cfg.publish, 0);
-    assert_int_equal(cfg.n_domains, 2);
-    assert_string_equal(cfg.domains[0].name, "kms.test");
-    assert_int_equal(cfg.domains[0].has_prio, 0);
-    assert_string_equal(cfg.domains[1].name, "corp.test");
-    assert_int_equal(cfg.domains[1].has_prio, 1);
-    assert_int_equal(cfg.domains[1].priority, 10);
-    assert_int_equal(cfg.domains[1].weight, 50);
+    assert_int_equal(cfg.domains.n, 2);
+    assert_string_equal(cfg.domains.v[0].name, "kms.test");
+    assert_int_equal(cfg.domains.v[0].priority, -1);
+    assert_string_equal(cfg.domains.v[1].name, "corp.test");
+    assert_true(cfg.domains.v[1].priority >= 0);
+    assert_int_equal(cfg.domains.v[1].priority, 10);
+    assert_int_equal(cfg.domains.v[1].weight, 50);
     assert_string_equal(cfg.target, "kms1.kms.test");
     assert_int_equal(cfg.priority, 5);
     assert_int_equal(cfg.weight, 7);
     assert_int_equal(cfg.ttl, 3600);
-    assert_string_equal(cfg.server, "127.0.0.1:5300");
+    {
+        char a[KMS_ADDRSTRLEN];
+
+        assert_string_equal(kms_addr_format((struct sockaddr *)&cfg.server, a), "127.0.0.1:5300");
+    }
     assert_string_equal(cfg.key_file, "/etc/kmsd/k.key");
     assert_int_equal(cfg.allow_unsigned, 1);
     assert_int_equal(cfg.refresh, 1);
-    assert_true(cfg.set & KMS_CFG_SET_ACT_INTERVAL);
-    assert_true(cfg.set & KMS_CFG_SET_DOMAINS);
-    assert_true(cfg.set & KMS_CFG_SET_PUBLISH);
+    assert_true(kms_config_given(&cfg, KMS_CFG_ACTIVATION_INTERVAL));
+    assert_true(kms_config_given(&cfg, KMS_CFG_DOMAINS));
+    assert_true(kms_config_given(&cfg, KMS_CFG_PUBLISH));
 
     /* A copy is deep and equal. */
     kms_config_t cp;
 
     assert_int_equal(kms_config_copy(&cp, &cfg), 0);
     kms_config_free(&cfg);
-    assert_string_equal(cp.domains[1].name, "corp.test");
-    assert_string_equal(cp.listen[1], "[::1]:11688");
-    assert_string_equal(cp.server, "127.0.0.1:5300");
+    assert_string_equal(cp.domains.v[1].name, "corp.test");
+    assert_string_equal(listen_at(&cp, 1), "[::1]:11688");
+    {
+        char a[KMS_ADDRSTRLEN];
+
+        assert_string_equal(kms_addr_format((struct sockaddr *)&cp.server, a), "127.0.0.1:5300");
+    }
     kms_config_free(&cp);
 }
 
@@ -170,20 +207,20 @@ static void listen_port_alone_and_target_domains(void **state)
                                err),
                      0);
     assert_int_equal(cfg.n_listen, 2);
-    assert_string_equal(cfg.listen[0], "0.0.0.0:1700");
-    assert_string_equal(cfg.listen[1], "[::]:1700");
+    assert_string_equal(listen_at(&cfg, 0), "0.0.0.0:1700");
+    assert_string_equal(listen_at(&cfg, 1), "[::]:1700");
     assert_string_equal(cfg.control_socket, "/run/k.sock"); /* not moved by state_dir */
     /* Domains default to the target's domain when not given. */
-    assert_int_equal(cfg.n_domains, 1);
-    assert_string_equal(cfg.domains[0].name, "corp.example");
+    assert_int_equal(cfg.domains.n, 1);
+    assert_string_equal(cfg.domains.v[0].name, "corp.example");
     kms_config_free(&cfg);
 
     /* An address without a port keeps none: kmsd uses the host's port
      * (sprt, default 1688) there at start. */
     assert_int_equal(load_text(&cfg, "[host]\nlisten = 127.0.0.2, [::1]\n", err), 0);
     assert_int_equal(cfg.n_listen, 2);
-    assert_string_equal(cfg.listen[0], "127.0.0.2");
-    assert_string_equal(cfg.listen[1], "[::1]");
+    assert_string_equal(listen_at(&cfg, 0), "127.0.0.2");
+    assert_string_equal(listen_at(&cfg, 1), "[::1]");
     kms_config_free(&cfg);
 }
 
@@ -336,13 +373,13 @@ static void continuation_lines(void **state)
                                "[host]\nlisten = 127.0.0.1:1\n  [::1]:2\n",
                                err),
                      0);
-    assert_int_equal(cfg.n_domains, 4);
-    assert_string_equal(cfg.domains[2].name, "c.test");
-    assert_string_equal(cfg.domains[3].name, "d.test");
-    assert_int_equal(cfg.domains[3].weight, 4);
+    assert_int_equal(cfg.domains.n, 4);
+    assert_string_equal(cfg.domains.v[2].name, "c.test");
+    assert_string_equal(cfg.domains.v[3].name, "d.test");
+    assert_int_equal(cfg.domains.v[3].weight, 4);
     assert_int_equal(cfg.ttl, 5);
     assert_int_equal(cfg.n_listen, 2);
-    assert_string_equal(cfg.listen[1], "[::1]:2");
+    assert_string_equal(listen_at(&cfg, 1), "[::1]:2");
     kms_config_free(&cfg);
 
     assert_int_equal(load_text(&cfg, "[dns]\nttl = 5\n  6\n", err), KMS_ECONFIG);
@@ -362,6 +399,8 @@ static void set_from_command_line(void **state)
     assert_int_equal(
         kms_config_set(&cfg, "host", "idle_timeout", "45", "--idle-timeout", err, sizeof err), 0);
     assert_int_equal(cfg.idle_timeout, 45);
+    assert_true(kms_config_given(&cfg, KMS_CFG_IDLE_TIMEOUT));
+    assert_string_equal(kms_config_origin(&cfg, KMS_CFG_IDLE_TIMEOUT), "--idle-timeout");
     assert_int_equal(
         kms_config_set(&cfg, "host", "idle_timeout", "x", "--idle-timeout", err, sizeof err),
         KMS_ECONFIG);
@@ -369,57 +408,6 @@ static void set_from_command_line(void **state)
     assert_int_equal(kms_config_set(&cfg, "nope", "k", "v", "--set", err, sizeof err), KMS_ECONFIG);
     assert_non_null(strstr(err, "unknown section"));
     kms_config_free(&cfg);
-}
-
-static void domain_lists(void **state)
-{
-    kms_pub_domain_t *d;
-    size_t n;
-    char err[256], out[256];
-    char *s;
-
-    assert_int_equal(
-        kms_config_parse_domains("kms.test, corp.test 10 50,A_b.Example.", &d, &n, err, sizeof err),
-        0);
-    assert_int_equal(n, 3);
-    assert_string_equal(d[2].name, "a_b.example");
-    s = kms_config_format_domains(d, n);
-    assert_string_equal(s, "kms.test, corp.test 10 50, a_b.example");
-    free(s);
-    kms_config_free_domains(d, n);
-
-    assert_int_equal(kms_config_parse_domains("", &d, &n, err, sizeof err), KMS_EINVAL);
-    assert_int_equal(kms_config_parse_domains("a.test,,b.test", &d, &n, err, sizeof err),
-                     KMS_EINVAL);
-    assert_int_equal(kms_config_parse_domains("a.test 1 2 3", &d, &n, err, sizeof err), KMS_EINVAL);
-
-    /* Label and name length limits. */
-    char name[300];
-
-    memset(name, 'a', 63);
-    strcpy(name + 63, ".test");
-    assert_int_equal(kms_dname_display(name, KMS_DNAME_HOST, out, sizeof out), 0);
-    memset(name, 'a', 64);
-    strcpy(name + 64, ".test");
-    assert_int_equal(kms_dname_display(name, KMS_DNAME_HOST, out, sizeof out), KMS_EINVAL);
-    /* 253 characters total is the limit. */
-    for (int i = 0; i < 4; i++) {
-        memset(name + i * 64, 'b', 63);
-        name[i * 64 + 63] = '.';
-    }
-    name[253] = 0; /* 4 x 64 - 3 */
-    assert_int_equal(strlen(name), 253);
-    assert_int_equal(kms_dname_display(name, KMS_DNAME_HOST, out, sizeof out), 0);
-    strcpy(name + 253, "c");
-    assert_int_equal(kms_dname_display(name, KMS_DNAME_HOST, out, sizeof out), KMS_EINVAL);
-    assert_int_equal(kms_dname_display(".", KMS_DNAME_HOST, out, sizeof out), KMS_EINVAL);
-    assert_int_equal(kms_dname_display("-a.test", KMS_DNAME_HOST, out, sizeof out), KMS_EINVAL);
-    assert_int_equal(kms_dname_display("a-.test", KMS_DNAME_HOST, out, sizeof out), KMS_EINVAL);
-    assert_int_equal(kms_dname_display("a.test-", KMS_DNAME_HOST, out, sizeof out), KMS_EINVAL);
-    assert_int_equal(kms_dname_display("a-b.test", KMS_DNAME_HOST, out, sizeof out), 0);
-    assert_int_equal(kms_dname_display("a b.test", KMS_DNAME_HOST, out, sizeof out), KMS_EINVAL);
-    assert_int_equal(kms_dname_display("a.", KMS_DNAME_HOST, out, sizeof out), 0);
-    assert_string_equal(out, "a");
 }
 
 static void load_string(void **state)
@@ -433,7 +421,7 @@ static void load_string(void **state)
     assert_int_equal(kms_config_load_string(&cfg, text, sizeof text - 1, "mem", err, sizeof err),
                      0);
     assert_int_equal(cfg.ttl, 60);
-    assert_string_equal(cfg.listen[0], "0.0.0.0:1");
+    assert_string_equal(listen_at(&cfg, 0), "0.0.0.0:1");
     assert_int_equal(kms_config_load_string(&cfg, "[dns]\nttl=\0x", 9, "mem", err, sizeof err),
                      KMS_ECONFIG);
     kms_config_free(&cfg);
@@ -468,7 +456,6 @@ int main(void)
         cmocka_unit_test(structural_errors),
         cmocka_unit_test(continuation_lines),
         cmocka_unit_test(set_from_command_line),
-        cmocka_unit_test(domain_lists),
         cmocka_unit_test(load_string),
         cmocka_unit_test(example_file_loads),
     };

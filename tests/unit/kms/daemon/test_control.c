@@ -138,13 +138,15 @@ static void connect_cb(uv_connect_t *c, int status)
 static void run_fixture(fx_t *f)
 {
     kms_config_t cfg;
+    kms_settings_t base;
     char err[512], text[256], sock[128];
 
     assert_int_equal(kms_config_defaults(&cfg), 0);
     snprintf(text, sizeof text, "[host]\nstate_dir = %s/state\nlisten = 127.0.0.1:11688\n", dir);
     assert_int_equal(kms_config_load_string(&cfg, text, strlen(text), "t.conf", err, sizeof err),
                      0);
-    assert_int_equal(kms_host_open(&cfg, &f->host, err, sizeof err), 0);
+    kms_config_host_settings(&cfg, &base);
+    assert_int_equal(kms_host_open(cfg.state_dir, &base, &f->host, err, sizeof err), 0);
     kms_config_free(&cfg);
     kms_host_set_durable(f->host, 0);
     assert_int_equal(uv_loop_init(&f->loop), 0);
