@@ -1,5 +1,5 @@
 /*
- * rpc_client.h - asynchronous KMS RPC client on a caller's libuv loop.
+ * client.h - asynchronous KMS RPC client on a caller's libuv loop.
  *
  * One operation = TCP connect, bind to the KMS interface (plain NDR32, or the
  * Windows-style three contexts NDR32 + NDR64 + bind time feature
@@ -16,10 +16,15 @@
  * can be closed (uv_loop_close() == 0).  kms_rpcc_cancel() completes a
  * pending operation at once with KMS_ECANCELED.
  *
+ * Replies are cut into PDUs by the same kms_framer_t as the server's input
+ * (rpc/framer.h), capped at KMS_RPC_MAX_PDU; a header that cannot start a
+ * valid PDU completes the operation with KMS_EPROTO.
+ *
  * Raw mode (opts.raw != NULL) sends the given bytes right after connecting
  * instead of binding and collects what comes back, until the peer closes,
- * the received bytes form only whole PDUs, or the exchange timeout: for
- * malformed-input tests.
+ * the received bytes form only whole PDUs (the framer holds no partial one
+ * and met no invalid header), or the exchange timeout: for malformed-input
+ * tests.
  */
 #ifndef KMS_RPC_CLIENT_H
 #define KMS_RPC_CLIENT_H
