@@ -68,29 +68,51 @@ static void on_close(uv_handle_t *h)
     free(op);
 }
 
-static void finish(kms_rpcc_t *op, int err)
+/* Decide the result: nothing else completes @p op after this. */
+static void settle(kms_rpcc_t *op, int err)
 {
-    if (op->done)
-        return;
     op->done = 1;
     op->res.err = err;
     op->res.elapsed_us = (uv_hrtime() - op->t0) / 1000;
+    uv_read_stop((uv_stream_t *)&op->tcp);
+    uv_timer_stop(&op->timer);
+}
+
+/* Run the callback, then close the handles (memory goes in on_close). */
+static void deliver(kms_rpcc_t *op)
+{
     if (op->raw) {
         op->res.raw_reply = op->rx.buf;
         op->res.raw_reply_len = op->rx.len;
     }
-    uv_read_stop((uv_stream_t *)&op->tcp);
-    uv_timer_stop(&op->timer);
     op->cb(op, &op->res, op->ud);
     op->res.raw_reply = NULL;
     uv_close((uv_handle_t *)&op->tcp, on_close);
     uv_close((uv_handle_t *)&op->timer, on_close);
 }
 
+/* Complete @p op with @p err; only from a loop callback of this operation. */
+static void finish(kms_rpcc_t *op, int err)
+{
+    if (op->done)
+        return;
+    settle(op, err);
+    deliver(op);
+}
+
+static void on_cancel(uv_timer_t *t)
+{
+    deliver(t->data);
+}
+
 void kms_rpcc_cancel(kms_rpcc_t *op)
 {
-    if (op)
-        finish(op, KMS_ECANCELED);
+    if (!op || op->done)
+        return;
+    settle(op, KMS_ECANCELED);
+    /* No callback from inside the call that cancelled (STYLE.md 13): the
+     * operation's own timer, now free, delivers on the next loop turn. */
+    uv_timer_start(&op->timer, on_cancel, 0, 0);
 }
 
 static void on_timeout(uv_timer_t *t)
@@ -475,10 +497,16 @@ int kms_rpcc_start(uv_loop_t *loop, const struct sockaddr *sa, const kms_rpcc_op
     op->xmit_frag = CLIENT_FRAG;
     kms_wr_init(&op->rx);
     kms_wr_init(&op->stub);
-    uv_tcp_init(loop, &op->tcp);
+    if ((r = uv_tcp_init(loop, &op->tcp)) < 0) {
+        free(op->raw);
+        free(op);
+        return kms_err_from_uv(r);
+    }
     uv_timer_init(loop, &op->timer);
     op->tcp.data = op->timer.data = op->creq.data = op;
     op->handles = 2;
+    /* libuv reports every connect outcome from the loop (an immediate
+     * ECONNREFUSED too), so nothing below calls back from inside start. */
     r = uv_tcp_connect(&op->creq, &op->tcp, sa, on_connect);
     if (r < 0) {
         /* No callback for a failed start: close quietly. */

@@ -283,13 +283,15 @@ typedef struct {
     kms_rpcc_result_t last;
     int ok;
     int raw_frame_len; /* raw mode: kms_rpc_frame_len() of the reply's start */
+    int cancel_in_cb;  /* call kms_rpcc_cancel() on the operation inside its callback */
 } run_t;
 
 static void done_cb(kms_rpcc_t *op, const kms_rpcc_result_t *res, void *ud)
 {
     run_t *r = ud;
 
-    (void)op;
+    if (r->cancel_in_cb)
+        kms_rpcc_cancel(op); /* already complete: a no-op */
     r->last = *res;
     if (res->raw_reply)
         r->raw_frame_len = kms_rpc_frame_len(res->raw_reply, res->raw_reply_len, 0);
@@ -319,8 +321,10 @@ static void run_srv(srv_mode_t mode, const uint8_t *canned, size_t canned_len,
 {
     uv_loop_t loop;
     srv_t s;
+    int cancel_in_cb = r->cancel_in_cb;
 
     memset(r, 0, sizeof *r);
+    r->cancel_in_cb = cancel_in_cb;
     uv_loop_init(&loop);
     srv_start(&loop, &s, mode);
     s.canned = canned;
@@ -328,6 +332,7 @@ static void run_srv(srv_mode_t mode, const uint8_t *canned, size_t canned_len,
     r->srv = &s;
     r->pending = 1;
     assert_int_equal(kms_rpcc_start(&loop, (struct sockaddr *)&s.addr, o, done_cb, r, NULL), 0);
+    assert_int_equal(r->done, 0); /* never called back from inside start */
     assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
     assert_int_equal(uv_loop_close(&loop), 0);
     assert_int_equal(r->done, 1);
@@ -414,6 +419,7 @@ static void connection_refused(void **state)
     memset(&r, 0, sizeof r);
     r.pending = 1;
     assert_int_equal(kms_rpcc_start(&loop, (struct sockaddr *)&s.addr, &o, done_cb, &r, NULL), 0);
+    assert_int_equal(r.done, 0); /* refused at once, but reported from the loop */
     assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
     assert_int_equal(uv_loop_close(&loop), 0);
     assert_int_equal(r.done, 1);
@@ -435,9 +441,20 @@ static void bind_timeout(void **state)
     assert_true(r.last.elapsed_us < 2000000);
 }
 
+typedef struct {
+    kms_rpcc_t *op;
+    run_t *r;
+    int done_on_return; /* r->done right after kms_rpcc_cancel() returned */
+} cancel_ctx_t;
+
 static void cancel_timer_cb(uv_timer_t *t)
 {
-    kms_rpcc_cancel(t->data);
+    cancel_ctx_t *c = t->data;
+
+    kms_rpcc_cancel(c->op);
+    c->done_on_return = c->r->done;
+    kms_rpcc_cancel(c->op); /* still valid, and harmless */
+    assert_int_equal(c->r->done, 0);
     uv_close((uv_handle_t *)t, NULL);
 }
 
@@ -449,6 +466,7 @@ static void cancel_pending(void **state)
     kms_rpcc_opts_t o;
     kms_rpcc_t *op;
     run_t r;
+    cancel_ctx_t c;
 
     uv_loop_init(&loop);
     srv_start(&loop, &s, SRV_SILENT);
@@ -458,12 +476,80 @@ static void cancel_pending(void **state)
     r.pending = 1;
     assert_int_equal(kms_rpcc_start(&loop, (struct sockaddr *)&s.addr, &o, done_cb, &r, &op), 0);
     uv_timer_init(&loop, &t);
-    t.data = op;
+    c.op = op;
+    c.r = &r;
+    c.done_on_return = -1;
+    t.data = &c;
     uv_timer_start(&t, cancel_timer_cb, 50, 0);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    assert_int_equal(c.done_on_return, 0); /* no callback from inside cancel */
+    assert_int_equal(r.done, 1);           /* exactly once, from the loop */
+    assert_int_equal(r.last.err, KMS_ECANCELED);
+    assert_int_equal(r.last.stage, KMS_RPCC_STAGE_BIND);
+}
+
+/* Cancelled before the loop ever ran: the connect is still in flight. */
+static void cancel_right_after_start(void **state)
+{
+    uv_loop_t loop;
+    srv_t s;
+    kms_rpcc_opts_t o;
+    kms_rpcc_t *op;
+    run_t r;
+
+    uv_loop_init(&loop);
+    srv_start(&loop, &s, SRV_NORMAL);
+    default_opts(&o);
+    memset(&r, 0, sizeof r);
+    r.srv = &s;
+    r.pending = 1;
+    assert_int_equal(kms_rpcc_start(&loop, (struct sockaddr *)&s.addr, &o, done_cb, &r, &op), 0);
+    kms_rpcc_cancel(op);
+    assert_int_equal(r.done, 0);
+    kms_rpcc_cancel(op);
+    kms_rpcc_cancel(NULL);
     assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
     assert_int_equal(uv_loop_close(&loop), 0);
     assert_int_equal(r.done, 1);
     assert_int_equal(r.last.err, KMS_ECANCELED);
+    assert_int_equal(r.last.stage, KMS_RPCC_STAGE_CONNECT);
+    assert_false(r.last.bind_accepted);
+}
+
+/* kms_rpcc_cancel() from inside the operation's own callback does nothing. */
+static void cancel_inside_callback_is_a_no_op(void **state)
+{
+    kms_rpcc_opts_t o;
+    run_t r;
+
+    default_opts(&o);
+    memset(&r, 0, sizeof r);
+    r.cancel_in_cb = 1;
+    run_srv(SRV_NORMAL, NULL, 0, &o, &r, NULL);
+    assert_int_equal(r.last.err, 0);
+    assert_int_equal(r.ok, 1);
+}
+
+/* A failed start returns the error and never calls back. */
+static void failed_start_never_calls_back(void **state)
+{
+    uv_loop_t loop;
+    struct sockaddr sa;
+    kms_rpcc_opts_t o;
+    kms_rpcc_t *op = (kms_rpcc_t *)&o;
+    run_t r;
+
+    uv_loop_init(&loop);
+    default_opts(&o);
+    memset(&r, 0, sizeof r);
+    memset(&sa, 0, sizeof sa);
+    sa.sa_family = AF_UNIX;
+    assert_int_equal(kms_rpcc_start(&loop, &sa, &o, done_cb, &r, &op), KMS_EINVAL);
+    assert_null(op);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    assert_int_equal(r.done, 0);
 }
 
 static void many_concurrent(void **state)
@@ -668,6 +754,9 @@ int main(void)
         cmocka_unit_test(connection_refused),
         cmocka_unit_test(bind_timeout),
         cmocka_unit_test(cancel_pending),
+        cmocka_unit_test(cancel_right_after_start),
+        cmocka_unit_test(cancel_inside_callback_is_a_no_op),
+        cmocka_unit_test(failed_start_never_calls_back),
         cmocka_unit_test(many_concurrent),
         cmocka_unit_test(raw_garbage_gets_closed),
         cmocka_unit_test(reply_in_many_small_writes),
