@@ -233,10 +233,8 @@ static void on_bind_reply(kms_rpcc_t *op, const uint8_t *pdu, size_t len, uint8_
         }
         op->res.bind_nak = 1;
         op->res.nak_reason = nk.reason;
-        {
-            finish(op, KMS_EPROTO);
-            return;
-        }
+        finish(op, KMS_EPROTO);
+        return;
     }
     if (ptype == KMS_PTYPE_FAULT) {
         kms_rpc_fault_t f;
@@ -246,10 +244,8 @@ static void on_bind_reply(kms_rpcc_t *op, const uint8_t *pdu, size_t len, uint8_
             return;
         }
         op->res.fault_status = f.status;
-        {
-            finish(op, KMS_EPROTO);
-            return;
-        }
+        finish(op, KMS_EPROTO);
+        return;
     }
     if (ptype != KMS_PTYPE_BIND_ACK) {
         finish(op, KMS_EPROTO);
@@ -262,10 +258,8 @@ static void on_bind_reply(kms_rpcc_t *op, const uint8_t *pdu, size_t len, uint8_
     }
     if ((r = kms_rpc_parse_bind_ack(pdu, len, a)) != 0) {
         free(a);
-        {
-            finish(op, r);
-            return;
-        }
+        finish(op, r);
+        return;
     }
     op->res.n_results = a->n_results;
     for (unsigned i = 0; i < a->n_results && i < 3; i++)
@@ -310,10 +304,8 @@ static void on_response(kms_rpcc_t *op, const uint8_t *pdu, size_t len, uint8_t 
             return;
         }
         op->res.fault_status = f.status;
-        {
-            finish(op, KMS_EPROTO);
-            return;
-        }
+        finish(op, KMS_EPROTO);
+        return;
     }
     if (ptype != KMS_PTYPE_RESPONSE) {
         finish(op, KMS_EPROTO);
