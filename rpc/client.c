@@ -1,5 +1,5 @@
 /*
- * rpc_client.c - asynchronous KMS RPC client; see rpc_client.h.
+ * client.c - asynchronous KMS RPC client; see client.h.
  */
 #include "rpc/client.h"
 
@@ -8,21 +8,26 @@
 
 #include "base/err.h"
 #include "rpc/conn.h"
+#include "rpc/framer.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
 #define CLIENT_FRAG        KMS_RPC_MAX_FRAG
 #define REQ_HDR_LEN        24
+#define READ_LEN           4096
 
 struct kms_rpcc {
     uv_tcp_t tcp;
     uv_timer_t timer;
     uv_connect_t creq;
     int handles; /* open handles; freed when it drops to 0 */
-    int done;
+    int done;    /* the result is decided; the callback has run or is due */
+    int raw_bad; /* raw mode: the reply holds a header no PDU can start with */
     kms_rpcc_opts_t opts;
     uint8_t *raw;
-    kms_wr_t rx;   /* bytes received, not yet framed */
-    kms_wr_t stub; /* response stub being reassembled */
+    kms_framer_t framer;  /* the reply stream cut into PDUs (rpc/framer.h) */
+    kms_wr_t rx;          /* raw mode: every byte received */
+    kms_wr_t stub;        /* response stub being reassembled */
+    uint8_t in[READ_LEN]; /* read buffer: handed out by alloc_cb, consumed by on_read */
     uint32_t call_id;
     uint16_t cont_id, xmit_frag;
     uint64_t t0;
@@ -56,35 +61,58 @@ static void on_close(uv_handle_t *h)
 
     if (--op->handles > 0)
         return;
+    kms_framer_reset(&op->framer);
     kms_wr_free(&op->rx);
     kms_wr_free(&op->stub);
     free(op->raw);
     free(op);
 }
 
-static void finish(kms_rpcc_t *op, int err)
+/* Decide the result: nothing else completes @p op after this. */
+static void settle(kms_rpcc_t *op, int err)
 {
-    if (op->done)
-        return;
     op->done = 1;
     op->res.err = err;
     op->res.elapsed_us = (uv_hrtime() - op->t0) / 1000;
+    uv_read_stop((uv_stream_t *)&op->tcp);
+    uv_timer_stop(&op->timer);
+}
+
+/* Run the callback, then close the handles (memory goes in on_close). */
+static void deliver(kms_rpcc_t *op)
+{
     if (op->raw) {
         op->res.raw_reply = op->rx.buf;
         op->res.raw_reply_len = op->rx.len;
     }
-    uv_read_stop((uv_stream_t *)&op->tcp);
-    uv_timer_stop(&op->timer);
     op->cb(op, &op->res, op->ud);
     op->res.raw_reply = NULL;
     uv_close((uv_handle_t *)&op->tcp, on_close);
     uv_close((uv_handle_t *)&op->timer, on_close);
 }
 
+/* Complete @p op with @p err; only from a loop callback of this operation. */
+static void finish(kms_rpcc_t *op, int err)
+{
+    if (op->done)
+        return;
+    settle(op, err);
+    deliver(op);
+}
+
+static void on_cancel(uv_timer_t *t)
+{
+    deliver(t->data);
+}
+
 void kms_rpcc_cancel(kms_rpcc_t *op)
 {
-    if (op)
-        finish(op, KMS_ECANCELED);
+    if (!op || op->done)
+        return;
+    settle(op, KMS_ECANCELED);
+    /* No callback from inside the call that cancelled (STYLE.md 13): the
+     * operation's own timer, now free, delivers on the next loop turn. */
+    uv_timer_start(&op->timer, on_cancel, 0, 0);
 }
 
 static void on_timeout(uv_timer_t *t)
@@ -205,10 +233,8 @@ static void on_bind_reply(kms_rpcc_t *op, const uint8_t *pdu, size_t len, uint8_
         }
         op->res.bind_nak = 1;
         op->res.nak_reason = nk.reason;
-        {
-            finish(op, KMS_EPROTO);
-            return;
-        }
+        finish(op, KMS_EPROTO);
+        return;
     }
     if (ptype == KMS_PTYPE_FAULT) {
         kms_rpc_fault_t f;
@@ -218,10 +244,8 @@ static void on_bind_reply(kms_rpcc_t *op, const uint8_t *pdu, size_t len, uint8_
             return;
         }
         op->res.fault_status = f.status;
-        {
-            finish(op, KMS_EPROTO);
-            return;
-        }
+        finish(op, KMS_EPROTO);
+        return;
     }
     if (ptype != KMS_PTYPE_BIND_ACK) {
         finish(op, KMS_EPROTO);
@@ -234,10 +258,8 @@ static void on_bind_reply(kms_rpcc_t *op, const uint8_t *pdu, size_t len, uint8_
     }
     if ((r = kms_rpc_parse_bind_ack(pdu, len, a)) != 0) {
         free(a);
-        {
-            finish(op, r);
-            return;
-        }
+        finish(op, r);
+        return;
     }
     op->res.n_results = a->n_results;
     for (unsigned i = 0; i < a->n_results && i < 3; i++)
@@ -282,10 +304,8 @@ static void on_response(kms_rpcc_t *op, const uint8_t *pdu, size_t len, uint8_t 
             return;
         }
         op->res.fault_status = f.status;
-        {
-            finish(op, KMS_EPROTO);
-            return;
-        }
+        finish(op, KMS_EPROTO);
+        return;
     }
     if (ptype != KMS_PTYPE_RESPONSE) {
         finish(op, KMS_EPROTO);
@@ -316,19 +336,57 @@ static void on_response(kms_rpcc_t *op, const uint8_t *pdu, size_t len, uint8_t 
     finish(op, r);
 }
 
-/* Does @p rx hold only whole PDUs (and at least one)? */
-static int whole_pdus(const kms_wr_t *rx)
+/* Framer callback: one whole PDU of the reply, to the stage's handler. */
+static int on_pdu(void *ud, const uint8_t *pdu, size_t len)
 {
-    size_t off = 0;
+    kms_rpcc_t *op = ud;
+    uint8_t ptype;
+    kms_rd_t rd;
 
-    while (off < rx->len) {
-        int n = kms_rpc_frame_len(rx->buf + off, rx->len - off, KMS_RPC_MAX_PDU);
+    kms_rd_init(&rd, pdu, len);
+    kms_rd_skip(&rd, 2);
+    kms_rd_u8(&rd, &ptype);
+    if (op->res.stage == KMS_RPCC_STAGE_BIND)
+        on_bind_reply(op, pdu, len, ptype);
+    else
+        on_response(op, pdu, len, ptype);
+    /* Once completed, stop framing; the code is only a stop signal, on_read
+     * looks at op->done. */
+    return op->done ? KMS_ECANCELED : 0;
+}
 
-        if (n <= 0 || (size_t)n > rx->len - off)
-            return 0;
-        off += (size_t)n;
+/* Raw mode frames only to tell whether the reply ends on a PDU boundary. */
+static int count_pdu(void *ud, const uint8_t *pdu, size_t len)
+{
+    (void)ud;
+    (void)pdu;
+    (void)len;
+    return 0;
+}
+
+/* Raw mode: keep every byte; done once they form only whole PDUs. */
+static void raw_input(kms_rpcc_t *op, const uint8_t *data, size_t n)
+{
+    int r;
+
+    if (kms_wr_bytes(&op->rx, data, n)) {
+        finish(op, op->rx.err);
+        return;
     }
-    return rx->len > 0;
+    if (op->raw_bad)
+        return; /* never whole again: wait for the close or the timeout */
+    r = kms_framer_feed(&op->framer, data, n, KMS_RPC_MAX_PDU, count_pdu, NULL);
+    if (r == KMS_ENOMEM) {
+        finish(op, r);
+        return;
+    }
+    if (r < 0) {
+        op->raw_bad = 1;
+        kms_framer_reset(&op->framer);
+        return;
+    }
+    if (kms_framer_pending(&op->framer) == 0)
+        finish(op, 0);
 }
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -336,66 +394,38 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     kms_rpcc_t *op = h->data;
 
     (void)suggested;
-    if (kms_wr_reserve(&op->rx, 4096)) {
-        *buf = uv_buf_init(NULL, 0);
-        return;
-    }
-    *buf = uv_buf_init((char *)op->rx.buf + op->rx.len, 4096);
+    *buf = uv_buf_init((char *)op->in, sizeof op->in);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     kms_rpcc_t *op = s->data;
-    size_t off = 0;
+    int r;
 
-    (void)buf;
     if (op->done)
         return;
     if (nread < 0) {
         if (op->raw) {
             op->res.raw_closed = 1;
-            {
-                finish(op, 0);
-                return;
-            }
-        }
-        {
-            finish(op, nread == UV_EOF ? KMS_ECLOSED : kms_err_from_uv((int)nread));
+            finish(op, 0);
             return;
         }
+        finish(op, nread == UV_EOF ? KMS_ECLOSED : kms_err_from_uv((int)nread));
+        return;
     }
     if (nread == 0)
         return;
-    op->rx.len += (size_t)nread;
     if (op->raw) {
-        if (whole_pdus(&op->rx))
-            finish(op, 0);
+        raw_input(op, (const uint8_t *)buf->base, (size_t)nread);
         return;
     }
-    while (!op->done) {
-        int n = kms_rpc_frame_len(op->rx.buf + off, op->rx.len - off, KMS_RPC_MAX_PDU);
-        uint8_t ptype;
-        kms_rd_t rd;
-
-        if (n < 0) {
-            finish(op, KMS_EPROTO);
-            return;
-        }
-        if (n == 0 || (size_t)n > op->rx.len - off)
-            break;
-        kms_rd_init(&rd, op->rx.buf + off, (size_t)n);
-        kms_rd_skip(&rd, 2);
-        kms_rd_u8(&rd, &ptype);
-        if (op->res.stage == KMS_RPCC_STAGE_BIND)
-            on_bind_reply(op, op->rx.buf + off, (size_t)n, ptype);
-        else
-            on_response(op, op->rx.buf + off, (size_t)n, ptype);
-        off += (size_t)n;
-    }
-    if (!op->done && off) {
-        memmove(op->rx.buf, op->rx.buf + off, op->rx.len - off);
-        op->rx.len -= off;
-    }
+    r = kms_framer_feed(&op->framer, (const uint8_t *)buf->base, (size_t)nread, KMS_RPC_MAX_PDU,
+                        on_pdu, op);
+    if (op->done)
+        return;
+    /* A header that cannot start a PDU (kms_rpc_frame_len()) is the peer's fault. */
+    if (r < 0)
+        finish(op, r == KMS_ENOMEM ? r : KMS_EPROTO);
 }
 
 static void on_connect(uv_connect_t *req, int status)
@@ -459,10 +489,16 @@ int kms_rpcc_start(uv_loop_t *loop, const struct sockaddr *sa, const kms_rpcc_op
     op->xmit_frag = CLIENT_FRAG;
     kms_wr_init(&op->rx);
     kms_wr_init(&op->stub);
-    uv_tcp_init(loop, &op->tcp);
+    if ((r = uv_tcp_init(loop, &op->tcp)) < 0) {
+        free(op->raw);
+        free(op);
+        return kms_err_from_uv(r);
+    }
     uv_timer_init(loop, &op->timer);
     op->tcp.data = op->timer.data = op->creq.data = op;
     op->handles = 2;
+    /* libuv reports every connect outcome from the loop (an immediate
+     * ECONNREFUSED too), so nothing below calls back from inside start. */
     r = uv_tcp_connect(&op->creq, &op->tcp, sa, on_connect);
     if (r < 0) {
         /* No callback for a failed start: close quietly. */

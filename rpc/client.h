@@ -1,5 +1,5 @@
 /*
- * rpc_client.h - asynchronous KMS RPC client on a caller's libuv loop.
+ * client.h - asynchronous KMS RPC client on a caller's libuv loop.
  *
  * One operation = TCP connect, bind to the KMS interface (plain NDR32, or the
  * Windows-style three contexts NDR32 + NDR64 + bind time feature
@@ -13,13 +13,21 @@
  * Lifecycle (libuv style): kms_rpcc_start() allocates the operation; after
  * the callback has returned, its handles are closed and its memory is
  * released in their close callbacks, so a loop that has run to completion
- * can be closed (uv_loop_close() == 0).  kms_rpcc_cancel() completes a
- * pending operation at once with KMS_ECANCELED.
+ * can be closed (uv_loop_close() == 0).  The callback always runs from the
+ * loop, never from inside kms_rpcc_start() or kms_rpcc_cancel():
+ * kms_rpcc_cancel() settles a pending operation as KMS_ECANCELED, stops its
+ * I/O and lets the loop run the callback on its next turn; until then the
+ * handle stays valid and another cancel is a no-op.
+ *
+ * Replies are cut into PDUs by the same kms_framer_t as the server's input
+ * (rpc/framer.h), capped at KMS_RPC_MAX_PDU; a header that cannot start a
+ * valid PDU completes the operation with KMS_EPROTO.
  *
  * Raw mode (opts.raw != NULL) sends the given bytes right after connecting
  * instead of binding and collects what comes back, until the peer closes,
- * the received bytes form only whole PDUs, or the exchange timeout: for
- * malformed-input tests.
+ * the received bytes form only whole PDUs (the framer holds no partial one
+ * and met no invalid header), or the exchange timeout: for malformed-input
+ * tests.
  */
 #ifndef KMS_RPC_CLIENT_H
 #define KMS_RPC_CLIENT_H
@@ -87,7 +95,14 @@ typedef void (*kms_rpcc_cb)(kms_rpcc_t *op, const kms_rpcc_result_t *res, void *
 int kms_rpcc_start(uv_loop_t *loop, const struct sockaddr *sa, const kms_rpcc_opts_t *opts,
                    kms_rpcc_cb cb, void *ud, kms_rpcc_t **out);
 
-/** Complete @p op now with KMS_ECANCELED (the callback runs before this returns). */
+/**
+ * Cancel @p op (NULL is a no-op): its result becomes KMS_ECANCELED and its
+ * I/O stops at once, but the callback runs later, from the loop, exactly
+ * once; it is never called before this returns.  @p op stays valid until
+ * the callback has run, so cancelling it again in the meantime, or from
+ * inside its own callback, does nothing.  After the callback @p op must not
+ * be used.
+ */
 void kms_rpcc_cancel(kms_rpcc_t *op);
 
 /**

@@ -125,6 +125,28 @@ static void test_callback_error_stops(void **st)
     kms_framer_reset(&f);
 }
 
+/* The client stops at the PDU that completes its operation, which is often
+ * one completed from the framer's own buffer: the stop is returned there
+ * too, and the PDU after it is not delivered. */
+static void test_callback_error_on_buffered_pdu(void **st)
+{
+    uint8_t s[40];
+    seen_t seen = {.fail_at = 1};
+    kms_framer_t f = {0};
+
+    (void)st;
+    pdu(s, 24, 1);
+    pdu(s + 24, 16, 2);
+    assert_int_equal(kms_framer_feed(&f, s, 10, 4096, on_pdu, &seen), 0);
+    assert_int_equal(kms_framer_pending(&f), 10);
+    assert_int_equal(kms_framer_feed(&f, s + 10, sizeof s - 10, 4096, on_pdu, &seen), KMS_EPROTO);
+    assert_int_equal(seen.n, 1);
+    assert_int_equal(seen.lens[0], 24);
+    assert_int_equal(seen.call_ids[0], 1);
+    kms_framer_reset(&f);
+    assert_int_equal(kms_framer_pending(&f), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -132,6 +154,7 @@ int main(void)
         cmocka_unit_test(test_header_only_pdu_completed_by_second_read),
         cmocka_unit_test(test_bad_headers),
         cmocka_unit_test(test_callback_error_stops),
+        cmocka_unit_test(test_callback_error_on_buffered_pdu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
