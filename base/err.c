@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <uv.h>
 
 const char *kms_strerror(int err)
@@ -27,6 +28,16 @@ const char *kms_err_name(int err)
 #undef KMS_ERR_NAME
     }
     return "KMS_E?";
+}
+
+int kms_err_from_name(const char *name)
+{
+#define KMS_ERR_FROM_NAME(n, val, msg)                                                             \
+    if (strcmp(name, #n) == 0)                                                                     \
+        return val;
+    KMS_ERROR_TABLE(KMS_ERR_FROM_NAME)
+#undef KMS_ERR_FROM_NAME
+    return 1;
 }
 
 int kms_err_from_errno(int errnum)

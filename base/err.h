@@ -55,6 +55,7 @@
     X(KMS_EDNS_RCODE, -50, "DNS error rcode")                                                      \
     X(KMS_EDNS_NODATA, -51, "DNS answer has no records")                                           \
     X(KMS_EDNS_BADANSWER, -52, "malformed DNS answer")                                             \
+    X(KMS_EPUBLISH, -53, "DNS publishing failed")                                                  \
     X(KMS_ETSIG_BADSIG, -60, "TSIG BADSIG: signature does not match")                              \
     X(KMS_ETSIG_BADKEY, -61, "TSIG BADKEY: key unknown to the server")                             \
     X(KMS_ETSIG_BADTIME, -62, "TSIG BADTIME: clocks differ too much")                              \
@@ -72,6 +73,10 @@ const char *kms_strerror(int err);
 
 /** Symbolic name ("KMS_ETIMEOUT") for a KMS_E* code; never NULL ("KMS_E?"). */
 const char *kms_err_name(int err);
+
+/** The KMS_E* code named @p name ("KMS_ETIMEOUT"), or 1 when no code has that
+ *  name (the error names carried by kmsd's control replies). */
+int kms_err_from_name(const char *name);
 
 /** Format a one-line error message into @p err (@p errlen bytes); NULL or 0 is a no-op. */
 void kms_seterr(char *err, size_t errlen, const char *fmt, ...)

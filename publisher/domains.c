@@ -12,23 +12,27 @@
 #include "base/err.h"
 #include "dns/name.h"
 
-static int push(pub_domain_list_t *l, const char *name, int prio, int weight)
+int pub_domains_add(pub_domain_list_t *l, const pub_domain_t *d)
 {
+    char *copy;
+
+    if (pub_domains_find(l, d->name) >= 0)
+        return KMS_EEXIST;
+    if (l->n >= PUB_MAX_DOMAINS)
+        return KMS_EINVAL;
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 8;
         pub_domain_t *v = realloc(l->v, cap * sizeof *v);
+
         if (!v)
             return KMS_ENOMEM;
         l->v = v;
         l->cap = cap;
     }
-    char *copy = strdup(name);
-    if (!copy)
+    if (!(copy = strdup(d->name)))
         return KMS_ENOMEM;
-    l->v[l->n].name = copy;
-    l->v[l->n].priority = prio;
-    l->v[l->n].weight = weight;
-    l->n++;
+    l->v[l->n] = *d;
+    l->v[l->n++].name = copy;
     return 0;
 }
 
@@ -110,7 +114,7 @@ int pub_domains_parse(const char *text, pub_domain_list_t *list, char *err, size
             prio = (int)p;
             weight = (int)wt;
         }
-        if ((rc = push(list, norm, prio, weight)) < 0)
+        if ((rc = pub_domains_add(list, &(pub_domain_t){norm, prio, weight})) < 0)
             break;
     }
     if (rc < 0) {

@@ -43,6 +43,11 @@ typedef struct {
  */
 int pub_domains_parse(const char *text, pub_domain_list_t *list, char *err, size_t errlen);
 
+/** Append a copy of @p d (name copied) to @p list.  0, KMS_EEXIST (the
+ *  domain is listed already), KMS_EINVAL (more than PUB_MAX_DOMAINS),
+ *  KMS_ENOMEM. */
+int pub_domains_add(pub_domain_list_t *list, const pub_domain_t *d);
+
 /** The text form of @p list ("kms.test, corp.test 10 50"; "" when empty),
  *  malloc'd: the caller frees it.  NULL on ENOMEM. */
 char *pub_domains_format(const pub_domain_list_t *list);

@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "base/wire.h"
+#include "kms/core/command.h"
 #include "publisher/domains.h"
 
 typedef struct kms_host kms_host_t;
@@ -74,11 +75,12 @@ int kms_host_rpc_handler(void *ud, uint16_t opnum, const uint8_t *stub, size_t l
                          kms_wr_t *out_stub);
 
 /**
- * Execute one control line (see docs/control.md) and append the whole reply
- * to @p reply: a status line "OK <n>" followed by n payload lines, or one line
- * "ERR <KMS_E name> <message>".  Returns 0 or the KMS_E* of the error reply.
+ * Run one control line (docs/control.md; verbs in kms/core/command.h)
+ * into @p res (initialised by the caller, kms_cmd_result_init()): the verb,
+ * its status, and the payload lines or the error message.  Returns
+ * res->status (0 or a KMS_E*).
  */
-int kms_host_command(kms_host_t *h, const char *line, kms_wr_t *reply);
+int kms_host_command(kms_host_t *h, const char *line, kms_cmd_result_t *res);
 
 /** Write the ledger if it changed since the last flush. */
 int kms_host_flush(kms_host_t *h);

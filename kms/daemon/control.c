@@ -20,6 +20,7 @@ typedef struct client client_t;
 
 struct kms_control_req {
     client_t *cl; /* NULL once the client has gone */
+    kms_cmd_result_t res;
 };
 
 struct client {
@@ -165,59 +166,75 @@ static void send_reply(client_t *cl, const char *text, size_t len)
     }
 }
 
+/* Render @p res and send it. */
+static void send_result(client_t *cl, const kms_cmd_result_t *res)
+{
+    kms_wr_t w;
+
+    kms_wr_init(&w);
+    if (kms_cmd_render(res, &w) < 0)
+        send_reply(cl, NULL, 0);
+    else
+        send_reply(cl, (const char *)w.buf, w.len);
+    kms_wr_free(&w);
+}
+
+static void req_free(kms_control_req_t *req)
+{
+    kms_cmd_result_free(&req->res);
+    free(req);
+}
+
 static void run_line(client_t *cl, char *line)
 {
     kms_control_t *c = cl->ctl;
-    kms_wr_t reply;
-    kms_control_req_t *req = NULL;
-    int rc;
+    kms_control_req_t *req;
     size_t n = strlen(line);
 
     if (n > 0 && line[n - 1] == '\r')
         line[--n] = '\0';
-    kms_wr_init(&reply);
-    rc = kms_host_command(c->host, line, &reply);
-    kms_debug("control: '%s' -> %s", line, rc == 0 ? "OK" : kms_err_name(rc));
-    if (!reply.err)
-        kms_wr_u8(&reply, '\0');
-    if (reply.err || reply.len < 2) {
-        kms_wr_free(&reply);
+    if (!(req = calloc(1, sizeof *req))) {
+        /* not run: the client is told so, never a silent OK */
         send_reply(cl, NULL, 0);
         return;
     }
-    if (c->hook && (req = calloc(1, sizeof *req)) != NULL) {
-        req->cl = cl;
+    req->cl = cl;
+    kms_cmd_result_init(&req->res);
+    kms_host_command(c->host, line, &req->res);
+    kms_debug("control: '%s' -> %s", line,
+              req->res.status == 0 ? "OK" : kms_err_name(req->res.status));
+    if (c->hook) {
         cl->deferred = req;
-        if (c->hook(c->hook_ud, line, rc, (const char *)reply.buf, req) == 1) {
+        if (c->hook(c->hook_ud, req, &req->res) == 1) {
             /* Taken over: read nothing more until kms_control_reply(). */
             if (!cl->closing && !cl->paused) {
                 cl->paused = 1;
                 uv_read_stop((uv_stream_t *)&cl->pipe);
             }
-            kms_wr_free(&reply);
             return;
         }
         cl->deferred = NULL;
-        free(req);
     }
-    send_reply(cl, (const char *)reply.buf, reply.len - 1);
-    kms_wr_free(&reply);
+    send_result(cl, &req->res);
+    req_free(req);
 }
 
 static void client_process(client_t *cl);
 
-void kms_control_reply(kms_control_req_t *req, const char *text)
+void kms_control_reply(kms_control_req_t *req)
 {
     client_t *cl;
 
     if (!req)
         return;
     cl = req->cl;
-    free(req);
-    if (!cl || cl->closing)
+    if (!cl || cl->closing) {
+        req_free(req);
         return;
+    }
     cl->deferred = NULL;
-    send_reply(cl, text, strlen(text));
+    send_result(cl, &req->res);
+    req_free(req);
     if (cl->closing)
         return;
     /* Commands that arrived meanwhile, then reading again. */
@@ -250,14 +267,23 @@ static void calloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
  * lose the answer). */
 static void client_refuse_long_line(client_t *cl)
 {
-    static const char msg[] = "ERR KMS_ETOOBIG line longer than 4096 bytes\n";
+    kms_cmd_result_t res;
+    kms_wr_t w;
+    int r;
 
     kms_warn("control: closing a client that sent a line longer than %d bytes",
              KMS_CONTROL_MAX_LINE);
     cl->discard = 1;
     cl->len = 0;
-    if (client_send(cl, msg, sizeof msg - 1, 0) < 0 ||
-        uv_shutdown(&cl->shut, (uv_stream_t *)&cl->pipe, shutdown_cb) < 0)
+    kms_cmd_result_init(&res);
+    kms_cmd_result_fail(&res, KMS_ETOOBIG, "line longer than %d bytes", KMS_CONTROL_MAX_LINE);
+    kms_wr_init(&w);
+    r = kms_cmd_render(&res, &w);
+    if (r == 0)
+        r = client_send(cl, w.buf, w.len, 0);
+    kms_wr_free(&w);
+    kms_cmd_result_free(&res);
+    if (r < 0 || uv_shutdown(&cl->shut, (uv_stream_t *)&cl->pipe, shutdown_cb) < 0)
         client_close(cl);
 }
 

@@ -4,8 +4,9 @@
  *
  * A client sends one command per line (at most KMS_CONTROL_MAX_LINE bytes
  * not counting the newline, or a final "\r\n"); each line goes to
- * kms_host_command() and its whole reply ("OK <n>" + n lines, or
- * "ERR <name> <message>") is written back before the next line is read.  A
+ * kms_host_command() and its result, rendered by kms_cmd_render() ("OK <n>"
+ * + n lines, or "ERR <name> <message>"), is written back before the next
+ * line is read.  A
  * longer line gets "ERR KMS_ETOOBIG line longer than 4096 bytes" and the
  * connection is closed.  Any number of clients may be connected; a client
  * that goes away mid-reply only loses its own connection, and one that sends
@@ -25,7 +26,7 @@
 
 #include "kms/core/host.h"
 
-#define KMS_CONTROL_MAX_LINE    4096
+#define KMS_CONTROL_MAX_LINE    KMS_CMD_MAX_LINE
 #define KMS_CONTROL_ERRLEN      512
 #define KMS_CONTROL_MAX_PENDING (1024 * 1024) /* unread reply bytes before reading pauses */
 
@@ -35,16 +36,15 @@ typedef struct kms_control kms_control_t;
 typedef struct kms_control_req kms_control_req_t;
 
 /**
- * Called after each command has been executed (@p rc as kms_host_command()
- * returned it, @p reply its whole reply text), before the reply is written;
- * kmsd uses it to react to state changes (the DNS publisher on sdns, cdns,
- * decommission, ...).  Return 0 to send @p reply as is, or 1 to take the
- * reply over: nothing is written and nothing more is read from that client
- * until kms_control_reply(@p req, text) sends the final text, so replies keep
- * the order of the commands.  @p req is valid until that call.
+ * Called after each command has run, with its result @p res, before the
+ * reply is written; kmsd uses it for the DNS work of a verb (the table's
+ * kms_verb_t.dns).  The hook may change @p res (add lines, fail it).
+ * Return 0 to send it now, or 1 to defer: nothing is written and nothing
+ * more is read from that client until kms_control_reply(@p req) sends
+ * @p res as it is then, so replies keep the order of the commands.  @p res
+ * belongs to @p req and stays valid until that call.
  */
-typedef int (*kms_control_hook_fn)(void *ud, const char *line, int rc, const char *reply,
-                                   kms_control_req_t *req);
+typedef int (*kms_control_hook_fn)(void *ud, kms_control_req_t *req, kms_cmd_result_t *res);
 
 /**
  * Create the control socket object for @p path (copied) serving @p host
@@ -58,12 +58,12 @@ int kms_control_new(uv_loop_t *loop, const char *path, kms_host_t *host, kms_con
 void kms_control_set_hook(kms_control_t *c, kms_control_hook_fn fn, void *ud);
 
 /**
- * Answer a deferred command with @p text (a whole reply, "OK <n>" + n lines
- * or "ERR ..."; a missing final newline is added) and free @p req.  If the
- * client went away (or the socket stopped) meanwhile, the text is dropped.
- * Every deferred request must be answered exactly once, also while stopping.
+ * Answer a deferred command with its result (as the hook's caller left it)
+ * and free @p req.  If the client went away (or the socket stopped)
+ * meanwhile, the answer is dropped.  Every deferred request must be
+ * answered exactly once, also while stopping.
  */
-void kms_control_reply(kms_control_req_t *req, const char *text);
+void kms_control_reply(kms_control_req_t *req);
 
 /** Bind and listen.  On failure @p err (KMS_CONTROL_ERRLEN bytes) holds one
  *  line, e.g. "another kmsd is already using /var/lib/kmsd/kmsd.sock". */

@@ -9,12 +9,15 @@
  * configuration file given with --config, else --state-dir DIR/kmsd.sock,
  * else /var/lib/kmsd/kmsd.sock.
  *
- * Exit codes: 0 OK; 1 the host refused the command (ERR for a state the
- * command cannot apply to: no such product, decommissioned, a write failed);
- * 2 bad usage: kmsctl's own options or configuration, and the host's ERR
- * for an unknown verb or bad arguments (usage_errors[] below); 3 no answer
- * (cannot connect, timeout, connection closed early).  The verbs are known
- * to the host only, so an unknown verb is recognised by its answer.
+ * The verbs, their usage and which answer with JSON come from the host's
+ * verb table (kms/core/command.h).  Exit codes: 0 OK; 1 the host refused
+ * the command (an ERR for a state the command cannot apply to: no such
+ * product, decommissioned, a write failed, the DNS work of cdns or
+ * decommission failed); 2 bad usage: kmsctl's own options or configuration,
+ * and the host's usage errors (kms_cmd_usage_error(): an unknown verb, bad
+ * arguments); 3 no answer (cannot connect, timeout, connection closed
+ * early).  The error is told by its KMS_E* name in the reply, never by the
+ * text of its message.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -32,33 +35,28 @@
 #include "base/fsutil.h"
 #include "base/json.h"
 #include "kms/daemon/config.h"
+#include "kms/core/command.h"
 #include "kms/daemon/control.h"
 
 #ifndef KMSDNS_VERSION
 #define KMSDNS_VERSION "unknown"
 #endif
 
-#define DEFAULT_SOCKET "/var/lib/kmsd/kmsd.sock"
-#define MAX_REPLY      (4u << 20)
+#define MAX_REPLY (4u << 20)
 
-/* ERR names that mean the command line was wrong, not refused: exit 2. */
-static const char *const usage_errors[] = {"KMS_EINVAL", "KMS_ERANGE", "KMS_EKEYFORMAT",
-                                           "KMS_EMALFORMED"};
-
-static int exit_code_for(const char *err_name, const char *msg)
+/* The exit code for an ERR reply naming @p err_name. */
+static int exit_code_for(const char *err_name)
 {
-    /* "ERR <name> dns <domain>: ...": the DNS work behind the verb failed
-     * (cdns, decommission), whatever the publisher's error is named */
-    if (strncmp(msg, "dns ", 4) == 0 || strncmp(msg, "dns:", 4) == 0)
-        return 1;
-    for (size_t i = 0; i < sizeof usage_errors / sizeof usage_errors[0]; i++)
-        if (strcmp(err_name, usage_errors[i]) == 0)
-            return 2;
-    return 1;
+    int err = kms_err_from_name(err_name);
+
+    return err < 0 && kms_cmd_usage_error(err) ? 2 : 1;
 }
 
 static void usage(FILE *f)
 {
+    const kms_verb_t *v;
+    size_t n;
+
     fprintf(f,
             "Usage: kmsctl [--socket PATH | --config FILE | --state-dir DIR] [--json]\n"
             "              [--timeout SEC] VERB [ARGS...]\n"
@@ -66,7 +64,7 @@ static void usage(FILE *f)
             "\n"
             "Options:\n"
             "  -S, --socket PATH     control socket (default: from --config, else\n"
-            "                        " DEFAULT_SOCKET ")\n"
+            "                        <state_dir>/kmsd.sock of the built-in state_dir)\n"
             "  -c, --config FILE     take control_socket / state_dir from kmsd's config file\n"
             "  -d, --state-dir DIR   use DIR/kmsd.sock\n"
             "  -j, --json            print the answer as JSON: status and dli as the host's own\n"
@@ -75,28 +73,25 @@ static void usage(FILE *f)
             "  -h, --help            show this help and exit\n"
             "  -V, --version         show the version and exit\n"
             "\n"
-            "Verbs:\n"
-            "  status                host status: settings, counters, served products\n"
-            "  dli [ACTID|all]       display license information (partial keys only)\n"
-            "  ipk KEY [ACTID]       install a host key (default slot: the host OS product);\n"
-            "                        options --family windows|office2010|office, --kms-id GUID\n"
-            "  upk ACTID|default     uninstall the host key of ACTID (or the default slot)\n"
-            "  ato [ACTID|all]       enable serving the product(s) with an installed key\n"
-            "  sprt PORT             set the TCP port (used from the next start by listen\n"
-            "                        addresses without a port)\n"
-            "  sai MINUTES           set the activation interval (15 min to 30 days)\n"
-            "  sri MINUTES           set the renewal interval (15 min to 30 days)\n"
-            "  sdns                  enable publishing the SRV records in DNS\n"
-            "  cdns                  disable publishing and remove our SRV records\n"
-            "  sprio PRIORITY        set the default SRV priority (0..65535)\n"
-            "  sweight WEIGHT        set the default SRV weight (0..65535)\n"
-            "  sdomains LIST         set the publish domain list\n"
-            "                        (\"kms.test, corp.test 10 50\": domain [priority weight])\n"
-            "  decommission          unpublish, stop serving, mark the host decommissioned\n"
-            "\n"
-            "Exit status: 0 OK, 1 the host refused the command, 2 bad usage (also an\n"
-            "unknown verb or a bad or out-of-range argument the host rejected),\n"
-            "3 kmsd could not be reached.\n");
+            "Verbs:\n");
+    v = kms_verbs(&n);
+    for (size_t i = 0; i < n; i++) {
+        char head[64];
+        const char *h = v[i].help;
+
+        snprintf(head, sizeof head, "%s%s%s", v[i].name, v[i].args[0] ? " " : "", v[i].args);
+        /* the help's own lines, the first beside the verb, the others under it */
+        for (int first = 1; *h; first = 0) {
+            size_t len = strcspn(h, "\n");
+
+            fprintf(f, "  %-20s  %.*s\n", first ? head : "", (int)len, h);
+            h += len + (h[len] == '\n');
+        }
+    }
+    fprintf(f, "\n"
+               "Exit status: 0 OK, 1 the host refused the command, 2 bad usage (also an\n"
+               "unknown verb or a bad or out-of-range argument the host rejected),\n"
+               "3 kmsd could not be reached.\n");
 }
 
 /* The control socket kmsd takes from the configuration file @p path, or
@@ -178,7 +173,7 @@ static int print_reply(char *buf, int json, const char *verb)
             kms_json_free(o);
         }
         fprintf(stderr, "kmsctl: %s\n", msg);
-        return exit_code_for(namebuf, msg);
+        return exit_code_for(namebuf);
     }
     {
         unsigned long n = strtoul(line + 2, NULL, 10);
@@ -311,7 +306,7 @@ int main(int argc, char **argv)
             strcat(line, " ");
         strcat(line, argv[i]);
     }
-    if (json && (strcmp(argv[optind], "status") == 0 || strcmp(argv[optind], "dli") == 0)) {
+    if (json && kms_verb_find(argv[optind]) && kms_verb_find(argv[optind])->json) {
         strcat(line, " --json"); /* the host answers with one JSON document */
         json = 2;
     }

@@ -80,8 +80,7 @@ static void kmsd_app_on_ready(kmsd_app *app)
 /** A stop was requested (SIGTERM/SIGINT).  Never unpublish here: only cancel. */
 static void kmsd_app_on_stop(kmsd_app *app)
 {
-    kms_dnspub_stop(app->dns);
-    app->dns = NULL; /* freed by the loop once its handles are closed */
+    kms_dnspub_stop(app->dns, NULL, NULL); /* freed after the loop has ended */
 }
 
 /** A new configuration was applied (SIGHUP): re-publish if [dns] changed. */
@@ -93,21 +92,20 @@ static void kmsd_app_on_reload(kmsd_app *app)
         kms_error("reload: DNS settings kept: %s", err);
 }
 
-static void command_reply_cb(void *ud, const char *text)
+static void command_done_cb(void *ud)
 {
-    kms_control_reply(ud, text);
+    kms_control_reply(ud);
 }
 
-/** A control command ran (sdns, cdns, decommission, sprio, ... change state):
- *  the DNS work it needs answers the client when it ends. */
-static int kmsd_app_on_command(void *ud, const char *line, int rc, const char *reply,
-                               kms_control_req_t *req)
+/** A control command ran: the DNS work its verb needs (the verb table's
+ *  kms_verb_t.dns) answers the client when it ends. */
+static int kmsd_app_on_command(void *ud, kms_control_req_t *req, kms_cmd_result_t *res)
 {
     kmsd_app *app = ud;
 
-    if (rc < 0 || !app->dns || app->stopping)
+    if (app->stopping)
         return 0;
-    return kms_dnspub_command(app->dns, line, reply, command_reply_cb, req);
+    return kms_dnspub_command(app->dns, res, command_done_cb, req);
 }
 
 /* ---- configuration ------------------------------------------------------ */
@@ -471,8 +469,8 @@ int main(int argc, char **argv)
     }
 
     /* 4. DNS publisher (sends nothing before "ready") */
-    if ((rc = kms_dnspub_new(&app.loop, app.host, &app.cfg, kms_server_port(app.server), &app.dns,
-                             err, sizeof err)) < 0) {
+    if ((rc = kms_dnspub_new(&app.loop, app.host, &app.cfg, kms_server_port(app.server), NULL,
+                             &app.dns, err, sizeof err)) < 0) {
         fprintf(stderr, "kmsd: %s\n", err);
         app.exit_code = rc == KMS_ENOMEM ? EXIT_START : EXIT_CONFIG;
         goto out;
@@ -523,7 +521,7 @@ out:
     if (loop_ok) {
         /* Close whatever a failed start-up left open, then drain the loop. */
         if (!app.stopping) {
-            kms_dnspub_stop(app.dns);
+            kms_dnspub_stop(app.dns, NULL, NULL);
             kms_server_stop(app.server, NULL, NULL);
             kms_control_stop(app.control, NULL, NULL);
         }
@@ -532,6 +530,7 @@ out:
         if (uv_loop_close(&app.loop) != 0)
             kms_warn("event loop closed with handles still open");
     }
+    kms_dnspub_free(app.dns);
     kms_server_free(app.server);
     kms_control_free(app.control);
     kms_host_free(app.host);

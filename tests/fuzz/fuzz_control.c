@@ -63,6 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const uint8_t *nl = memchr(data + pos, '\n', size - pos);
         size_t n = nl ? (size_t)(nl - (data + pos)) : size - pos;
         char *line = malloc(n + 1);
+        kms_cmd_result_t res;
         kms_wr_t reply;
         int r;
 
@@ -70,8 +71,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             return 0;
         memcpy(line, data + pos, n);
         line[n] = 0;
+        kms_cmd_result_init(&res);
+        r = kms_host_command(h, line, &res);
+        /* a success always names its verb; the result renders */
+        if (r != res.status || (r == 0 && !res.verb))
+            abort();
         kms_wr_init(&reply);
-        r = kms_host_command(h, line, &reply);
+        kms_cmd_render(&res, &reply);
+        kms_cmd_result_free(&res);
         /* Every reply is one "OK n" block or one ERR line, ending in a newline. */
         if (reply.err || reply.len < 4 || reply.buf[reply.len - 1] != '\n' ||
             (r == 0) != (memcmp(reply.buf, "OK ", 3) == 0))

@@ -87,13 +87,20 @@ static kms_host_t *open_host(const char *extra)
 /* Run one line; returns the reply (malloc'd, NUL-terminated), *rc the result. */
 static char *run(kms_host_t *h, const char *line, int *rc)
 {
+    kms_cmd_result_t res;
     kms_wr_t w;
     size_t len;
     char *s;
     int r;
 
+    kms_cmd_result_init(&res);
+    r = kms_host_command(h, line, &res);
+    assert_int_equal(r, res.status);
+    if (r == 0)
+        assert_non_null(res.verb);
     kms_wr_init(&w);
-    r = kms_host_command(h, line, &w);
+    assert_int_equal(kms_cmd_render(&res, &w), 0);
+    kms_cmd_result_free(&res);
     kms_wr_u8(&w, 0);
     s = (char *)kms_wr_steal(&w, &len);
     assert_non_null(s);

@@ -31,6 +31,7 @@ typedef struct {
     uv_write_t wr;
     uv_timer_t later;
     kms_control_req_t *pending;
+    kms_cmd_result_t *pending_res;
     int hook_calls;
     char host_reply[64];
     char got[8192];
@@ -60,7 +61,10 @@ static void answer_cb(uv_timer_t *t)
 {
     fx_t *f = t->data;
 
-    kms_control_reply(f->pending, "OK 1\ndeferred answer");
+    /* what kmsd's DNS glue does: the result changes, then it is answered */
+    kms_cmd_result_free(f->pending_res);
+    kms_cmd_result_line(f->pending_res, "deferred answer");
+    kms_control_reply(f->pending);
     f->pending = NULL;
     if (f->close_client_first) {
         kms_control_stop(f->ctl, NULL, NULL);
@@ -69,16 +73,23 @@ static void answer_cb(uv_timer_t *t)
 }
 
 /* Defer the first command only. */
-static int hook(void *ud, const char *line, int rc, const char *reply, kms_control_req_t *req)
+static int hook(void *ud, kms_control_req_t *req, kms_cmd_result_t *res)
 {
     fx_t *f = ud;
+    kms_wr_t w;
 
     if (f->hook_calls++ > 0)
         return 0;
-    assert_string_equal(line, "status");
-    assert_int_equal(rc, 0);
-    snprintf(f->host_reply, sizeof f->host_reply, "%.60s", reply);
+    assert_non_null(res->verb);
+    assert_string_equal(res->verb->name, "status");
+    assert_int_equal(res->status, 0);
+    kms_wr_init(&w);
+    assert_int_equal(kms_cmd_render(res, &w), 0);
+    snprintf(f->host_reply, sizeof f->host_reply, "%.*s", (int)(w.len < 60 ? w.len : 60),
+             (const char *)w.buf);
+    kms_wr_free(&w);
     f->pending = req;
+    f->pending_res = res;
     uv_timer_start(&f->later, answer_cb, 50, 0);
     return 1;
 }
