@@ -12,8 +12,6 @@
  * Handles (xchg timers, verify timers) are counted on the engine so that
  * pub_engine_free() can release the engine after the last close callback.
  */
-#include "publisher/publisher.h"
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -22,125 +20,23 @@
 #include <string.h>
 #include <time.h>
 
-#include "base/backoff.h"
 #include "base/err.h"
-#include "base/log.h"
-#include "base/random.h"
 #include "dns/rcode.h"
 #include "dns/resolvconf.h"
-#include "dns/transport.h"
-
-typedef struct run run_t;
-typedef struct xchg xchg_t;
-
-/** Exchange outcome: status 0 with a reply (whose own status may be an error), or a
- *  transport-level KMS_E* with reply NULL. */
-typedef void (*xchg_cb)(void *ud, int status, const kms_dns_reply_t *reply, unsigned attempts);
-
-struct xchg {
-    run_t *run;
-    pub_engine_t *e;
-    kms_dns_msg_t *msg; /* owned */
-    struct sockaddr_storage srv;
-    int sign, is_update;
-    unsigned attempt;
-    uv_timer_t timer;
-    kms_dns_send_t *send;
-    int start_err;         /* why the last attempt could not even be sent */
-    int fatal;             /* start_err cannot change by retrying */
-    int queued;            /* waiting for an inflight slot */
-    int in_backoff;        /* timer armed for the next attempt */
-    unsigned max_attempts; /* 0: the engine's attempts */
-    uint64_t deadline;     /* loop time no attempt waits past (0: none) */
-    xchg_cb cb;
-    void *ud;
-    xchg_t *next, *prev; /* run's live list */
-    xchg_t *qnext;       /* engine's queue */
-};
-
-typedef struct {
-    run_t *run;
-    size_t idx;
-    char walk[KMS_DNS_NAMELEN]; /* current discovery query name */
-    uint16_t qtype;             /* its type: SRV first (see on_soa), then SOA */
-    int zone;                   /* index into run->zones, -1 until found */
-    char zone_name[KMS_DNS_NAMELEN];
-    char mname[KMS_DNS_NAMELEN];
-    kms_srv_rec_t *cur; /* records found at the owner before the update */
-    size_t ncur;
-    int cur_ok;
-    int bad_ns; /* verify: NS not serving the state in the last round */
-    char bad_ns_name[KMS_DNS_NAMELEN];
-} dom_t;
+#include "publisher/pub_int.h"
 
 /* A name server of the zone (--verify): every address found for its name,
    at most NS_MAX_PER_FAMILY of each family. */
 #define NS_MAX_PER_FAMILY 4
-typedef struct {
+struct ns {
     char name[KMS_DNS_NAMELEN];
     struct sockaddr_storage addr[2 * NS_MAX_PER_FAMILY];
     size_t naddr;
     size_t cur; /* the address that answered last: asked first next round */
-} ns_t;
-
-typedef struct {
-    run_t *run;
-    size_t idx;
-    char name[KMS_DNS_NAMELEN];
-    char mname[KMS_DNS_NAMELEN];
-    struct sockaddr_storage primary;
-    char primary_str[KMS_ADDRSTRLEN];
-    size_t *doms;
-    size_t ndoms;
-    size_t pending;
-    int mname_try; /* 0: A, 1: AAAA */
-    /* verify */
-    ns_t *ns;
-    size_t nns;
-    uv_timer_t *vtimer;
-    uint64_t vdeadline;
-    unsigned vround;
-    int done;
-} zone_t;
-
-struct run {
-    pub_engine_t *e;
-    pub_op_t op;
-    dom_t *doms;
-    pub_result_t *res;
-    size_t n;
-    zone_t *zones;
-    size_t nzones;
-    size_t disc_pending, zones_pending;
-    int zones_started;
-    pub_done_cb cb;
-    void *ud;
-    pub_stats_t stats;
-    int canceled;
-    xchg_t *live;
-};
-
-struct pub_engine {
-    uv_loop_t *loop;
-    pub_options_t opt;
-    char target[KMS_DNS_NAMELEN];
-    struct sockaddr_storage server, resolver;
-    int has_server;
-    kms_tsig_key_t key;
-    int has_key;
-    char key_display[KMS_TSIG_NAMELEN];
-    run_t *run;
-    unsigned inflight;
-    xchg_t *qhead, *qtail;
-    unsigned handles; /* open uv handles owned by the engine's runs */
-    int freeing;
-    kms_ratelimit_t retry_log; /* log_retries: a line per 150 ms at most (an exchange retries
-                                  after >= 187 ms, so its own lines all show) */
 };
 
 static void zone_finish(zone_t *z);
 static void verify_round(zone_t *z);
-static void xchg_attempt(xchg_t *x);
 
 const char *pub_op_name(pub_op_t op)
 {
@@ -167,7 +63,7 @@ void pub_options_init(pub_options_t *o)
     o->max_inflight = 64;
 }
 
-static void maybe_free_engine(pub_engine_t *e)
+void pub__engine_maybe_free(pub_engine_t *e)
 {
     if (e->freeing && !e->run && e->handles == 0) {
         memset(&e->key, 0, sizeof e->key);
@@ -180,275 +76,7 @@ static void on_handle_closed(uv_handle_t *h)
     pub_engine_t *e = h->data;
     free(h);
     e->handles--;
-    maybe_free_engine(e);
-}
-
-static void on_xchg_closed(uv_handle_t *h)
-{
-    xchg_t *x = h->data;
-    pub_engine_t *e = x->e;
-    free(x);
-    e->handles--;
-    maybe_free_engine(e);
-}
-
-/* ---- exchanges ------------------------------------------------------------ */
-
-int pub_status_retriable(int status)
-{
-    switch (status) {
-    case KMS_ETIMEOUT:
-    case KMS_ECONNREFUSED:
-    case KMS_ECLOSED:
-    case KMS_EIO:
-    case KMS_ESYS:
-    case KMS_EDNS_SERVFAIL:
-    case KMS_EDNS_BADANSWER:
-    case KMS_ENOMEM:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-static void xchg_unlink(xchg_t *x)
-{
-    run_t *r = x->run;
-    if (x->prev)
-        x->prev->next = x->next;
-    else if (r->live == x)
-        r->live = x->next;
-    if (x->next)
-        x->next->prev = x->prev;
-    x->next = x->prev = NULL;
-}
-
-/* Deliver the outcome and retire the exchange (its memory goes with the timer). */
-static void xchg_end(xchg_t *x, int status, const kms_dns_reply_t *reply)
-{
-    xchg_unlink(x);
-    uv_timer_stop(&x->timer);
-    kms_dns_msg_free(x->msg);
-    x->msg = NULL;
-    x->cb(x->ud, status, reply, x->attempt);
-    uv_close((uv_handle_t *)&x->timer, on_xchg_closed);
-}
-
-static void engine_dequeue(pub_engine_t *e)
-{
-    while (e->qhead && e->inflight < e->opt.max_inflight) {
-        xchg_t *x = e->qhead;
-        e->qhead = x->qnext;
-        if (!e->qhead)
-            e->qtail = NULL;
-        x->qnext = NULL;
-        x->queued = 0;
-        xchg_attempt(x);
-    }
-}
-
-/* The wait before the retry that follows attempt (or verification round)
- * @p attempt, counted from 1. */
-static uint64_t backoff_delay(const pub_options_t *o, unsigned attempt)
-{
-    return kms_backoff(o->backoff_ms, o->backoff_max_ms, attempt ? attempt - 1 : 0);
-}
-
-static void on_backoff(uv_timer_t *t)
-{
-    xchg_t *x = t->data;
-    x->in_backoff = 0;
-    if (x->run->canceled) {
-        xchg_end(x, KMS_ECANCELED, NULL);
-        return;
-    }
-    xchg_attempt(x);
-}
-
-static void xchg_fail_attempt(xchg_t *x, int status, const kms_dns_reply_t *reply)
-{
-    pub_engine_t *e = x->e;
-    unsigned max = x->max_attempts ? x->max_attempts : e->opt.attempts;
-    if (!x->run->canceled && pub_status_retriable(status) && (max == 0 || x->attempt < max)) {
-        uint64_t d = backoff_delay(&e->opt, x->attempt);
-        uint64_t quiet = 0;
-        if (e->opt.log_retries && kms_ratelimit(&e->retry_log, uv_now(e->loop), 150, &quiet)) {
-            char srv[KMS_ADDRSTRLEN], why[300], more[64] = "";
-            kms_dns_explain_ctx_t c = {x->is_update ? "update" : "query",
-                                       kms_addr_format_dns((struct sockaddr *)&x->srv, srv),
-                                       e->has_key ? e->key_display : NULL, NULL};
-            if (reply)
-                kms_dns_explain(reply, &c, why, sizeof why);
-            else
-                kms_dns_explain_err(status, &c, why, sizeof why);
-            if (quiet)
-                snprintf(more, sizeof more, " (%llu more failed attempts not logged)",
-                         (unsigned long long)quiet);
-            kms_warn("%s (attempt %u); retrying in %.1f s%s", why, x->attempt, (double)d / 1000.0,
-                     more);
-        }
-        x->in_backoff = 1;
-        uv_timer_start(&x->timer, on_backoff, d, 0);
-        return;
-    }
-    xchg_end(x, reply ? 0 : status, reply);
-}
-
-static void on_sent(int status, const uint8_t *wire, size_t len, const kms_dns_send_info_t *info,
-                    void *ud)
-{
-    xchg_t *x = ud;
-    pub_engine_t *e = x->e;
-    run_t *r = x->run;
-    kms_dns_reply_t *reply = NULL;
-
-    x->send = NULL;
-    e->inflight--;
-    engine_dequeue(e);
-    if (status == 0) {
-        status = kms_dns_reply_parse(x->msg, x->sign ? &e->key : NULL, wire, len, &reply);
-        if (status == 0) {
-            if (info->tcp)
-                r->stats.tcp++;
-            else
-                r->stats.udp++;
-            r->stats.tc_fallbacks += info->tc_fallback ? 1 : 0;
-            if (x->is_update)
-                r->stats.updates++;
-            else
-                r->stats.queries++;
-        }
-    }
-    if (status == 0 && !pub_status_retriable(reply->status)) {
-        xchg_end(x, 0, reply);
-    } else {
-        xchg_fail_attempt(x, status ? status : reply->status, reply);
-    }
-    kms_dns_reply_free(reply);
-}
-
-static void on_start_failed(uv_timer_t *t)
-{
-    xchg_t *x = t->data;
-    x->in_backoff = 0;
-    if (x->fatal)
-        xchg_end(x, x->start_err, NULL);
-    else
-        xchg_fail_attempt(x, x->start_err, NULL);
-}
-
-/* An attempt waits the engine's timeout, less when a deadline is closer
- * (never under 100 ms, so a nearby server still gets to answer). */
-static unsigned xchg_timeout(const xchg_t *x)
-{
-    uint64_t t = x->e->opt.timeout_ms, now = uv_now(x->e->loop);
-
-    if (x->deadline) {
-        uint64_t left = x->deadline > now ? x->deadline - now : 0;
-        if (left < t)
-            t = left < 100 ? 100 : left;
-    }
-    return (unsigned)t;
-}
-
-static void xchg_attempt(xchg_t *x)
-{
-    pub_engine_t *e = x->e;
-    uint8_t *wire = NULL;
-    size_t len = 0;
-    int rc;
-
-    if (x->run->canceled) {
-        x->in_backoff = 1; /* end from a timer, never re-entrantly */
-        uv_timer_start(&x->timer, on_backoff, 0, 0);
-        return;
-    }
-    if (e->inflight >= e->opt.max_inflight) {
-        x->queued = 1;
-        if (e->qtail)
-            e->qtail->qnext = x;
-        else
-            e->qhead = x;
-        e->qtail = x;
-        return;
-    }
-    x->attempt++;
-    x->run->stats.attempts++;
-    /* fresh ID and fresh signature for every attempt */
-    rc = kms_dns_msg_render(x->msg, (uint16_t)kms_random_uniform(65536), x->sign ? &e->key : NULL,
-                            &wire, &len);
-    if (rc == 0)
-        rc = kms_dns_send(e->loop, (struct sockaddr *)&x->srv, wire, len, xchg_timeout(x), 0,
-                          on_sent, x, &x->send);
-    free(wire);
-    if (rc < 0) {
-        /* report asynchronously, as if the attempt had failed on the wire;
-           a message that cannot be built never will be */
-        x->start_err =
-            rc == KMS_EALGORITHM || rc == KMS_EINVAL || rc == KMS_ETOOBIG || rc == KMS_ENOMEM
-                ? rc
-                : KMS_EIO;
-        x->fatal = x->start_err != KMS_EIO;
-        x->in_backoff = 1;
-        uv_timer_start(&x->timer, on_start_failed, 0, 0);
-        return;
-    }
-    e->inflight++;
-}
-
-/* Start an exchange of at most @p max_attempts attempts (0: the engine's),
- * none waiting past loop time @p deadline (0: no deadline); takes @p msg.
- * On failure the callback still runs (async). */
-static void xchg_start_bounded(run_t *r, kms_dns_msg_t *msg, const struct sockaddr *srv, int sign,
-                               unsigned max_attempts, uint64_t deadline, xchg_cb cb, void *ud)
-{
-    pub_engine_t *e = r->e;
-    xchg_t *x = calloc(1, sizeof *x);
-    if (!x || uv_timer_init(e->loop, &x->timer) < 0) {
-        /* cannot even arm a timer: fail synchronously (only under OOM) */
-        free(x);
-        kms_dns_msg_free(msg);
-        cb(ud, KMS_ENOMEM, NULL, 0);
-        return;
-    }
-    e->handles++;
-    x->timer.data = x;
-    x->run = r;
-    x->e = e;
-    x->msg = msg;
-    memcpy(&x->srv, srv, kms_addr_len(srv));
-    x->sign = sign;
-    x->is_update = kms_dns_msg_update_count(msg) > 0;
-    x->max_attempts = max_attempts;
-    x->deadline = deadline;
-    x->cb = cb;
-    x->ud = ud;
-    x->next = r->live;
-    if (r->live)
-        r->live->prev = x;
-    r->live = x;
-    if (!msg) {
-        x->in_backoff = 1;
-        x->start_err = KMS_EINVAL; /* the message could not be built */
-        x->fatal = 1;
-        uv_timer_start(&x->timer, on_start_failed, 0, 0);
-        return;
-    }
-    xchg_attempt(x);
-}
-
-static void xchg_start(run_t *r, kms_dns_msg_t *msg, const struct sockaddr *srv, int sign,
-                       xchg_cb cb, void *ud)
-{
-    xchg_start_bounded(r, msg, srv, sign, 0, 0, cb, ud);
-}
-
-static kms_dns_msg_t *query(const char *name, uint16_t type, int rd)
-{
-    kms_dns_msg_t *m = NULL;
-    if (kms_dns_msg_query_new(name, type, rd, &m) < 0)
-        return NULL;
-    return m;
+    pub__engine_maybe_free(e);
 }
 
 /* ---- run end -------------------------------------------------------------- */
@@ -497,7 +125,7 @@ static void run_maybe_done(run_t *r)
     r->cb(r->res, r->n, &r->stats, r->ud);
     e->run = NULL;
     run_free(r);
-    maybe_free_engine(e);
+    pub__engine_maybe_free(e);
 }
 
 /* ---- phase 3: per zone ---------------------------------------------------- */
@@ -601,9 +229,9 @@ static void send_update(zone_t *z)
     }
     if (rc < 0) {
         kms_dns_msg_free(m);
-        m = NULL; /* xchg_start reports the failure asynchronously */
+        m = NULL; /* pub__xchg_start reports the failure asynchronously */
     }
-    xchg_start(r, m, (struct sockaddr *)&z->primary, e->has_key, on_update, z);
+    pub__xchg_start(r, m, (struct sockaddr *)&z->primary, e->has_key, on_update, z);
 }
 
 typedef struct {
@@ -730,8 +358,8 @@ static void zone_work(zone_t *z)
         }
         q->z = z;
         q->dom = z->doms[k];
-        xchg_start(r, query(r->res[q->dom].owner, KMS_DNS_T_SRV, 0), (struct sockaddr *)&z->primary,
-                   0, on_current, q);
+        pub__xchg_start(r, pub__query(r->res[q->dom].owner, KMS_DNS_T_SRV, 0),
+                        (struct sockaddr *)&z->primary, 0, on_current, q);
     }
     zone_current_step(z); /* the +1; z may be gone after this */
 }
@@ -855,7 +483,7 @@ static void verify_round_end(zone_t *z)
     }
     /* Rounds go on until the deadline; the last one starts at it. */
     uint64_t now = uv_now(e->loop);
-    uint64_t delay = backoff_delay(&e->opt, z->vround);
+    uint64_t delay = pub__backoff_delay(&e->opt, z->vround);
     if (r->canceled || now >= z->vdeadline) {
         for (size_t k = 0; k < z->ndoms; k++) {
             dom_t *dd = &r->doms[z->doms[k]];
@@ -883,9 +511,9 @@ static void verify_ask(vq_t *q)
 {
     zone_t *z = q->z;
     run_t *r = z->run;
-    xchg_start_bounded(r, query(r->res[q->dom].owner, KMS_DNS_T_SRV, 0),
-                       (struct sockaddr *)&z->ns[q->ns].addr[q->addr], 0, 1, z->vdeadline,
-                       verify_answer, q);
+    pub__xchg_start_bounded(r, pub__query(r->res[q->dom].owner, KMS_DNS_T_SRV, 0),
+                            (struct sockaddr *)&z->ns[q->ns].addr[q->addr], 0, 1, z->vdeadline,
+                            verify_answer, q);
 }
 
 static void verify_answer(void *ud, int status, const kms_dns_reply_t *reply, unsigned attempts)
@@ -1010,8 +638,8 @@ static void on_ns(void *ud, int status, const kms_dns_reply_t *reply, unsigned a
             q->z = z;
             q->ns = k;
             z->pending++;
-            xchg_start(r, query(z->ns[k].name, types[t], 1), (struct sockaddr *)&e->resolver, 0,
-                       on_ns_addr, q);
+            pub__xchg_start(r, pub__query(z->ns[k].name, types[t], 1),
+                            (struct sockaddr *)&e->resolver, 0, on_ns_addr, q);
         }
     }
     if (--z->pending == 0)
@@ -1034,7 +662,8 @@ static void verify_round(zone_t *z)
     z->vdeadline = uv_now(e->loop) + e->opt.verify_timeout_ms;
     /* the timer's data is z while active; zone_finish() points it at the
        engine before closing (on_handle_closed needs the engine) */
-    xchg_start(r, query(z->name, KMS_DNS_T_NS, 0), (struct sockaddr *)&z->primary, 0, on_ns, z);
+    pub__xchg_start(r, pub__query(z->name, KMS_DNS_T_NS, 0), (struct sockaddr *)&z->primary, 0,
+                    on_ns, z);
 }
 
 /* ---- phase 2: zones ------------------------------------------------------- */
@@ -1060,7 +689,7 @@ static void on_mname(void *ud, int status, const kms_dns_reply_t *reply, unsigne
     }
     if (z->mname_try == 0 && !r->canceled) {
         z->mname_try = 1;
-        xchg_start(r, query(z->mname, KMS_DNS_T_AAAA, 1), disc_server(e), 0, on_mname, z);
+        pub__xchg_start(r, pub__query(z->mname, KMS_DNS_T_AAAA, 1), disc_server(e), 0, on_mname, z);
         return;
     }
     char msg[600], srv[KMS_ADDRSTRLEN];
@@ -1117,7 +746,8 @@ static void zones_start(run_t *r)
             memcpy(&zp->primary, &e->server, sizeof zp->primary);
             zone_work(zp);
         } else {
-            xchg_start(r, query(zp->mname, KMS_DNS_T_A, 1), disc_server(e), 0, on_mname, zp);
+            pub__xchg_start(r, pub__query(zp->mname, KMS_DNS_T_A, 1), disc_server(e), 0, on_mname,
+                            zp);
         }
     }
     r->zones_started = 1;
@@ -1207,7 +837,7 @@ static void on_soa(void *ud, int status, const kms_dns_reply_t *reply, unsigned 
 static void discover(dom_t *d)
 {
     run_t *r = d->run;
-    xchg_start(r, query(d->walk, d->qtype, 1), disc_server(r->e), 0, on_soa, d);
+    pub__xchg_start(r, pub__query(d->walk, d->qtype, 1), disc_server(r->e), 0, on_soa, d);
 }
 
 /* ---- API ------------------------------------------------------------------ */
@@ -1332,30 +962,7 @@ void pub_cancel(pub_engine_t *e)
         return;
     run_t *r = e->run;
     r->canceled = 1;
-    for (xchg_t *x = r->live; x; x = x->next) {
-        if (x->send)
-            kms_dns_send_cancel(x->send);
-        else if (x->queued || x->in_backoff) {
-            if (x->queued) {
-                /* take it out of the queue; end it from its timer */
-                xchg_t **pp = &e->qhead;
-                xchg_t *prev = NULL;
-                while (*pp && *pp != x) {
-                    prev = *pp;
-                    pp = &(*pp)->qnext;
-                }
-                if (*pp) {
-                    *pp = x->qnext;
-                    if (e->qtail == x)
-                        e->qtail = prev;
-                }
-                x->qnext = NULL;
-                x->queued = 0;
-            }
-            x->in_backoff = 1;
-            uv_timer_start(&x->timer, on_backoff, 0, 0);
-        }
-    }
+    pub__xchg_cancel(r);
     for (size_t z = 0; z < r->nzones; z++)
         if (r->zones[z].vtimer && !r->zones[z].done && r->zones[z].pending == 0)
             uv_timer_start(r->zones[z].vtimer, on_verify_timer, 0, 0);
@@ -1367,5 +974,5 @@ void pub_engine_free(pub_engine_t *e)
         return;
     e->freeing = 1;
     pub_cancel(e);
-    maybe_free_engine(e);
+    pub__engine_maybe_free(e);
 }

@@ -1,0 +1,145 @@
+/*
+ * pub_int.h - the publisher's internals, shared by the files of publisher/
+ * that implement publisher.h.  Internal to publisher/: nothing outside this
+ * folder includes it.
+ *
+ *   exchange.c  xchg_t: one DNS exchange with its retries; the in-flight queue
+ *
+ * Results flow back only through exchange callbacks: pub__xchg_start()
+ * calls its callback exactly once, from the loop (only when even a timer
+ * cannot be made, out of memory, from inside the call), with the reply or a
+ * transport error.  The callback writes results (pub__set_result()) and
+ * moves its phase on.
+ *
+ * Ownership: the engine owns its run (e->run).  An exchange owns its message
+ * and frees it as it ends; its memory goes in its timer's close callback.
+ * Handles are counted in e->handles; the engine's memory goes
+ * (pub__engine_maybe_free()) once it is being freed, has no run and no
+ * handle open.
+ */
+#ifndef KMS_PUBLISHER_PUB_INT_H
+#define KMS_PUBLISHER_PUB_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include "base/addr.h"
+#include "base/log.h"
+#include "dns/message.h"
+#include "publisher/publisher.h"
+
+typedef struct run run_t;
+typedef struct xchg xchg_t; /* exchange.c */
+typedef struct ns ns_t;
+
+/** Exchange outcome: status 0 with a reply (whose own status may be an error), or a
+ *  transport-level KMS_E* with reply NULL. */
+typedef void (*xchg_cb)(void *ud, int status, const kms_dns_reply_t *reply, unsigned attempts);
+
+typedef struct {
+    run_t *run;
+    size_t idx;
+    char walk[KMS_DNS_NAMELEN]; /* current discovery query name */
+    uint16_t qtype;             /* its type: SRV first (see on_soa), then SOA */
+    int zone;                   /* index into run->zones, -1 until found */
+    char zone_name[KMS_DNS_NAMELEN];
+    char mname[KMS_DNS_NAMELEN];
+    kms_srv_rec_t *cur; /* records found at the owner before the update */
+    size_t ncur;
+    int cur_ok;
+    int bad_ns; /* verify: NS not serving the state in the last round */
+    char bad_ns_name[KMS_DNS_NAMELEN];
+} dom_t;
+
+typedef struct {
+    run_t *run;
+    size_t idx;
+    char name[KMS_DNS_NAMELEN];
+    char mname[KMS_DNS_NAMELEN];
+    struct sockaddr_storage primary;
+    char primary_str[KMS_ADDRSTRLEN];
+    size_t *doms;
+    size_t ndoms;
+    size_t pending;
+    int mname_try; /* 0: A, 1: AAAA */
+    /* verify */
+    ns_t *ns;
+    size_t nns;
+    uv_timer_t *vtimer;
+    uint64_t vdeadline;
+    unsigned vround;
+    int done;
+} zone_t;
+
+struct run {
+    pub_engine_t *e;
+    pub_op_t op;
+    dom_t *doms;
+    pub_result_t *res;
+    size_t n;
+    zone_t *zones;
+    size_t nzones;
+    size_t disc_pending, zones_pending;
+    int zones_started;
+    pub_done_cb cb;
+    void *ud;
+    pub_stats_t stats;
+    int canceled;
+    xchg_t *live;
+};
+
+struct pub_engine {
+    uv_loop_t *loop;
+    pub_options_t opt;
+    char target[KMS_DNS_NAMELEN];
+    struct sockaddr_storage server, resolver;
+    int has_server;
+    kms_tsig_key_t key;
+    int has_key;
+    char key_display[KMS_TSIG_NAMELEN];
+    run_t *run;
+    unsigned inflight;
+    xchg_t *qhead, *qtail;
+    unsigned handles; /* open uv handles owned by the engine's runs */
+    int freeing;
+    kms_ratelimit_t retry_log; /* log_retries: a line per 150 ms at most (an exchange retries
+                                  after >= 187 ms, so its own lines all show) */
+};
+
+/* ---- engine.c ------------------------------------------------------------- */
+
+/** Free @p e if it is being freed, has no run and no open handle. */
+void pub__engine_maybe_free(pub_engine_t *e);
+
+/* ---- exchange.c ----------------------------------------------------------- */
+
+/**
+ * Start an exchange of @p msg with @p srv, signed with the engine's key if
+ * @p sign; takes @p msg (NULL: the message could not be built, reported as
+ * KMS_EINVAL).  At most @p max_attempts attempts (0: the engine's), none
+ * waiting past loop time @p deadline (0: no deadline).  @p cb runs once,
+ * from the loop; on failure to start too (async), except when not even the
+ * exchange's timer can be made (out of memory): then from inside this call.
+ */
+void pub__xchg_start_bounded(run_t *r, kms_dns_msg_t *msg, const struct sockaddr *srv, int sign,
+                             unsigned max_attempts, uint64_t deadline, xchg_cb cb, void *ud);
+
+/** pub__xchg_start_bounded() with the engine's attempts and no deadline. */
+void pub__xchg_start(run_t *r, kms_dns_msg_t *msg, const struct sockaddr *srv, int sign, xchg_cb cb,
+                     void *ud);
+
+/** A query for @p name / @p type, recursion desired if @p rd; NULL if it cannot be built.
+ *  The caller owns it (pub__xchg_start() takes it). */
+kms_dns_msg_t *pub__query(const char *name, uint16_t type, int rd);
+
+/** The wait before the retry that follows attempt (or verification round)
+ *  @p attempt, counted from 1. */
+uint64_t pub__backoff_delay(const pub_options_t *o, unsigned attempt);
+
+/** Cancel every live exchange of @p r (r->canceled is set): those on the
+ *  wire are canceled, the queued and waiting ones end from their timer. */
+void pub__xchg_cancel(run_t *r);
+
+#endif
