@@ -4,6 +4,7 @@
  * folder includes it.
  *
  *   exchange.c  xchg_t: one DNS exchange with its retries; the in-flight queue
+ *   verify.c    every name server serves the new state
  *
  * Results flow back only through exchange callbacks: pub__xchg_start()
  * calls its callback exactly once, from the loop (only when even a timer
@@ -108,10 +109,18 @@ struct pub_engine {
                                   after >= 187 ms, so its own lines all show) */
 };
 
-/* ---- engine.c ------------------------------------------------------------- */
+/* ---- publisher.c ---------------------------------------------------------- */
 
 /** Free @p e if it is being freed, has no run and no open handle. */
 void pub__engine_maybe_free(pub_engine_t *e);
+
+/** Result of domain @p i: @p status (0 or KMS_E*), the message, the time now. */
+void pub__set_result(run_t *r, size_t i, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/** The one end of zone @p z (a second call is a no-op): closes its
+ *  verification timer; the last zone's end may end the run (and free it). */
+void pub__zone_finish(zone_t *z);
 
 /* ---- exchange.c ----------------------------------------------------------- */
 
@@ -141,5 +150,18 @@ uint64_t pub__backoff_delay(const pub_options_t *o, unsigned attempt);
 /** Cancel every live exchange of @p r (r->canceled is set): those on the
  *  wire are canceled, the queued and waiting ones end from their timer. */
 void pub__xchg_cancel(run_t *r);
+
+/* ---- verify.c ------------------------------------------------------------- */
+
+/** Verify zone @p z, whose UPDATE succeeded; ends with pub__zone_finish(). */
+void pub__verify_start(zone_t *z);
+
+/** Close @p z's verification timer, if any (its memory goes in the close callback). */
+void pub__verify_stop(zone_t *z);
+
+/** The run is canceled: a zone waiting for its next verification round ends
+ *  now, from its timer (KMS_ECANCELED); one with queries out ends as they
+ *  come back canceled. */
+void pub__verify_cancel(zone_t *z);
 
 #endif

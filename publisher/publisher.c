@@ -25,19 +25,6 @@
 #include "dns/resolvconf.h"
 #include "publisher/pub_int.h"
 
-/* A name server of the zone (--verify): every address found for its name,
-   at most NS_MAX_PER_FAMILY of each family. */
-#define NS_MAX_PER_FAMILY 4
-struct ns {
-    char name[KMS_DNS_NAMELEN];
-    struct sockaddr_storage addr[2 * NS_MAX_PER_FAMILY];
-    size_t naddr;
-    size_t cur; /* the address that answered last: asked first next round */
-};
-
-static void zone_finish(zone_t *z);
-static void verify_round(zone_t *z);
-
 const char *pub_op_name(pub_op_t op)
 {
     switch (op) {
@@ -71,19 +58,9 @@ void pub__engine_maybe_free(pub_engine_t *e)
     }
 }
 
-static void on_handle_closed(uv_handle_t *h)
-{
-    pub_engine_t *e = h->data;
-    free(h);
-    e->handles--;
-    pub__engine_maybe_free(e);
-}
-
 /* ---- run end -------------------------------------------------------------- */
 
-static void set_result(run_t *r, size_t i, int status, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void set_result(run_t *r, size_t i, int status, const char *fmt, ...)
+void pub__set_result(run_t *r, size_t i, int status, const char *fmt, ...)
 {
     pub_result_t *res = &r->res[i];
     va_list ap;
@@ -119,8 +96,8 @@ static void run_maybe_done(run_t *r)
     pub_engine_t *e = r->e;
     for (size_t i = 0; i < r->n; i++) {
         if (r->res[i].time == 0)
-            set_result(r, i, r->canceled ? KMS_ECANCELED : KMS_EIO, "%s",
-                       r->canceled ? "canceled" : "not processed");
+            pub__set_result(r, i, r->canceled ? KMS_ECANCELED : KMS_EIO, "%s",
+                            r->canceled ? "canceled" : "not processed");
     }
     r->cb(r->res, r->n, &r->stats, r->ud);
     e->run = NULL;
@@ -168,28 +145,28 @@ static void on_update(void *ud, int status, const kms_dns_reply_t *reply, unsign
         pub_result_t *res = &r->res[i];
         res->attempts = attempts;
         if (st) {
-            set_result(r, i, st, "%s", why);
+            pub__set_result(r, i, st, "%s", why);
             continue;
         }
         char rr[700];
         fmt_rr(rr, sizeof rr, res->owner, e->opt.ttl, res->priority, res->weight, e->opt.port,
                e->target);
         if (r->op == PUB_PUBLISH)
-            set_result(r, i, 0, "published %s (zone %s, server %s%s)", rr, z->name, z->primary_str,
-                       res->replaced ? ", replaced our older record" : "");
+            pub__set_result(r, i, 0, "published %s (zone %s, server %s%s)", rr, z->name,
+                            z->primary_str, res->replaced ? ", replaced our older record" : "");
         else if (res->removed)
-            set_result(r, i, 0, "removed %d record%s of %s from %s (zone %s, server %s)",
-                       res->removed, res->removed == 1 ? "" : "s", e->target, res->owner, z->name,
-                       z->primary_str);
+            pub__set_result(r, i, 0, "removed %d record%s of %s from %s (zone %s, server %s)",
+                            res->removed, res->removed == 1 ? "" : "s", e->target, res->owner,
+                            z->name, z->primary_str);
         else
-            set_result(r, i, 0, "not published: no record of %s at %s (zone %s, server %s)",
-                       e->target, res->owner, z->name, z->primary_str);
+            pub__set_result(r, i, 0, "not published: no record of %s at %s (zone %s, server %s)",
+                            e->target, res->owner, z->name, z->primary_str);
     }
     if (!st && e->opt.verify && !r->canceled) {
-        verify_round(z);
+        pub__verify_start(z);
         return;
     }
-    zone_finish(z);
+    pub__zone_finish(z);
 }
 
 static void send_update(zone_t *z)
@@ -279,7 +256,7 @@ static void zone_current_step(zone_t *z)
     if (--z->pending > 0)
         return;
     if (r->op == PUB_SHOW || r->canceled) {
-        zone_finish(z);
+        pub__zone_finish(z);
         return;
     }
     /* A domain whose current records could not be read is not updated (its
@@ -291,7 +268,7 @@ static void zone_current_step(zone_t *z)
             z->doms[k++] = z->doms[i];
     z->ndoms = k;
     if (k == 0)
-        zone_finish(z);
+        pub__zone_finish(z);
     else
         send_update(z);
 }
@@ -311,12 +288,13 @@ static void current_done(zone_t *z, dom_t *d, int st, int status, const kms_dns_
         res->records = d->cur;
         res->nrecords = d->ncur;
         d->cur = NULL;
-        set_result(r, d->idx, 0, "%zu record%s at %s (zone %s, server %s)", res->nrecords,
-                   res->nrecords == 1 ? "" : "s", res->owner, z->name, z->primary_str);
+        pub__set_result(r, d->idx, 0, "%zu record%s at %s (zone %s, server %s)", res->nrecords,
+                        res->nrecords == 1 ? "" : "s", res->owner, z->name, z->primary_str);
     } else if (!d->cur_ok && reply && reply->status) {
-        set_result(r, d->idx, st, "%s%s", pre, kms_dns_explain(reply, &c, why, sizeof why));
+        pub__set_result(r, d->idx, st, "%s%s", pre, kms_dns_explain(reply, &c, why, sizeof why));
     } else if (!d->cur_ok) {
-        set_result(r, d->idx, st, "%s%s", pre, kms_dns_explain_err(status, &c, why, sizeof why));
+        pub__set_result(r, d->idx, st, "%s%s", pre,
+                        kms_dns_explain_err(status, &c, why, sizeof why));
     }
     zone_current_step(z);
 }
@@ -367,303 +345,19 @@ static void zone_work(zone_t *z)
 static void zone_fail(zone_t *z, int status, const char *msg)
 {
     for (size_t k = 0; k < z->ndoms; k++)
-        set_result(z->run, z->doms[k], status, "%s", msg);
-    zone_finish(z);
+        pub__set_result(z->run, z->doms[k], status, "%s", msg);
+    pub__zone_finish(z);
 }
 
-static void zone_finish(zone_t *z)
+void pub__zone_finish(zone_t *z)
 {
     run_t *r = z->run;
     if (z->done)
         return;
     z->done = 1;
-    if (z->vtimer) {
-        uv_timer_stop(z->vtimer);
-        z->vtimer->data = r->e;
-        uv_close((uv_handle_t *)z->vtimer, on_handle_closed);
-        z->vtimer = NULL;
-    }
+    pub__verify_stop(z);
     r->zones_pending--;
     run_maybe_done(r);
-}
-
-/* ---- verification --------------------------------------------------------- */
-
-/* One verify query: does name server @c ns serve the new state of domain
-   @c dom?  Asked at one of the server's addresses, and at the next one when
-   no usable answer comes (lost, refused: an address, not the server). */
-typedef struct {
-    zone_t *z;
-    size_t ns;
-    size_t dom;
-    size_t addr;  /* index into z->ns[ns].addr being asked */
-    size_t tried; /* addresses asked in this round */
-} vq_t;
-
-static void on_verify_timer(uv_timer_t *t);
-
-/* Keep the address of an A/AAAA record @p x for @p ns, with the primary's
-   port (tests and labs run every server on one port), unless it is known
-   already or NS_MAX_PER_FAMILY of its family are. */
-static void ns_add_addr(const zone_t *z, ns_t *ns, const kms_dns_rr_t *x)
-{
-    struct sockaddr_storage ss;
-    size_t same = 0;
-
-    if (kms_addr_from_bytes(x->family, x->addr, kms_addr_port((const struct sockaddr *)&z->primary),
-                            &ss) < 0)
-        return;
-    for (size_t i = 0; i < ns->naddr; i++) {
-        if (ns->addr[i].ss_family != ss.ss_family)
-            continue;
-        if (memcmp(&ns->addr[i], &ss, sizeof ss) == 0)
-            return;
-        same++;
-    }
-    if (same < NS_MAX_PER_FAMILY)
-        ns->addr[ns->naddr++] = ss;
-}
-
-/* Does @p reply (an SRV answer at the owner) show the new state?  Our
-   record counts when target, port, priority and weight match; its TTL is
-   not compared: a name server gives every record of one RRset the same
-   TTL, so another host's record at the name may have set it. */
-static int verify_serves(const run_t *r, const pub_result_t *res, const kms_dns_reply_t *reply)
-{
-    const pub_engine_t *e = r->e;
-    int found = 0;
-
-    for (size_t i = 0; i < reply->nrrs; i++) {
-        const kms_dns_rr_t *x = &reply->rrs[i];
-        if (x->section != KMS_DNS_ANSWER || x->type != KMS_DNS_T_SRV ||
-            !kms_dname_eq(x->target, e->target) || x->port != e->opt.port)
-            continue;
-        if (r->op == PUB_UNPUBLISH)
-            found = 1; /* any record of ours left means not yet removed */
-        else if (x->priority == res->priority && x->weight == res->weight) {
-            if (found == 0)
-                found = 1;
-        } else
-            found = -1; /* an old record of ours still served */
-    }
-    return r->op == PUB_PUBLISH ? found == 1 : found == 0;
-}
-
-/* Name server @p ns does not (yet) serve @p d's new state: remember the
-   first such server of the round, for the message. */
-static void verify_mark_bad(dom_t *d, const ns_t *ns, const char *why)
-{
-    if (d->bad_ns)
-        return;
-    d->bad_ns = 1;
-    snprintf(d->bad_ns_name, sizeof d->bad_ns_name, "%.*s%s",
-             (int)(sizeof d->bad_ns_name - 1 - strlen(why)), ns->name, why);
-}
-
-/* Every query of the round is in: done, given up, or another round. */
-static void verify_round_end(zone_t *z)
-{
-    run_t *r = z->run;
-    pub_engine_t *e = r->e;
-    int all = 1;
-
-    for (size_t k = 0; k < z->ndoms; k++)
-        if (r->doms[z->doms[k]].bad_ns)
-            all = 0;
-    if (all) {
-        for (size_t k = 0; k < z->ndoms; k++) {
-            pub_result_t *x = &r->res[z->doms[k]];
-            x->verified = 1;
-            size_t l = strlen(x->message);
-            snprintf(x->message + l, sizeof x->message - l, "; verified on %zu name server%s",
-                     z->nns, z->nns == 1 ? "" : "s");
-        }
-        zone_finish(z);
-        return;
-    }
-    /* Rounds go on until the deadline; the last one starts at it. */
-    uint64_t now = uv_now(e->loop);
-    uint64_t delay = pub__backoff_delay(&e->opt, z->vround);
-    if (r->canceled || now >= z->vdeadline) {
-        for (size_t k = 0; k < z->ndoms; k++) {
-            dom_t *dd = &r->doms[z->doms[k]];
-            if (!dd->bad_ns)
-                continue;
-            set_result(r, dd->idx, KMS_ETIMEOUT,
-                       "%s, but name server %s does not serve the new state of %s after %.0f s",
-                       r->op == PUB_PUBLISH ? "updated" : "removed", dd->bad_ns_name,
-                       r->res[dd->idx].owner, (double)e->opt.verify_timeout_ms / 1000.0);
-        }
-        zone_finish(z);
-        return;
-    }
-    if (delay > z->vdeadline - now)
-        delay = z->vdeadline - now;
-    uv_timer_start(z->vtimer, on_verify_timer, delay, 0);
-}
-
-static void verify_answer(void *ud, int status, const kms_dns_reply_t *reply, unsigned attempts);
-
-/* Ask q's name server, at its current address, for the domain's records:
-   one attempt a round (the rounds are the retries), none outlasting the
-   deadline. */
-static void verify_ask(vq_t *q)
-{
-    zone_t *z = q->z;
-    run_t *r = z->run;
-    pub__xchg_start_bounded(r, pub__query(r->res[q->dom].owner, KMS_DNS_T_SRV, 0),
-                            (struct sockaddr *)&z->ns[q->ns].addr[q->addr], 0, 1, z->vdeadline,
-                            verify_answer, q);
-}
-
-static void verify_answer(void *ud, int status, const kms_dns_reply_t *reply, unsigned attempts)
-{
-    vq_t *q = ud;
-    zone_t *z = q->z;
-    run_t *r = z->run;
-    ns_t *ns = &z->ns[q->ns];
-    (void)attempts;
-
-    int st = status ? status : reply->status;
-    int answered = st == 0 || st == KMS_EDNS_NXDOMAIN;
-    if (!answered && ++q->tried < ns->naddr && !r->canceled && uv_now(r->e->loop) < z->vdeadline) {
-        /* no usable answer at this address: the same server's next one */
-        q->addr = (q->addr + 1) % ns->naddr;
-        verify_ask(q);
-        return;
-    }
-    if (answered)
-        ns->cur = q->addr; /* asked first in the next round */
-    if (!answered || !verify_serves(r, &r->res[q->dom], reply))
-        verify_mark_bad(&r->doms[q->dom], ns, "");
-    free(q);
-    if (--z->pending == 0)
-        verify_round_end(z);
-}
-
-static void verify_query_all(zone_t *z)
-{
-    run_t *r = z->run;
-    z->vround++;
-    z->pending = 1; /* held until every query is on its way */
-    for (size_t k = 0; k < z->ndoms; k++)
-        r->doms[z->doms[k]].bad_ns = 0;
-    for (size_t n = 0; n < z->nns; n++) {
-        ns_t *ns = &z->ns[n];
-        for (size_t k = 0; k < z->ndoms; k++) {
-            dom_t *d = &r->doms[z->doms[k]];
-            vq_t *q = ns->naddr ? calloc(1, sizeof *q) : NULL;
-            if (!q) {
-                /* cannot be asked: counts as not serving */
-                verify_mark_bad(d, ns, ns->naddr ? "" : " (no address)");
-                continue;
-            }
-            q->z = z;
-            q->ns = n;
-            q->dom = z->doms[k];
-            q->addr = ns->cur;
-            z->pending++;
-            verify_ask(q);
-        }
-    }
-    if (--z->pending == 0)
-        verify_round_end(z);
-}
-
-static void on_verify_timer(uv_timer_t *t)
-{
-    zone_t *z = t->data;
-    if (z->run->canceled) {
-        for (size_t k = 0; k < z->ndoms; k++)
-            set_result(z->run, z->doms[k], KMS_ECANCELED, "canceled during verification");
-        zone_finish(z);
-        return;
-    }
-    verify_query_all(z);
-}
-
-static void on_ns_addr(void *ud, int status, const kms_dns_reply_t *reply, unsigned attempts)
-{
-    vq_t *q = ud;
-    zone_t *z = q->z;
-    (void)attempts;
-    (void)status;
-    for (size_t i = 0; reply && i < reply->nrrs; i++)
-        if (reply->rrs[i].section == KMS_DNS_ANSWER)
-            ns_add_addr(z, &z->ns[q->ns], &reply->rrs[i]);
-    free(q);
-    if (--z->pending == 0)
-        verify_query_all(z);
-}
-
-static void on_ns(void *ud, int status, const kms_dns_reply_t *reply, unsigned attempts)
-{
-    zone_t *z = ud;
-    run_t *r = z->run;
-    pub_engine_t *e = r->e;
-    (void)attempts;
-    int st = status ? status : reply->status;
-    size_t n = 0;
-    for (size_t i = 0; st == 0 && i < reply->nrrs; i++)
-        n += reply->rrs[i].section == KMS_DNS_ANSWER && reply->rrs[i].type == KMS_DNS_T_NS;
-    z->ns = n ? calloc(n, sizeof *z->ns) : NULL;
-    if (!z->ns) {
-        for (size_t k = 0; k < z->ndoms; k++)
-            set_result(r, z->doms[k], st ? st : KMS_ENOENT,
-                       "updated, but the NS set of %s could not be read from %s", z->name,
-                       z->primary_str);
-        zone_finish(z);
-        return;
-    }
-    for (size_t i = 0; i < reply->nrrs; i++) {
-        const kms_dns_rr_t *x = &reply->rrs[i];
-        if (x->section == KMS_DNS_ANSWER && x->type == KMS_DNS_T_NS)
-            snprintf(z->ns[z->nns++].name, KMS_DNS_NAMELEN, "%s", x->target);
-    }
-    /* glue (A and AAAA) from the answer itself first */
-    for (size_t i = 0; i < reply->nrrs; i++)
-        for (size_t k = 0; reply->rrs[i].family && k < z->nns; k++)
-            if (kms_dname_eq(z->ns[k].name, reply->rrs[i].name))
-                ns_add_addr(z, &z->ns[k], &reply->rrs[i]);
-    /* Names without glue are looked up as discovery looks up names: at the
-       resolver with recursion desired, A and AAAA.  The primary need not
-       serve them (ns1.isp.example is not in our zone) and may refuse. */
-    z->pending = 1; /* held until every lookup is on its way */
-    for (size_t k = 0; k < z->nns; k++) {
-        static const uint16_t types[] = {KMS_DNS_T_A, KMS_DNS_T_AAAA};
-        for (size_t t = 0; !z->ns[k].naddr && t < 2; t++) {
-            vq_t *q = calloc(1, sizeof *q);
-            if (!q)
-                continue; /* the name server stays without that address */
-            q->z = z;
-            q->ns = k;
-            z->pending++;
-            pub__xchg_start(r, pub__query(z->ns[k].name, types[t], 1),
-                            (struct sockaddr *)&e->resolver, 0, on_ns_addr, q);
-        }
-    }
-    if (--z->pending == 0)
-        verify_query_all(z);
-}
-
-static void verify_round(zone_t *z)
-{
-    run_t *r = z->run;
-    pub_engine_t *e = r->e;
-    z->vtimer = malloc(sizeof *z->vtimer);
-    if (!z->vtimer || uv_timer_init(e->loop, z->vtimer) < 0) {
-        free(z->vtimer);
-        z->vtimer = NULL;
-        zone_finish(z);
-        return;
-    }
-    e->handles++;
-    z->vtimer->data = z;
-    z->vdeadline = uv_now(e->loop) + e->opt.verify_timeout_ms;
-    /* the timer's data is z while active; zone_finish() points it at the
-       engine before closing (on_handle_closed needs the engine) */
-    pub__xchg_start(r, pub__query(z->name, KMS_DNS_T_NS, 0), (struct sockaddr *)&z->primary, 0,
-                    on_ns, z);
 }
 
 /* ---- phase 2: zones ------------------------------------------------------- */
@@ -708,7 +402,7 @@ static void zones_start(run_t *r)
         r->zones_started = 1;
         for (size_t i = 0; i < r->n; i++)
             if (!r->res[i].time)
-                set_result(r, i, KMS_ENOMEM, "out of memory");
+                pub__set_result(r, i, KMS_ENOMEM, "out of memory");
         run_maybe_done(r);
         return;
     }
@@ -727,7 +421,7 @@ static void zones_start(run_t *r)
             snprintf(nzp->mname, sizeof nzp->mname, "%s", d->mname);
             nzp->doms = calloc(r->n, sizeof *nzp->doms);
             if (!nzp->doms) {
-                set_result(r, i, KMS_ENOMEM, "out of memory");
+                pub__set_result(r, i, KMS_ENOMEM, "out of memory");
                 nz--;
                 continue;
             }
@@ -777,8 +471,8 @@ static void on_soa(void *ud, int status, const kms_dns_reply_t *reply, unsigned 
         char n[32] = "";
         if (attempts > 1)
             snprintf(n, sizeof n, " (%u attempts)", attempts);
-        set_result(r, d->idx, status, "zone of %s not found: %s%s", r->res[d->idx].owner,
-                   kms_dns_explain_err(status, &c, why, sizeof why), n);
+        pub__set_result(r, d->idx, status, "zone of %s not found: %s%s", r->res[d->idx].owner,
+                        kms_dns_explain_err(status, &c, why, sizeof why), n);
         disc_done(r);
         return;
     }
@@ -801,8 +495,8 @@ static void on_soa(void *ud, int status, const kms_dns_reply_t *reply, unsigned 
            now (a zone that failed to load, say).  Stripping labels would
            only hide that behind the parent's REFUSED; retrying may pass. */
         c.zone = d->walk;
-        set_result(r, d->idx, reply->status, "zone of %s not found: %s", r->res[d->idx].owner,
-                   kms_dns_explain(reply, &c, why, sizeof why));
+        pub__set_result(r, d->idx, reply->status, "zone of %s not found: %s", r->res[d->idx].owner,
+                        kms_dns_explain(reply, &c, why, sizeof why));
         disc_done(r);
         return;
     }
@@ -822,11 +516,11 @@ static void on_soa(void *ud, int status, const kms_dns_reply_t *reply, unsigned 
     const char *dot = strchr(d->walk, '.');
     if (r->canceled || !dot || !dot[1]) {
         if (r->canceled)
-            set_result(r, d->idx, KMS_ECANCELED, "canceled");
+            pub__set_result(r, d->idx, KMS_ECANCELED, "canceled");
         else
-            set_result(r, d->idx, reply->status ? reply->status : KMS_ENOENT,
-                       "no zone found for %s at %s (last answer %s)", r->res[d->idx].owner, srv,
-                       kms_dns_rcode_name(reply->rcode));
+            pub__set_result(r, d->idx, reply->status ? reply->status : KMS_ENOENT,
+                            "no zone found for %s at %s (last answer %s)", r->res[d->idx].owner,
+                            srv, kms_dns_rcode_name(reply->rcode));
         disc_done(r);
         return;
     }
@@ -964,8 +658,7 @@ void pub_cancel(pub_engine_t *e)
     r->canceled = 1;
     pub__xchg_cancel(r);
     for (size_t z = 0; z < r->nzones; z++)
-        if (r->zones[z].vtimer && !r->zones[z].done && r->zones[z].pending == 0)
-            uv_timer_start(r->zones[z].vtimer, on_verify_timer, 0, 0);
+        pub__verify_cancel(&r->zones[z]);
 }
 
 void pub_engine_free(pub_engine_t *e)
