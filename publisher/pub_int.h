@@ -4,6 +4,7 @@
  * folder includes it.
  *
  *   exchange.c  xchg_t: one DNS exchange with its retries; the in-flight queue
+ *   update.c    phase 3: current records, one UPDATE per zone, results
  *   verify.c    every name server serves the new state
  *
  * Results flow back only through exchange callbacks: pub__xchg_start()
@@ -118,9 +119,10 @@ void pub__engine_maybe_free(pub_engine_t *e);
 void pub__set_result(run_t *r, size_t i, int status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/** The one end of zone @p z (a second call is a no-op): closes its
- *  verification timer; the last zone's end may end the run (and free it). */
-void pub__zone_finish(zone_t *z);
+/** End @p r if discovery and every zone are done: results not set yet say
+ *  canceled or "not processed", the user callback runs, then the run is
+ *  freed (and the engine, if it is being freed). */
+void pub__run_maybe_done(run_t *r);
 
 /* ---- exchange.c ----------------------------------------------------------- */
 
@@ -150,6 +152,23 @@ uint64_t pub__backoff_delay(const pub_options_t *o, unsigned attempt);
 /** Cancel every live exchange of @p r (r->canceled is set): those on the
  *  wire are canceled, the queued and waiting ones end from their timer. */
 void pub__xchg_cancel(run_t *r);
+
+/* ---- update.c ------------------------------------------------------------- */
+
+/** Keep the SRV records at @p owner found in @p reply (NULL: none) as @p d's
+ *  current state (d->cur, owned by d; d->cur_ok 0 when they could not be kept). */
+void pub__take_current(dom_t *d, const char *owner, const kms_dns_reply_t *reply);
+
+/** Phase 3 for zone @p z, whose primary is known: read the current records,
+ *  send the UPDATE, set the results.  May end the zone, and the run. */
+void pub__zone_work(zone_t *z);
+
+/** End zone @p z with @p status and message @p msg for each of its domains. */
+void pub__zone_fail(zone_t *z, int status, const char *msg);
+
+/** The one end of zone @p z (a second call is a no-op): closes its
+ *  verification timer; the last zone's end may end the run (and free it). */
+void pub__zone_finish(zone_t *z);
 
 /* ---- verify.c ------------------------------------------------------------- */
 
