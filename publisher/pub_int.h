@@ -3,6 +3,7 @@
  * that implement publisher.h.  Internal to publisher/: nothing outside this
  * folder includes it.
  *
+ *   discover.c  phase 1 (the SOA walk) and 2 (zones, their primary)
  *   exchange.c  xchg_t: one DNS exchange with its retries; the in-flight queue
  *   update.c    phase 3: current records, one UPDATE per zone, results
  *   verify.c    every name server serves the new state
@@ -123,6 +124,12 @@ void pub__set_result(run_t *r, size_t i, int status, const char *fmt, ...)
  *  canceled or "not processed", the user callback runs, then the run is
  *  freed (and the engine, if it is being freed). */
 void pub__run_maybe_done(run_t *r);
+
+/* ---- discover.c ----------------------------------------------------------- */
+
+/** Phase 1 for domain @p d: ask for its zone (the next name of its walk).
+ *  The last domain's end starts phase 2 (zones, their primary). */
+void pub__discover(dom_t *d);
 
 /* ---- exchange.c ----------------------------------------------------------- */
 
