@@ -1,22 +1,36 @@
 /*
- * pub_int.h - the publisher's internals, shared by the files of publisher/
- * that implement publisher.h.  Internal to publisher/: nothing outside this
- * folder includes it.
+ * pub_int.h - the publisher's internals: the types of a run and the calls
+ * the files of publisher/ make into each other (prefix pub__).  Internal to
+ * publisher/: nothing outside this folder includes it.
  *
+ *   engine.c    the API of publisher.h: options, engine, a run's start,
+ *               cancel and end
+ *   exchange.c  xchg_t: one DNS exchange, its retries; the in-flight queue
  *   discover.c  phase 1 (the SOA walk) and 2 (zones, their primary)
- *   exchange.c  xchg_t: one DNS exchange with its retries; the in-flight queue
- *   update.c    phase 3: current records, one UPDATE per zone, results
- *   verify.c    every name server serves the new state
+ *   update.c    phase 3: current records, one UPDATE per zone, results;
+ *               a zone's end
+ *   verify.c    verification: every name server serves the new state
  *
+ * A run owns one dom_t per input domain and one zone_t per zone found.
  * Results flow back only through exchange callbacks: pub__xchg_start()
- * calls its callback exactly once, from the loop (only when even a timer
- * cannot be made, out of memory, from inside the call), with the reply or a
- * transport error.  The callback writes results (pub__set_result()) and
- * moves its phase on.
+ * calls its callback exactly once, with the reply or a transport error;
+ * the callback writes results (pub__set_result()) and moves its phase on.
+ * Counters tell when a phase is over: run->disc_pending (domains still
+ * walking) ends phase 1 and starts phase 2; zone->pending counts a zone's
+ * open queries of one step (current records, NS addresses, a verification
+ * round), and is held one higher while a loop is still sending them, so
+ * that the step cannot end under the loop's feet; pub__zone_finish(), a
+ * zone's one end, counts run->zones_pending down; the run ends
+ * (pub__run_maybe_done(): user callback, then free) when discovery and
+ * every zone are done.
  *
- * Ownership: the engine owns its run (e->run).  An exchange owns its message
- * and frees it as it ends; its memory goes in its timer's close callback.
- * Handles are counted in e->handles; the engine's memory goes
+ * Ownership: the engine owns its run (e->run); the run owns doms, res and
+ * zones; a zone its doms (indexes) and ns; a dom its cur, which moves to
+ * res->records for show; run_free() (engine.c) frees all of them.  An
+ * exchange owns its message and frees it as it ends; the per-query ud of
+ * update.c and verify.c (dq_t, vq_t) is freed by its callback.  Handles (an
+ * exchange's timer, a verifying zone's vtimer) are counted in e->handles
+ * and their memory goes in their close callback; the engine's goes
  * (pub__engine_maybe_free()) once it is being freed, has no run and no
  * handle open.
  */
@@ -34,18 +48,19 @@
 #include "publisher/publisher.h"
 
 typedef struct run run_t;
-typedef struct xchg xchg_t; /* exchange.c */
-typedef struct ns ns_t;
+typedef struct xchg xchg_t; /* defined in exchange.c */
+typedef struct ns ns_t;     /* a zone's name server, defined in verify.c */
 
 /** Exchange outcome: status 0 with a reply (whose own status may be an error), or a
  *  transport-level KMS_E* with reply NULL. */
 typedef void (*xchg_cb)(void *ud, int status, const kms_dns_reply_t *reply, unsigned attempts);
 
+/* One input domain of a run (its result is run->res[idx]). */
 typedef struct {
     run_t *run;
     size_t idx;
     char walk[KMS_DNS_NAMELEN]; /* current discovery query name */
-    uint16_t qtype;             /* its type: SRV first (see on_soa), then SOA */
+    uint16_t qtype;             /* its type: SRV first (on_soa, discover.c), then SOA */
     int zone;                   /* index into run->zones, -1 until found */
     char zone_name[KMS_DNS_NAMELEN];
     char mname[KMS_DNS_NAMELEN];
@@ -56,6 +71,7 @@ typedef struct {
     char bad_ns_name[KMS_DNS_NAMELEN];
 } dom_t;
 
+/* One zone found, with the domains in it (indexes into run->doms). */
 typedef struct {
     run_t *run;
     size_t idx;
@@ -76,6 +92,7 @@ typedef struct {
     int done;
 } zone_t;
 
+/* One pub_run(): engine->run while active. */
 struct run {
     pub_engine_t *e;
     pub_op_t op;
@@ -93,6 +110,7 @@ struct run {
     xchg_t *live;
 };
 
+/* The engine: its options (copied), the active run, the in-flight queue. */
 struct pub_engine {
     uv_loop_t *loop;
     pub_options_t opt;
@@ -111,7 +129,7 @@ struct pub_engine {
                                   after >= 187 ms, so its own lines all show) */
 };
 
-/* ---- publisher.c ---------------------------------------------------------- */
+/* ---- engine.c ------------------------------------------------------------- */
 
 /** Free @p e if it is being freed, has no run and no open handle. */
 void pub__engine_maybe_free(pub_engine_t *e);
@@ -138,8 +156,9 @@ void pub__discover(dom_t *d);
  * @p sign; takes @p msg (NULL: the message could not be built, reported as
  * KMS_EINVAL).  At most @p max_attempts attempts (0: the engine's), none
  * waiting past loop time @p deadline (0: no deadline).  @p cb runs once,
- * from the loop; on failure to start too (async), except when not even the
- * exchange's timer can be made (out of memory): then from inside this call.
+ * from the loop, also when the message cannot be built or sent; only when
+ * not even the exchange's timer can be made (out of memory) does it run
+ * from inside this call.
  */
 void pub__xchg_start_bounded(run_t *r, kms_dns_msg_t *msg, const struct sockaddr *srv, int sign,
                              unsigned max_attempts, uint64_t deadline, xchg_cb cb, void *ud);

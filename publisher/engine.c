@@ -1,19 +1,20 @@
 /*
- * publisher.c - zone discovery, UPDATE per zone, retries, verification
- * (see publisher.h for the design).
+ * engine.c - the publisher's API (publisher.h): options, the engine, a
+ * run's start, cancel and end.
  *
- * Structure: a run owns one dom_t per input domain and one zone_t per zone
- * found.  Every DNS exchange is an xchg_t: it renders its message afresh
- * for each attempt (new ID, new TSIG), sends it through dns/transport, and
- * retries transient failures after a backoff timer.  Its callback is the
- * only way results flow back into the run; counters (disc_pending,
- * zones_pending, zone->pending) tell when a phase is over.  The run ends
- * (user callback, then free) when discovery and every zone are done.
- * Handles (xchg timers, verify timers) are counted on the engine so that
- * pub_engine_free() can release the engine after the last close callback.
+ * pub_engine_new() copies the options (target, addresses, key) into the
+ * engine.  pub_run() checks the domains, copies them into a run (one dom_t
+ * and one pub_result_t each) and starts every domain's discovery
+ * (discover.c); the zones go on to update.c and verify.c, every DNS
+ * exchange through exchange.c.  pub_cancel() marks the run canceled and
+ * cuts its exchanges and verification waits short; each still ends through
+ * its own callback, from the loop.  pub__run_maybe_done() ends the run once
+ * discovery and every zone are done: a domain without a result gets
+ * "canceled" or "not processed", the user callback runs, the run is freed.
+ * The engine's memory goes once pub_engine_free() was called, its run has
+ * ended and the loop has closed every handle its runs opened
+ * (pub__engine_maybe_free(), called again from each close callback).
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,6 @@
 #include <time.h>
 
 #include "base/err.h"
-#include "dns/rcode.h"
 #include "dns/resolvconf.h"
 #include "publisher/pub_int.h"
 
