@@ -47,6 +47,10 @@
  *     pub_engine_free(e);   // cancels; the memory goes once the loop has
  *                           // closed the engine's handles (keep running the
  *                           // loop before uv_loop_close())
+ *
+ * Implementation: engine.c (this API; a run's start, cancel and end),
+ * discover.c (steps 1 and 2), update.c (3), exchange.c (every exchange and
+ * its retries, 4), verify.c (5); their shared types in pub_int.h.
  */
 #ifndef KMS_PUBLISHER_PUBLISHER_H
 #define KMS_PUBLISHER_PUBLISHER_H

@@ -1,0 +1,242 @@
+/*
+ * engine.c - the publisher's API (publisher.h): options, the engine, a
+ * run's start, cancel and end.
+ *
+ * pub_engine_new() copies the options (target, addresses, key) into the
+ * engine.  pub_run() checks the domains, copies them into a run (one dom_t
+ * and one pub_result_t each) and starts every domain's discovery
+ * (discover.c); the zones go on to update.c and verify.c, every DNS
+ * exchange through exchange.c.  pub_cancel() marks the run canceled and
+ * cuts its exchanges and verification waits short; each still ends through
+ * its own callback, from the loop.  pub__run_maybe_done() ends the run once
+ * discovery and every zone are done: a domain without a result gets
+ * "canceled" or "not processed", the user callback runs, the run is freed.
+ * The engine's memory goes once pub_engine_free() was called, its run has
+ * ended and the loop has closed every handle its runs opened
+ * (pub__engine_maybe_free(), called again from each close callback).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/err.h"
+#include "dns/resolvconf.h"
+#include "publisher/pub_int.h"
+
+const char *pub_op_name(pub_op_t op)
+{
+    switch (op) {
+    case PUB_PUBLISH:
+        return "publish";
+    case PUB_UNPUBLISH:
+        return "unpublish";
+    default:
+        return "show";
+    }
+}
+
+void pub_options_init(pub_options_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->port = 1688;
+    o->ttl = 3600;
+    o->attempts = 4;
+    o->timeout_ms = 2000;
+    o->backoff_ms = 250;
+    o->backoff_max_ms = 30000;
+    o->verify_timeout_ms = 30000;
+    o->max_inflight = 64;
+}
+
+void pub__engine_maybe_free(pub_engine_t *e)
+{
+    if (e->freeing && !e->run && e->handles == 0) {
+        memset(&e->key, 0, sizeof e->key);
+        free(e);
+    }
+}
+
+/* ---- run end -------------------------------------------------------------- */
+
+void pub__set_result(run_t *r, size_t i, int status, const char *fmt, ...)
+{
+    pub_result_t *res = &r->res[i];
+    va_list ap;
+    res->status = status;
+    res->time = (int64_t)time(NULL);
+    va_start(ap, fmt);
+    vsnprintf(res->message, sizeof res->message, fmt, ap);
+    va_end(ap);
+}
+
+static void run_free(run_t *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->doms[i].cur);
+        free(r->res[i].records);
+    }
+    for (size_t i = 0; i < r->nzones; i++) {
+        free(r->zones[i].doms);
+        free(r->zones[i].ns);
+    }
+    free(r->zones);
+    free(r->doms);
+    free(r->res);
+    free(r);
+}
+
+void pub__run_maybe_done(run_t *r)
+{
+    if (r->disc_pending || !r->zones_started || r->zones_pending)
+        return;
+    pub_engine_t *e = r->e;
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->res[i].time == 0)
+            pub__set_result(r, i, r->canceled ? KMS_ECANCELED : KMS_EIO, "%s",
+                            r->canceled ? "canceled" : "not processed");
+    }
+    r->cb(r->res, r->n, &r->stats, r->ud);
+    e->run = NULL;
+    run_free(r);
+    pub__engine_maybe_free(e);
+}
+
+/* ---- API ------------------------------------------------------------------ */
+
+/* The first nameserver of /etc/resolv.conf, or KMS_EADDR. */
+static int resolv_conf_server(struct sockaddr_storage *out)
+{
+    kms_resolvconf_t rc;
+
+    if (kms_resolvconf_load(NULL, &rc) < 0 || kms_resolvconf_servers(&rc, out, 1) == 0)
+        return KMS_EADDR;
+    return 0;
+}
+
+int pub_engine_new(uv_loop_t *loop, const pub_options_t *opt, pub_engine_t **out)
+{
+    pub_engine_t *e = NULL;
+    int rc = KMS_EINVAL;
+
+    *out = NULL;
+    if (!loop || !opt || opt->port == 0)
+        return KMS_EINVAL;
+    if (!opt->key && !opt->allow_unsigned)
+        return KMS_EINVAL;
+    e = calloc(1, sizeof *e);
+    if (!e)
+        return KMS_ENOMEM;
+    e->loop = loop;
+    e->opt = *opt;
+    if (opt->target && kms_dname_canon(opt->target, KMS_DNAME_ANY, e->target, sizeof e->target) < 0)
+        goto fail;
+    e->opt.target = opt->target ? e->target : NULL;
+    if (opt->server) {
+        memcpy(&e->server, opt->server, kms_addr_len(opt->server));
+        e->has_server = 1;
+    }
+    if (opt->resolver)
+        memcpy(&e->resolver, opt->resolver, kms_addr_len(opt->resolver));
+    else if (opt->server)
+        memcpy(&e->resolver, opt->server, kms_addr_len(opt->server));
+    else if ((rc = resolv_conf_server(&e->resolver)) < 0)
+        goto fail;
+    e->opt.server = NULL;
+    e->opt.resolver = NULL;
+    if (opt->key) {
+        e->key = *opt->key;
+        e->has_key = 1;
+        kms_tsig_key_display(&e->key, e->key_display, sizeof e->key_display);
+    }
+    e->opt.key = NULL;
+    if (!e->opt.timeout_ms)
+        e->opt.timeout_ms = 2000;
+    if (!e->opt.backoff_max_ms)
+        e->opt.backoff_max_ms = 30000;
+    if (!e->opt.max_inflight)
+        e->opt.max_inflight = 64;
+    if (!e->opt.verify_timeout_ms)
+        e->opt.verify_timeout_ms = 30000;
+    *out = e;
+    return 0;
+fail:
+    free(e);
+    return rc;
+}
+
+int pub_run(pub_engine_t *e, pub_op_t op, const pub_domain_t *domains, size_t n, pub_done_cb cb,
+            void *ud)
+{
+    run_t *r = NULL;
+    int rc = KMS_EINVAL;
+
+    if (!e || e->freeing || !cb)
+        return KMS_EINVAL;
+    if (e->run)
+        return KMS_EBUSY;
+    if (!domains || n == 0 || n > 100000 || (op != PUB_SHOW && !e->target[0]))
+        return KMS_EINVAL;
+    r = calloc(1, sizeof *r);
+    if (!r)
+        return KMS_ENOMEM;
+    r->doms = calloc(n, sizeof *r->doms);
+    r->res = calloc(n, sizeof *r->res);
+    if (!r->doms || !r->res) {
+        rc = KMS_ENOMEM;
+        goto fail;
+    }
+    r->e = e;
+    r->op = op;
+    r->n = n;
+    r->cb = cb;
+    r->ud = ud;
+    for (size_t i = 0; i < n; i++) {
+        pub_result_t *res = &r->res[i];
+        dom_t *d = &r->doms[i];
+        if (domains[i].priority > 65535 || domains[i].weight > 65535 ||
+            kms_dname_canon(domains[i].name, KMS_DNAME_ANY, res->domain, sizeof res->domain) < 0 ||
+            strlen(res->domain) + 12 >= sizeof res->owner)
+            goto fail;
+        snprintf(res->owner, sizeof res->owner, "_vlmcs._tcp.%.240s",
+                 strcmp(res->domain, ".") == 0 ? "" : res->domain);
+        res->priority = domains[i].priority >= 0 ? (uint16_t)domains[i].priority : e->opt.priority;
+        res->weight = domains[i].weight >= 0 ? (uint16_t)domains[i].weight : e->opt.weight;
+        d->run = r;
+        d->idx = i;
+        d->zone = -1;
+        snprintf(d->walk, sizeof d->walk, "%s", res->owner);
+        d->qtype = e->has_server ? KMS_DNS_T_SRV : KMS_DNS_T_SOA;
+    }
+    e->run = r;
+    r->disc_pending = n;
+    for (size_t i = 0; i < n; i++)
+        pub__discover(&r->doms[i]);
+    return 0;
+fail:
+    run_free(r);
+    return rc;
+}
+
+void pub_cancel(pub_engine_t *e)
+{
+    if (!e || !e->run)
+        return;
+    run_t *r = e->run;
+    r->canceled = 1;
+    pub__xchg_cancel(r);
+    for (size_t z = 0; z < r->nzones; z++)
+        pub__verify_cancel(&r->zones[z]);
+}
+
+void pub_engine_free(pub_engine_t *e)
+{
+    if (!e)
+        return;
+    e->freeing = 1;
+    pub_cancel(e);
+    pub__engine_maybe_free(e);
+}

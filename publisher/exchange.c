@@ -1,0 +1,339 @@
+/*
+ * exchange.c - one DNS exchange of a run (xchg_t), with its retries.
+ *
+ * The message is rendered afresh for every attempt (a fresh ID and a fresh
+ * TSIG signature) and sent through dns/transport.  A transient failure
+ * (pub_status_retriable()) is retried after kms_backoff(), up to the
+ * engine's `attempts` (0: unbounded) or the exchange's own bound, never
+ * waiting past its deadline; a definitive answer ends it.  At most
+ * max_inflight exchanges of an engine are on the wire; the others wait in
+ * the engine's queue, in order.  The callback runs once, from the loop: a
+ * message that cannot be built or sent is reported from the exchange's
+ * timer, as if the attempt had failed on the wire.  With log_retries, a
+ * failed attempt is logged (at most a line per 150 ms, with a count of the
+ * others).  The exchange's memory goes in its timer's close callback.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/backoff.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "base/random.h"
+#include "dns/rcode.h"
+#include "dns/transport.h"
+#include "publisher/pub_int.h"
+
+struct xchg {
+    run_t *run;
+    pub_engine_t *e;
+    kms_dns_msg_t *msg; /* owned */
+    struct sockaddr_storage srv;
+    int sign, is_update;
+    unsigned attempt;
+    uv_timer_t timer;
+    kms_dns_send_t *send;
+    int start_err;         /* why the last attempt could not even be sent */
+    int fatal;             /* start_err cannot change by retrying */
+    int queued;            /* waiting for an inflight slot */
+    int in_backoff;        /* timer armed for the next attempt */
+    unsigned max_attempts; /* 0: the engine's attempts */
+    uint64_t deadline;     /* loop time no attempt waits past (0: none) */
+    xchg_cb cb;
+    void *ud;
+    xchg_t *next, *prev; /* run's live list */
+    xchg_t *qnext;       /* engine's queue */
+};
+
+static void xchg_attempt(xchg_t *x);
+
+static void on_xchg_closed(uv_handle_t *h)
+{
+    xchg_t *x = h->data;
+    pub_engine_t *e = x->e;
+    free(x);
+    e->handles--;
+    pub__engine_maybe_free(e);
+}
+
+int pub_status_retriable(int status)
+{
+    switch (status) {
+    case KMS_ETIMEOUT:
+    case KMS_ECONNREFUSED:
+    case KMS_ECLOSED:
+    case KMS_EIO:
+    case KMS_ESYS:
+    case KMS_EDNS_SERVFAIL:
+    case KMS_EDNS_BADANSWER:
+    case KMS_ENOMEM:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static void xchg_unlink(xchg_t *x)
+{
+    run_t *r = x->run;
+    if (x->prev)
+        x->prev->next = x->next;
+    else if (r->live == x)
+        r->live = x->next;
+    if (x->next)
+        x->next->prev = x->prev;
+    x->next = x->prev = NULL;
+}
+
+/* Deliver the outcome and retire the exchange (its memory goes with the timer). */
+static void xchg_end(xchg_t *x, int status, const kms_dns_reply_t *reply)
+{
+    xchg_unlink(x);
+    uv_timer_stop(&x->timer);
+    kms_dns_msg_free(x->msg);
+    x->msg = NULL;
+    x->cb(x->ud, status, reply, x->attempt);
+    uv_close((uv_handle_t *)&x->timer, on_xchg_closed);
+}
+
+static void engine_dequeue(pub_engine_t *e)
+{
+    while (e->qhead && e->inflight < e->opt.max_inflight) {
+        xchg_t *x = e->qhead;
+        e->qhead = x->qnext;
+        if (!e->qhead)
+            e->qtail = NULL;
+        x->qnext = NULL;
+        x->queued = 0;
+        xchg_attempt(x);
+    }
+}
+
+uint64_t pub__backoff_delay(const pub_options_t *o, unsigned attempt)
+{
+    return kms_backoff(o->backoff_ms, o->backoff_max_ms, attempt ? attempt - 1 : 0);
+}
+
+static void on_backoff(uv_timer_t *t)
+{
+    xchg_t *x = t->data;
+    x->in_backoff = 0;
+    if (x->run->canceled) {
+        xchg_end(x, KMS_ECANCELED, NULL);
+        return;
+    }
+    xchg_attempt(x);
+}
+
+static void xchg_fail_attempt(xchg_t *x, int status, const kms_dns_reply_t *reply)
+{
+    pub_engine_t *e = x->e;
+    unsigned max = x->max_attempts ? x->max_attempts : e->opt.attempts;
+    if (!x->run->canceled && pub_status_retriable(status) && (max == 0 || x->attempt < max)) {
+        uint64_t d = pub__backoff_delay(&e->opt, x->attempt);
+        uint64_t quiet = 0;
+        if (e->opt.log_retries && kms_ratelimit(&e->retry_log, uv_now(e->loop), 150, &quiet)) {
+            char srv[KMS_ADDRSTRLEN], why[300], more[64] = "";
+            kms_dns_explain_ctx_t c = {x->is_update ? "update" : "query",
+                                       kms_addr_format_dns((struct sockaddr *)&x->srv, srv),
+                                       e->has_key ? e->key_display : NULL, NULL};
+            if (reply)
+                kms_dns_explain(reply, &c, why, sizeof why);
+            else
+                kms_dns_explain_err(status, &c, why, sizeof why);
+            if (quiet)
+                snprintf(more, sizeof more, " (%llu more failed attempts not logged)",
+                         (unsigned long long)quiet);
+            kms_warn("%s (attempt %u); retrying in %.1f s%s", why, x->attempt, (double)d / 1000.0,
+                     more);
+        }
+        x->in_backoff = 1;
+        uv_timer_start(&x->timer, on_backoff, d, 0);
+        return;
+    }
+    xchg_end(x, reply ? 0 : status, reply);
+}
+
+static void on_sent(int status, const uint8_t *wire, size_t len, const kms_dns_send_info_t *info,
+                    void *ud)
+{
+    xchg_t *x = ud;
+    pub_engine_t *e = x->e;
+    run_t *r = x->run;
+    kms_dns_reply_t *reply = NULL;
+
+    x->send = NULL;
+    e->inflight--;
+    engine_dequeue(e);
+    if (status == 0) {
+        status = kms_dns_reply_parse(x->msg, x->sign ? &e->key : NULL, wire, len, &reply);
+        if (status == 0) {
+            if (info->tcp)
+                r->stats.tcp++;
+            else
+                r->stats.udp++;
+            r->stats.tc_fallbacks += info->tc_fallback ? 1 : 0;
+            if (x->is_update)
+                r->stats.updates++;
+            else
+                r->stats.queries++;
+        }
+    }
+    if (status == 0 && !pub_status_retriable(reply->status)) {
+        xchg_end(x, 0, reply);
+    } else {
+        xchg_fail_attempt(x, status ? status : reply->status, reply);
+    }
+    kms_dns_reply_free(reply);
+}
+
+static void on_start_failed(uv_timer_t *t)
+{
+    xchg_t *x = t->data;
+    x->in_backoff = 0;
+    if (x->fatal)
+        xchg_end(x, x->start_err, NULL);
+    else
+        xchg_fail_attempt(x, x->start_err, NULL);
+}
+
+/* An attempt waits the engine's timeout, less when a deadline is closer
+ * (never under 100 ms, so a nearby server still gets to answer). */
+static unsigned xchg_timeout(const xchg_t *x)
+{
+    uint64_t t = x->e->opt.timeout_ms, now = uv_now(x->e->loop);
+
+    if (x->deadline) {
+        uint64_t left = x->deadline > now ? x->deadline - now : 0;
+        if (left < t)
+            t = left < 100 ? 100 : left;
+    }
+    return (unsigned)t;
+}
+
+static void xchg_attempt(xchg_t *x)
+{
+    pub_engine_t *e = x->e;
+    uint8_t *wire = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (x->run->canceled) {
+        x->in_backoff = 1; /* end from a timer, never re-entrantly */
+        uv_timer_start(&x->timer, on_backoff, 0, 0);
+        return;
+    }
+    if (e->inflight >= e->opt.max_inflight) {
+        x->queued = 1;
+        if (e->qtail)
+            e->qtail->qnext = x;
+        else
+            e->qhead = x;
+        e->qtail = x;
+        return;
+    }
+    x->attempt++;
+    x->run->stats.attempts++;
+    /* fresh ID and fresh signature for every attempt */
+    rc = kms_dns_msg_render(x->msg, (uint16_t)kms_random_uniform(65536), x->sign ? &e->key : NULL,
+                            &wire, &len);
+    if (rc == 0)
+        rc = kms_dns_send(e->loop, (struct sockaddr *)&x->srv, wire, len, xchg_timeout(x), 0,
+                          on_sent, x, &x->send);
+    free(wire);
+    if (rc < 0) {
+        /* report asynchronously, as if the attempt had failed on the wire;
+           a message that cannot be built never will be */
+        x->start_err =
+            rc == KMS_EALGORITHM || rc == KMS_EINVAL || rc == KMS_ETOOBIG || rc == KMS_ENOMEM
+                ? rc
+                : KMS_EIO;
+        x->fatal = x->start_err != KMS_EIO;
+        x->in_backoff = 1;
+        uv_timer_start(&x->timer, on_start_failed, 0, 0);
+        return;
+    }
+    e->inflight++;
+}
+
+void pub__xchg_start_bounded(run_t *r, kms_dns_msg_t *msg, const struct sockaddr *srv, int sign,
+                             unsigned max_attempts, uint64_t deadline, xchg_cb cb, void *ud)
+{
+    pub_engine_t *e = r->e;
+    xchg_t *x = calloc(1, sizeof *x);
+    if (!x || uv_timer_init(e->loop, &x->timer) < 0) {
+        /* cannot even arm a timer: fail synchronously (only under OOM) */
+        free(x);
+        kms_dns_msg_free(msg);
+        cb(ud, KMS_ENOMEM, NULL, 0);
+        return;
+    }
+    e->handles++;
+    x->timer.data = x;
+    x->run = r;
+    x->e = e;
+    x->msg = msg;
+    memcpy(&x->srv, srv, kms_addr_len(srv));
+    x->sign = sign;
+    x->is_update = kms_dns_msg_update_count(msg) > 0;
+    x->max_attempts = max_attempts;
+    x->deadline = deadline;
+    x->cb = cb;
+    x->ud = ud;
+    x->next = r->live;
+    if (r->live)
+        r->live->prev = x;
+    r->live = x;
+    if (!msg) {
+        x->in_backoff = 1;
+        x->start_err = KMS_EINVAL; /* the message could not be built */
+        x->fatal = 1;
+        uv_timer_start(&x->timer, on_start_failed, 0, 0);
+        return;
+    }
+    xchg_attempt(x);
+}
+
+void pub__xchg_start(run_t *r, kms_dns_msg_t *msg, const struct sockaddr *srv, int sign, xchg_cb cb,
+                     void *ud)
+{
+    pub__xchg_start_bounded(r, msg, srv, sign, 0, 0, cb, ud);
+}
+
+kms_dns_msg_t *pub__query(const char *name, uint16_t type, int rd)
+{
+    kms_dns_msg_t *m = NULL;
+    if (kms_dns_msg_query_new(name, type, rd, &m) < 0)
+        return NULL;
+    return m;
+}
+
+void pub__xchg_cancel(run_t *r)
+{
+    pub_engine_t *e = r->e;
+    for (xchg_t *x = r->live; x; x = x->next) {
+        if (x->send)
+            kms_dns_send_cancel(x->send);
+        else if (x->queued || x->in_backoff) {
+            if (x->queued) {
+                /* take it out of the queue; end it from its timer */
+                xchg_t **pp = &e->qhead;
+                xchg_t *prev = NULL;
+                while (*pp && *pp != x) {
+                    prev = *pp;
+                    pp = &(*pp)->qnext;
+                }
+                if (*pp) {
+                    *pp = x->qnext;
+                    if (e->qtail == x)
+                        e->qtail = prev;
+                }
+                x->qnext = NULL;
+                x->queued = 0;
+            }
+            x->in_backoff = 1;
+            uv_timer_start(&x->timer, on_backoff, 0, 0);
+        }
+    }
+}

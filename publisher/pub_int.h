@@ -1,0 +1,212 @@
+/*
+ * pub_int.h - the publisher's internals: the types of a run and the calls
+ * the files of publisher/ make into each other (prefix pub__).  Internal to
+ * publisher/: nothing outside this folder includes it.
+ *
+ *   engine.c    the API of publisher.h: options, engine, a run's start,
+ *               cancel and end
+ *   exchange.c  xchg_t: one DNS exchange, its retries; the in-flight queue
+ *   discover.c  phase 1 (the SOA walk) and 2 (zones, their primary)
+ *   update.c    phase 3: current records, one UPDATE per zone, results;
+ *               a zone's end
+ *   verify.c    verification: every name server serves the new state
+ *
+ * A run owns one dom_t per input domain and one zone_t per zone found.
+ * Results flow back only through exchange callbacks: pub__xchg_start()
+ * calls its callback exactly once, with the reply or a transport error;
+ * the callback writes results (pub__set_result()) and moves its phase on.
+ * Counters tell when a phase is over: run->disc_pending (domains still
+ * walking) ends phase 1 and starts phase 2; zone->pending counts a zone's
+ * open queries of one step (current records, NS addresses, a verification
+ * round), and is held one higher while a loop is still sending them, so
+ * that the step cannot end under the loop's feet; pub__zone_finish(), a
+ * zone's one end, counts run->zones_pending down; the run ends
+ * (pub__run_maybe_done(): user callback, then free) when discovery and
+ * every zone are done.
+ *
+ * Ownership: the engine owns its run (e->run); the run owns doms, res and
+ * zones; a zone its doms (indexes) and ns; a dom its cur, which moves to
+ * res->records for show; run_free() (engine.c) frees all of them.  An
+ * exchange owns its message and frees it as it ends; the per-query ud of
+ * update.c and verify.c (dq_t, vq_t) is freed by its callback.  Handles (an
+ * exchange's timer, a verifying zone's vtimer) are counted in e->handles
+ * and their memory goes in their close callback; the engine's goes
+ * (pub__engine_maybe_free()) once it is being freed, has no run and no
+ * handle open.
+ */
+#ifndef KMS_PUBLISHER_PUB_INT_H
+#define KMS_PUBLISHER_PUB_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include "base/addr.h"
+#include "base/log.h"
+#include "dns/message.h"
+#include "publisher/publisher.h"
+
+typedef struct run run_t;
+typedef struct xchg xchg_t; /* defined in exchange.c */
+typedef struct ns ns_t;     /* a zone's name server, defined in verify.c */
+
+/** Exchange outcome: status 0 with a reply (whose own status may be an error), or a
+ *  transport-level KMS_E* with reply NULL. */
+typedef void (*xchg_cb)(void *ud, int status, const kms_dns_reply_t *reply, unsigned attempts);
+
+/* One input domain of a run (its result is run->res[idx]). */
+typedef struct {
+    run_t *run;
+    size_t idx;
+    char walk[KMS_DNS_NAMELEN]; /* current discovery query name */
+    uint16_t qtype;             /* its type: SRV first (on_soa, discover.c), then SOA */
+    int zone;                   /* index into run->zones, -1 until found */
+    char zone_name[KMS_DNS_NAMELEN];
+    char mname[KMS_DNS_NAMELEN];
+    kms_srv_rec_t *cur; /* records found at the owner before the update */
+    size_t ncur;
+    int cur_ok;
+    int bad_ns; /* verify: NS not serving the state in the last round */
+    char bad_ns_name[KMS_DNS_NAMELEN];
+} dom_t;
+
+/* One zone found, with the domains in it (indexes into run->doms). */
+typedef struct {
+    run_t *run;
+    size_t idx;
+    char name[KMS_DNS_NAMELEN];
+    char mname[KMS_DNS_NAMELEN];
+    struct sockaddr_storage primary;
+    char primary_str[KMS_ADDRSTRLEN];
+    size_t *doms;
+    size_t ndoms;
+    size_t pending;
+    int mname_try; /* 0: A, 1: AAAA */
+    /* verify */
+    ns_t *ns;
+    size_t nns;
+    uv_timer_t *vtimer;
+    uint64_t vdeadline;
+    unsigned vround;
+    int done;
+} zone_t;
+
+/* One pub_run(): engine->run while active. */
+struct run {
+    pub_engine_t *e;
+    pub_op_t op;
+    dom_t *doms;
+    pub_result_t *res;
+    size_t n;
+    zone_t *zones;
+    size_t nzones;
+    size_t disc_pending, zones_pending;
+    int zones_started;
+    pub_done_cb cb;
+    void *ud;
+    pub_stats_t stats;
+    int canceled;
+    xchg_t *live;
+};
+
+/* The engine: its options (copied), the active run, the in-flight queue. */
+struct pub_engine {
+    uv_loop_t *loop;
+    pub_options_t opt;
+    char target[KMS_DNS_NAMELEN];
+    struct sockaddr_storage server, resolver;
+    int has_server;
+    kms_tsig_key_t key;
+    int has_key;
+    char key_display[KMS_TSIG_NAMELEN];
+    run_t *run;
+    unsigned inflight;
+    xchg_t *qhead, *qtail;
+    unsigned handles; /* open uv handles owned by the engine's runs */
+    int freeing;
+    kms_ratelimit_t retry_log; /* log_retries: a line per 150 ms at most (an exchange retries
+                                  after >= 187 ms, so its own lines all show) */
+};
+
+/* ---- engine.c ------------------------------------------------------------- */
+
+/** Free @p e if it is being freed, has no run and no open handle. */
+void pub__engine_maybe_free(pub_engine_t *e);
+
+/** Result of domain @p i: @p status (0 or KMS_E*), the message, the time now. */
+void pub__set_result(run_t *r, size_t i, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/** End @p r if discovery and every zone are done: results not set yet say
+ *  canceled or "not processed", the user callback runs, then the run is
+ *  freed (and the engine, if it is being freed). */
+void pub__run_maybe_done(run_t *r);
+
+/* ---- discover.c ----------------------------------------------------------- */
+
+/** Phase 1 for domain @p d: ask for its zone (the next name of its walk).
+ *  The last domain's end starts phase 2 (zones, their primary). */
+void pub__discover(dom_t *d);
+
+/* ---- exchange.c ----------------------------------------------------------- */
+
+/**
+ * Start an exchange of @p msg with @p srv, signed with the engine's key if
+ * @p sign; takes @p msg (NULL: the message could not be built, reported as
+ * KMS_EINVAL).  At most @p max_attempts attempts (0: the engine's), none
+ * waiting past loop time @p deadline (0: no deadline).  @p cb runs once,
+ * from the loop, also when the message cannot be built or sent; only when
+ * not even the exchange's timer can be made (out of memory) does it run
+ * from inside this call.
+ */
+void pub__xchg_start_bounded(run_t *r, kms_dns_msg_t *msg, const struct sockaddr *srv, int sign,
+                             unsigned max_attempts, uint64_t deadline, xchg_cb cb, void *ud);
+
+/** pub__xchg_start_bounded() with the engine's attempts and no deadline. */
+void pub__xchg_start(run_t *r, kms_dns_msg_t *msg, const struct sockaddr *srv, int sign, xchg_cb cb,
+                     void *ud);
+
+/** A query for @p name / @p type, recursion desired if @p rd; NULL if it cannot be built.
+ *  The caller owns it (pub__xchg_start() takes it). */
+kms_dns_msg_t *pub__query(const char *name, uint16_t type, int rd);
+
+/** The wait before the retry that follows attempt (or verification round)
+ *  @p attempt, counted from 1. */
+uint64_t pub__backoff_delay(const pub_options_t *o, unsigned attempt);
+
+/** Cancel every live exchange of @p r (r->canceled is set): those on the
+ *  wire are canceled, the queued and waiting ones end from their timer. */
+void pub__xchg_cancel(run_t *r);
+
+/* ---- update.c ------------------------------------------------------------- */
+
+/** Keep the SRV records at @p owner found in @p reply (NULL: none) as @p d's
+ *  current state (d->cur, owned by d; d->cur_ok 0 when they could not be kept). */
+void pub__take_current(dom_t *d, const char *owner, const kms_dns_reply_t *reply);
+
+/** Phase 3 for zone @p z, whose primary is known: read the current records,
+ *  send the UPDATE, set the results.  May end the zone, and the run. */
+void pub__zone_work(zone_t *z);
+
+/** End zone @p z with @p status and message @p msg for each of its domains. */
+void pub__zone_fail(zone_t *z, int status, const char *msg);
+
+/** The one end of zone @p z (a second call is a no-op): closes its
+ *  verification timer; the last zone's end may end the run (and free it). */
+void pub__zone_finish(zone_t *z);
+
+/* ---- verify.c ------------------------------------------------------------- */
+
+/** Verify zone @p z, whose UPDATE succeeded; ends with pub__zone_finish(). */
+void pub__verify_start(zone_t *z);
+
+/** Close @p z's verification timer, if any (its memory goes in the close callback). */
+void pub__verify_stop(zone_t *z);
+
+/** The run is canceled: a zone waiting for its next verification round ends
+ *  now, from its timer (KMS_ECANCELED); one with queries out ends as they
+ *  come back canceled. */
+void pub__verify_cancel(zone_t *z);
+
+#endif
