@@ -457,7 +457,7 @@ static void example_file_loads(void **state)
  */
 
 #define DOC_LINE   4096 /* longest line a doc may have */
-#define DOC_NAME   64   /* longest section or key name */
+#define DOC_NAME   64   /* buffer of a section or key name (the %63 of the sscanf formats) */
 #define START_ONLY "taken at start only"
 
 typedef struct {
@@ -526,7 +526,17 @@ static const kms_config_key_t *doc_key(doc_t *d, const char *section, const char
     const kms_config_key_t *k = kms_config_key(section, key);
 
     if (!k) {
-        problem(d, d->line, section, key, "not a key of the table (kms/daemon/config.c)");
+        const kms_config_key_t *keys;
+        size_t n, i;
+
+        keys = kms_config_keys(&n);
+        for (i = 0; i < n && strcmp(keys[i].name, key) != 0; i++)
+            ;
+        if (i < n)
+            problem(d, d->line, section, key, "a key of [%s], not of [%s]", keys[i].section,
+                    section);
+        else
+            problem(d, d->line, section, key, "not a key of the table (kms/daemon/config.c)");
         return NULL;
     }
     if (d->seen[k->id]) {
@@ -644,14 +654,17 @@ static void configuration_md_documents_every_key(void **state)
             continue;
         says = strstr(d.buf, START_ONLY) != NULL;
         n = split_row(d.buf, cell, 4);
-        if (n < 4 || cell[0][0] != '`' || strlen(cell[0]) < 3 ||
-            cell[0][strlen(cell[0]) - 1] != '`' ||
+        if (n < 1 || strlen(cell[0]) < 3 || cell[0][strlen(cell[0]) - 1] != '`' ||
             !copy_span(key, sizeof key, cell[0] + 1, strlen(cell[0]) - 2)) {
-            problem(&d, d.line, section, "?", "not a row \"| `key` | type | default | notes |\"");
+            problem(&d, d.line, section, "?", "a row whose first cell is not `key`");
             continue;
         }
         if (!(k = doc_key(&d, section, key)))
             continue;
+        if (n < 4) {
+            problem(&d, d.line, section, key, "not a row \"| `key` | type | default | notes |\"");
+            continue;
+        }
         check_md_default(&d, k, cell[2]);
         check_start_only(&d, d.line, k, says);
     }
@@ -697,6 +710,7 @@ static void man_page_documents_every_key(void **state)
         }
         if (strncmp(p, ".SH", 3) == 0) {
             in_section = strcmp(p, ".SH CONFIGURATION") == 0;
+            after_tp = 0;
             continue;
         }
         if (!in_section || strncmp(p, ".\\\"", 3) == 0)
