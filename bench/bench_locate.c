@@ -115,8 +115,9 @@ int main(int argc, char **argv)
         start_one(&b);
     uv_run(&loop, UV_RUN_DEFAULT);
     t1 = uv_hrtime();
-    kms_dnsq_close(b.dns);
+    kms_dnsq_stop(b.dns, NULL, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
+    kms_dnsq_free(b.dns);
     if (uv_loop_close(&loop) != 0)
         fprintf(stderr, "bench_locate: loop not closed cleanly\n");
     /* Rate over the measurement window (a straggler that needs a retry after

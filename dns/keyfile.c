@@ -332,7 +332,7 @@ int kms_keyfile_parse(const char *text, size_t len, const char *want, kms_tsig_k
         }
         int kline = lx.tline;
         t = next(&lx);
-        memset(&k, 0, sizeof k);
+        explicit_bzero(&k, sizeof k);
         if ((t != T_WORD && t != T_STRING) || norm_name(lx.tok, k.name, sizeof k.name) < 0) {
             seterr(err, errlen, "line %d: 'key' needs a valid name", kline);
             goto fail_syntax;
@@ -365,14 +365,16 @@ int kms_keyfile_parse(const char *text, size_t len, const char *want, kms_tsig_k
         seterr(err, errlen, "no key named \"%s\"", wantn);
         goto fail_syntax;
     }
-    memset(&k, 0, sizeof k);
+    explicit_bzero(&k, sizeof k);
+    explicit_bzero(lx.tok, sizeof lx.tok); /* the last token may be the secret */
     return 0;
 
 fail_syntax:
     rc = KMS_EKEYFILE;
 fail:
-    memset(&k, 0, sizeof k);
-    memset(out, 0, sizeof *out);
+    explicit_bzero(&k, sizeof k);
+    explicit_bzero(lx.tok, sizeof lx.tok);
+    explicit_bzero(out, sizeof *out);
     return rc;
 }
 
@@ -394,7 +396,7 @@ int kms_keyfile_load(const char *path, const char *want, kms_tsig_key_t *out, ch
     rc = kms_keyfile_parse(text, len, want, out, why, sizeof why);
     if (rc < 0)
         seterr(err, errlen, "%s: %s", path, why);
-    memset(text, 0, len);
+    explicit_bzero(text, len);
     free(text);
     return rc;
 }

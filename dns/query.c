@@ -48,6 +48,8 @@ typedef struct request {
     int in_send; /* c-ares answered synchronously from inside ares_query() */
     int sync_status;
     int sync_done;
+    int final_status;     /* stopping: what the callback will be told */
+    struct request *told_next; /* stopping: in the engine's list of callbacks to make */
 } request_t;
 
 struct kms_dnsq {
@@ -61,6 +63,9 @@ struct kms_dnsq {
     unsigned depth;        /* nesting of ares_process_fd()/ares_query() calls */
     int closing;
     int destroyed;
+    kms_dnsq_stopped_fn stop_cb; /* kms_dnsq_stop(): called once everything is closed */
+    void *stop_ud;
+    request_t *told; /* stopping: canceled requests, told from the timer's close callback */
     uint64_t sent;
     size_t pending;
 };
@@ -109,10 +114,14 @@ static int from_ares(int status)
 
 static void on_handle_closed(uv_handle_t *h);
 
-static void maybe_free(kms_dnsq_t *q)
+static void maybe_stopped(kms_dnsq_t *q)
 {
-    if (q->destroyed && q->open_handles == 0)
-        free(q);
+    kms_dnsq_stopped_fn cb = q->stop_cb;
+
+    if (q->destroyed && q->open_handles == 0 && cb) {
+        q->stop_cb = NULL;
+        cb(q, q->stop_ud);
+    }
 }
 
 static void on_handle_closed(uv_handle_t *h)
@@ -125,9 +134,19 @@ static void on_handle_closed(uv_handle_t *h)
         free(w);
     } else {
         q = h->data;
+        /* the timer is closed by kms_dnsq_stop(): the queries it canceled
+         * are told now, from the loop */
+        while (q->told) {
+            request_t *r = q->told;
+
+            q->told = r->told_next;
+            r->cb(r->ud, r->final_status, NULL, 0);
+            free(r->best);
+            free(r);
+        }
     }
     q->open_handles--;
-    maybe_free(q);
+    maybe_stopped(q);
 }
 
 static void destroy(kms_dnsq_t *q);
@@ -250,6 +269,13 @@ static void finish_request(request_t *r, int st, const uint8_t *msg, size_t len)
     q->pending--;
     if (q->pending == 0 && !q->destroyed)
         uv_timer_stop(&q->timer); /* nothing left to time out: let the loop end */
+    if (q->closing) {
+        /* canceled by kms_dnsq_stop(): never call back from inside it */
+        r->final_status = KMS_ECANCELED;
+        r->told_next = q->told;
+        q->told = r;
+        return;
+    }
     r->cb(r->ud, st, len ? msg : NULL, msg ? len : 0);
     free(r->best);
     free(r);
@@ -544,12 +570,25 @@ static void destroy(kms_dnsq_t *q)
         ares_library_cleanup();
 }
 
-void kms_dnsq_close(kms_dnsq_t *q)
+static void stopped_nop(kms_dnsq_t *q, void *ud)
+{
+    (void)q;
+    (void)ud;
+}
+
+void kms_dnsq_stop(kms_dnsq_t *q, kms_dnsq_stopped_fn cb, void *ud)
 {
     if (!q || q->closing)
         return;
     q->closing = 1;
+    q->stop_cb = cb ? cb : stopped_nop;
+    q->stop_ud = ud;
     if (q->depth == 0)
         destroy(q);
     /* else: process() destroys once c-ares has returned */
+}
+
+void kms_dnsq_free(kms_dnsq_t *q)
+{
+    free(q);
 }

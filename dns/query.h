@@ -29,10 +29,11 @@
  * none).  Servers are set once at creation, before any query:
  * ares_set_servers_ports() fails while queries are pending.
  *
- * Lifetime: kms_dnsq_close() cancels pending queries (their callbacks run with
- * KMS_ECANCELED), closes every uv handle and frees the engine from the last
- * close callback, so that the loop can run to completion and uv_loop_close()
- * returns 0.
+ * Lifetime (base/loop.h): kms_dnsq_new() makes an engine ready for
+ * queries; kms_dnsq_stop() cancels pending queries (their callbacks run
+ * with KMS_ECANCELED, from the loop, never from inside the stop), closes
+ * every uv handle and calls back once the last one is closed;
+ * kms_dnsq_free() then.
  */
 #ifndef KMS_DNS_QUERY_H
 #define KMS_DNS_QUERY_H
@@ -77,7 +78,7 @@ typedef void (*kms_dnsq_cb)(void *ud, int status, const uint8_t *answer, size_t 
 /**
  * Create an engine on @p loop.  On error @p err (if given) gets one line
  * naming the cause (e.g. the server string that does not parse).  The
- * caller releases the engine with kms_dnsq_close().
+ * caller releases the engine with kms_dnsq_stop(), then kms_dnsq_free().
  * @return 0, KMS_EADDR, KMS_ERANGE, KMS_ECONFIG, KMS_ENOMEM.
  */
 int kms_dnsq_new(uv_loop_t *loop, const kms_dnsq_opts_t *opts, kms_dnsq_t **out, char *err,
@@ -101,11 +102,17 @@ size_t kms_dnsq_pending(const kms_dnsq_t *q);
 /** Servers in use, formatted "IP:port" into @p buf (comma separated). */
 char *kms_dnsq_servers(const kms_dnsq_t *q, char *buf, size_t len);
 
+/** The engine has stopped: every callback made, every handle closed. */
+typedef void (*kms_dnsq_stopped_fn)(kms_dnsq_t *q, void *ud);
+
 /**
- * Cancel pending queries (callbacks get KMS_ECANCELED), close all handles and
- * free the engine once they are closed.  NULL is a no-op.  The engine must
- * not be used after this call; run the loop to let the closes complete.
+ * Cancel pending queries (their callbacks get KMS_ECANCELED, from the
+ * loop), close all handles, and call @p cb (may be NULL) once they are
+ * closed.  No query may be sent after this call.  NULL is a no-op.
  */
-void kms_dnsq_close(kms_dnsq_t *q);
+void kms_dnsq_stop(kms_dnsq_t *q, kms_dnsq_stopped_fn cb, void *ud);
+
+/** Free a stopped engine; NULL is a no-op. */
+void kms_dnsq_free(kms_dnsq_t *q);
 
 #endif

@@ -11,9 +11,10 @@
  * its own callback, from the loop.  pub__run_maybe_done() ends the run once
  * discovery and every zone are done: a domain without a result gets
  * "canceled" or "not processed", the user callback runs, the run is freed.
- * The engine's memory goes once pub_engine_free() was called, its run has
- * ended and the loop has closed every handle its runs opened
- * (pub__engine_maybe_free(), called again from each close callback).
+ * pub_engine_stop() calls back once its run has ended and the loop has
+ * closed every handle its runs opened (pub__engine_maybe_stopped(), called
+ * again from each close callback); pub_engine_free() then releases the
+ * memory.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -50,12 +51,14 @@ void pub_options_init(pub_options_t *o)
     o->max_inflight = 64;
 }
 
-void pub__engine_maybe_free(pub_engine_t *e)
+void pub__engine_maybe_stopped(pub_engine_t *e)
 {
-    if (e->freeing && !e->run && e->handles == 0) {
-        memset(&e->key, 0, sizeof e->key);
-        free(e);
-    }
+    pub_stopped_cb cb = e->stop_cb;
+
+    if (!e->stopping || e->run || e->handles || !cb)
+        return;
+    e->stop_cb = NULL;
+    cb(e, e->stop_ud);
 }
 
 /* ---- run end -------------------------------------------------------------- */
@@ -102,7 +105,7 @@ void pub__run_maybe_done(run_t *r)
     r->cb(r->res, r->n, &r->stats, r->ud);
     e->run = NULL;
     run_free(r);
-    pub__engine_maybe_free(e);
+    pub__engine_maybe_stopped(e);
 }
 
 /* ---- API ------------------------------------------------------------------ */
@@ -174,7 +177,7 @@ int pub_run(pub_engine_t *e, pub_op_t op, const pub_domain_t *domains, size_t n,
     run_t *r = NULL;
     int rc = KMS_EINVAL;
 
-    if (!e || e->freeing || !cb)
+    if (!e || e->stopping || !cb)
         return KMS_EINVAL;
     if (e->run)
         return KMS_EBUSY;
@@ -232,11 +235,48 @@ void pub_cancel(pub_engine_t *e)
         pub__verify_cancel(&r->zones[z]);
 }
 
+static void stopped_nop(pub_engine_t *e, void *ud)
+{
+    (void)e;
+    (void)ud;
+}
+
+/* The close callback of a timer opened only to call back from the loop. */
+static void tick_closed(uv_handle_t *h)
+{
+    pub_engine_t *e = h->data;
+
+    free(h);
+    e->handles--;
+    pub__engine_maybe_stopped(e);
+}
+
+void pub_engine_stop(pub_engine_t *e, pub_stopped_cb cb, void *ud)
+{
+    uv_timer_t *tick;
+
+    if (!e || e->stopping)
+        return;
+    e->stopping = 1;
+    e->stop_cb = cb ? cb : stopped_nop;
+    e->stop_ud = ud;
+    pub_cancel(e);
+    if (e->run || e->handles)
+        return; /* the last callback or close callback calls back */
+    /* Idle: still call back from the loop, never from in here. */
+    if (!(tick = malloc(sizeof *tick)) || uv_timer_init(e->loop, tick) < 0) {
+        free(tick);
+        return; /* out of memory: no callback can be promised; free() is safe */
+    }
+    tick->data = e;
+    e->handles++;
+    uv_close((uv_handle_t *)tick, tick_closed);
+}
+
 void pub_engine_free(pub_engine_t *e)
 {
     if (!e)
         return;
-    e->freeing = 1;
-    pub_cancel(e);
-    pub__engine_maybe_free(e);
+    explicit_bzero(&e->key, sizeof e->key);
+    free(e);
 }

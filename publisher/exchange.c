@@ -54,7 +54,7 @@ static void on_xchg_closed(uv_handle_t *h)
     pub_engine_t *e = x->e;
     free(x);
     e->handles--;
-    pub__engine_maybe_free(e);
+    pub__engine_maybe_stopped(e);
 }
 
 int pub_status_retriable(int status)
@@ -143,7 +143,7 @@ static void xchg_fail_attempt(xchg_t *x, int status, const kms_dns_reply_t *repl
             else
                 kms_dns_explain_err(status, &c, why, sizeof why);
             if (quiet)
-                snprintf(more, sizeof more, " (%llu more failed attempts not logged)",
+                snprintf(more, sizeof more, " (%llu more failed attempts since the previous line)",
                          (unsigned long long)quiet);
             kms_warn("%s (attempt %u); retrying in %.1f s%s", why, x->attempt, (double)d / 1000.0,
                      more);

@@ -471,19 +471,21 @@ int main(int argc, char **argv)
                             "(none in /etc/resolv.conf)\n");
         else
             fprintf(stderr, "kms-publish: %s\n", kms_strerror(erc));
-        pub_engine_free(eng);
+        pub_engine_stop(eng, NULL, NULL);
         uv_run(&loop, UV_RUN_DEFAULT);
+        pub_engine_free(eng);
         uv_loop_close(&loop);
         goto out;
     }
     uv_run(&loop, UV_RUN_DEFAULT);
-    pub_engine_free(eng);
+    pub_engine_stop(eng, NULL, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
+    pub_engine_free(eng);
     if (uv_loop_close(&loop) != 0)
         kms_warn("event loop not closed cleanly");
     rc = c.ok ? 0 : 1;
 out:
-    memset(&key, 0, sizeof key);
+    explicit_bzero(&key, sizeof key);
     pub_domain_list_free(&doms);
     return rc;
 }

@@ -31,7 +31,7 @@
  * update.c and verify.c (dq_t, vq_t) is freed by its callback.  Handles (an
  * exchange's timer, a verifying zone's vtimer) are counted in e->handles
  * and their memory goes in their close callback; the engine's goes
- * (pub__engine_maybe_free()) once it is being freed, has no run and no
+ * (pub__engine_maybe_stopped()) once it is stopping, has no run and no
  * handle open.
  */
 #ifndef KMS_PUBLISHER_PUB_INT_H
@@ -123,8 +123,10 @@ struct pub_engine {
     run_t *run;
     unsigned inflight;
     xchg_t *qhead, *qtail;
-    unsigned handles; /* open uv handles owned by the engine's runs */
-    int freeing;
+    unsigned handles;       /* open uv handles owned by the engine's runs */
+    int stopping;           /* pub_engine_stop() was called */
+    pub_stopped_cb stop_cb; /* ... and has not called back yet */
+    void *stop_ud;
     kms_ratelimit_t retry_log; /* log_retries: a line per 150 ms at most (an exchange retries
                                   after >= 187 ms, so its own lines all show) */
 };
@@ -132,7 +134,7 @@ struct pub_engine {
 /* ---- engine.c ------------------------------------------------------------- */
 
 /** Free @p e if it is being freed, has no run and no open handle. */
-void pub__engine_maybe_free(pub_engine_t *e);
+void pub__engine_maybe_stopped(pub_engine_t *e);
 
 /** Result of domain @p i: @p status (0 or KMS_E*), the message, the time now. */
 void pub__set_result(run_t *r, size_t i, int status, const char *fmt, ...)

@@ -44,9 +44,10 @@
  *     pub_run(e, PUB_PUBLISH, domains, n, done_cb, ud);  // one run at a time
  *     ...  done_cb(results, n, stats, ud) runs on the loop, once ...
  *     pub_cancel(e);        // optional: a running run ends with KMS_ECANCELED
- *     pub_engine_free(e);   // cancels; the memory goes once the loop has
- *                           // closed the engine's handles (keep running the
- *                           // loop before uv_loop_close())
+ *     pub_engine_stop(e, stopped_cb, ud);  // cancels; stopped_cb from the loop
+ *                           // once the run has called back and every handle
+ *                           // is closed (base/loop.h)
+ *     pub_engine_free(e);   // then
  *
  * Implementation: engine.c (this API; a run's start, cancel and end),
  * discover.c (steps 1 and 2), update.c (3), exchange.c (every exchange and
@@ -147,7 +148,15 @@ int pub_run(pub_engine_t *e, pub_op_t op, const pub_domain_t *domains, size_t n,
 /** Cancel the active run, if any: its callback reports KMS_ECANCELED for unfinished domains. */
 void pub_cancel(pub_engine_t *e);
 
-/** Cancel and free; the callback of an active run still runs.  NULL is a no-op. */
+/** The engine is stopped: its run (if any) has called back, every handle is closed. */
+typedef void (*pub_stopped_cb)(pub_engine_t *e, void *ud);
+
+/** Cancel the run (its callback still runs) and take no new one; @p cb (may
+ *  be NULL) runs from the loop once the engine holds nothing open.  NULL is
+ *  a no-op. */
+void pub_engine_stop(pub_engine_t *e, pub_stopped_cb cb, void *ud);
+
+/** Free a stopped engine (or one that never ran); NULL is a no-op. */
 void pub_engine_free(pub_engine_t *e);
 
 /** "publish", "unpublish", "show". */

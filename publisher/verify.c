@@ -296,7 +296,7 @@ static void on_vtimer_closed(uv_handle_t *h)
     pub_engine_t *e = h->data;
     free(h);
     e->handles--;
-    pub__engine_maybe_free(e);
+    pub__engine_maybe_stopped(e);
 }
 
 void pub__verify_start(zone_t *z)

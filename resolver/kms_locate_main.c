@@ -331,8 +331,9 @@ int main(int argc, char **argv)
     rc = loc_locate_start(&loop, dns, &lo, on_done, &run);
     if (rc == 0)
         uv_run(&loop, UV_RUN_DEFAULT);
-    kms_dnsq_close(dns);
+    kms_dnsq_stop(dns, NULL, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
+    kms_dnsq_free(dns);
     uv_loop_close(&loop);
     free(cache_path);
     if (rc == 0)

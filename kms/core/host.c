@@ -171,6 +171,29 @@ int kms_host_reconfigure(kms_host_t *h, const kms_settings_t *base)
     return set_base(h, base);
 }
 
+int kms_host_ledger_snapshot(kms_host_t *h, kms_wr_t *out)
+{
+    int r;
+
+    if (!h->ledger_dirty)
+        return 0;
+    if ((r = kms_state_format_ledger(h->ledger, out)) < 0)
+        return r;
+    h->ledger_dirty = 0;
+    return 1;
+}
+
+void kms_host_ledger_written(kms_host_t *h, int rc)
+{
+    if (rc < 0)
+        h->ledger_dirty = 1;
+}
+
+const char *kms_host_state_dir(const kms_host_t *h)
+{
+    return h->state_dir;
+}
+
 int kms_host_flush(kms_host_t *h)
 {
     int r;
@@ -195,10 +218,10 @@ static int answer_not_understood(kms_host_t *h, kms_ratelimit_t *rl, const char 
 
     h->stats.activations_failed++;
     if (kms_ratelimit(rl, (uint64_t)now, NOT_UNDERSTOOD_LOG_S, &quiet))
-        kms_warn("activation request %s (message version %u.%u) answered 0x%08X (%llu more not "
-                 "logged in the last %d s)",
+        kms_warn("activation request %s (message version %u.%u) answered 0x%08X (%llu more "
+                 "since the previous line)",
                  what, req->version_major, req->version_minor, KMS_HR_INVALID_DATA,
-                 (unsigned long long)quiet, NOT_UNDERSTOOD_LOG_S);
+                 (unsigned long long)quiet);
     return kms_act_encode_failure(KMS_HR_INVALID_DATA, out_stub);
 }
 

@@ -8,8 +8,9 @@
  * Persistence: inventory and settings are written atomically (temp, fsync,
  * rename, fsync dir; inventory mode 0600 as it holds keys) before a command
  * that changes them answers OK.  The ledger changes on every activation and
- * is written when kms_host_flush() runs (kmsd calls it every ledger_flush
- * seconds and at shutdown), so a crash loses at most that window of counts,
+ * is written every ledger_flush seconds (kmsd takes a snapshot on the loop
+ * and writes it, fsyncs included, in libuv's threadpool) and at shutdown
+ * (kms_host_flush()), so a crash loses at most that window of counts,
  * never the file.  A state file that does not parse is an error naming the
  * file; it is never silently reset.
  *
@@ -82,8 +83,25 @@ int kms_host_rpc_handler(void *ud, uint16_t opnum, const uint8_t *stub, size_t l
  */
 int kms_host_command(kms_host_t *h, const char *line, kms_cmd_result_t *res);
 
-/** Write the ledger if it changed since the last flush. */
+/** Write the ledger if it changed since the last flush (on this thread:
+ *  at shutdown, in tests). */
 int kms_host_flush(kms_host_t *h);
+
+/**
+ * The ledger to write, for a flush off the loop thread (base/loop.h, 4):
+ * when it changed since the last snapshot, its file content is appended to
+ * @p out and 1 is returned (the host counts it as written from now on);
+ * 0 when nothing changed; KMS_ENOMEM.  Write it with kms_state_write(),
+ * then report with kms_host_ledger_written().
+ */
+int kms_host_ledger_snapshot(kms_host_t *h, kms_wr_t *out);
+
+/** The snapshot's write ended with @p rc: on an error the ledger counts as
+ *  changed again, so the next flush retries. */
+void kms_host_ledger_written(kms_host_t *h, int rc);
+
+/** The state directory (as given to kms_host_open()). */
+const char *kms_host_state_dir(const kms_host_t *h);
 
 void kms_host_settings(const kms_host_t *h, kms_settings_t *out);
 

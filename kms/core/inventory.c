@@ -94,6 +94,8 @@ void kms_inv_clear(kms_inv_t *inv)
 {
     if (!inv)
         return;
+    if (inv->items) /* whole product keys */
+        explicit_bzero(inv->items, inv->n * sizeof *inv->items);
     free(inv->items);
     kms_inv_init(inv);
 }
@@ -138,9 +140,15 @@ int kms_inv_install(kms_inv_t *inv, const char *key, const kms_guid_t *act_id, k
 
         if (inv->n >= KMS_INV_MAX)
             return KMS_ETOOBIG;
-        ni = realloc(inv->items, (inv->n + 1) * sizeof *ni);
+        /* not realloc: the old array, keys and all, is wiped before it goes */
+        ni = malloc((inv->n + 1) * sizeof *ni);
         if (!ni)
             return KMS_ENOMEM;
+        if (inv->n) {
+            memcpy(ni, inv->items, inv->n * sizeof *ni);
+            explicit_bzero(inv->items, inv->n * sizeof *ni);
+        }
+        free(inv->items);
         inv->items = ni;
         if (!act_id && inv->n) {
             /* The default slot goes first. */
@@ -174,6 +182,7 @@ int kms_inv_uninstall(kms_inv_t *inv, const kms_guid_t *act_id)
         return KMS_ENOENT;
     i = (size_t)(p - inv->items);
     memmove(&inv->items[i], &inv->items[i + 1], (inv->n - i - 1) * sizeof *p);
+    explicit_bzero(&inv->items[inv->n - 1], sizeof *p); /* the key that moved out */
     if (--inv->n == 0)
         kms_inv_clear(inv);
     return 0;

@@ -131,6 +131,10 @@ int kms_state_load_ledger(const char *dir, kms_ledger_t *l, char *err, size_t er
 int kms_state_load_settings(const char *dir, kms_overrides_t *o, char *err, size_t errlen);
 int kms_state_load_published(const char *dir, kms_published_t *p, char *err, size_t errlen);
 
+/** Atomically replace state_dir/@p kind with @p len bytes already formatted
+ *  (mode 0600); safe to call from any thread.  0 or KMS_E*. */
+int kms_state_write(const char *dir, const char *kind, const void *data, size_t len, int durable);
+
 /** Atomically replace state_dir/<kind> (mode 0600).  @p durable = 0 skips the
  *  fsyncs (tests and fuzzing only: the rename is still atomic, not durable). */
 int kms_state_save_inventory(const char *dir, const kms_inv_t *inv, int durable);

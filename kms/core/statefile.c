@@ -238,6 +238,7 @@ int sf_load(const char *dir, const char *name, sf_parse_fn fn, void *obj, char *
         r = fn(text, len, path, 0, obj, err, errlen);
         if (r == KMS_ENOMEM)
             snprintf(err, errlen, "%s: %s", path, kms_strerror(r));
+        explicit_bzero(text, len); /* the inventory holds whole keys */
     }
     free(text);
     free(path);
@@ -246,17 +247,22 @@ int sf_load(const char *dir, const char *name, sf_parse_fn fn, void *obj, char *
 
 int sf_save(const char *dir, const char *name, kms_wr_t *w, int r, int durable)
 {
-    char *path = NULL;
-
-    if (r < 0)
-        goto done;
-    if (!(path = kms_path_join(dir, name))) {
-        r = KMS_ENOMEM;
-        goto done;
-    }
-    r = kms_file_write_atomic_ex(path, w->buf, w->len, 0600, durable);
-done:
-    free(path);
+    if (r == 0)
+        r = kms_state_write(dir, name, w->buf, w->len, durable);
+    if (w->buf) /* the inventory holds whole keys */
+        explicit_bzero(w->buf, w->len);
     kms_wr_free(w);
+    return r;
+}
+
+int kms_state_write(const char *dir, const char *kind, const void *data, size_t len, int durable)
+{
+    char *path = kms_path_join(dir, kind);
+    int r;
+
+    if (!path)
+        return KMS_ENOMEM;
+    r = kms_file_write_atomic_ex(path, data, len, 0600, durable);
+    free(path);
     return r;
 }

@@ -285,8 +285,7 @@ static int old_engine(kms_dnspub_t *p, const job_t *j, pub_engine_t **e)
     pub_options_t o;
     int rc;
 
-    p->ops->engine_free(p->eng_old);
-    p->eng_old = NULL;
+    dp_engine_discard(p, &p->eng_old);
     if ((rc = dp_engine_options(p, &o)) < 0)
         return rc;
     o.target = j->target;

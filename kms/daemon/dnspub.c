@@ -13,7 +13,8 @@
 #include "base/err.h"
 #include "base/log.h"
 
-const kms_pub_ops_t kms_dnspub_engine = {pub_engine_new, pub_run, pub_cancel, pub_engine_free};
+const kms_pub_ops_t kms_dnspub_engine = {pub_engine_new, pub_run, pub_cancel, pub_engine_stop,
+                                         pub_engine_free};
 
 static int set_str(char **dst, const char *src)
 {
@@ -97,14 +98,33 @@ int dp_engine_options(const kms_dnspub_t *p, pub_options_t *o)
     return 0;
 }
 
+static void engine_stopped(pub_engine_t *e, void *ud)
+{
+    kms_dnspub_t *p = ud;
+
+    p->ops->engine_free(e);
+    p->engines_stopping--;
+    dp_maybe_stopped(p);
+}
+
+/* Let go of *@p e: stopped (its run, if any, calls back canceled), then
+ * freed from its stop callback. */
+void dp_engine_discard(kms_dnspub_t *p, pub_engine_t **e)
+{
+    if (!*e)
+        return;
+    p->engines_stopping++;
+    p->ops->engine_stop(*e, engine_stopped, p);
+    *e = NULL;
+}
+
 int dp_build_engines(kms_dnspub_t *p)
 {
     pub_options_t o;
     int rc;
 
-    p->ops->engine_free(p->eng_daemon);
-    p->ops->engine_free(p->eng_cmd);
-    p->eng_daemon = p->eng_cmd = NULL;
+    dp_engine_discard(p, &p->eng_daemon);
+    dp_engine_discard(p, &p->eng_cmd);
     if ((rc = dp_engine_options(p, &o)) < 0)
         return rc;
     o.attempts = DP_DAEMON_ATTEMPTS;
@@ -114,8 +134,7 @@ int dp_build_engines(kms_dnspub_t *p)
     o.attempts = DP_CMD_ATTEMPTS;
     o.log_retries = 0;
     if ((rc = p->ops->engine_new(p->loop, &o, &p->eng_cmd)) < 0) {
-        p->ops->engine_free(p->eng_daemon);
-        p->eng_daemon = NULL;
+        dp_engine_discard(p, &p->eng_daemon);
         return rc;
     }
     p->stale = 0;
@@ -404,12 +423,13 @@ int kms_dnspub_reconfigure(kms_dnspub_t *p, const kms_config_t *cfg, char *err, 
     return 0;
 }
 
-/* Stopped once every timer is closed and no run's callback is to come. */
+/* Stopped once every timer is closed, no run's callback is to come and
+ * every engine has stopped. */
 void dp_maybe_stopped(kms_dnspub_t *p)
 {
     kms_dnspub_stopped_fn cb = p->stop_cb;
 
-    if (!p->stopping || p->open_handles || p->active || !cb)
+    if (!p->stopping || p->open_handles || p->active || p->engines_stopping || !cb)
         return;
     p->stop_cb = NULL;
     cb(p, p->stop_ud);
@@ -449,10 +469,9 @@ void kms_dnspub_stop(kms_dnspub_t *p, kms_dnspub_stopped_fn cb, void *ud)
     p->answering = p->queue;
     p->queue = NULL;
     /* The active run's callback runs from the loop (canceled) and answers. */
-    p->ops->engine_free(p->eng_daemon);
-    p->ops->engine_free(p->eng_cmd);
-    p->ops->engine_free(p->eng_old);
-    p->eng_daemon = p->eng_cmd = p->eng_old = NULL;
+    dp_engine_discard(p, &p->eng_daemon);
+    dp_engine_discard(p, &p->eng_cmd);
+    dp_engine_discard(p, &p->eng_old);
     if (p->started) {
         uv_timer_stop(&p->refresh);
         uv_close((uv_handle_t *)&p->refresh, timer_closed);

@@ -55,6 +55,7 @@ typedef struct {
     int (*run)(pub_engine_t *e, pub_op_t op, const pub_domain_t *domains, size_t n, pub_done_cb cb,
                void *ud);
     void (*cancel)(pub_engine_t *e);
+    void (*engine_stop)(pub_engine_t *e, pub_stopped_cb cb, void *ud);
     void (*engine_free)(pub_engine_t *e);
 } kms_pub_ops_t;
 

@@ -103,6 +103,7 @@ struct kms_dnspub {
     uv_timer_t retry; /* queues the delayed jobs */
     int started, stopping;
     unsigned open_handles;
+    unsigned engines_stopping; /* engines discarded, not yet stopped */
     kms_dnspub_stopped_fn stop_cb;
     void *stop_ud;
     dp_covered_t covered; /* what the last publish covered */
@@ -118,6 +119,7 @@ struct kms_dnspub {
 int dp_publishing(kms_dnspub_t *p);
 int dp_current_domains(kms_dnspub_t *p, pub_domain_list_t *out);
 int dp_build_engines(kms_dnspub_t *p);
+void dp_engine_discard(kms_dnspub_t *p, pub_engine_t **e);
 int dp_engine_options(const kms_dnspub_t *p, pub_options_t *o);
 void dp_maybe_stopped(kms_dnspub_t *p);
 

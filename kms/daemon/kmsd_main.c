@@ -34,6 +34,7 @@
 #include "base/err.h"
 #include "base/fsutil.h"
 #include "base/log.h"
+#include "kms/core/state.h"
 #include "kms/daemon/config.h"
 #include "kms/daemon/control.h"
 #include "kms/daemon/dnspub.h"
@@ -65,6 +66,10 @@ typedef struct {
     kms_dnspub_t *dns;
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t flush_timer;
+    uv_work_t flush_work; /* a ledger write in libuv's threadpool */
+    int flushing;         /* flush_work is under way */
+    kms_wr_t flush_buf;   /* what it writes */
+    int flush_rc;
     int stopping;
     int exit_code;
 } kmsd_app;
@@ -228,13 +233,51 @@ static void close_walk_cb(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
+/* In the threadpool: write the snapshot, fsyncs and all (base/loop.h, 4). */
+static void flush_work_cb(uv_work_t *w)
+{
+    kmsd_app *app = w->data;
+
+    app->flush_rc = kms_state_write(kms_host_state_dir(app->host), KMS_STATE_LEDGER,
+                                    app->flush_buf.buf, app->flush_buf.len, 1);
+}
+
+static void flush_done_cb(uv_work_t *w, int status)
+{
+    kmsd_app *app = w->data;
+
+    if (status < 0) /* canceled before it ran */
+        app->flush_rc = kms_err_from_uv(status);
+    kms_host_ledger_written(app->host, app->flush_rc);
+    if (app->flush_rc < 0)
+        kms_error("cannot write the client ledger: %s", kms_strerror(app->flush_rc));
+    kms_wr_free(&app->flush_buf);
+    app->flushing = 0;
+}
+
+/* Every ledger_flush seconds: a snapshot on the loop, the write elsewhere. */
 static void flush_cb(uv_timer_t *t)
 {
     kmsd_app *app = t->data;
-    int rc = kms_host_flush(app->host);
+    int r;
 
-    if (rc < 0)
-        kms_error("cannot write the client ledger: %s", kms_strerror(rc));
+    if (app->flushing)
+        return; /* the previous write is still going: the next tick takes the changes */
+    kms_wr_init(&app->flush_buf);
+    r = kms_host_ledger_snapshot(app->host, &app->flush_buf);
+    if (r == 1) {
+        app->flush_work.data = app;
+        r = uv_queue_work(&app->loop, &app->flush_work, flush_work_cb, flush_done_cb);
+        if (r == 0) {
+            app->flushing = 1;
+            return;
+        }
+        r = kms_err_from_uv(r);
+        kms_host_ledger_written(app->host, r);
+    }
+    if (r < 0)
+        kms_error("cannot write the client ledger: %s", kms_strerror(r));
+    kms_wr_free(&app->flush_buf);
 }
 
 static void start_flush_timer(kmsd_app *app)

@@ -164,8 +164,8 @@ static void conn_close_logged(conn_t *c, kms_ratelimit_t *rl, kms_log_level_t le
 
         peer_name(c, peer);
         if (quiet)
-            kms_log(level, "closing connection from %s: %s; %llu more since the last report", peer,
-                    what, (unsigned long long)quiet);
+            kms_log(level, "closing connection from %s: %s; %llu more since the previous line",
+                    peer, what, (unsigned long long)quiet);
         else
             kms_log(level, "closing connection from %s: %s", peer, what);
     }
@@ -370,7 +370,7 @@ static void reject(kms_server_t *s, uv_stream_t *ls)
     s->stats->connections_rejected++;
     if (kms_ratelimit(&s->reject_log, uv_now(s->loop), LOG_MS, &quiet))
         kms_warn("max_connections (%u) reached: refusing connections (%llu refused since the "
-                 "last report)",
+                 "previous line)",
                  s->max_conn, (unsigned long long)quiet + 1);
     if (!t || uv_tcp_init(s->loop, t) < 0) {
         free(t);

@@ -154,13 +154,13 @@ class Robustness(harness.KmsdTestCase):
         time.sleep(1.2)
         with connect("127.0.0.1", self.d.port) as s:
             self.assertTrue(wait_closed(s, IDLE + 5))
-        self.assertTrue(self.d.wait_log("more since the last report"), self.d.log_tail())
+        self.assertTrue(self.d.wait_log("more since the previous line"), self.d.log_tail())
         lines = [ln for ln in self.d.log().splitlines() if ": idle for %d s" % IDLE in ln]
         self.assertTrue(all(": info: " in ln for ln in lines), lines)
         # Seven idle closes, at most three lines (the first, perhaps one more if
         # the burst straddled a second, and the late one carrying the count).
         self.assertLessEqual(len(lines), 3, lines)
-        self.assertRegex(lines[-1], r"; [1-5] more since the last report")
+        self.assertRegex(lines[-1], r"; [1-5] more since the previous line")
         self.assertEqual(self.d.stat("idle_closed"), 7)
 
     def test_idle_client_closed(self):

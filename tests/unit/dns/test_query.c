@@ -192,11 +192,24 @@ static void wait_for(uv_loop_t *loop, got_t *g)
     assert_int_equal(g->calls, 1);
 }
 
+static void on_stopped(kms_dnsq_t *q, void *ud)
+{
+    (void)q;
+    (*(int *)ud)++;
+}
+
+/* Stop @p q (called back once, from the loop), free it, close the loop. */
 static void finish(uv_loop_t *loop, responder_t *r, kms_dnsq_t *q)
 {
-    kms_dnsq_close(q);
-    uv_close((uv_handle_t *)&r->udp, NULL);
+    int stopped = 0;
+
+    kms_dnsq_stop(q, on_stopped, &stopped);
+    assert_int_equal(stopped, 0);
+    if (r)
+        uv_close((uv_handle_t *)&r->udp, NULL);
     uv_run(loop, UV_RUN_DEFAULT);
+    assert_int_equal(stopped, 1);
+    kms_dnsq_free(q);
     assert_int_equal(uv_loop_close(loop), 0);
 }
 
@@ -381,13 +394,17 @@ static void close_cancels_pending(void **state)
     for (int i = 0; i < 3; i++)
         assert_int_equal(kms_dnsq_send(q, "slow.kms.test", KMS_DNS_TYPE_SRV, on_answer, &g[i]), 0);
     uv_run(&loop, UV_RUN_NOWAIT);
-    kms_dnsq_close(q);
+    kms_dnsq_stop(q, NULL, NULL);
+    /* canceled, but told from the loop, never from inside the stop */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(g[i].calls, 0);
+    uv_close((uv_handle_t *)&r.udp, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
     for (int i = 0; i < 3; i++) {
         assert_int_equal(g[i].calls, 1);
         assert_int_equal(g[i].status, KMS_ECANCELED);
     }
-    uv_close((uv_handle_t *)&r.udp, NULL);
-    uv_run(&loop, UV_RUN_DEFAULT);
+    kms_dnsq_free(q);
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
@@ -413,10 +430,9 @@ static void bad_servers_and_names(void **state)
     assert_string_equal(err, "[::1]:5353,127.0.0.1:53");
     assert_int_equal(kms_dnsq_send(q, "", KMS_DNS_TYPE_SRV, on_answer, &g), KMS_EINVAL);
     assert_int_equal(kms_dnsq_count(q), 0);
-    kms_dnsq_close(q);
-    kms_dnsq_close(NULL);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&loop), 0);
+    kms_dnsq_stop(NULL, NULL, NULL);
+    kms_dnsq_free(NULL);
+    finish(&loop, NULL, q);
 }
 
 int main(void)

@@ -61,11 +61,32 @@ static void options_are_checked(void **state)
     done_t d = {0};
     assert_int_equal(pub_run(e, PUB_PUBLISH, &bad, 1, on_done, &d), KMS_EINVAL);
     assert_int_equal(pub_run(e, PUB_PUBLISH, NULL, 0, on_done, &d), KMS_EINVAL);
+    /* an engine that never ran may be freed without stopping */
     pub_engine_free(e);
     pub_engine_free(NULL);
+    pub_engine_stop(NULL, NULL, NULL);
     assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
     assert_int_equal(d.calls, 0);
     assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static void on_stopped(pub_engine_t *e, void *ud)
+{
+    (void)e;
+    (*(int *)ud)++;
+}
+
+/* Stop @p e, run the loop until it calls back (once, never from inside the
+ * stop call), free it. */
+static void stop_and_free(uv_loop_t *loop, pub_engine_t *e)
+{
+    int stopped = 0;
+
+    pub_engine_stop(e, on_stopped, &stopped);
+    assert_int_equal(stopped, 0);
+    assert_int_equal(uv_run(loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(stopped, 1);
+    pub_engine_free(e);
 }
 
 static void on_cancel_timer(uv_timer_t *t)
@@ -106,8 +127,7 @@ static void unbounded_retries_cancel_cleanly(void **state)
     assert_int_equal(d.status, KMS_ECANCELED);
     assert_true(d.attempts >= 4); /* it kept trying with a 20..40 ms backoff */
     assert_true(d.attempts < 40); /* but with a backoff, not a storm */
-    pub_engine_free(e);
-    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    stop_and_free(&loop, e);
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
@@ -137,13 +157,12 @@ static void bounded_retries_end_with_a_clear_error(void **state)
     assert_string_equal(d.message, "zone of _vlmcs._tcp.kms.test. not found: no answer from "
                                    "127.0.0.1#9 to the query: connection refused (is the server "
                                    "running?) (3 attempts)");
-    /* freeing right after a run leaves nothing behind */
-    pub_engine_free(e);
-    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    /* stopping right after a run leaves nothing behind */
+    stop_and_free(&loop, e);
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
-static void free_during_a_run(void **state)
+static void stop_during_a_run(void **state)
 {
     uv_loop_t loop;
     pub_options_t o;
@@ -151,6 +170,7 @@ static void free_during_a_run(void **state)
     struct sockaddr_storage srv;
     done_t d = {0};
     pub_domain_t dom = {"kms.test", -1, -1};
+    int stopped = 0;
 
     assert_int_equal(uv_loop_init(&loop), 0);
     assert_int_equal(kms_addr_parse("127.0.0.1:9", 53, &srv), 0);
@@ -161,11 +181,15 @@ static void free_during_a_run(void **state)
     o.attempts = 0;
     assert_int_equal(pub_engine_new(&loop, &o, &e), 0);
     assert_int_equal(pub_run(e, PUB_UNPUBLISH, &dom, 1, on_done, &d), 0);
-    pub_engine_free(e); /* cancels: the callback still runs, once */
+    pub_engine_stop(e, on_stopped, &stopped); /* cancels: the callback still runs, once */
     assert_int_equal(d.calls, 0);
+    assert_int_equal(stopped, 0); /* never from inside pub_engine_stop() */
+    assert_int_equal(pub_run(e, PUB_UNPUBLISH, &dom, 1, on_done, &d), KMS_EINVAL);
     assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
     assert_int_equal(d.calls, 1);
     assert_int_equal(d.status, KMS_ECANCELED);
+    assert_int_equal(stopped, 1); /* after the run's callback, once */
+    pub_engine_free(e);
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
@@ -175,7 +199,7 @@ int main(void)
         cmocka_unit_test(options_are_checked),
         cmocka_unit_test(unbounded_retries_cancel_cleanly),
         cmocka_unit_test(bounded_retries_end_with_a_clear_error),
-        cmocka_unit_test(free_during_a_run),
+        cmocka_unit_test(stop_during_a_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,6 +26,12 @@
 #include "resolver/locate.h"
 #include "resolver/outcome.h"
 
+static void free_stopped(kms_dnsq_t *q, void *ud)
+{
+    (void)ud;
+    kms_dnsq_free(q);
+}
+
 static char dir[64];
 static char path[128];
 
@@ -255,7 +261,7 @@ static loc_result_t *discover_in(uv_loop_t *loop, const char *cache, size_t n_do
     assert_int_equal(kms_dnsq_new(loop, &qo, &dns, NULL, 0), 0);
     assert_int_equal(loc_locate_start(loop, dns, &o, on_done, &g), 0);
     uv_run(loop, UV_RUN_DEFAULT); /* bounded: the probe and the query time out */
-    kms_dnsq_close(dns);
+    kms_dnsq_stop(dns, free_stopped, NULL);
     uv_run(loop, UV_RUN_NOWAIT);
     assert_int_equal(g.err, 0);
     assert_non_null(g.res);

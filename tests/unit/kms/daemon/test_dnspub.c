@@ -56,8 +56,10 @@ struct pub_engine {
     fake_t *f;
     pub_options_t opt;
     char target[KMS_DNS_NAMELEN];
-    int run;     /* index into f->runs, -1: idle */
-    int freeing; /* free once the run has called back */
+    int run;      /* index into f->runs, -1: idle */
+    int stopping; /* close once the run has called back */
+    pub_stopped_cb stop_cb;
+    void *stop_ud;
     pub_done_cb cb;
     void *ud;
     pub_domain_list_t doms;
@@ -100,8 +102,7 @@ static void engine_closed(uv_handle_t *h)
 {
     pub_engine_t *e = h->data;
 
-    e->f->engines--;
-    free(e);
+    e->stop_cb(e, e->stop_ud); /* from the loop, as the real engine does */
 }
 
 /* Deliver the run's end from the loop, as the real engine does. */
@@ -133,7 +134,7 @@ static void deliver(uv_timer_t *t)
     free(e->statuses);
     e->statuses = NULL;
     pub_domain_list_free(&e->doms);
-    if (e->freeing)
+    if (e->stopping)
         uv_close((uv_handle_t *)&e->timer, engine_closed);
 }
 
@@ -172,19 +173,30 @@ static void fake_cancel(pub_engine_t *e)
     uv_timer_start(&e->timer, deliver, 0, 0);
 }
 
-static void fake_free(pub_engine_t *e)
+static void fake_stop(pub_engine_t *e, pub_stopped_cb cb, void *ud)
 {
-    if (!e)
-        return;
-    e->freeing = 1;
+    assert_non_null(cb);
+    assert_false(e->stopping);
+    e->stopping = 1;
+    e->stop_cb = cb;
+    e->stop_ud = ud;
     if (e->run >= 0) {
-        fake_cancel(e); /* its callback still runs, then it goes */
+        fake_cancel(e); /* its callback still runs, then it stops */
         return;
     }
     uv_close((uv_handle_t *)&e->timer, engine_closed);
 }
 
-static const kms_pub_ops_t fake_ops = {fake_new, fake_run, fake_cancel, fake_free};
+static void fake_free(pub_engine_t *e)
+{
+    if (!e)
+        return;
+    assert_true(e->stopping); /* dnspub frees only stopped engines */
+    e->f->engines--;
+    free(e);
+}
+
+static const kms_pub_ops_t fake_ops = {fake_new, fake_run, fake_cancel, fake_stop, fake_free};
 
 /* ---- the world ----------------------------------------------------------------- */
 
