@@ -1,7 +1,7 @@
 /*
  * client_id.h - the client machine ID of kms-locate's activation check.
  *
- * A KMS host counts distinct client machine IDs (kms/ledger.h).  A random ID
+ * A KMS host counts distinct client machine IDs (kms/core/ledger.h).  A random ID
  * per run would add a client to the host's count on every diagnostic run;
  * a Windows client keeps one ID.  So does kms-locate, per machine:
  *

@@ -1,5 +1,5 @@
 /*
- * probe.c - reachability of a KMS host through kms/rpc_client.h (see probe.h).
+ * probe.c - reachability of a KMS host through rpc/client.h (see probe.h).
  */
 #include "resolver/probe.h"
 

@@ -1,7 +1,7 @@
 /*
  * probe.h - is a KMS host answering?  TCP connect, then a DCE/RPC bind to
  * the KMS interface (51c82175-844e-4750-b0d8-ec255555bc06 v1.0, NDR32) with
- * kms/rpc_client.h, on the caller's libuv loop, with a connect timeout and
+ * rpc/client.h, on the caller's libuv loop, with a connect timeout and
  * a bind timeout; optionally one activation request (plain encoding) whose
  * response carries the host's current count.
  *

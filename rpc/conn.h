@@ -2,7 +2,7 @@
  * rpc_conn.h - one DCE/RPC connection-oriented association, server side,
  * independent of any transport.
  *
- * The transport (kms/server.c) frames the byte stream into PDUs with
+ * The transport (kms/daemon/server.c) frames the byte stream into PDUs with
  * kms_rpc_frame_len() and hands each whole PDU to kms_rpc_conn_pdu(), which
  * appends the reply PDUs (bind_ack, bind_nak, alter_context_resp, response,
  * fault) to an output buffer.  The association remembers the presentation
@@ -67,7 +67,7 @@ int kms_rpc_frame_len(const uint8_t *buf, size_t have, size_t max_pdu);
 int kms_rpc_conn_pdu(kms_rpc_conn_t *c, const uint8_t *pdu, size_t len, kms_wr_t *out);
 
 /** Port announced in the bind_ack's sec_addr (C706 12.6.4.4 port_spec as a
- *  decimal string, as Windows sends it): kms/server.c sets the port of the
+ *  decimal string, as Windows sends it): kms/daemon/server.c sets the port of the
  *  listener that accepted the connection; default 1688. */
 void kms_rpc_conn_set_port(kms_rpc_conn_t *c, uint16_t port);
 

@@ -1,7 +1,7 @@
 /*
  * framer.h - split a TCP byte stream into whole DCE/RPC PDUs.
  *
- * The transport reads into a buffer it owns (kms/server.c: one buffer shared
+ * The transport reads into a buffer it owns (kms/daemon/server.c: one buffer shared
  * by every connection) and calls kms_framer_feed() with what arrived.  Whole
  * PDUs are handed to the callback straight from that buffer; only the bytes
  * of a PDU that is still incomplete at the end of a read are copied into the

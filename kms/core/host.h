@@ -2,7 +2,7 @@
  * host.h - the KMS host's state and behaviour behind one object: product
  * inventory (ipk/upk/dli/ato), client ledger, slmgr settings, their
  * persistence in state_dir, the activation handler for RPC opnum 0, and the
- * control verbs.  Transport-free: kms/server.c feeds it RPC requests, the
+ * control verbs.  Transport-free: kms/daemon/server.c feeds it RPC requests, the
  * control socket feeds it command lines.
  *
  * Persistence: inventory and settings are written atomically (temp, fsync,

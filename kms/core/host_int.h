@@ -1,6 +1,6 @@
 /*
  * host_int.h - the host object's fields, shared by kms/host.c (lifecycle,
- * settings, activation) and kms/commands.c (the control verbs).  Internal to
+ * settings, activation) and kms/core/command.c (the control verbs).  Internal to
  * kms/: nothing outside this folder includes it.
  */
 #ifndef KMS_HOST_INT_H

@@ -1,11 +1,13 @@
 /*
- * state.h - the host's files in state_dir: inventory, ledger, settings.
+ * state.h - the host's files in state_dir: inventory, ledger, settings,
+ * published.
  *
  * Each is its own text file, replaced atomically with
  * kms_file_write_atomic() (temp file, fsync, rename, fsync of the
  * directory), mode 0600 (the inventory holds whole product keys; the others
- * hold client machine IDs and the host's overrides).  Format, shared by all
- * three (docs/configuration.md, "State files"):
+ * hold client machine IDs, the host's overrides and the records it
+ * published).  Format, shared by all four (statefile.h; docs/configuration.md,
+ * "State files"):
  *
  *     kmsdns-<kind> 1               header: kind and format version
  *     <record lines>                space-separated fields, one record a line

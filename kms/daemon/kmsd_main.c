@@ -10,7 +10,9 @@
  * ledger and exit 0 (a stop never unpublishes DNS records: a restart must not
  * make clients fail).  SIGHUP re-reads the configuration file with the same
  * overrides; a file that does not load keeps the running configuration.
- * Listen addresses and the control socket path change only on restart.
+ * The keys the table marks "taken at start only" (listen, state_dir,
+ * control_socket) keep their running values, with a warning.  Every
+ * ledger_flush seconds the client ledger is written in libuv's threadpool.
  *
  * Hook points: kmsd_app_on_ready(), kmsd_app_on_stop(), kmsd_app_on_reload()
  * and kmsd_app_on_command() are where the DNS publisher attaches (publish

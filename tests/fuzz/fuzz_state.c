@@ -1,4 +1,4 @@
-/* Fuzz target: the three state file parsers (inventory, ledger, settings), with and
+/* Fuzz target: the four state file parsers (inventory, ledger, settings, published), with and
  * without the checksum check; whatever parses must format and parse back identically. */
 #include <stddef.h>
 #include <stdint.h>

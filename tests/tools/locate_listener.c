@@ -1,5 +1,5 @@
 /*
- * locate_listener.c - a KMS RPC endpoint for the discovery tests: kms/rpc_conn
+ * locate_listener.c - a KMS RPC endpoint for the discovery tests: rpc/conn
  * on a libuv TCP listener bound to a given address (the SRV targets of the
  * test zone live on 127.0.0.11-13), answering activation requests with a
  * fixed current count.

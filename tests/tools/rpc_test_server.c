@@ -1,5 +1,5 @@
 /*
- * rpc_test_server.c - a minimal KMS RPC server for client tests: kms/rpc_conn
+ * rpc_test_server.c - a minimal KMS RPC server for client tests: rpc/conn
  * on a libuv TCP listener with a dummy activation handler (current count =
  * required_client_count + 1, intervals 120/10080, ePID "rpc-test-server";
  * messages in other encodings get HRESULT 0x8007000D).

@@ -1,4 +1,4 @@
-/* Unit tests for kms/activation: round trips, the docs/protocol.md example,
+/* Unit tests for rpc/activation: round trips, the docs/protocol.md example,
  * Microsoft's protected versions, malformed lengths, UTF-16 validation. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
-/* Unit tests for kms/rpc_client against an in-process libuv server that
- * runs kms/rpc_conn with a dummy activation handler. */
+/* Unit tests for rpc/client against an in-process libuv server that
+ * runs rpc/conn with a dummy activation handler. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Unit tests for kms/rpc_conn: bind decisions, alter_context, fragment
+/* Unit tests for rpc/conn: bind decisions, alter_context, fragment
  * reassembly, faults, request before bind, response fragmentation. */
 #include <setjmp.h>
 #include <stdarg.h>

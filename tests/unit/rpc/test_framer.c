@@ -1,4 +1,4 @@
-/* Unit tests for kms/framer: stream to whole DCE/RPC PDUs. */
+/* Unit tests for rpc/framer: stream to whole DCE/RPC PDUs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

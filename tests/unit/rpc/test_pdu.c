@@ -1,4 +1,4 @@
-/* Unit tests for kms/rpc_pdu: golden bytes from C706 ch. 12 layouts, both
+/* Unit tests for rpc/pdu: golden bytes from C706 ch. 12 layouts, both
  * directions; truncation at every length; count caps; big-endian drep. */
 #include <setjmp.h>
 #include <stdarg.h>

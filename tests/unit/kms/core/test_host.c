@@ -1,4 +1,4 @@
-/* Unit tests for kms/host: control verbs, --json, persistence, precedence, decommission,
+/* Unit tests for kms/core/host: control verbs, --json, persistence, precedence, decommission,
  * and activation through kms_host_rpc_handler with stubs from kms_act_encode_request. */
 #include <setjmp.h>
 #include <stdarg.h>

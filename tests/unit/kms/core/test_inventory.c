@@ -1,4 +1,4 @@
-/* Unit tests for kms/inventory: key format (N rule), partial key, ipk/upk/ato, serving rule. */
+/* Unit tests for kms/core/inventory: key format (N rule), partial key, ipk/upk/ato, serving rule. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Unit tests for kms/ledger: 30-day window, renewal, capacity growth and clamp, eviction. */
+/* Unit tests for kms/core/ledger: 30-day window, renewal, capacity growth and clamp, eviction. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Unit tests for kms/state: round trips, atomic replace, corrupt files, mode 0600. */
+/* Unit tests for kms/core/state: round trips, atomic replace, corrupt files, mode 0600. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
