@@ -329,11 +329,12 @@ static int run_exchange(bench_t *b, unsigned conns, unsigned seconds)
     uv_run(b->loop, UV_RUN_DEFAULT);
     secs = (double)(uv_hrtime() - t0) / 1e9;
     qsort(b->lat, b->n_lat, sizeof *b->lat, cmp_d);
-    printf("mode=%s conns=%u sources=%u seconds=%.2f exchanges=%llu status_not_ok=%llu failures=%llu "
-           "connects=%llu\n",
-           b->keepalive ? "keepalive" : "connect-per-exchange", conns, b->sources, secs,
-           (unsigned long long)b->exchanges, (unsigned long long)b->not_ok,
-           (unsigned long long)b->failures, (unsigned long long)b->connects);
+    printf(
+        "mode=%s conns=%u sources=%u seconds=%.2f exchanges=%llu status_not_ok=%llu failures=%llu "
+        "connects=%llu\n",
+        b->keepalive ? "keepalive" : "connect-per-exchange", conns, b->sources, secs,
+        (unsigned long long)b->exchanges, (unsigned long long)b->not_ok,
+        (unsigned long long)b->failures, (unsigned long long)b->connects);
     printf("exchanges_per_s=%.0f p50_us=%.0f p99_us=%.0f\n", (double)b->exchanges / secs,
            b->n_lat ? b->lat[b->n_lat / 2] : 0.0,
            b->n_lat ? b->lat[(size_t)((double)b->n_lat * 0.99)] : 0.0);

@@ -48,7 +48,7 @@ typedef struct request {
     int in_send; /* c-ares answered synchronously from inside ares_query() */
     int sync_status;
     int sync_done;
-    int final_status;     /* stopping: what the callback will be told */
+    int final_status;          /* stopping: what the callback will be told */
     struct request *told_next; /* stopping: in the engine's list of callbacks to make */
 } request_t;
 

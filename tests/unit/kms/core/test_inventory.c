@@ -1,4 +1,5 @@
-/* Unit tests for kms/core/inventory: key format (N rule), partial key, ipk/upk/ato, serving rule. */
+/* Unit tests for kms/core/inventory: key format (N rule), partial key, ipk/upk/ato, serving rule.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,5 @@
-/* Unit tests for kms/daemon/config: defaults, every key good and bad, error messages, domain lists. */
+/* Unit tests for kms/daemon/config: defaults, every key good and bad, error messages, domain lists.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
