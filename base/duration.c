@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int kms_uint_parse(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
@@ -74,4 +75,16 @@ char *kms_duration_format(uint64_t s, char *buf, unsigned len)
     else
         snprintf(buf, len, "%llus", (unsigned long long)s);
     return buf;
+}
+
+char *kms_trim(char *s)
+{
+    char *e;
+
+    while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+        s++;
+    e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+        *--e = '\0';
+    return s;
 }

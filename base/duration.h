@@ -20,4 +20,8 @@ char *kms_duration_format(uint64_t seconds, char *buf, unsigned len);
 /** Parse a whole decimal number in [min, max]. 0, KMS_EINVAL or KMS_ERANGE. */
 int kms_uint_parse(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
+/** Strip blanks (space, tab, CR, LF) from both ends of @p s, in place;
+ *  returns the first kept character (a list entry as a user typed it). */
+char *kms_trim(char *s);
+
 #endif

@@ -37,18 +37,6 @@ int pub_domains_add(pub_domain_list_t *l, const pub_domain_t *d)
 }
 
 /* @p s without leading and trailing blanks (in place). */
-static char *trim(char *s)
-{
-    char *e;
-
-    while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
-        s++;
-    e = s + strlen(s);
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
-        *--e = 0;
-    return s;
-}
-
 int pub_domains_parse(const char *text, pub_domain_list_t *list, char *err, size_t errlen)
 {
     char *copy = text ? strdup(text) : NULL;
@@ -66,7 +54,7 @@ int pub_domains_parse(const char *text, pub_domain_list_t *list, char *err, size
         int nw = 0, prio = -1, weight = -1;
 
         entry++;
-        e = trim(e);
+        e = kms_trim(e);
         if (!*e && !save && entry > 1)
             break; /* one trailing comma */
         for (char *t = strtok_r(e, " \t\r\n", &ws); t; t = strtok_r(NULL, " \t\r\n", &ws))

@@ -591,18 +591,6 @@ static void ctx_error(load_ctx_t *c, int code, const char *fmt, ...)
     kms_seterr(c->msg, c->msglen, "%s:%u: %s", c->name, c->line, why);
 }
 
-static char *trim(char *s)
-{
-    char *e;
-
-    while (*s == ' ' || *s == '\t')
-        s++;
-    e = s + strlen(s);
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-        *--e = 0;
-    return s;
-}
-
 /* Check a "[section]" line ourselves: inih never reports an empty section. */
 static void check_section_line(load_ctx_t *c, const char *line, size_t n)
 {
@@ -679,7 +667,7 @@ static const char *continued(load_ctx_t *c, const char *section, const char *nam
     for (char *p = joined + al; *p; p++) {
         if (*p == ';' && (p[-1] == ' ' || p[-1] == '\t')) {
             *p = 0;
-            trim(joined + al);
+            kms_trim(joined + al);
             break;
         }
     }

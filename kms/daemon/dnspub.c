@@ -211,6 +211,31 @@ static int covered_equal(const dp_covered_t *a, const dp_covered_t *b)
 /* ---- queueing work --------------------------------------------------------- */
 
 /*
+ * A job of @p op over the current domains, after the removals of older
+ * records it must not overtake.  0 with *@p out, 1 when there is no domain
+ * (nothing queued but those removals), or KMS_ENOMEM.
+ */
+static int job_for_current(kms_dnspub_t *p, pub_op_t op, int daemon, job_t **out)
+{
+    job_t *j;
+
+    *out = NULL;
+    dp_queue_removals(p, daemon);
+    if (!(j = dp_job_new(op, daemon)) || dp_current_domains(p, &j->doms) < 0) {
+        dp_job_free(j);
+        dp_kick(p); /* the removals queued above */
+        return KMS_ENOMEM;
+    }
+    if (j->doms.n == 0) {
+        dp_job_free(j);
+        dp_kick(p);
+        return 1;
+    }
+    *out = j;
+    return 0;
+}
+
+/*
  * Queue a publish of the current settings (a daemon's, or a verb's with
  * its result @p res to add to, then @p done).  Returns 1 if a job was
  * queued (done will be called), 0 if there was nothing to do, or KMS_ENOMEM
@@ -220,19 +245,11 @@ static int queue_publish(kms_dnspub_t *p, int daemon, kms_cmd_result_t *res,
                          kms_dnspub_done_fn done, void *ud)
 {
     job_t *j;
+    int rc;
 
     dp_drop_daemon_jobs(p);
-    dp_queue_removals(p, daemon);
-    if (!(j = dp_job_new(PUB_PUBLISH, daemon)) || dp_current_domains(p, &j->doms) < 0) {
-        dp_job_free(j);
-        dp_kick(p); /* the removals queued above */
-        return KMS_ENOMEM;
-    }
-    if (j->doms.n == 0) {
-        dp_job_free(j);
-        dp_kick(p);
-        return 0;
-    }
+    if ((rc = job_for_current(p, PUB_PUBLISH, daemon, &j)) != 0)
+        return rc < 0 ? rc : 0;
     for (size_t i = 0; i < j->doms.n; i++) {
         kms_dns_state_t *s = dp_status_row(p, j->doms.v[i].name);
 
@@ -255,18 +272,10 @@ static int queue_unpublish(kms_dnspub_t *p, kms_cmd_result_t *res, kms_dnspub_do
                            void *ud)
 {
     job_t *j;
+    int rc;
 
-    dp_queue_removals(p, 0);
-    if (!(j = dp_job_new(PUB_UNPUBLISH, 0)) || dp_current_domains(p, &j->doms) < 0) {
-        dp_job_free(j);
-        dp_kick(p); /* the removals queued above */
-        return KMS_ENOMEM;
-    }
-    if (j->doms.n == 0) {
-        dp_job_free(j);
-        dp_kick(p);
-        return 0;
-    }
+    if ((rc = job_for_current(p, PUB_UNPUBLISH, 0, &j)) != 0)
+        return rc < 0 ? rc : 0;
     for (size_t i = 0; i < j->doms.n; i++)
         j->doms.v[i].priority = j->doms.v[i].weight = -1;
     j->res = res;

@@ -8,19 +8,8 @@
 #include <string.h>
 
 #include "base/addr.h"
+#include "base/duration.h"
 #include "base/err.h"
-
-static char *trim(char *s)
-{
-    char *e;
-
-    while (*s == ' ' || *s == '\t')
-        s++;
-    e = s + strlen(s);
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-        *--e = '\0';
-    return s;
-}
 
 char *kms_listen_format(const struct sockaddr_storage *a, char *buf)
 {
@@ -72,7 +61,7 @@ int kms_listen_parse(const char *text, struct sockaddr_storage **out, size_t *n,
         uint16_t port;
         size_t nss = 0;
 
-        item = trim(item);
+        item = kms_trim(item);
         if (!*item && !save && count)
             break; /* a trailing comma (the list continues on the next line) */
         if (!*item) {
