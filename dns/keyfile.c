@@ -231,10 +231,11 @@ int kms_tsig_algorithm_map(const char *name, const char **sign_name)
     return KMS_EALGORITHM;
 }
 
-/* A key name in canonical form ("kms-publisher."): a DNS name (dns/name.h). */
+/* A key name in canonical form ("kms-publisher."): a DNS name (dns/name.h)
+ * of any printable characters, as named.conf takes them. */
 static int norm_name(const char *in, char *out, size_t outlen)
 {
-    return kms_dname_canon(in, KMS_DNAME_ANY, out, outlen) < 0 ? -1 : 0;
+    return kms_dname_canon(in, KMS_DNAME_TEXT, out, outlen) < 0 ? -1 : 0;
 }
 
 /* Parse the body of `key NAME { ... };` after NAME; fills @p k. */

@@ -42,7 +42,8 @@ static int check(const char *in, unsigned flags, size_t *len)
             label = 0;
             continue;
         }
-        if (!is_ldh(c) && !(c == '*' && !(flags & KMS_DNAME_HOST)))
+        if ((flags & KMS_DNAME_TEXT) ? (c <= 0x20 || c >= 0x7f || c == '\\')
+                                     : (!is_ldh(c) && !(c == '*' && !(flags & KMS_DNAME_HOST))))
             return KMS_EINVAL;
         if ((flags & KMS_DNAME_HOST) && c == '-' && label == 0)
             return KMS_EINVAL;

@@ -39,6 +39,9 @@ enum {
     /** display form only: keep the case as given (kms-locate shows and
      *  queries the search domains as resolv.conf or the user wrote them) */
     KMS_DNAME_KEEPCASE = 2,
+    /** any printable ASCII but '\\' in a label, as named.conf takes quoted
+     *  TSIG key names ("kms+pub.", "host/kms1"); no escapes */
+    KMS_DNAME_TEXT = 4,
 };
 
 /**

@@ -58,6 +58,9 @@ static void several_keys_pick_by_name_with_comments(void **state)
     assert_int_equal(parse(text, "missing", &k, err), KMS_EKEYFILE);
     assert_non_null(strstr(err, "no key named \"missing.\""));
     assert_string_equal(k.name, ""); /* zeroed on failure */
+    /* named.conf takes any printable key name in quotes; so do we */
+    assert_int_equal(parse("key \"Kms+Pub/1\" { secret \"" SECRET "\"; };", NULL, &k, err), 0);
+    assert_string_equal(k.name, "kms+pub/1.");
 }
 
 static void default_algorithm_is_sha256(void **state)

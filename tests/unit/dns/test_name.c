@@ -66,6 +66,12 @@ static void syntax(void **state)
         assert_int_equal(kms_dname_display(bad[i], KMS_DNAME_ANY, out, sizeof out), KMS_EINVAL);
     }
     assert_int_equal(kms_dname_canon(NULL, KMS_DNAME_ANY, out, sizeof out), KMS_EINVAL);
+    /* key names: any printable character, still no escape, no empty label */
+    assert_int_equal(kms_dname_canon("Kms+Pub/1.", KMS_DNAME_TEXT, out, sizeof out), 0);
+    assert_string_equal(out, "kms+pub/1.");
+    assert_int_equal(kms_dname_canon("a\\.b", KMS_DNAME_TEXT, out, sizeof out), KMS_EINVAL);
+    assert_int_equal(kms_dname_canon("a b", KMS_DNAME_TEXT, out, sizeof out), KMS_EINVAL);
+    assert_int_equal(kms_dname_canon("a..b", KMS_DNAME_TEXT, out, sizeof out), KMS_EINVAL);
 }
 
 static void limits(void **state)
