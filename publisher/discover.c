@@ -113,7 +113,7 @@ static void zones_start(run_t *r)
 
 /* ---- phase 1: discovery --------------------------------------------------- */
 
-static void disc_done(run_t *r)
+void pub__disc_done(run_t *r)
 {
     if (--r->disc_pending == 0)
         zones_start(r);
@@ -134,7 +134,7 @@ static void on_soa(void *ud, int status, const kms_dns_reply_t *reply, unsigned 
             snprintf(n, sizeof n, " (%u attempts)", attempts);
         pub__set_result(r, d->idx, status, "zone of %s not found: %s%s", r->res[d->idx].owner,
                         kms_dns_explain_err(status, &c, why, sizeof why), n);
-        disc_done(r);
+        pub__disc_done(r);
         return;
     }
     if (d->qtype == KMS_DNS_T_SRV) {
@@ -158,7 +158,7 @@ static void on_soa(void *ud, int status, const kms_dns_reply_t *reply, unsigned 
         c.zone = d->walk;
         pub__set_result(r, d->idx, reply->status, "zone of %s not found: %s", r->res[d->idx].owner,
                         kms_dns_explain(reply, &c, why, sizeof why));
-        disc_done(r);
+        pub__disc_done(r);
         return;
     }
     const kms_dns_rr_t *soa = NULL;
@@ -170,7 +170,7 @@ static void on_soa(void *ud, int status, const kms_dns_reply_t *reply, unsigned 
     if (soa && reply->status != KMS_EDNS_REFUSED) {
         snprintf(d->zone_name, sizeof d->zone_name, "%s", soa->name);
         snprintf(d->mname, sizeof d->mname, "%s", soa->target);
-        disc_done(r);
+        pub__disc_done(r);
         return;
     }
     /* strip a label and ask again (the nsupdate walk) */
@@ -182,7 +182,7 @@ static void on_soa(void *ud, int status, const kms_dns_reply_t *reply, unsigned 
             pub__set_result(r, d->idx, reply->status ? reply->status : KMS_ENOENT,
                             "no zone found for %s at %s (last answer %s)", r->res[d->idx].owner,
                             srv, kms_dns_rcode_name(reply->rcode));
-        disc_done(r);
+        pub__disc_done(r);
         return;
     }
     memmove(d->walk, dot + 1, strlen(dot + 1) + 1);

@@ -3,7 +3,6 @@
  */
 #include "publisher/domains.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +35,6 @@ int pub_domains_add(pub_domain_list_t *l, const pub_domain_t *d)
     return 0;
 }
 
-/* @p s without leading and trailing blanks (in place). */
 int pub_domains_parse(const char *text, pub_domain_list_t *list, char *err, size_t errlen)
 {
     char *copy = text ? strdup(text) : NULL;

@@ -171,6 +171,37 @@ fail:
     return rc;
 }
 
+/* The start timer is closed: the engine's last handle may be gone. */
+static void start_closed(uv_handle_t *h)
+{
+    pub_engine_t *e = h->data;
+
+    free(h);
+    e->handles--;
+    pub__engine_maybe_stopped(e);
+}
+
+static void run_start(uv_timer_t *t)
+{
+    run_t *r = t->data;
+    pub_engine_t *e = r->e;
+    size_t n = r->n; /* the last domain's discovery may end the run */
+
+    r->start = NULL;
+    t->data = e;
+    uv_close((uv_handle_t *)t, start_closed);
+    if (r->canceled) {
+        /* canceled before it began: every domain says so, the run ends */
+        for (size_t i = 0; i < n; i++)
+            pub__set_result(r, i, KMS_ECANCELED, "canceled");
+        r->disc_pending = 1;
+        pub__disc_done(r);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        pub__discover(&r->doms[i]);
+}
+
 int pub_run(pub_engine_t *e, pub_op_t op, const pub_domain_t *domains, size_t n, pub_done_cb cb,
             void *ud)
 {
@@ -214,10 +245,19 @@ int pub_run(pub_engine_t *e, pub_op_t op, const pub_domain_t *domains, size_t n,
         snprintf(d->walk, sizeof d->walk, "%s", res->owner);
         d->qtype = e->has_server ? KMS_DNS_T_SRV : KMS_DNS_T_SOA;
     }
+    /* Discovery starts from the loop: nothing of the run - not even a
+     * failure to allocate an exchange - may call back from inside pub_run(). */
+    if (!(r->start = malloc(sizeof *r->start)) || uv_timer_init(e->loop, r->start) < 0) {
+        free(r->start);
+        r->start = NULL;
+        rc = KMS_ENOMEM;
+        goto fail;
+    }
+    e->handles++;
+    r->start->data = r;
+    uv_timer_start(r->start, run_start, 0, 0);
     e->run = r;
     r->disc_pending = n;
-    for (size_t i = 0; i < n; i++)
-        pub__discover(&r->doms[i]);
     return 0;
 fail:
     run_free(r);
@@ -241,20 +281,17 @@ static void stopped_nop(pub_engine_t *e, void *ud)
     (void)ud;
 }
 
-/* The close callback of a timer opened only to call back from the loop. */
+/* The close callback of the timer opened only to call back from the loop. */
 static void tick_closed(uv_handle_t *h)
 {
     pub_engine_t *e = h->data;
 
-    free(h);
     e->handles--;
     pub__engine_maybe_stopped(e);
 }
 
 void pub_engine_stop(pub_engine_t *e, pub_stopped_cb cb, void *ud)
 {
-    uv_timer_t *tick;
-
     if (!e || e->stopping)
         return;
     e->stopping = 1;
@@ -263,14 +300,12 @@ void pub_engine_stop(pub_engine_t *e, pub_stopped_cb cb, void *ud)
     pub_cancel(e);
     if (e->run || e->handles)
         return; /* the last callback or close callback calls back */
-    /* Idle: still call back from the loop, never from in here. */
-    if (!(tick = malloc(sizeof *tick)) || uv_timer_init(e->loop, tick) < 0) {
-        free(tick);
-        return; /* out of memory: no callback can be promised; free() is safe */
-    }
-    tick->data = e;
+    /* Idle: still call back from the loop, never from in here (the engine's
+     * own timer: nothing to allocate, nothing that can fail). */
+    uv_timer_init(e->loop, &e->tick);
+    e->tick.data = e;
     e->handles++;
-    uv_close((uv_handle_t *)tick, tick_closed);
+    uv_close((uv_handle_t *)&e->tick, tick_closed);
 }
 
 void pub_engine_free(pub_engine_t *e)

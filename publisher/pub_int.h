@@ -108,6 +108,7 @@ struct run {
     pub_stats_t stats;
     int canceled;
     xchg_t *live;
+    uv_timer_t *start; /* the run begins from the loop, never inside pub_run() */
 };
 
 /* The engine: its options (copied), the active run, the in-flight queue. */
@@ -125,6 +126,7 @@ struct pub_engine {
     xchg_t *qhead, *qtail;
     unsigned handles;       /* open uv handles owned by the engine's runs */
     int stopping;           /* pub_engine_stop() was called */
+    uv_timer_t tick;        /* stopping while idle: calls back from the loop */
     pub_stopped_cb stop_cb; /* ... and has not called back yet */
     void *stop_ud;
     kms_ratelimit_t retry_log; /* log_retries: a line per 150 ms at most (an exchange retries
@@ -133,7 +135,7 @@ struct pub_engine {
 
 /* ---- engine.c ------------------------------------------------------------- */
 
-/** Free @p e if it is being freed, has no run and no open handle. */
+/** Call the stop callback if @p e is stopping, has no run and no open handle. */
 void pub__engine_maybe_stopped(pub_engine_t *e);
 
 /** Result of domain @p i: @p status (0 or KMS_E*), the message, the time now. */
@@ -150,6 +152,8 @@ void pub__run_maybe_done(run_t *r);
 /** Phase 1 for domain @p d: ask for its zone (the next name of its walk).
  *  The last domain's end starts phase 2 (zones, their primary). */
 void pub__discover(dom_t *d);
+/** One domain's discovery has ended (a result set, or the zone found). */
+void pub__disc_done(run_t *r);
 
 /* ---- exchange.c ----------------------------------------------------------- */
 
