@@ -32,11 +32,13 @@
  *    callback, never before: a loop that has run to completion can be
  *    closed (every test ends with uv_loop_close() == 0).
  *
- * 4. Work that can block - the fsyncs of a state file written on a timer,
- *    a Kerberos call that may reach the KDC - does not run on the loop
- *    thread: it goes to libuv's threadpool (uv_queue_work()) with a copy of
- *    what it needs, and its result comes back on the loop.  The loop thread
- *    only serves.
+ * 4. Work that can block and is nobody's answer - the fsyncs of a state
+ *    file written on a timer or after a DNS run (the ledger, the published
+ *    records), a Kerberos call that may reach the KDC - does not run on the
+ *    loop thread: it goes to libuv's threadpool (uv_queue_work()) with a
+ *    copy of what it needs, and its result comes back on the loop.  The one
+ *    exception is a verb's own state file (ipk, sai, ...): it must be on
+ *    disk before the verb answers OK, and is written before the answer.
  *
  * 5. User callbacks run with the object in a consistent state and may call
  *    the object back (start the next run, stop it); an object that cannot

@@ -69,7 +69,8 @@ int kms_state_format_published(const kms_published_t *p, kms_wr_t *out)
 
     sf_header(out, "published", &start);
     for (size_t i = 0; i < p->n; i++)
-        sf_printf(out, "record %s %s %u\n", p->recs[i].domain, p->recs[i].target, p->recs[i].port);
+        kms_wr_printf(out, "record %s %s %u\n", p->recs[i].domain, p->recs[i].target,
+                      p->recs[i].port);
     return sf_end(out, start);
 }
 

@@ -97,8 +97,9 @@ void dp_job_answer(job_t *j, const pub_result_t *r, size_t n, int status, const 
     if (strict && i < n)
         kms_cmd_result_fail(res, KMS_EPUBLISH, "dns %s: %s",
                             kms_dname_shown(r[i].domain, dn, sizeof dn), r[i].message);
-    else if (strict && status < 0)
-        kms_cmd_result_fail(res, KMS_EPUBLISH, "dns: %s", why ? why : kms_strerror(status));
+    else if (strict && status < 0) /* kmsd stopping is no DNS failure */
+        kms_cmd_result_fail(res, status == KMS_ECANCELED ? status : KMS_EPUBLISH, "dns: %s",
+                            why ? why : kms_strerror(status));
     for (i = 0; i < n; i++)
         kms_cmd_result_line(res, "dns %s %s %s", kms_dname_shown(r[i].domain, dn, sizeof dn),
                             r[i].status == 0 ? "ok" : "error", r[i].message);
@@ -147,13 +148,17 @@ static void schedule_retry(kms_dnspub_t *p, const job_t *j, const pub_result_t *
         if (!nj) {
             if (!(nj = dp_job_new(j->op, 1)) || (j->target && !(nj->target = strdup(j->target)))) {
                 dp_job_free(nj);
+                kms_error("dns: out of memory: the %s of %s is not retried", pub_op_name(j->op),
+                          kms_dname_shown(r[i].domain, dn, sizeof dn));
                 return;
             }
             nj->port = j->port;
             first = i;
         }
-        if (pub_domains_add(&nj->doms, &j->doms.v[m]) < 0)
-            break; /* out of memory: retry the domains kept so far */
+        if (pub_domains_add(&nj->doms, &j->doms.v[m]) < 0) {
+            kms_error("dns: out of memory: only %zu domain(s) are retried", nj->doms.n);
+            break;
+        }
     }
     if (!nj || nj->doms.n == 0) {
         dp_job_free(nj);
@@ -207,12 +212,21 @@ void dp_drop_daemon_jobs(kms_dnspub_t *p)
  * cancels a daemon run in flight.  It starts from the loop. */
 void dp_enqueue(kms_dnspub_t *p, job_t *j)
 {
-    if (!j->daemon)
+    if (!j->daemon) {
         dp_drop_daemon_jobs(p);
+        dp_supersede_active(p);
+    }
     dp_queue_append(p, j);
-    if (!j->daemon && p->active && p->active->daemon)
-        p->ops->cancel(p->active->eng);
     dp_kick(p);
+}
+
+/* Cancel the daemon run in flight, unless it removes an older record: a
+ * canceled removal would not be retried, and dp_queue_removals() counts it
+ * as under way, so the record would stay in DNS.  It finishes first. */
+void dp_supersede_active(kms_dnspub_t *p)
+{
+    if (p->active && p->active->daemon && !p->active->target)
+        p->ops->cancel(p->active->eng);
 }
 
 void dp_kick(kms_dnspub_t *p)

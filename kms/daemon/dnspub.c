@@ -220,15 +220,18 @@ static int job_for_current(kms_dnspub_t *p, pub_op_t op, int daemon, job_t **out
     job_t *j;
 
     *out = NULL;
-    dp_queue_removals(p, daemon);
+    /* Allocate first: a job that cannot be made supersedes nothing. */
     if (!(j = dp_job_new(op, daemon)) || dp_current_domains(p, &j->doms) < 0) {
         dp_job_free(j);
-        dp_kick(p); /* the removals queued above */
         return KMS_ENOMEM;
     }
+    /* The daemon jobs waiting are superseded; the removals among them are
+     * queued again, before this job, from the published file. */
+    dp_drop_daemon_jobs(p);
+    dp_queue_removals(p, daemon);
     if (j->doms.n == 0) {
         dp_job_free(j);
-        dp_kick(p);
+        dp_kick(p); /* the removals */
         return 1;
     }
     *out = j;
@@ -247,7 +250,6 @@ static int queue_publish(kms_dnspub_t *p, int daemon, kms_cmd_result_t *res,
     job_t *j;
     int rc;
 
-    dp_drop_daemon_jobs(p);
     if ((rc = job_for_current(p, PUB_PUBLISH, daemon, &j)) != 0)
         return rc < 0 ? rc : 0;
     for (size_t i = 0; i < j->doms.n; i++) {
@@ -425,20 +427,20 @@ int kms_dnspub_reconfigure(kms_dnspub_t *p, const kms_config_t *cfg, char *err, 
     if (same)
         return 0;
     kms_info("dns: settings changed: publishing again");
-    if (p->active && p->active->daemon)
-        p->ops->cancel(p->active->eng);
+    dp_supersede_active(p);
     if (queue_publish(p, 1, NULL, NULL, NULL) == KMS_ENOMEM)
         kms_error("dns: cannot publish: out of memory");
     return 0;
 }
 
-/* Stopped once every timer is closed, no run's callback is to come and
- * every engine has stopped. */
+/* Stopped once every timer is closed, no run's callback is to come, every
+ * engine has stopped and the published file is written. */
 void dp_maybe_stopped(kms_dnspub_t *p)
 {
     kms_dnspub_stopped_fn cb = p->stop_cb;
 
-    if (!p->stopping || p->open_handles || p->active || p->engines_stopping || !cb)
+    if (!p->stopping || p->open_handles || p->active || p->engines_stopping || p->pubd_writing ||
+        !cb)
         return;
     p->stop_cb = NULL;
     cb(p, p->stop_ud);

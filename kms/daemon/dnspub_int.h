@@ -58,7 +58,8 @@ struct job {
     char *ran_target;        /* the target it ran with (owned; set when it starts) */
     uint16_t ran_port;       /* the port it ran with */
     pub_domain_list_t doms;  /* priorities and weights filled in */
-    kms_cmd_result_t *res;   /* a verb's result to add to; NULL: no verb waits */
+    kms_cmd_result_t *res;   /* a verb's result to add to (borrowed: the control
+                                socket's, valid until done); NULL: no verb waits */
     kms_dnspub_done_fn done; /* called once the lines are in res */
     void *done_ud;
     job_t *next;
@@ -110,6 +111,10 @@ struct kms_dnspub {
     /* the records this host published and has not removed */
     char *state_dir;
     kms_published_t pubd;
+    uv_work_t pubd_work; /* its file, written in the threadpool (base/loop.h, 4) */
+    kms_wr_t pubd_buf;   /* what the write under way writes */
+    int pubd_rc;
+    int pubd_writing, pubd_again; /* a write under way; another due after it */
     /* the status table, pushed to the host */
     kms_dns_state_t *st;
     size_t n_st;
@@ -129,6 +134,7 @@ void dp_job_free(job_t *j);
 void dp_queue_append(kms_dnspub_t *p, job_t *j);
 void dp_enqueue(kms_dnspub_t *p, job_t *j);
 void dp_drop_daemon_jobs(kms_dnspub_t *p);
+void dp_supersede_active(kms_dnspub_t *p);
 void dp_run_next(kms_dnspub_t *p);
 void dp_kick(kms_dnspub_t *p);
 void dp_job_answer(job_t *j, const pub_result_t *r, size_t n, int status, const char *why);
@@ -141,5 +147,6 @@ void dp_status_push(kms_dnspub_t *p);
 int dp_listed(kms_dnspub_t *p, const char *domain);
 void dp_queue_removals(kms_dnspub_t *p, int daemon);
 void dp_track_published(kms_dnspub_t *p, const job_t *j, const pub_result_t *r, size_t n);
+void dp_save_published(kms_dnspub_t *p);
 
 #endif

@@ -10,8 +10,8 @@
  * ledger and exit 0 (a stop never unpublishes DNS records: a restart must not
  * make clients fail).  SIGHUP re-reads the configuration file with the same
  * overrides; a file that does not load keeps the running configuration.
- * The keys the table marks "taken at start only" (listen, state_dir,
- * control_socket) keep their running values, with a warning.  Every
+ * The keys the configuration table marks KMS_CFG_RESTART keep their
+ * running values, with a warning (keep_start_keys()).  Every
  * ledger_flush seconds the client ledger is written in libuv's threadpool.
  *
  * Hook points: kmsd_app_on_ready(), kmsd_app_on_stop(), kmsd_app_on_reload()

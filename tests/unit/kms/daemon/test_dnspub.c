@@ -249,6 +249,37 @@ static int spin_until(world_t *w, int (*cond)(world_t *), uint64_t ms)
     return cond(w);
 }
 
+/* The published file as it is on disk now (written in the threadpool). */
+static kms_published_t pubd_now;
+
+static int published_file_has_two(world_t *w)
+{
+    char err[256];
+
+    kms_published_free(&pubd_now);
+    return kms_state_load_published(w->dir, &pubd_now, err, sizeof err) == 0 && pubd_now.n == 2;
+}
+
+static int published_file_is_kms2s(world_t *w)
+{
+    if (!published_file_has_two(w))
+        return 0;
+    for (size_t i = 0; i < pubd_now.n; i++)
+        if (strcmp(pubd_now.recs[i].target, "kms2.kms.test.") != 0)
+            return 0;
+    return 1;
+}
+
+static int published_file_is_1688s(world_t *w)
+{
+    if (!published_file_has_two(w))
+        return 0;
+    for (size_t i = 0; i < pubd_now.n; i++)
+        if (pubd_now.recs[i].port != 1688)
+            return 0;
+    return 1;
+}
+
 static int has_running(world_t *w)
 {
     return w->f.running != NULL;
@@ -504,7 +535,6 @@ static void changed_target_removes_the_older_record(void **state)
 {
     world_t *w = W;
     kms_config_t ncfg;
-    kms_published_t pubd = {0};
     char err[KMS_CONFIG_ERRLEN];
 
     (void)state;
@@ -512,10 +542,7 @@ static void changed_target_removes_the_older_record(void **state)
     kms_dnspub_start(w->dp);
     assert_true(spin_until(w, has_running, 1000));
     finish(w, NULL); /* kms1 published in both domains, and remembered */
-    uv_run(&w->f.loop, UV_RUN_NOWAIT);
-    assert_int_equal(kms_state_load_published(w->dir, &pubd, err, sizeof err), 0);
-    assert_int_equal(pubd.n, 2);
-    kms_published_free(&pubd);
+    assert_true(spin_until(w, published_file_has_two, 2000));
     assert_int_equal(kms_config_copy(&ncfg, &w->cfg), 0);
     assert_int_equal(kms_config_set(&ncfg, "dns", "target", "kms2.kms.test", NULL, err, sizeof err),
                      0);
@@ -532,27 +559,26 @@ static void changed_target_removes_the_older_record(void **state)
     assert_int_equal(last_run(w)->op, PUB_PUBLISH);
     assert_string_equal(last_run(w)->target, "kms2.kms.test");
     finish(w, NULL);
-    uv_run(&w->f.loop, UV_RUN_NOWAIT);
     /* the published file now holds kms2's records only */
-    assert_int_equal(kms_state_load_published(w->dir, &pubd, err, sizeof err), 0);
-    assert_int_equal(pubd.n, 2);
-    for (size_t i = 0; i < pubd.n; i++)
-        assert_string_equal(pubd.recs[i].target, "kms2.kms.test.");
-    kms_published_free(&pubd);
+    assert_true(spin_until(w, published_file_is_kms2s, 2000));
+    kms_published_free(&pubd_now);
     world_close(w);
 }
 
-static void older_records_found_at_start_go_first(void **state)
+/*
+ * Start kmsd's publisher over a published file holding kms1's records under
+ * ports 1700.. (n of them), as a restart after a port change finds them;
+ * returns once the first removal (port 1700) runs.
+ */
+static void world_with_older_records(world_t *w, int n)
 {
-    world_t *w = W;
     kms_published_t pubd = {0};
     char dir[64];
 
-    (void)state;
-    /* a record this host published under another port before a restart */
     strcpy(dir, "/tmp/kms_dnspub_old_XXXXXX");
     assert_non_null(mkdtemp(dir));
-    assert_int_equal(kms_published_add(&pubd, "kms.test", "kms1.kms.test", 1700), 1);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(kms_published_add(&pubd, "kms.test", "kms1.kms.test", 1700 + i), 1);
     world_prepare(w, dir);
     assert_int_equal(kms_state_save_published(w->dir, &pubd, 0), 0);
     kms_published_free(&pubd);
@@ -561,12 +587,87 @@ static void older_records_found_at_start_go_first(void **state)
     assert_true(spin_until(w, has_running, 1000));
     assert_int_equal(last_run(w)->op, PUB_UNPUBLISH);
     assert_int_equal(last_run(w)->port, 1700);
+}
+
+static void older_records_found_at_start_go_first(void **state)
+{
+    world_t *w = W;
+
+    (void)state;
+    /* a record this host published under another port before a restart */
+    world_with_older_records(w, 1);
     assert_string_equal(last_run(w)->domains, "kms.test.");
     finish(w, NULL);
     assert_true(spin_until(w, has_two_runs, 1000));
     assert_int_equal(last_run(w)->op, PUB_PUBLISH);
     assert_int_equal(last_run(w)->port, 1688);
     finish(w, NULL);
+    world_close(w);
+}
+
+static int has_runs(world_t *w, int n)
+{
+    return w->f.nruns >= n && w->f.running;
+}
+
+static int has_three_running(world_t *w)
+{
+    return has_runs(w, 3);
+}
+
+static void a_verb_lets_a_removal_finish(void **state)
+{
+    world_t *w = W;
+    kms_cmd_result_t res;
+
+    (void)state;
+    /* older records of two other ports: their removals go first, one job each */
+    world_with_older_records(w, 2);
+    /* the verb's publish does not cancel the removal in flight */
+    assert_int_equal(verb(w, &res, "sprio 5"), 1);
+    uv_run(&w->f.loop, UV_RUN_NOWAIT);
+    assert_false(w->f.runs[0].canceled);
+    finish(w, NULL);
+    /* the other removal (queued again for the verb), then the verb's publish */
+    assert_true(spin_until(w, has_two_runs, 1000));
+    assert_int_equal(last_run(w)->op, PUB_UNPUBLISH);
+    assert_int_equal(last_run(w)->port, 1701);
+    finish(w, NULL);
+    assert_true(spin_until(w, has_three_running, 1000));
+    assert_int_equal(last_run(w)->op, PUB_PUBLISH);
+    assert_int_equal(last_run(w)->attempts, 3);
+    finish(w, NULL);
+    assert_true(spin_until(w, verb_answered, 1000));
+    kms_cmd_result_free(&res);
+    /* both older records are gone from the published file: only the two new ones */
+    assert_true(spin_until(w, published_file_is_1688s, 2000));
+    kms_published_free(&pubd_now);
+    world_close(w);
+}
+
+static void cdns_keeps_the_removals_waiting(void **state)
+{
+    world_t *w = W;
+    kms_cmd_result_t res;
+    int seen1701 = 0;
+
+    (void)state;
+    /* older records of two other ports: their removals go first, one job each */
+    world_with_older_records(w, 2);
+    /* the removal of 1701 waits its turn (a daemon job); cdns must not drop it */
+    assert_int_equal(verb(w, &res, "cdns"), 1);
+    uv_run(&w->f.loop, UV_RUN_NOWAIT);
+    finish(w, NULL); /* 1700 */
+    for (int k = 2; k <= 3; k++) {
+        assert_true(spin_until(w, k == 2 ? has_two_runs : has_three_running, 1000));
+        assert_int_equal(last_run(w)->op, PUB_UNPUBLISH);
+        seen1701 |= last_run(w)->port == 1701;
+        finish(w, NULL);
+    }
+    assert_true(seen1701);
+    assert_true(spin_until(w, verb_answered, 1000));
+    assert_int_equal(res.status, 0);
+    kms_cmd_result_free(&res);
     world_close(w);
 }
 
@@ -638,7 +739,7 @@ static void stop_answers_the_verbs_waiting(void **state)
     assert_true(spin_until(w, stopped, 5000));
     assert_true(w->verb_done);
     s = rendered(&res);
-    assert_string_equal(s, "ERR KMS_EPUBLISH dns: kmsd is stopping\n");
+    assert_string_equal(s, "ERR KMS_ECANCELED dns: kmsd is stopping\n");
     free(s);
     kms_cmd_result_free(&res);
     world_close(w);
@@ -654,6 +755,8 @@ int main(void)
         cmocka_unit_test(reload_during_outage_drops_the_stale_retry),
         cmocka_unit_test(changed_target_removes_the_older_record),
         cmocka_unit_test(older_records_found_at_start_go_first),
+        cmocka_unit_test(a_verb_lets_a_removal_finish),
+        cmocka_unit_test(cdns_keeps_the_removals_waiting),
         cmocka_unit_test(cdns_failure_fails_the_verb),
         cmocka_unit_test(verb_told_when_its_run_cannot_start),
         cmocka_unit_test(stop_answers_the_verbs_waiting),
