@@ -2,6 +2,8 @@
 
 #include "base/err.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -272,4 +274,37 @@ int kms_wr_patch_u32le(kms_wr_t *wr, size_t off, uint32_t v)
     for (int i = 0; i < 4; i++)
         wr->buf[off + i] = (uint8_t)(v >> (8 * i));
     return 0;
+}
+
+int kms_wr_vprintf(kms_wr_t *wr, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    int n;
+
+    if (wr->err)
+        return wr->err;
+    va_copy(ap2, ap);
+    n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0) {
+        wr->err = KMS_EINVAL;
+        return wr->err;
+    }
+    /* room for the NUL vsnprintf writes; it is not counted */
+    if (kms_wr_reserve(wr, (size_t)n + 1) < 0)
+        return wr->err;
+    vsnprintf((char *)wr->buf + wr->len, (size_t)n + 1, fmt, ap);
+    wr->len += (size_t)n;
+    return 0;
+}
+
+int kms_wr_printf(kms_wr_t *wr, const char *fmt, ...)
+{
+    va_list ap;
+    int r;
+
+    va_start(ap, fmt);
+    r = kms_wr_vprintf(wr, fmt, ap);
+    va_end(ap);
+    return r;
 }

@@ -17,6 +17,7 @@
 #ifndef KMS_BASE_WIRE_H
 #define KMS_BASE_WIRE_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,6 +69,9 @@ int kms_wr_u32le(kms_wr_t *wr, uint32_t v);
 int kms_wr_u32be(kms_wr_t *wr, uint32_t v);
 int kms_wr_u64le(kms_wr_t *wr, uint64_t v);
 int kms_wr_bytes(kms_wr_t *wr, const void *data, size_t n);
+/** Append formatted text (no NUL), of any length.  0 or the writer's error. */
+int kms_wr_printf(kms_wr_t *wr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int kms_wr_vprintf(kms_wr_t *wr, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 int kms_wr_zeros(kms_wr_t *wr, size_t n);
 /** Pad with zeros to the next multiple of @p align (a power of two). */
 int kms_wr_align(kms_wr_t *wr, size_t align);

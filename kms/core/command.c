@@ -16,37 +16,37 @@
 
 /* The verbs.  Help texts list them in this order. */
 static const kms_verb_t verbs[] = {
-    {"status", "", "host status: settings, counters, served products", 1, KMS_VERB_DNS_NONE,
-     cmd_verb_status},
-    {"dli", "[ACTID|all]", "display license information (partial keys only)", 1, KMS_VERB_DNS_NONE,
-     cmd_verb_dli},
-    {"ipk", "KEY [ACTID]",
+    {"status", "", "[--json]", "host status: settings, counters, served products", 1,
+     KMS_VERB_DNS_NONE, cmd_verb_status},
+    {"dli", "[ACTID|all]", "[ACTID|default|all] [--json]",
+     "display license information (partial keys only)", 1, KMS_VERB_DNS_NONE, cmd_verb_dli},
+    {"ipk", "KEY [ACTID]", "KEY [ACTID] [--family windows|office2010|office] [--kms-id GUID]...",
      "install a host key (default slot: the host OS product);\n"
      "options --family windows|office2010|office, --kms-id GUID",
      0, KMS_VERB_DNS_NONE, cmd_verb_ipk},
-    {"upk", "ACTID|default", "uninstall the host key of ACTID (or the default slot)", 0,
-     KMS_VERB_DNS_NONE, cmd_verb_upk},
-    {"ato", "[ACTID|all]", "enable serving the product(s) with an installed key", 0,
-     KMS_VERB_DNS_NONE, cmd_verb_ato},
-    {"sprt", "PORT",
+    {"upk", "ACTID|default", "ACTID|default",
+     "uninstall the host key of ACTID (or the default slot)", 0, KMS_VERB_DNS_NONE, cmd_verb_upk},
+    {"ato", "[ACTID|all]", "[ACTID|default|all]",
+     "enable serving the product(s) with an installed key", 0, KMS_VERB_DNS_NONE, cmd_verb_ato},
+    {"sprt", "PORT", "PORT (1..65535)",
      "set the TCP port (used from the next start by listen\naddresses without a port)", 0,
      KMS_VERB_DNS_NONE, cmd_verb_sprt},
-    {"sai", "MINUTES", "set the activation interval (15 min to 30 days)", 0, KMS_VERB_DNS_NONE,
-     cmd_verb_sai},
-    {"sri", "MINUTES", "set the renewal interval (15 min to 30 days)", 0, KMS_VERB_DNS_NONE,
-     cmd_verb_sri},
-    {"sdns", "", "enable publishing the SRV records in DNS", 0, KMS_VERB_DNS_PUBLISH,
+    {"sai", "MINUTES", "MINUTES (15..43200; or with s/m/h/d)",
+     "set the activation interval (15 min to 30 days)", 0, KMS_VERB_DNS_NONE, cmd_verb_sai},
+    {"sri", "MINUTES", "MINUTES (15..43200; or with s/m/h/d)",
+     "set the renewal interval (15 min to 30 days)", 0, KMS_VERB_DNS_NONE, cmd_verb_sri},
+    {"sdns", "", "", "enable publishing the SRV records in DNS", 0, KMS_VERB_DNS_PUBLISH,
      cmd_verb_sdns},
-    {"cdns", "", "disable publishing and remove our SRV records", 0, KMS_VERB_DNS_UNPUBLISH,
+    {"cdns", "", "", "disable publishing and remove our SRV records", 0, KMS_VERB_DNS_UNPUBLISH,
      cmd_verb_cdns},
-    {"sprio", "PRIORITY", "set the default SRV priority (0..65535)", 0, KMS_VERB_DNS_PUBLISH,
-     cmd_verb_sprio},
-    {"sweight", "WEIGHT", "set the default SRV weight (0..65535)", 0, KMS_VERB_DNS_PUBLISH,
-     cmd_verb_sweight},
-    {"sdomains", "LIST",
+    {"sprio", "PRIORITY", "N (0..65535)", "set the default SRV priority (0..65535)", 0,
+     KMS_VERB_DNS_PUBLISH, cmd_verb_sprio},
+    {"sweight", "WEIGHT", "N (0..65535)", "set the default SRV weight (0..65535)", 0,
+     KMS_VERB_DNS_PUBLISH, cmd_verb_sweight},
+    {"sdomains", "LIST", "DOMAIN [PRIORITY WEIGHT][, DOMAIN ...]",
      "set the publish domain list\n(\"kms.test, corp.test 10 50\": domain [priority weight])", 0,
      KMS_VERB_DNS_PUBLISH, cmd_verb_sdomains},
-    {"decommission", "", "unpublish, stop serving, mark the host decommissioned", 0,
+    {"decommission", "", "", "unpublish, stop serving, mark the host decommissioned", 0,
      KMS_VERB_DNS_UNPUBLISH, cmd_verb_decommission},
 };
 
@@ -90,40 +90,24 @@ void kms_cmd_result_init(kms_cmd_result_t *r)
 void kms_cmd_result_free(kms_cmd_result_t *r)
 {
     kms_wr_free(&r->lines);
-    r->nlines = 0;
+    kms_cmd_result_init(r);
 }
 
 void kms_cmd_result_line(kms_cmd_result_t *r, const char *fmt, ...)
 {
     va_list ap;
-    char small[512], *buf = small;
-    int n;
 
     if (r->status < 0)
         return;
     va_start(ap, fmt);
-    n = vsnprintf(small, sizeof small, fmt, ap);
+    kms_wr_vprintf(&r->lines, fmt, ap);
     va_end(ap);
-    if (n >= 0 && (size_t)n >= sizeof small) {
-        if (!(buf = malloc((size_t)n + 1))) {
-            kms_cmd_result_fail(r, KMS_ENOMEM, "out of memory");
-            return;
-        }
-        va_start(ap, fmt);
-        vsnprintf(buf, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-    }
-    if (n < 0) {
-        kms_cmd_result_fail(r, KMS_EINVAL, "cannot format a reply line");
-        return;
-    }
-    kms_wr_bytes(&r->lines, buf, (size_t)n);
     kms_wr_u8(&r->lines, '\n');
     r->nlines++;
-    if (buf != small)
-        free(buf);
-    if (r->lines.err)
+    if (r->lines.err == KMS_ENOMEM)
         kms_cmd_result_fail(r, KMS_ENOMEM, "out of memory");
+    else if (r->lines.err)
+        kms_cmd_result_fail(r, KMS_EINVAL, "cannot format a reply line");
 }
 
 int kms_cmd_result_fail(kms_cmd_result_t *r, int status, const char *fmt, ...)
@@ -172,6 +156,13 @@ int cmd_json(kms_cmd_t *c, kms_json_t *j)
     cmd_line(c, "%s", s);
     free(s);
     return c->res->status;
+}
+
+int cmd_usage(kms_cmd_t *c)
+{
+    const kms_verb_t *v = c->res->verb;
+
+    return cmd_fail(c, KMS_EINVAL, "usage: %s%s%s", v->name, v->usage[0] ? " " : "", v->usage);
 }
 
 /* ---- the control line ---------------------------------------------------------- */
@@ -246,6 +237,8 @@ int kms_host_command(kms_host_t *h, const char *line, kms_cmd_result_t *res)
     c.ntok = ntok - 1;
     res->verb->run(&c);
 done:
+    if (copy) /* the line may hold a whole product key (ipk) */
+        explicit_bzero(copy, len);
     free(copy);
     return res->status;
 }

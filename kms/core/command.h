@@ -38,10 +38,11 @@ typedef struct kms_cmd kms_cmd_t; /* a command being run (command_int.h) */
 
 /** One row of the verb table. */
 typedef struct {
-    const char *name; /**< "ipk" */
-    const char *args; /**< usage of the arguments, "KEY [ACTID] ..." ("" for none) */
-    const char *help; /**< one line for kmsctl --help */
-    int json;         /**< answers with one JSON document under --json */
+    const char *name;  /**< "ipk" */
+    const char *args;  /**< the arguments in short, for kmsctl --help ("" for none) */
+    const char *usage; /**< the whole usage after the verb, for the usage error */
+    const char *help;  /**< kmsctl --help's description (lines separated by '\n') */
+    int json;          /**< answers with one JSON document under --json */
     kms_verb_dns_t dns;
     int (*run)(kms_cmd_t *c); /**< 0, or the KMS_E* of the error it set */
 } kms_verb_t;

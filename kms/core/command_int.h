@@ -29,6 +29,9 @@ struct kms_cmd {
 /** Fail the command with @p code and a message; returns @p code. */
 #define cmd_fail(c, code, ...) kms_cmd_result_fail((c)->res, (code), __VA_ARGS__)
 
+/** Fail the command with its verb's usage (the table's), KMS_EINVAL. */
+int cmd_usage(kms_cmd_t *c);
+
 /** Append @p j (taken; NULL: out of memory) as one compact JSON line. */
 int cmd_json(kms_cmd_t *c, kms_json_t *j);
 

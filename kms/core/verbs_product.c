@@ -88,7 +88,7 @@ int cmd_verb_dli(kms_cmd_t *c)
     size_t from = 0, to = 0;
 
     if (c->ntok > 1)
-        return cmd_fail(c, KMS_EINVAL, "usage: dli [ACTID|default|all] [--json]");
+        return cmd_usage(c);
     if (c->ntok == 1) {
         all = strcmp(c->tok[0], "all") == 0;
         if (!all && (r = parse_slot(c, c->tok[0], &g, &is_def)) < 0)
@@ -143,24 +143,23 @@ static int save_inventory(kms_cmd_t *c, kms_inv_t *next)
     return 0;
 }
 
-int cmd_verb_ipk(kms_cmd_t *c)
+static int install_key(kms_cmd_t *c, char norm[KMS_KEY_STRLEN])
 {
     kms_guid_t act, ids[KMS_INV_MAX_KMSIDS];
     size_t nids = 0;
     const char *key = NULL, *slot = NULL;
     kms_family_t fam = KMS_FAMILY_WINDOWS;
     int have_fam = 0, is_def = 1, r;
-    char norm[KMS_KEY_STRLEN], part[KMS_PARTIAL_STRLEN], g[KMS_GUID_STRLEN];
+    char part[KMS_PARTIAL_STRLEN], g[KMS_GUID_STRLEN];
     kms_inv_t next;
-    static const char usage[] =
-        "usage: ipk KEY [ACTID] [--family windows|office2010|office] [--kms-id GUID]...";
 
     for (int i = 0; i < c->ntok; i++) {
         const char *t = c->tok[i];
 
         if (strcmp(t, "--family") == 0 || strcmp(t, "--kms-id") == 0) {
             if (i + 1 == c->ntok)
-                return cmd_fail(c, KMS_EINVAL, "%s needs a value; %s", t, usage);
+                return cmd_fail(c, KMS_EINVAL, "%s needs a value; usage: ipk %s", t,
+                                c->res->verb->usage);
             if (t[2] == 'f') {
                 if (have_fam || kms_family_parse(c->tok[i + 1], &fam) < 0)
                     return cmd_fail(c, KMS_EINVAL,
@@ -177,17 +176,18 @@ int cmd_verb_ipk(kms_cmd_t *c)
             }
             i++;
         } else if (t[0] == '-' && t[1] == '-') {
-            return cmd_fail(c, KMS_EINVAL, "unknown option '%.32s'; %s", t, usage);
+            return cmd_fail(c, KMS_EINVAL, "unknown option '%.32s'; usage: ipk %s", t,
+                            c->res->verb->usage);
         } else if (!key) {
             key = t;
         } else if (!slot) {
             slot = t;
         } else {
-            return cmd_fail(c, KMS_EINVAL, "%s", usage);
+            return cmd_usage(c);
         }
     }
     if (!key)
-        return cmd_fail(c, KMS_EINVAL, "%s", usage);
+        return cmd_usage(c);
     if (kms_key_check(key, norm) < 0)
         return cmd_fail(c, KMS_EKEYFORMAT,
                         "not a product key: expected 5 groups of 5 characters from "
@@ -211,6 +211,15 @@ int cmd_verb_ipk(kms_cmd_t *c)
     return 0;
 }
 
+int cmd_verb_ipk(kms_cmd_t *c)
+{
+    char norm[KMS_KEY_STRLEN];
+    int r = install_key(c, norm);
+
+    explicit_bzero(norm, sizeof norm); /* the whole key */
+    return r;
+}
+
 int cmd_verb_upk(kms_cmd_t *c)
 {
     kms_guid_t act;
@@ -219,7 +228,7 @@ int cmd_verb_upk(kms_cmd_t *c)
     char g[KMS_GUID_STRLEN];
 
     if (c->ntok != 1)
-        return cmd_fail(c, KMS_EINVAL, "usage: upk ACTID|default");
+        return cmd_usage(c);
     if ((r = parse_slot(c, c->tok[0], &act, &is_def)) < 0)
         return r;
     if (!kms_inv_find(&c->h->inv, is_def ? NULL : &act))
@@ -241,7 +250,7 @@ int cmd_verb_ato(kms_cmd_t *c)
     kms_inv_t next;
 
     if (c->ntok > 1)
-        return cmd_fail(c, KMS_EINVAL, "usage: ato [ACTID|default|all]");
+        return cmd_usage(c);
     if (c->ntok == 1) {
         all = strcmp(c->tok[0], "all") == 0;
         if (!all && (r = parse_slot(c, c->tok[0], &act, &is_def)) < 0)
@@ -276,5 +285,3 @@ int cmd_verb_ato(kms_cmd_t *c)
     }
     return 0;
 }
-
-/* Set one override; @p apply writes the value into the copy. */

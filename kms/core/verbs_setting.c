@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/addr.h"
 #include "base/duration.h"
@@ -75,7 +74,7 @@ int cmd_verb_sprt(kms_cmd_t *c)
     char echo[32];
 
     if (c->ntok != 1)
-        return cmd_fail(c, KMS_EINVAL, "usage: sprt PORT (1..65535)");
+        return cmd_usage(c);
     if (kms_port_parse(c->tok[0], &port) < 0)
         return cmd_fail(c, KMS_ERANGE, "'%.32s' is not a port (1..65535)", c->tok[0]);
     snprintf(echo, sizeof echo, "port %u", port);
@@ -90,8 +89,7 @@ static int set_interval(kms_cmd_t *c, int act)
     int r;
 
     if (c->ntok != 1)
-        return cmd_fail(c, KMS_EINVAL, "usage: %s MINUTES (15..43200; or with s/m/h/d)",
-                        act ? "sai" : "sri");
+        return cmd_usage(c);
     r = kms_duration_parse(c->tok[0], 60, &s);
     if (r == KMS_EINVAL)
         return cmd_fail(c, r, "'%.32s' is not a duration (minutes, or a number with s/m/h/d)",
@@ -107,7 +105,7 @@ static int set_interval(kms_cmd_t *c, int act)
 static int set_publish(kms_cmd_t *c, int on)
 {
     if (c->ntok != 0)
-        return cmd_fail(c, KMS_EINVAL, "usage: %s", on ? "sdns" : "cdns");
+        return cmd_usage(c);
     if (on && c->h->ovr.decommissioned)
         return cmd_fail(c, KMS_EPERM,
                         "this host is decommissioned: run ato to serve again, "
@@ -122,7 +120,7 @@ static int set_u16(kms_cmd_t *c, int prio)
     char echo[32];
 
     if (c->ntok != 1)
-        return cmd_fail(c, KMS_EINVAL, "usage: %s N (0..65535)", prio ? "sprio" : "sweight");
+        return cmd_usage(c);
     if (kms_uint_parse(c->tok[0], 0, 65535, &v) < 0)
         return cmd_fail(c, KMS_ERANGE, "'%.32s' is not a number in 0..65535", c->tok[0]);
     snprintf(echo, sizeof echo, "%s %llu", prio ? "priority" : "weight", (unsigned long long)v);
@@ -139,7 +137,7 @@ int cmd_verb_sdomains(kms_cmd_t *c)
     int r;
 
     if (c->ntok == 0)
-        return cmd_fail(c, KMS_EINVAL, "usage: sdomains DOMAIN [PRIORITY WEIGHT][, DOMAIN ...]");
+        return cmd_usage(c);
     for (int i = 0; i < c->ntok; i++)
         len += strlen(c->tok[i]) + 1;
     if (!(list = malloc(len)))
@@ -178,7 +176,7 @@ int cmd_verb_decommission(kms_cmd_t *c)
     int r;
 
     if (c->ntok != 0)
-        return cmd_fail(c, KMS_EINVAL, "usage: decommission");
+        return cmd_usage(c);
     if ((r = kms_overrides_copy(&o, &c->h->ovr)) < 0)
         return cmd_fail(c, r, "out of memory");
     o.decommissioned = 1;

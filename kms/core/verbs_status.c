@@ -177,7 +177,7 @@ int cmd_verb_status(kms_cmd_t *c)
     char *doms;
 
     if (c->ntok != 0)
-        return cmd_fail(c, KMS_EINVAL, "usage: status [--json]");
+        return cmd_usage(c);
     kms_host_settings(h, &s);
     if (c->json)
         return status_json(c, &s, now);

@@ -84,6 +84,33 @@ static void writer_builds_and_patches(void **state)
     assert_null(wr.buf);
 }
 
+/* Formatted text of any length, no NUL counted, appended after bytes. */
+static void writer_printf_any_length(void **state)
+{
+    kms_wr_t wr;
+    char big[2000];
+    size_t len;
+    uint8_t *buf;
+
+    (void)state;
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    kms_wr_init(&wr);
+    kms_wr_u8(&wr, 'A');
+    assert_int_equal(kms_wr_printf(&wr, "%s-%d", "port", 1688), 0);
+    assert_int_equal(wr.len, 1 + 9);
+    assert_int_equal(kms_wr_printf(&wr, "%s", big), 0);
+    assert_int_equal(kms_wr_printf(&wr, "%s", ""), 0);
+    assert_int_equal(kms_wr_printf(&wr, "!"), 0);
+    buf = kms_wr_steal(&wr, &len);
+    assert_non_null(buf);
+    assert_int_equal(len, 1 + 9 + 1999 + 1);
+    assert_memory_equal(buf, "Aport-1688xx", 12);
+    assert_int_equal(buf[len - 2], 'x');
+    assert_int_equal(buf[len - 1], '!');
+    free(buf);
+}
+
 static void guid_text_and_wire(void **state)
 {
     kms_guid_t g, g2;
@@ -319,6 +346,7 @@ int main(void)
         cmocka_unit_test(reader_is_sticky_and_bounded),
         cmocka_unit_test(reader_align_and_sub),
         cmocka_unit_test(writer_builds_and_patches),
+        cmocka_unit_test(writer_printf_any_length),
         cmocka_unit_test(guid_text_and_wire),
         cmocka_unit_test(addresses),
         cmocka_unit_test(durations),
