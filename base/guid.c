@@ -1,11 +1,11 @@
 #include "base/guid.h"
 
 #include "base/err.h"
+#include "base/random.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 
 /* Text position order of the 16 wire bytes (Data1..3 are little-endian). */
 static const int text_order[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
@@ -95,8 +95,7 @@ int kms_wr_guid(kms_wr_t *wr, const kms_guid_t *g)
 
 int kms_guid_random(kms_guid_t *out)
 {
-    if (getrandom(out->b, 16, 0) != 16)
-        return KMS_ESYS;
+    kms_random_bytes(out->b, 16);
     out->b[7] = (uint8_t)((out->b[7] & 0x0f) | 0x40); /* Data3 high nibble: version 4 */
     out->b[8] = (uint8_t)((out->b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
     return 0;

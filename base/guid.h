@@ -29,7 +29,7 @@ int kms_guid_is_nil(const kms_guid_t *g);
 /** Read a GUID from the wire; a big-endian drep (@p le == 0) swaps Data1..3. */
 int kms_rd_guid(kms_rd_t *rd, int le, kms_guid_t *out);
 int kms_wr_guid(kms_wr_t *wr, const kms_guid_t *g);
-/** Fill with random bytes and set the RFC 4122 version 4 bits. 0 or KMS_ESYS. */
+/** Fill with random bytes (base/random.h) and set the RFC 4122 version 4 bits. Always 0. */
 int kms_guid_random(kms_guid_t *out);
 
 #endif

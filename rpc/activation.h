@@ -12,8 +12,8 @@
  * by their version only and answered with a failure (KMS_EUNSUPPORTED from
  * the decoder; the host sends kms_act_encode_failure()).
  */
-#ifndef KMS_ACTIVATION_H
-#define KMS_ACTIVATION_H
+#ifndef KMS_RPC_ACTIVATION_H
+#define KMS_RPC_ACTIVATION_H
 
 #include <stddef.h>
 #include <stdint.h>

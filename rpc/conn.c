@@ -1,5 +1,5 @@
 /*
- * rpc_conn.c - one server-side DCE/RPC association; see rpc_conn.h.
+ * conn.c - one server-side DCE/RPC association; see conn.h.
  *
  * State machine (MS-RPCE 3.3.3): a fresh association accepts only bind.  A
  * request, alter_context or any client-bound PDU before a successful bind is

@@ -1,5 +1,5 @@
 /*
- * rpc_conn.h - one DCE/RPC connection-oriented association, server side,
+ * conn.h - one DCE/RPC connection-oriented association, server side,
  * independent of any transport.
  *
  * The transport (kms/daemon/server.c) frames the byte stream into PDUs with

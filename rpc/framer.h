@@ -11,8 +11,8 @@
  * version, frag_length < 16 or over the cap) is reported before its body is
  * buffered.
  */
-#ifndef KMS_FRAMER_H
-#define KMS_FRAMER_H
+#ifndef KMS_RPC_FRAMER_H
+#define KMS_RPC_FRAMER_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /*
- * rpc_pdu.c - DCE/RPC connection-oriented PDU codec; see rpc_pdu.h.
+ * pdu.c - DCE/RPC connection-oriented PDU codec; see pdu.h.
  */
 #include "rpc/pdu.h"
 

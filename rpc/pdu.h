@@ -1,9 +1,9 @@
 /*
- * rpc_pdu.h - DCE/RPC connection-oriented PDU codec (Open Group C706 ch. 12,
+ * pdu.h - DCE/RPC connection-oriented PDU codec (Open Group C706 ch. 12,
  * MS-RPCE 2.2.2).
  *
  * Parsing: every parse function takes one whole PDU (as framed by
- * kms_rpc_frame_len(), see rpc_conn.h), reads it through kms_rd_t only, and
+ * kms_rpc_frame_len(), see conn.h), reads it through kms_rd_t only, and
  * fills a caller-owned struct.  Nothing is allocated: counts that size arrays
  * (n_context_elem, n_transfer_syn, n_results) are capped by KMS_RPC_MAX_CTX
  * and KMS_RPC_MAX_TSYN and larger counts are KMS_ETOOBIG.  Stub data is a

@@ -1,7 +1,8 @@
 /*
  * host.c - the KMS host object: lifecycle, effective settings (config file
  * under the verb-set overrides) and the activation handler (host.h).  The
- * control verbs live in commands.c (the socket transport is control.c).
+ * control verbs are command.c and verbs_*.c (kmsd's socket for them is
+ * kms/daemon/control.c).
  */
 #include "kms/core/host.h"
 #include "kms/core/host_int.h"

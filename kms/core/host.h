@@ -18,8 +18,8 @@
  * sdns/cdns, ...) is persisted and wins over the config file; a setting never
  * changed through a verb follows the config file.
  */
-#ifndef KMS_HOST_H
-#define KMS_HOST_H
+#ifndef KMS_CORE_HOST_H
+#define KMS_CORE_HOST_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -103,6 +103,8 @@ void kms_host_ledger_written(kms_host_t *h, int rc);
 /** The state directory (as given to kms_host_open()). */
 const char *kms_host_state_dir(const kms_host_t *h);
 
+/** The settings in effect: the base under the values set through verbs
+ *  (@p out->domains is borrowed, valid until the next change). */
 void kms_host_settings(const kms_host_t *h, kms_settings_t *out);
 
 /** DNS publishing outcome of one domain, shown by `status` (kmsd's publisher
@@ -122,6 +124,9 @@ int kms_host_set_dns(kms_host_t *h, const kms_dns_state_t *d, size_t n, int runn
 /** Tests and fuzzing only: @p durable = 0 makes state writes skip fsync (the
  *  rename stays atomic, but a power loss may lose the last writes). */
 void kms_host_set_durable(kms_host_t *h, int durable);
+
+/** The counters, which the daemon's server increments directly (borrowed:
+ *  valid as long as the host). */
 kms_host_stats_t *kms_host_stats(kms_host_t *h);
 
 #endif

@@ -1,10 +1,10 @@
 /*
- * host_int.h - the host object's fields, shared by kms/host.c (lifecycle,
- * settings, activation) and kms/core/command.c (the control verbs).  Internal to
- * kms/: nothing outside this folder includes it.
+ * host_int.h - the host object's fields, shared by host.c (lifecycle,
+ * settings, activation), command.c and verbs_*.c (the control verbs).
+ * Internal to kms/core: nothing outside this folder includes it.
  */
-#ifndef KMS_HOST_INT_H
-#define KMS_HOST_INT_H
+#ifndef KMS_CORE_HOST_INT_H
+#define KMS_CORE_HOST_INT_H
 
 #include <stdint.h>
 

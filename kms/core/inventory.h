@@ -19,8 +19,8 @@
  * Installing a key over an existing slot replaces the key and disables the
  * slot until the next `ato` (slmgr wants /ato again after /ipk).
  */
-#ifndef KMS_INVENTORY_H
-#define KMS_INVENTORY_H
+#ifndef KMS_CORE_INVENTORY_H
+#define KMS_CORE_INVENTORY_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -23,8 +23,8 @@
  * pools) + O(1).  Entries are kept in touch order: expiry pops from the
  * least recent end (a clock stepping back only delays expiry).
  */
-#ifndef KMS_LEDGER_H
-#define KMS_LEDGER_H
+#ifndef KMS_CORE_LEDGER_H
+#define KMS_CORE_LEDGER_H
 
 #include <stddef.h>
 #include <stdint.h>

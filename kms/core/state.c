@@ -39,19 +39,24 @@ int kms_state_format_inventory(const kms_inv_t *inv, kms_wr_t *out)
 {
     size_t start;
 
+    /* Room for everything at once: a buffer that grew by realloc would leave
+     * copies of whole keys behind in freed memory.  A line is at most
+     * ~120 bytes and 37 per KMS ID. */
+    kms_wr_reserve(out, 64 + inv->n * (160 + KMS_INV_MAX_KMSIDS * 37));
     sf_header(out, "inventory", &start);
     for (size_t i = 0; i < inv->n; i++) {
         const kms_product_t *p = &inv->items[i];
         char g[KMS_GUID_STRLEN];
 
-        sf_printf(out, "product %s %s %d %s %lld ",
-                  p->is_default ? "default" : kms_guid_format(&p->act_id, g),
-                  kms_family_name(p->family), p->enabled ? 1 : 0, p->key, (long long)p->installed);
+        kms_wr_printf(out, "product %s %s %d %s %lld ",
+                      p->is_default ? "default" : kms_guid_format(&p->act_id, g),
+                      kms_family_name(p->family), p->enabled ? 1 : 0, p->key,
+                      (long long)p->installed);
         if (!p->n_kms_ids)
-            sf_printf(out, "-");
+            kms_wr_printf(out, "-");
         for (size_t k = 0; k < p->n_kms_ids; k++)
-            sf_printf(out, "%s%s", k ? "," : "", kms_guid_format(&p->kms_ids[k], g));
-        sf_printf(out, "\n");
+            kms_wr_printf(out, "%s%s", k ? "," : "", kms_guid_format(&p->kms_ids[k], g));
+        kms_wr_printf(out, "\n");
     }
     return sf_end(out, start);
 }
@@ -135,7 +140,7 @@ static int ledger_write_client(void *ud, const kms_guid_t *client, int64_t last_
     ledger_wctx_t *w = ud;
     char g[KMS_GUID_STRLEN];
 
-    sf_printf(w->out, "client %s %lld\n", kms_guid_format(client, g), (long long)last_seen);
+    kms_wr_printf(w->out, "client %s %lld\n", kms_guid_format(client, g), (long long)last_seen);
     return w->out->err;
 }
 
@@ -151,7 +156,7 @@ int kms_state_format_ledger(const kms_ledger_t *l, kms_wr_t *out)
         char g[KMS_GUID_STRLEN];
 
         kms_ledger_pool(l, i, &counted, &cap, &count, 0);
-        sf_printf(out, "pool %s %u\n", kms_guid_format(&counted, g), cap);
+        kms_wr_printf(out, "pool %s %u\n", kms_guid_format(&counted, g), cap);
         kms_ledger_visit(l, i, ledger_write_client, &w);
     }
     return sf_end(out, start);
@@ -226,27 +231,27 @@ int kms_state_format_settings(const kms_overrides_t *o, kms_wr_t *out)
 
     sf_header(out, "settings", &start);
     if (o->set & KMS_OVR_PORT)
-        sf_printf(out, "port %u\n", o->port);
+        kms_wr_printf(out, "port %u\n", o->port);
     if (o->set & KMS_OVR_ACT_INTERVAL)
-        sf_printf(out, "activation_interval %u\n", o->activation_interval);
+        kms_wr_printf(out, "activation_interval %u\n", o->activation_interval);
     if (o->set & KMS_OVR_REN_INTERVAL)
-        sf_printf(out, "renewal_interval %u\n", o->renewal_interval);
+        kms_wr_printf(out, "renewal_interval %u\n", o->renewal_interval);
     if (o->set & KMS_OVR_PUBLISH)
-        sf_printf(out, "publish %d\n", o->publish ? 1 : 0);
+        kms_wr_printf(out, "publish %d\n", o->publish ? 1 : 0);
     if (o->set & KMS_OVR_PRIORITY)
-        sf_printf(out, "priority %u\n", o->priority);
+        kms_wr_printf(out, "priority %u\n", o->priority);
     if (o->set & KMS_OVR_WEIGHT)
-        sf_printf(out, "weight %u\n", o->weight);
+        kms_wr_printf(out, "weight %u\n", o->weight);
     if (o->set & KMS_OVR_DOMAINS) {
         char *s = pub_domains_format(&o->domains);
 
         if (!s)
             return KMS_ENOMEM;
-        sf_printf(out, "domains %s\n", s);
+        kms_wr_printf(out, "domains %s\n", s);
         free(s);
     }
     if (o->decommissioned)
-        sf_printf(out, "decommissioned 1\n");
+        kms_wr_printf(out, "decommissioned 1\n");
     return sf_end(out, start);
 }
 

@@ -30,8 +30,8 @@
  *               and has not removed: what a dropped domain or a changed target or port
  *               leaves behind, removed at the next publish, cdns or decommission)
  */
-#ifndef KMS_STATE_H
-#define KMS_STATE_H
+#ifndef KMS_CORE_STATE_H
+#define KMS_CORE_STATE_H
 
 #include <stddef.h>
 #include <stdint.h>

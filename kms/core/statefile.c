@@ -7,6 +7,7 @@
 
 #include "kms/core/state.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,69 +20,42 @@
 #define FORMAT_VERSION 1
 #define MAX_TOKENS     8
 
-uint32_t kms_crc32(uint32_t crc, const void *data, size_t len)
+static uint32_t crc_table[256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_init(void)
 {
-    static uint32_t table[256];
-    static int ready;
-    const uint8_t *p = data;
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
 
-    if (!ready) {
-        for (uint32_t i = 0; i < 256; i++) {
-            uint32_t c = i;
-
-            for (int k = 0; k < 8; k++)
-                c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            table[i] = c;
-        }
-        ready = 1;
+        for (int k = 0; k < 8; k++)
+            c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        crc_table[i] = c;
     }
-    crc = ~crc;
-    for (size_t i = 0; i < len; i++)
-        crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
-    return ~crc;
 }
 
-void sf_printf(kms_wr_t *w, const char *fmt, ...)
+uint32_t kms_crc32(uint32_t crc, const void *data, size_t len)
 {
-    va_list ap;
-    char small[512];
-    int n;
+    const uint8_t *p = data;
 
-    va_start(ap, fmt);
-    n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        w->err = KMS_EINVAL;
-        return;
-    }
-    if ((size_t)n < sizeof small) {
-        kms_wr_bytes(w, small, (size_t)n);
-        return;
-    }
-    char *big = malloc((size_t)n + 1);
-
-    if (!big) {
-        w->err = KMS_ENOMEM;
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    kms_wr_bytes(w, big, (size_t)n);
-    free(big);
+    pthread_once(&crc_once, crc_init); /* formatting may run on any thread */
+    crc = ~crc;
+    for (size_t i = 0; i < len; i++)
+        crc = crc_table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+    return ~crc;
 }
 
 void sf_header(kms_wr_t *w, const char *kind, size_t *start)
 {
     *start = w->len;
-    sf_printf(w, "kmsdns-%s %d\n", kind, FORMAT_VERSION);
+    kms_wr_printf(w, "kmsdns-%s %d\n", kind, FORMAT_VERSION);
 }
 
 int sf_end(kms_wr_t *w, size_t start)
 {
     if (w->err)
         return w->err;
-    sf_printf(w, "end crc32=%08x\n", kms_crc32(0, w->buf + start, w->len - start));
+    kms_wr_printf(w, "end crc32=%08x\n", kms_crc32(0, w->buf + start, w->len - start));
     return w->err;
 }
 
@@ -103,6 +77,7 @@ int sf_parse(const char *text, size_t len, const char *fname, unsigned flags, co
 {
     sf_ctx_t c = {fname, err, errlen, 0};
     char header[64], *line = NULL;
+    size_t line_len = 0;
     size_t pos = 0, end_at, nlines = 0, hl;
     int r = 0;
 
@@ -170,8 +145,12 @@ int sf_parse(const char *text, size_t len, const char *fname, unsigned flags, co
                 goto done;
             }
         }
+        /* a line of the inventory holds a whole key: wiped before it goes */
+        if (line)
+            explicit_bzero(line, line_len);
         free(line);
-        line = malloc(n + 1);
+        line_len = n + 1;
+        line = malloc(line_len);
         if (!line) {
             r = KMS_ENOMEM;
             goto done;
@@ -201,6 +180,8 @@ int sf_parse(const char *text, size_t len, const char *fname, unsigned flags, co
             goto done;
     }
 done:
+    if (line)
+        explicit_bzero(line, line_len);
     free(line);
     return r;
 }

@@ -6,7 +6,7 @@
  *     <record lines>                space-separated fields, one record a line
  *     end crc32=<8 hex digits>      CRC-32 (IEEE) of every byte before this line
  *
- * Writing: sf_header(), the records with sf_printf(), sf_end(); then
+ * Writing: sf_header(), the records with kms_wr_printf(), sf_end(); then
  * sf_save() replaces the file atomically (kms_file_write_atomic(), mode
  * 0600).  Reading: sf_load() reads the whole file (a missing file is empty
  * state) and sf_parse() checks the header, the final line and the checksum
@@ -38,8 +38,6 @@ typedef int (*sf_record_fn)(sf_ctx_t *c, char **tok, int ntok, char *rest, void 
 typedef int (*sf_parse_fn)(const char *text, size_t len, const char *fname, unsigned flags,
                            void *obj, char *err, size_t errlen);
 
-/** Append formatted text (any length); ENOMEM sets w->err. */
-void sf_printf(kms_wr_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /** Append the header of @p kind; *@p start is where the checksum begins. */
 void sf_header(kms_wr_t *w, const char *kind, size_t *start);
 /** Append the checksum line.  0 or the writer's error. */

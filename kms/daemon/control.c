@@ -46,6 +46,7 @@ struct kms_control {
     client_t *clients;
     kms_control_hook_fn hook;
     void *hook_ud;
+    uv_timer_t tick; /* kms_control_stop(): calls back from the loop */
     kms_control_stopped_fn stop_cb;
     void *stop_ud;
 };
@@ -201,7 +202,8 @@ static void run_line(client_t *cl, char *line)
     req->cl = cl;
     kms_cmd_result_init(&req->res);
     kms_host_command(c->host, line, &req->res);
-    kms_debug("control: '%s' -> %s", line,
+    /* the verb only: a line may hold a whole product key (ipk) */
+    kms_debug("control: %s -> %s", req->res.verb ? req->res.verb->name : "(no verb)",
               req->res.status == 0 ? "OK" : kms_err_name(req->res.status));
     if (c->hook) {
         cl->deferred = req;
@@ -308,6 +310,7 @@ static void client_process(client_t *cl)
         run_line(cl, cl->line + start);
         if (cl->closing)
             return;
+        explicit_bzero(cl->line + start, i + 1 - start); /* may hold a product key */
         start = i + 1;
     }
     if (start > 0)
@@ -480,6 +483,14 @@ fail:
     return r == UV_EPERM ? KMS_EPERM : kms_err_from_uv(r);
 }
 
+static void tick_closed(uv_handle_t *h)
+{
+    kms_control_t *c = h->data;
+
+    c->open_handles--;
+    maybe_stopped(c);
+}
+
 void kms_control_stop(kms_control_t *c, kms_control_stopped_fn cb, void *ud)
 {
     if (!c)
@@ -488,6 +499,12 @@ void kms_control_stop(kms_control_t *c, kms_control_stopped_fn cb, void *ud)
         c->stopping = 1;
         c->stop_cb = cb;
         c->stop_ud = ud;
+        /* The callback comes from a close callback at the earliest, never
+         * from in here, even with nothing else open (base/loop.h). */
+        uv_timer_init(c->loop, &c->tick);
+        c->tick.data = c;
+        c->open_handles++;
+        uv_close((uv_handle_t *)&c->tick, tick_closed);
     }
     if (c->listening) {
         c->listening = 0;
@@ -499,7 +516,6 @@ void kms_control_stop(kms_control_t *c, kms_control_stopped_fn cb, void *ud)
     }
     while (c->clients)
         client_close(c->clients);
-    maybe_stopped(c);
 }
 
 void kms_control_free(kms_control_t *c)

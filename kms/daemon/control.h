@@ -18,8 +18,8 @@
  * The file is created with mode 0600 (umask around bind, then checked) and
  * removed when the control socket stops.
  */
-#ifndef KMS_CONTROL_H
-#define KMS_CONTROL_H
+#ifndef KMS_DAEMON_CONTROL_H
+#define KMS_DAEMON_CONTROL_H
 
 #include <stddef.h>
 #include <uv.h>

@@ -68,6 +68,7 @@ struct kms_server {
     conn_t *conns;
     int stopping, started;
     size_t open_handles; /* listeners + connections not yet fully closed */
+    uv_timer_t tick;     /* kms_server_stop(): calls back from the loop */
     kms_server_stopped_fn stop_cb;
     void *stop_ud;
     kms_ratelimit_t reject_log, bad_log, idle_log, slow_log;
@@ -540,6 +541,14 @@ int kms_server_start(kms_server_t *s, char *err, size_t errlen)
     return 0;
 }
 
+static void tick_closed(uv_handle_t *h)
+{
+    kms_server_t *s = h->data;
+
+    s->open_handles--;
+    maybe_stopped(s);
+}
+
 void kms_server_stop(kms_server_t *s, kms_server_stopped_fn cb, void *ud)
 {
     if (!s)
@@ -548,6 +557,12 @@ void kms_server_stop(kms_server_t *s, kms_server_stopped_fn cb, void *ud)
         s->stopping = 1;
         s->stop_cb = cb;
         s->stop_ud = ud;
+        /* The callback comes from a close callback at the earliest, never
+         * from in here, even with nothing else open (base/loop.h). */
+        uv_timer_init(s->loop, &s->tick);
+        s->tick.data = s;
+        s->open_handles++;
+        uv_close((uv_handle_t *)&s->tick, tick_closed);
     }
     for (size_t i = 0; i < s->n_ls; i++) {
         if (s->ls[i].open) {
@@ -557,7 +572,6 @@ void kms_server_stop(kms_server_t *s, kms_server_stopped_fn cb, void *ud)
     }
     while (s->conns)
         conn_close(s->conns);
-    maybe_stopped(s);
 }
 
 void kms_server_set_limits(kms_server_t *s, const kms_config_t *cfg)

@@ -25,8 +25,8 @@
  * PDU cap (cfg->max_pdu), and a cap on unsent output per connection (reading pauses while more than
  * KMS_SERVER_MAX_PENDING bytes wait to be written).  Malformed input closes that connection only.
  */
-#ifndef KMS_SERVER_H
-#define KMS_SERVER_H
+#ifndef KMS_DAEMON_SERVER_H
+#define KMS_DAEMON_SERVER_H
 
 #include <stddef.h>
 #include <uv.h>

@@ -75,6 +75,12 @@ class Kmsctl(harness.KmsdTestCase):
         d.ctl("decommission")
         self.assertTrue(status_map(d.ctl("status").stdout)["decommissioned"].startswith("yes"))
         self.stop_clean(d)
+        # kmsd logs at debug here; a product key never reaches its log.
+        log = d.log()
+        self.assertIn("control: ipk", log)
+        for key in (EXAMPLE_KEY, EXAMPLE_KEY2):
+            self.assertNotIn(key, log)
+            self.assertNotIn(key.replace("-", ""), log)
 
     def test_json(self):
         d = self.d

@@ -114,7 +114,7 @@ class KmsdCli(harness.KmsdTestCase):
             s.sendall(bind_pdu())
             self.assertTrue(wait_closed(s, 4))
         d.ctl("status")
-        self.assertTrue(d.wait_log("debug: control: 'status'"), d.log_tail())
+        self.assertTrue(d.wait_log("debug: control: status -> OK"), d.log_tail())
         # A bad file keeps the running configuration, with one error line.
         with open(d.config, "a") as f:
             f.write("[host]\nidle_timeout = never\n")
