@@ -55,6 +55,23 @@ void kms_host_set_durable(kms_host_t *h, int durable)
     h->durable = durable;
 }
 
+void kms_host_set_state_writer(kms_host_t *h, kms_state_writer_fn fn, void *ud)
+{
+    h->writer = fn;
+    h->writer_ud = ud;
+}
+
+int host_save(kms_host_t *h, const char *kind, kms_wr_t *w, int r)
+{
+    if (r == 0)
+        r = h->writer ? h->writer(h->writer_ud, kind, w->buf, w->len)
+                      : kms_state_write(h->state_dir, kind, w->buf, w->len, h->durable);
+    if (w->buf) /* the inventory holds whole keys */
+        explicit_bzero(w->buf, w->len);
+    kms_wr_free(w);
+    return r;
+}
+
 /* ---- lifecycle ----------------------------------------------------------------- */
 
 static void stale_removed(void *ud, const char *tmp)
@@ -197,11 +214,13 @@ const char *kms_host_state_dir(const kms_host_t *h)
 
 int kms_host_flush(kms_host_t *h)
 {
+    kms_wr_t w;
     int r;
 
     if (!h->ledger_dirty)
         return 0;
-    r = kms_state_save_ledger(h->state_dir, h->ledger, h->durable);
+    kms_wr_init(&w);
+    r = host_save(h, KMS_STATE_LEDGER, &w, kms_state_format_ledger(h->ledger, &w));
     if (r == 0)
         h->ledger_dirty = 0;
     return r;

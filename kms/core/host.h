@@ -125,6 +125,14 @@ int kms_host_set_dns(kms_host_t *h, const kms_dns_state_t *d, size_t n, int runn
  *  rename stays atomic, but a power loss may lose the last writes). */
 void kms_host_set_durable(kms_host_t *h, int durable);
 
+/** Receives one formatted state file (@p kind: KMS_STATE_*); 0 or the
+ *  KMS_E* the verb reports. */
+typedef int (*kms_state_writer_fn)(void *ud, const char *kind, const void *data, size_t len);
+
+/** Tests and fuzzing only: state files the host writes (verbs, the ledger
+ *  flush) go to @p fn instead of state_dir; NULL restores the files. */
+void kms_host_set_state_writer(kms_host_t *h, kms_state_writer_fn fn, void *ud);
+
 /** The counters, which the daemon's server increments directly (borrowed:
  *  valid as long as the host). */
 kms_host_stats_t *kms_host_stats(kms_host_t *h);

@@ -25,6 +25,8 @@ struct kms_host {
     kms_ledger_t *ledger;
     int ledger_dirty;
     int durable;
+    kms_state_writer_fn writer; /* NULL: the files in state_dir */
+    void *writer_ud;
     kms_host_stats_t stats;
     char hostname[EPID_HOST_MAX + 1];
     kms_ratelimit_t unsupported_log; /* requests in another encoding */
@@ -33,5 +35,9 @@ struct kms_host {
     size_t n_dns;
     int dns_running;
 };
+
+/** Write the state file @p kind formatted in @p w (when @p r, the
+ *  formatter's result, is 0), then wipe and free @p w.  0 or KMS_E*. */
+int host_save(kms_host_t *h, const char *kind, kms_wr_t *w, int r);
 
 #endif

@@ -131,8 +131,11 @@ int cmd_verb_dli(kms_cmd_t *c)
 
 static int save_inventory(kms_cmd_t *c, kms_inv_t *next)
 {
-    int r = kms_state_save_inventory(c->h->state_dir, next, c->h->durable);
+    kms_wr_t w;
+    int r;
 
+    kms_wr_init(&w);
+    r = host_save(c->h, KMS_STATE_INVENTORY, &w, kms_state_format_inventory(next, &w));
     if (r < 0) {
         kms_inv_clear(next);
         return cmd_fail(c, r, "cannot write %s/%s: %s", c->h->state_dir, KMS_STATE_INVENTORY,

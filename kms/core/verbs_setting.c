@@ -15,8 +15,11 @@
 
 int cmd_save_overrides(kms_cmd_t *c, kms_overrides_t *next)
 {
-    int r = kms_state_save_settings(c->h->state_dir, next, c->h->durable);
+    kms_wr_t w;
+    int r;
 
+    kms_wr_init(&w);
+    r = host_save(c->h, KMS_STATE_SETTINGS, &w, kms_state_format_settings(next, &w));
     if (r < 0) {
         kms_overrides_free(next);
         return cmd_fail(c, r, "cannot write %s/%s: %s", c->h->state_dir, KMS_STATE_SETTINGS,

@@ -1,7 +1,8 @@
 /*
  * Unit tests for kms/core/command: the verb table (lookups, the usage
  * errors it writes, the DNS work it names), command results and their
- * rendering, which errors count as usage errors, and the documentation:
+ * rendering, which errors count as usage errors, a verb's state write
+ * before its OK, and the documentation:
  * docs/control.md's verb table and kmsctl(1)'s VERBS section name exactly
  * the verbs of the table.
  */
@@ -177,6 +178,79 @@ static int missing_verbs(const char *file, const int *seen)
     return bad;
 }
 
+/* A state writer that keeps the last file of each kind, or fails. */
+typedef struct {
+    int fail; /* KMS_E* to return, 0: keep */
+    char inventory[4096], settings[1024];
+    int writes;
+} store_t;
+
+static int store_write(void *ud, const char *kind, const void *data, size_t len)
+{
+    store_t *st = ud;
+    char *to = strcmp(kind, "inventory") == 0  ? st->inventory
+               : strcmp(kind, "settings") == 0 ? st->settings
+                                               : NULL;
+    size_t cap = to == st->inventory ? sizeof st->inventory : sizeof st->settings;
+
+    st->writes++;
+    if (st->fail)
+        return st->fail;
+    assert_non_null(to);
+    assert_true(len < cap);
+    memcpy(to, data, len);
+    to[len] = '\0';
+    return 0;
+}
+
+/* A verb answers OK only once its state file is written; when the write
+ * fails it answers the error and nothing changes. */
+static void verbs_write_state_before_ok(void **state)
+{
+    kms_settings_t base = {.port = 1688, .activation_interval = 120, .renewal_interval = 10080};
+    pub_domain_list_t none = {0};
+    store_t st = {0};
+    kms_cmd_result_t r;
+    kms_host_t *h;
+    char err[256], *s;
+
+    (void)state;
+    base.domains = &none;
+    assert_int_equal(kms_host_open(dir, &base, &h, err, sizeof err), 0);
+    kms_host_set_state_writer(h, store_write, &st);
+    kms_cmd_result_init(&r);
+    assert_int_equal(kms_host_command(h, "ipk BCDFG-HJKMP-QRTVW-XY234-6789B", &r), 0);
+    kms_cmd_result_free(&r);
+    assert_int_equal(st.writes, 1);
+    assert_non_null(
+        strstr(st.inventory, "product default windows 0 BCDFG-HJKMP-QRTVW-XY234-6789B"));
+    kms_cmd_result_init(&r);
+    assert_int_equal(kms_host_command(h, "sai 60", &r), 0);
+    kms_cmd_result_free(&r);
+    assert_non_null(strstr(st.settings, "activation_interval 60\n"));
+
+    st.fail = KMS_EIO;
+    kms_cmd_result_init(&r);
+    assert_int_equal(kms_host_command(h, "upk default", &r), KMS_EIO);
+    s = render(&r);
+    assert_non_null(strstr(s, "ERR KMS_EIO cannot write "));
+    free(s);
+    kms_cmd_result_free(&r);
+    kms_cmd_result_init(&r);
+    assert_int_equal(kms_host_command(h, "sai 90", &r), KMS_EIO);
+    kms_cmd_result_free(&r);
+    /* neither took effect */
+    kms_cmd_result_init(&r);
+    assert_int_equal(kms_host_command(h, "status", &r), 0);
+    s = render(&r);
+    assert_non_null(strstr(s, "partial_key=6789B"));
+    assert_non_null(strstr(s, "activation_interval 60 "));
+    free(s);
+    kms_cmd_result_free(&r);
+    assert_int_equal(st.writes, 4);
+    kms_host_free(h);
+}
+
 static void control_md_documents_every_verb(void **state)
 {
     char path[512], line[4096], word[64];
@@ -236,6 +310,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(table),
         cmocka_unit_test(results_render_and_usage_errors),
+        cmocka_unit_test(verbs_write_state_before_ok),
         cmocka_unit_test(control_md_documents_every_verb),
         cmocka_unit_test(kmsctl_1_documents_every_verb),
     };
