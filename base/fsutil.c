@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -258,4 +259,42 @@ int kms_mkdir_parent(const char *path, mode_t mode)
     }
     free(dir);
     return r;
+}
+
+int kms_lock_take(const char *path, long *holder)
+{
+    char buf[32];
+    ssize_t n;
+    int fd, r;
+
+    *holder = 0;
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return kms_err_from_errno(errno);
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        r = errno == EWOULDBLOCK ? KMS_EBUSY : kms_err_from_errno(errno);
+        if (r == KMS_EBUSY && (n = pread(fd, buf, sizeof buf - 1, 0)) > 0) {
+            buf[n] = '\0';
+            *holder = strtol(buf, NULL, 10);
+            if (*holder < 0)
+                *holder = 0;
+        }
+        close(fd);
+        return r;
+    }
+    /* Ours now: say who holds it, for the next one that asks. */
+    n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+    errno = 0;
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
+        r = kms_err_from_errno(errno ? errno : EIO);
+        close(fd);
+        return r;
+    }
+    return fd;
+}
+
+void kms_lock_release(int fd)
+{
+    if (fd >= 0)
+        close(fd);
 }

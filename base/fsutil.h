@@ -47,4 +47,16 @@ int kms_mkdir_parent(const char *path, mode_t mode);
 /** Join dir and name into a malloc'd path ("dir/name"); NULL on ENOMEM. */
 char *kms_path_join(const char *dir, const char *name);
 
+/**
+ * Take an exclusive lock on the file @p path (created with mode 0600 if
+ * missing, never through a symbolic link) and write our PID into it: flock(),
+ * so the kernel releases it when the process ends, kill -9 included.
+ * Returns the descriptor holding the lock (>= 0, close-on-exec), or
+ * KMS_EBUSY when another process holds it (@p holder then gets the PID
+ * written in the file, 0 when it cannot be read), or another KMS_E*.
+ */
+int kms_lock_take(const char *path, long *holder);
+/** Release the lock of kms_lock_take() (closes @p fd); a negative fd is a no-op. */
+void kms_lock_release(int fd);
+
 #endif

@@ -97,6 +97,28 @@ static void remove_stale_temps(const char *state_dir)
     }
 }
 
+/* One host per state directory: a second kmsd on it would overwrite what the
+ * first acknowledged.  The lock is the kernel's (flock): a kill -9 frees it. */
+static int lock_state_dir(kms_host_t *h, char *err, size_t errlen)
+{
+    char *path = kms_path_join(h->state_dir, KMS_STATE_LOCK);
+    long holder = 0;
+    int r = path ? kms_lock_take(path, &holder) : KMS_ENOMEM;
+
+    if (r == KMS_EBUSY && holder > 0)
+        kms_seterr(err, errlen, "%s is in use by another kmsd (PID %ld): one kmsd per state_dir",
+                   h->state_dir, holder);
+    else if (r == KMS_EBUSY)
+        kms_seterr(err, errlen, "%s is in use by another kmsd: one kmsd per state_dir",
+                   h->state_dir);
+    else if (r < 0)
+        kms_seterr(err, errlen, "%s: cannot lock: %s", path ? path : h->state_dir, kms_strerror(r));
+    else
+        h->lock_fd = r;
+    free(path);
+    return r < 0 ? r : 0;
+}
+
 /* Take a copy of @p base as the host's base settings. */
 static int set_base(kms_host_t *h, const kms_settings_t *base)
 {
@@ -119,6 +141,8 @@ int kms_host_open(const char *state_dir, const kms_settings_t *base, kms_host_t 
     int r;
 
     *out = NULL;
+    if (h)
+        h->lock_fd = -1; /* not fd 0, for kms_host_free() on the way out */
     if (!h || !(h->ledger = kms_ledger_new()) || !(h->state_dir = strdup(state_dir)) ||
         set_base(h, base) < 0) {
         r = KMS_ENOMEM;
@@ -132,6 +156,8 @@ int kms_host_open(const char *state_dir, const kms_settings_t *base, kms_host_t 
                    kms_strerror(r));
         goto fail;
     }
+    if ((r = lock_state_dir(h, err, errlen)) < 0)
+        goto fail;
     remove_stale_temps(h->state_dir);
     if ((r = kms_state_load_settings(h->state_dir, &h->ovr, err, errlen)) < 0 ||
         (r = kms_state_load_inventory(h->state_dir, &h->inv, err, errlen)) < 0 ||
@@ -165,6 +191,7 @@ void kms_host_free(kms_host_t *h)
     pub_domain_list_free(&h->base_domains);
     free(h->dns);
     free(h->state_dir);
+    kms_lock_release(h->lock_fd);
     free(h);
 }
 

@@ -18,6 +18,7 @@
 
 struct kms_host {
     char *state_dir;
+    int lock_fd;                    /* flock on state_dir/lock, for the host's lifetime */
     kms_settings_t base;            /* the daemon's settings, under the overrides */
     pub_domain_list_t base_domains; /* base.domains points here */
     kms_overrides_t ovr;

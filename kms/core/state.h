@@ -45,7 +45,8 @@
 #define KMS_STATE_LEDGER    "ledger"
 #define KMS_STATE_SETTINGS  "settings"
 #define KMS_STATE_PUBLISHED "published"
-#define KMS_PUBLISHED_MAX   4096 /* records in the published file */
+#define KMS_STATE_LOCK      "lock" /* held by the host that has the directory open */
+#define KMS_PUBLISHED_MAX   4096   /* records in the published file */
 #define KMS_STATE_MAX_FILE  (32u << 20)
 
 /* Parse flags. */

@@ -289,16 +289,29 @@ class Kmsctl(harness.KmsdTestCase):
             self.assertGreater(len(data), 1 << 20)
             self.assertEqual(data.count(b"\nstats "), n)
             self.assertTrue(data.startswith(b"OK "))
-        # A second kmsd on the same state dir refuses to take the socket.
-        other = harness.Kmsd(d.workdir, port=harness.free_port())
-        other.state_dir = d.state_dir
-        other.write_config()
-        other.log_path = os.path.join(self.tmp, "other.log")
-        other.start(wait=False)
-        rc = other.proc.wait(20)
-        other.logf.close()
-        self.assertNotEqual(rc, 0)
-        self.assertIn("another kmsd is already using", other.log())
+        # A second kmsd with its own state dir refuses to take the socket.
+        def refused(name, extra):
+            other = harness.Kmsd(os.path.join(self.tmp, name), port=harness.free_port())
+            other.extra = {"host": extra}
+            other.write_config()
+            other.start(wait=False)
+            rc = other.proc.wait(20)
+            other.logf.close()
+            self.assertNotEqual(rc, 0, other.log())
+            return other.log()
+
+        os.makedirs(os.path.join(self.tmp, "other1"))
+        log = refused("other1", {"control_socket": d.socket_path})
+        self.assertIn("another kmsd is already using %s" % d.socket_path, log)
+        # One on the same state dir, with its own socket, refuses to start:
+        # one line naming the directory and the PID holding it.
+        d.ctl("ipk", EXAMPLE_KEY)
+        os.makedirs(os.path.join(self.tmp, "other2"))
+        log = refused("other2", {"state_dir": d.state_dir,
+                                 "control_socket": os.path.join(self.tmp, "other2", "k.sock")})
+        self.assertIn("%s is in use by another kmsd (PID %d)" % (d.state_dir, d.proc.pid), log)
+        self.assertEqual(len(log.strip().splitlines()), 1, log)
+        self.assertIn("6789B", d.ctl("dli").stdout)
         d.ctl("status")
         self.stop_clean(d)
 

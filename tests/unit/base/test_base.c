@@ -206,6 +206,43 @@ static void atomic_file(void **state)
     rmdir(dir);
 }
 
+/* One holder at a time (another open of the file counts as another
+ * holder, as another process would); the PID in the file names it. */
+static void lock_file(void **state)
+{
+    char dir[] = "/tmp/kms_test_base_XXXXXX";
+    char *path, *link, *buf;
+    size_t len;
+    long holder = -1;
+    int fd, fd2;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    path = kms_path_join(dir, "lock");
+    link = kms_path_join(dir, "link");
+    fd = kms_lock_take(path, &holder);
+    assert_true(fd >= 0);
+    assert_int_equal(holder, 0);
+    assert_int_equal(kms_file_read(path, 100, &buf, &len), 0);
+    assert_int_equal(strtol(buf, NULL, 10), (long)getpid());
+    free(buf);
+    assert_int_equal(kms_lock_take(path, &holder), KMS_EBUSY);
+    assert_int_equal(holder, (long)getpid());
+    kms_lock_release(fd);
+    fd2 = kms_lock_take(path, &holder);
+    assert_true(fd2 >= 0);
+    kms_lock_release(fd2);
+    kms_lock_release(-1);
+    /* never through a symbolic link */
+    assert_int_equal(symlink(path, link), 0);
+    assert_true(kms_lock_take(link, &holder) < 0);
+    unlink(link);
+    unlink(path);
+    free(link);
+    free(path);
+    rmdir(dir);
+}
+
 static void count_removed(void *ud, const char *tmp)
 {
     (void)tmp;
@@ -351,6 +388,7 @@ int main(void)
         cmocka_unit_test(addresses),
         cmocka_unit_test(durations),
         cmocka_unit_test(atomic_file),
+        cmocka_unit_test(lock_file),
         cmocka_unit_test(stale_temps),
         cmocka_unit_test(ratelimit),
         cmocka_unit_test(error_table),
