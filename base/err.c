@@ -75,6 +75,17 @@ int kms_err_from_errno(int errnum)
         return KMS_EADDR;
     case EIO:
         return KMS_EIO;
+    case EISDIR:
+        return KMS_EISDIR;
+    case ELOOP: /* O_NOFOLLOW met a link */
+        return KMS_ELINK;
+    case ENOTDIR:
+        return KMS_ENOTDIR;
+    case ENOSPC:
+    case EDQUOT:
+        return KMS_ENOSPC;
+    case EROFS:
+        return KMS_EROFS;
     default:
         return KMS_ESYS;
     }

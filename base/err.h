@@ -40,6 +40,12 @@
     X(KMS_ESYS, -21, "system call failed")                                                         \
     X(KMS_EKEYFORMAT, -22, "malformed product key")                                                \
     X(KMS_ENOTSERVED, -23, "product not served by this host")                                      \
+    X(KMS_EISDIR, -24, "is a directory")                                                           \
+    X(KMS_ENOTFILE, -25, "not a regular file")                                                     \
+    X(KMS_ELINK, -26, "is a symbolic link")                                                        \
+    X(KMS_ENOTDIR, -27, "not a directory")                                                         \
+    X(KMS_ENOSPC, -28, "no space left on device")                                                  \
+    X(KMS_EROFS, -29, "read-only file system")                                                     \
     X(KMS_EKEYFILE, -30, "malformed TSIG key file")                                                \
     X(KMS_EALGORITHM, -31, "unsupported TSIG algorithm")                                           \
     X(KMS_EDNS_FORMERR, -40, "DNS FORMERR")                                                        \

@@ -163,7 +163,13 @@ done:
 
 int kms_file_read(const char *path, size_t max, char **out, size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    return kms_file_read_ex(path, max, 0, out, len);
+}
+
+int kms_file_read_ex(const char *path, size_t max, unsigned flags, char **out, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
+                            ((flags & KMS_FILE_NOFOLLOW) ? O_NOFOLLOW : 0));
     struct stat st;
     char *buf = NULL;
     size_t got = 0;
@@ -172,9 +178,14 @@ int kms_file_read(const char *path, size_t max, char **out, size_t *len)
     *out = NULL;
     *len = 0;
     if (fd < 0)
-        return errno == ENOENT ? KMS_ENOENT : kms_err_from_errno(errno);
+        return kms_err_from_errno(errno);
     if (fstat(fd, &st) < 0) {
         r = kms_err_from_errno(errno);
+        goto fail;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        /* a directory, a FIFO, a device: said so, not "read failed" */
+        r = S_ISDIR(st.st_mode) ? KMS_EISDIR : KMS_ENOTFILE;
         goto fail;
     }
     if ((size_t)st.st_size > max) {
@@ -297,4 +308,41 @@ void kms_lock_release(int fd)
 {
     if (fd >= 0)
         close(fd);
+}
+
+int kms_path_private(const char *path, mode_t type, char *why, size_t whylen)
+{
+    struct stat st;
+    uid_t me = geteuid();
+    int r = type == S_IFDIR ? stat(path, &st) : lstat(path, &st);
+
+    if (r < 0) {
+        r = kms_err_from_errno(errno);
+        kms_seterr(why, whylen, "cannot be examined: %s", kms_strerror(r));
+        return r;
+    }
+    if (S_ISLNK(st.st_mode)) {
+        kms_seterr(why, whylen, "is a symbolic link, not a file of its own: remove it");
+        return KMS_ELINK;
+    }
+    if ((st.st_mode & S_IFMT) != type) {
+        r = S_ISDIR(st.st_mode) ? KMS_EISDIR : type == S_IFDIR ? KMS_ENOTDIR : KMS_ENOTFILE;
+        kms_seterr(why, whylen, "is %s: remove it or choose another path",
+                   r == KMS_EISDIR    ? "a directory, not a file"
+                   : r == KMS_ENOTDIR ? "not a directory"
+                                      : "not a regular file");
+        return r;
+    }
+    if (st.st_uid != me) {
+        kms_seterr(why, whylen, "is owned by uid %lu, not by this user (uid %lu): chown %lu %s",
+                   (unsigned long)st.st_uid, (unsigned long)me, (unsigned long)me, path);
+        return KMS_EPERM;
+    }
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        kms_seterr(why, whylen, "is writable by %s (mode %04o): chmod go-w %s",
+                   (st.st_mode & S_IWOTH) ? "others" : "its group", (unsigned)(st.st_mode & 07777),
+                   path);
+        return KMS_EPERM;
+    }
+    return 0;
 }

@@ -34,9 +34,27 @@ int kms_file_write_atomic_ex(const char *path, const void *data, size_t len, mod
  */
 int kms_file_remove_stale_temps(const char *path, void (*fn)(void *ud, const char *tmp), void *ud);
 
-/** Read all of @p path (at most @p max bytes, else KMS_ETOOBIG) into a NUL-terminated
- *  malloc'd buffer the caller frees; KMS_ENOENT if it does not exist. */
+/** Read all of the regular file @p path (at most @p max bytes, else
+ *  KMS_ETOOBIG) into a NUL-terminated malloc'd buffer the caller frees;
+ *  KMS_ENOENT if it does not exist, KMS_EISDIR / KMS_ENOTFILE when it is a
+ *  directory / not a regular file. */
 int kms_file_read(const char *path, size_t max, char **out, size_t *len);
+
+#define KMS_FILE_NOFOLLOW 1u /* a symbolic link at @p path is refused: KMS_ELINK */
+
+/** kms_file_read() with KMS_FILE_* @p flags. */
+int kms_file_read_ex(const char *path, size_t max, unsigned flags, char **out, size_t *len);
+
+/**
+ * Whether @p path is this process's alone: of type @p type (S_IFDIR or
+ * S_IFREG; a symbolic link is followed for S_IFDIR only, refused for a
+ * file), owned by the effective user and not writable by group or others.
+ * 0; KMS_ENOENT when it does not exist; KMS_EPERM (wrong owner or mode),
+ * KMS_ELINK, KMS_EISDIR, KMS_ENOTDIR or KMS_ENOTFILE with @p why saying what
+ * is wrong and the command that fixes it ("owned by uid 1000, not by kmsd's
+ * user (uid 0): chown 0 PATH").
+ */
+int kms_path_private(const char *path, mode_t type, char *why, size_t whylen);
 
 /** Create a directory and its parents (like mkdir -p) with @p mode. */
 int kms_mkdir_p(const char *path, mode_t mode);

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define NOT_UNDERSTOOD_LOG_S 60 /* log messages not understood at most once a minute per kind */
@@ -97,6 +98,35 @@ static void remove_stale_temps(const char *state_dir)
     }
 }
 
+/* The state directory and its files are kmsd's alone: a user who can write
+ * them could empty the inventory, point a file elsewhere through a link, or
+ * plant a published file that makes kmsd delete another host's records. */
+static int check_state_dir(const char *dir, char *err, size_t errlen)
+{
+    static const char *const files[] = {KMS_STATE_SETTINGS, KMS_STATE_INVENTORY, KMS_STATE_LEDGER,
+                                        KMS_STATE_PUBLISHED, KMS_STATE_LOCK};
+    char why[512];
+    int r = kms_path_private(dir, S_IFDIR, why, sizeof why);
+
+    if (r < 0) {
+        kms_seterr(err, errlen, "state_dir %s %s", dir, why);
+        return r;
+    }
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char *path = kms_path_join(dir, files[i]);
+
+        if (!path)
+            return KMS_ENOMEM;
+        r = kms_path_private(path, S_IFREG, why, sizeof why);
+        if (r < 0 && r != KMS_ENOENT)
+            kms_seterr(err, errlen, "state file %s %s", path, why);
+        free(path);
+        if (r < 0 && r != KMS_ENOENT)
+            return r;
+    }
+    return 0;
+}
+
 /* One host per state directory: a second kmsd on it would overwrite what the
  * first acknowledged.  The lock is the kernel's (flock): a kill -9 frees it. */
 static int lock_state_dir(kms_host_t *h, char *err, size_t errlen)
@@ -156,7 +186,8 @@ int kms_host_open(const char *state_dir, const kms_settings_t *base, kms_host_t 
                    kms_strerror(r));
         goto fail;
     }
-    if ((r = lock_state_dir(h, err, errlen)) < 0)
+    if ((r = check_state_dir(h->state_dir, err, errlen)) < 0 ||
+        (r = lock_state_dir(h, err, errlen)) < 0)
         goto fail;
     remove_stale_temps(h->state_dir);
     if ((r = kms_state_load_settings(h->state_dir, &h->ovr, err, errlen)) < 0 ||

@@ -210,7 +210,7 @@ int sf_load(const char *dir, const char *name, sf_parse_fn fn, void *obj, char *
 
     if (!path)
         return KMS_ENOMEM;
-    r = kms_file_read(path, KMS_STATE_MAX_FILE, &text, &len);
+    r = kms_file_read_ex(path, KMS_STATE_MAX_FILE, KMS_FILE_NOFOLLOW, &text, &len);
     if (r == KMS_ENOENT) {
         r = 0;
     } else if (r < 0) {

@@ -45,6 +45,61 @@ class KmsdCli(harness.KmsdTestCase):
         self.assertTrue(r.stderr.startswith("kmsd: --set: [dns] key_file: %s: " % missing),
                         r.stderr)
 
+    def test_state_dir_others_can_write_is_refused(self):
+        """kmsd starts only on a state_dir (and state files) of its own user
+        that group and others cannot write; otherwise one line saying what
+        to fix, exit 1, and nothing in the directory is read or written."""
+        state = os.path.join(self.tmp, "state")
+
+        def refused(expect):
+            r = run_kmsd("--state-dir", state, "--set", "dns.publish=no",
+                         "--listen", "127.0.0.1:%d" % harness.free_port())
+            self.assertEqual(r.returncode, 1, r.stderr)
+            lines = r.stderr.strip().splitlines()
+            self.assertEqual(lines, ["kmsd: " + expect], r.stderr)
+
+        os.mkdir(state, 0o700)
+        os.chmod(state, 0o777)
+        refused("state_dir %s is writable by others (mode 0777): chmod go-w %s" % (state, state))
+        os.chmod(state, 0o770)
+        refused("state_dir %s is writable by its group (mode 0770): chmod go-w %s"
+                % (state, state))
+        os.chmod(state, 0o700)
+        if os.geteuid() == 0:
+            os.chown(state, 65534, -1)
+            refused("state_dir %s is owned by uid 65534, not by this user (uid 0): chown 0 %s"
+                    % (state, state))
+            os.chown(state, 0, -1)
+        # state files: a link (to a file kmsd would then overwrite), a
+        # directory, a file others may write (a planted "published" file)
+        target = os.path.join(self.tmp, "elsewhere")
+        open(target, "w").close()
+        inv = os.path.join(state, "inventory")
+        os.symlink(target, inv)
+        refused("state file %s is a symbolic link, not a file of its own: remove it" % inv)
+        os.unlink(inv)
+        settings = os.path.join(state, "settings")
+        os.mkdir(settings)
+        refused("state file %s is a directory, not a file: remove it or choose another path"
+                % settings)
+        os.rmdir(settings)
+        published = os.path.join(state, "published")
+        with open(published, "w") as f:
+            f.write("kmsdns-published 1\n")
+        os.chmod(published, 0o666)
+        refused("state file %s is writable by others (mode 0666): chmod go-w %s"
+                % (published, published))
+        self.assertEqual(os.path.getsize(target), 0)
+        self.assertEqual(sorted(os.listdir(state)), ["published"])
+        # fixed as told, it starts
+        os.chmod(published, 0o600)
+        os.unlink(published)
+        d = self.kmsd()
+        d.state_dir = state
+        d.write_config()
+        d.start()
+        self.stop_clean(d)
+
     def test_unknown_option_and_argument(self):
         for args in (["--frobnicate"], ["extra-arg"], ["--config"], ["--set", "nodot"]):
             r = run_kmsd(*args)

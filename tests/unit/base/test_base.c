@@ -243,6 +243,57 @@ static void lock_file(void **state)
     rmdir(dir);
 }
 
+/* What is not a regular file is said to be what it is; a link is refused
+ * when asked; kms_path_private() names the owner or mode and the fix. */
+static void file_kinds_and_private_paths(void **state)
+{
+    char dir[] = "/tmp/kms_test_base_XXXXXX";
+    char *f, *link, *fifo, *buf, why[256];
+    size_t len;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    f = kms_path_join(dir, "f");
+    link = kms_path_join(dir, "link");
+    fifo = kms_path_join(dir, "fifo");
+    assert_int_equal(kms_file_write_atomic(f, "x", 1, 0600), 0);
+    assert_int_equal(symlink(f, link), 0);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(kms_file_read(dir, 100, &buf, &len), KMS_EISDIR);
+    assert_int_equal(kms_file_read(fifo, 100, &buf, &len), KMS_ENOTFILE); /* and no hang */
+    assert_int_equal(kms_file_read(link, 100, &buf, &len), 0);
+    free(buf);
+    assert_int_equal(kms_file_read_ex(link, 100, KMS_FILE_NOFOLLOW, &buf, &len), KMS_ELINK);
+    assert_null(buf);
+
+    assert_int_equal(kms_path_private(dir, S_IFDIR, why, sizeof why), 0);
+    assert_int_equal(kms_path_private(f, S_IFREG, why, sizeof why), 0);
+    assert_int_equal(kms_path_private(link, S_IFREG, why, sizeof why), KMS_ELINK);
+    assert_string_equal(why, "is a symbolic link, not a file of its own: remove it");
+    assert_int_equal(kms_path_private(fifo, S_IFREG, why, sizeof why), KMS_ENOTFILE);
+    assert_int_equal(kms_path_private(dir, S_IFREG, why, sizeof why), KMS_EISDIR);
+    assert_int_equal(kms_path_private(f, S_IFDIR, why, sizeof why), KMS_ENOTDIR);
+    assert_int_equal(kms_path_private(fifo, S_IFDIR, why, sizeof why), KMS_ENOTDIR);
+    assert_int_equal(chmod(f, 0620), 0);
+    assert_int_equal(kms_path_private(f, S_IFREG, why, sizeof why), KMS_EPERM);
+    assert_non_null(strstr(why, "is writable by its group (mode 0620): chmod go-w "));
+    assert_int_equal(chmod(f, 0644), 0); /* readable is not writable */
+    assert_int_equal(kms_path_private(f, S_IFREG, why, sizeof why), 0);
+    if (geteuid() == 0) {
+        assert_int_equal(chown(f, 65534, (gid_t)-1), 0);
+        assert_int_equal(kms_path_private(f, S_IFREG, why, sizeof why), KMS_EPERM);
+        assert_non_null(strstr(why, "is owned by uid 65534, not by this user (uid 0): chown 0 "));
+    }
+    unlink(f);
+    assert_int_equal(kms_path_private(f, S_IFREG, why, sizeof why), KMS_ENOENT);
+    unlink(link);
+    unlink(fifo);
+    free(f);
+    free(link);
+    free(fifo);
+    rmdir(dir);
+}
+
 static void count_removed(void *ud, const char *tmp)
 {
     (void)tmp;
@@ -389,6 +440,7 @@ int main(void)
         cmocka_unit_test(durations),
         cmocka_unit_test(atomic_file),
         cmocka_unit_test(lock_file),
+        cmocka_unit_test(file_kinds_and_private_paths),
         cmocka_unit_test(stale_temps),
         cmocka_unit_test(ratelimit),
         cmocka_unit_test(error_table),
