@@ -12,9 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
 #include "base/err.h"
 #include "base/fsutil.h"
+#include "base/log.h"
 #include "dns/name.h"
 
 #define TOKLEN 1024
@@ -256,9 +259,17 @@ static int parse_key_body(lexer_t *lx, kms_tsig_key_t *k, int *have_secret)
             seterr(lx->err, lx->errlen, "line %d: expected 'algorithm' or 'secret'", lx->tline);
             return KMS_EKEYFILE;
         }
-        char kw[16];
-        snprintf(kw, sizeof kw, "%.15s", lx->tok);
+        /* Words of the file are not echoed (a misplaced secret would be):
+         * only the two keywords and algorithm names, which hold no secret. */
+        const char *kw = strcmp(lx->tok, "algorithm") == 0 ? "algorithm"
+                         : strcmp(lx->tok, "secret") == 0  ? "secret"
+                                                           : NULL;
         int kwline = lx->tline;
+        if (!kw) {
+            seterr(lx->err, lx->errlen,
+                   "line %d: unknown key option (a key holds 'algorithm' and 'secret')", kwline);
+            return KMS_EKEYFILE;
+        }
         t = next(lx);
         if (t != T_WORD && t != T_STRING) {
             seterr(lx->err, lx->errlen, "line %d: '%s' needs a value", kwline, kw);
@@ -266,10 +277,13 @@ static int parse_key_body(lexer_t *lx, kms_tsig_key_t *k, int *have_secret)
         }
         if (strcmp(kw, "algorithm") == 0) {
             if (kms_tsig_algorithm_map(lx->tok, &k->sign_algorithm) < 0) {
+                /* "hmac-..." or "gss-tsig" is a name (base64 has no '-') */
+                int named =
+                    strncasecmp(lx->tok, "hmac-", 5) == 0 || strcasecmp(lx->tok, "gss-tsig") == 0;
                 seterr(lx->err, lx->errlen,
-                       "line %d: TSIG algorithm '%.40s' is not supported by the ldns library "
+                       "line %d: TSIG algorithm %s%.40s%sis not supported by the ldns library "
                        "(use hmac-sha256, hmac-sha512, hmac-sha1 or hmac-md5)",
-                       kwline, lx->tok);
+                       kwline, named ? "'" : "", named ? lx->tok : "", named ? "' " : "");
                 return KMS_EALGORITHM;
             }
             size_t i = 0;
@@ -285,9 +299,6 @@ static int parse_key_body(lexer_t *lx, kms_tsig_key_t *k, int *have_secret)
             memcpy(k->secret, lx->tok, strlen(lx->tok) + 1);
             k->secret_len = (size_t)n;
             *have_secret = 1;
-        } else {
-            seterr(lx->err, lx->errlen, "line %d: unknown key option '%.40s'", kwline, kw);
-            return KMS_EKEYFILE;
         }
         if (next(lx) != T_SEMI) {
             seterr(lx->err, lx->errlen, "line %d: expected ';' after %s", kwline, kw);
@@ -323,7 +334,9 @@ int kms_keyfile_parse(const char *text, size_t len, const char *want, kms_tsig_k
         if (t == T_ERR)
             goto fail_syntax;
         if (t != T_WORD) {
-            seterr(err, errlen, "line %d: unexpected '%s'", lx.tline, lx.tok);
+            /* the token itself only when it is punctuation (a string may be a secret) */
+            seterr(err, errlen, "line %d: unexpected %s%s%s", lx.tline, t == T_STRING ? "" : "'",
+                   t == T_STRING ? "quoted string" : lx.tok, t == T_STRING ? "" : "'");
             goto fail_syntax;
         }
         if (strcmp(lx.tok, "key") != 0) {
@@ -379,6 +392,17 @@ fail:
     return rc;
 }
 
+/* A secret others can read is no secret: say so (as BIND's tools do), and
+ * use it all the same - refusing would break a running setup on upgrade. */
+static void warn_if_public(const char *path)
+{
+    struct stat st;
+
+    if (stat(path, &st) == 0 && (st.st_mode & S_IROTH))
+        kms_warn("key file %s is readable by others (mode %04o): chmod o-r %s", path,
+                 (unsigned)(st.st_mode & 07777), path);
+}
+
 int kms_keyfile_load(const char *path, const char *want, kms_tsig_key_t *out, char *err,
                      size_t errlen)
 {
@@ -397,6 +421,8 @@ int kms_keyfile_load(const char *path, const char *want, kms_tsig_key_t *out, ch
     rc = kms_keyfile_parse(text, len, want, out, why, sizeof why);
     if (rc < 0)
         seterr(err, errlen, "%s: %s", path, why);
+    else
+        warn_if_public(path);
     explicit_bzero(text, len);
     free(text);
     return rc;

@@ -183,7 +183,7 @@ def make_key(path, name="kms-publisher.", algorithm="hmac-sha256"):
     out = run(["tsig-keygen", "-a", algorithm, name], timeout=10)
     if out.returncode != 0:
         raise RuntimeError("tsig-keygen: " + out.stderr.strip())
-    with open(path, "w") as f:
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
         f.write(out.stdout)
     return path
 

@@ -110,6 +110,24 @@ def main():
     check(out.returncode == 2 and "not found" in out.stderr, "missing key file", out)
     out = kms_publish("publish", "--domain", "kms..test", "--target", "x")
     check(out.returncode == 2 and "not a valid domain name" in out.stderr, "bad domain", out)
+    # a directory in place of the key file is said to be one
+    out = kms_publish("publish", "--server", "127.0.0.1:9", "--key", tmp, "--domain", "kms.test",
+                      "--target", "x.kms.test")
+    check(out.returncode == 2 and one_line(out) == "kms-publish: %s: is a directory" % tmp,
+          "directory as key file", out)
+    # a key file others can read is used, with a warning naming it (BIND's rule)
+    public = make_key(os.path.join(tmp, "public.key"))
+    os.chmod(public, 0o644)
+    args = ["--server", "127.0.0.1:9", "--domain", "kms.test", "--target", "x.kms.test",
+            "--attempts", "1", "--timeout", "1"]
+    out = kms_publish("publish", "--key", public, *args)
+    check(out.returncode == 1, "the key is used", out)
+    check("kms-publish: warning: key file %s is readable by others (mode 0644): chmod o-r %s"
+          % (public, public) in out.stderr, "public key file warned about", out)
+    os.chmod(public, 0o640)
+    out = kms_publish("publish", "--key", public, *args)
+    check(out.returncode == 1 and "readable by others" not in out.stderr,
+          "no warning for a private key file", out)
     print("ok")
 
 

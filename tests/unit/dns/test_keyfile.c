@@ -106,7 +106,8 @@ static void bad_files_name_the_line(void **state)
         {"key k {\n algorithm hmac-sha256;\n};", "has no secret"},
         {"key k { secret \"" SECRET "\" };", "expected ';' after secret"},
         {"key k { secret \"" SECRET "\"; }", "expected ';' after the key's '}'"},
-        {"key k { color blue; };", "unknown key option 'color'"},
+        {"key k { color blue; };", "line 1: unknown key option (a key holds 'algorithm' and "
+                                   "'secret')"},
         {"key { secret \"" SECRET "\"; };", "'key' needs a valid name"},
         {"key k { secret \"abc\n\"; };", "unterminated string"},
         {"/* never closed", "unterminated comment"},
@@ -137,6 +138,35 @@ static void load_reads_a_file(void **state)
     assert_non_null(strstr(err, path));
 }
 
+/* A secret in the wrong place is never echoed in the error (the error goes
+ * to logs and terminals); the line number says where to look. */
+static void errors_do_not_echo_the_file(void **state)
+{
+    static const char *const bad[] = {
+        "key k { " SECRET "; };",                            /* secret as an option name */
+        "key k { algorithm " SECRET "; secret \"AAAA\"; };", /* as the algorithm */
+        "key k { algorithm \"" SECRET "\"; };",
+        "\"" SECRET "\";",                           /* as a statement */
+        "key k { secret \"" SECRET "\"; }; " SECRET, /* a stray word after */
+        "key k { secret " SECRET " };",
+    };
+    kms_tsig_key_t k;
+    char err[200];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_true(parse(bad[i], NULL, &k, err) < 0);
+        if (strstr(err, "ID/W3Kv") || strstr(err, "id/w3kv"))
+            fail_msg("case %zu echoes the secret: %s", i, err);
+        assert_non_null(strstr(err, "line 1"));
+    }
+    /* an algorithm name is a name, and said */
+    assert_int_equal(
+        parse("key k { algorithm hmac-sha384; secret \"" SECRET "\"; };", NULL, &k, err),
+        KMS_EALGORITHM);
+    assert_non_null(strstr(err, "'hmac-sha384'"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -146,6 +176,7 @@ int main(void)
         cmocka_unit_test(unsupported_algorithms_fail_at_load),
         cmocka_unit_test(bad_files_name_the_line),
         cmocka_unit_test(load_reads_a_file),
+        cmocka_unit_test(errors_do_not_echo_the_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
