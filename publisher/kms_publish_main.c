@@ -22,6 +22,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "dns/keyfile.h"
+#include "dns/name.h"
 #include "publisher/domains.h"
 #include "publisher/publisher.h"
 
@@ -312,7 +313,7 @@ int main(int argc, char **argv)
     pub_engine_t *eng = NULL;
     ctx_t c = {0};
     uv_loop_t loop;
-    char err[300], fqdn[256];
+    char err[300], fqdn[256], canon[KMS_DNS_NAMELEN];
     int rc = 2, ch;
     uint64_t v;
 
@@ -440,6 +441,13 @@ int main(int argc, char **argv)
             goto out;
         }
         opt.target = fqdn;
+    }
+    if (opt.target && kms_dname_canon(opt.target, KMS_DNAME_HOST, canon, sizeof canon) < 0) {
+        fprintf(stderr,
+                "kms-publish: --target '%.255s' is not a valid host name (letters, digits and "
+                "'-' in dot-separated labels, e.g. kms1.example.com)\n",
+                opt.target);
+        goto out;
     }
     if (key_file) {
         if (kms_keyfile_load(key_file, key_name, &key, err, sizeof err) < 0) {

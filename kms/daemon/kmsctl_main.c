@@ -322,8 +322,14 @@ int main(int argc, char **argv)
     memcpy(sun.sun_path, sock, strlen(sock) + 1);
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
-        fprintf(stderr, "kmsctl: cannot connect to %s: %s (is kmsd running?)\n", sock,
-                strerror(errno));
+        int e = errno;
+
+        /* "is kmsd running?" only where that is the question: not for a
+         * socket it runs behind but this user may not use */
+        fprintf(stderr, "kmsctl: cannot connect to %s: %s%s\n", sock, strerror(e),
+                e == ENOENT || e == ECONNREFUSED ? " (is kmsd running?)"
+                : e == EACCES || e == EPERM      ? " (run kmsctl as kmsd's user or root)"
+                                                 : "");
         rc = 3;
         goto out;
     }

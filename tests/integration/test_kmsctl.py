@@ -3,6 +3,7 @@
 
 import json
 import os
+import shutil
 import time
 
 import harness
@@ -192,6 +193,24 @@ class Kmsctl(harness.KmsdTestCase):
         self.assertEqual(r.returncode, 3)
         self.assertIn("cannot connect to %s" % d.socket_path, r.stderr)
         self.assertIn("is kmsd running?", r.stderr)
+
+    def test_socket_of_another_user(self):
+        """A user the socket's mode shuts out is told so, not asked whether
+        kmsd runs (it does)."""
+        setpriv = shutil.which("setpriv")
+        if os.geteuid() != 0 or not setpriv:
+            self.skipTest("needs root and setpriv to act as another user")
+        d = self.d
+        r = harness.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+                         harness.program("kmsctl"), "--socket", d.socket_path, "status"],
+                        timeout=10)
+        if r.returncode in (126, 127):
+            self.skipTest("kmsctl cannot be run as uid 65534 here: " + r.stderr.strip())
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertEqual(r.stderr.strip(), "kmsctl: cannot connect to %s: Permission denied "
+                         "(run kmsctl as kmsd's user or root)" % d.socket_path)
+        d.ctl("status")
+        self.stop_clean(d)
 
     def test_help_lists_every_verb(self):
         r = harness.run([harness.program("kmsctl"), "--help"], timeout=10)

@@ -21,7 +21,11 @@ def bad_options():
             (["-x", "publish"], "kms-publish: unknown option '-x' (see --help)"),
             (["show", "--domain"], "kms-publish: option '--domain' needs a value (see --help)"),
             (["show", "--json=yes"], "kms-publish: option '--json' takes no value (see --help)"),
-            (["show", "--ver"], "kms-publish: ambiguous option '--ver' (see --help)")):
+            (["show", "--ver"], "kms-publish: ambiguous option '--ver' (see --help)"),
+            (["publish", "--domain", "kms.test", "--target", "kms1..kms.test",
+              "--allow-unsigned"],
+             "kms-publish: --target 'kms1..kms.test' is not a valid host name (letters, digits "
+             "and '-' in dot-separated labels, e.g. kms1.example.com)")):
         out = kms_publish(*argv)
         check(out.returncode == 2, "%r: usage exit" % argv, out)
         check(stderr_lines(out) == [want], "%r: one line naming the option: %r" % (argv, want),
