@@ -231,9 +231,12 @@ static int on_bind(kms_rpc_conn_t *c, const kms_rpc_hdr_t *h, const uint8_t *pdu
         c->st.rejected_binds++;
     snprintf(port, sizeof port, "%u", (unsigned)c->port);
     /* alter_context_resp carries an empty sec_addr (as Windows sends it). */
+    /* PFC_CONC_MPX is echoed, as Windows does: calls on this connection
+     * may use any accepted context, answered in order (vlmcs warns
+     * without it).  Header signing (0x04) is not: we take no auth. */
     r = kms_rpc_build_bind_ack(out, alter ? KMS_PTYPE_ALTER_CONTEXT_RESP : KMS_PTYPE_BIND_ACK,
-                               h->call_id, c->xmit_frag, recv_frag, c->assoc_group,
-                               alter ? "" : port, res, b->n_ctx);
+                               b->hdr.pfc_flags & KMS_PFC_CONC_MPX, h->call_id, c->xmit_frag,
+                               recv_frag, c->assoc_group, alter ? "" : port, res, b->n_ctx);
 done:
     free(b);
     return r;

@@ -418,16 +418,16 @@ int kms_rpc_build_bind(kms_wr_t *wr, uint8_t ptype, uint32_t call_id, uint16_t m
     return finish(wr, start);
 }
 
-int kms_rpc_build_bind_ack(kms_wr_t *wr, uint8_t ptype, uint32_t call_id, uint16_t max_xmit,
-                           uint16_t max_recv, uint32_t assoc_group, const char *sec_addr,
-                           const kms_rpc_result_t *res, size_t n)
+int kms_rpc_build_bind_ack(kms_wr_t *wr, uint8_t ptype, uint8_t extra_flags, uint32_t call_id,
+                           uint16_t max_xmit, uint16_t max_recv, uint32_t assoc_group,
+                           const char *sec_addr, const kms_rpc_result_t *res, size_t n)
 {
     size_t start, slen = sec_addr && *sec_addr ? strlen(sec_addr) + 1 : 0;
 
     if (n > 255 || slen >= KMS_RPC_SECADDR_MAX ||
         (ptype != KMS_PTYPE_BIND_ACK && ptype != KMS_PTYPE_ALTER_CONTEXT_RESP))
         return KMS_EINVAL;
-    start = write_hdr(wr, ptype, KMS_PFC_FIRST_FRAG | KMS_PFC_LAST_FRAG, call_id);
+    start = write_hdr(wr, ptype, KMS_PFC_FIRST_FRAG | KMS_PFC_LAST_FRAG | extra_flags, call_id);
     kms_wr_u16le(wr, max_xmit);
     kms_wr_u16le(wr, max_recv);
     kms_wr_u32le(wr, assoc_group);

@@ -194,10 +194,11 @@ int kms_rpc_build_bind(kms_wr_t *wr, uint8_t ptype, uint32_t call_id, uint16_t m
                        uint16_t max_recv, uint32_t assoc_group, const kms_rpc_ctx_elem_t *ctx,
                        size_t n);
 /** Append a bind_ack (@p ptype KMS_PTYPE_BIND_ACK) or alter_context_resp with
- *  the port string @p sec_addr ("" or NULL: length 0) and @p n results. */
-int kms_rpc_build_bind_ack(kms_wr_t *wr, uint8_t ptype, uint32_t call_id, uint16_t max_xmit,
-                           uint16_t max_recv, uint32_t assoc_group, const char *sec_addr,
-                           const kms_rpc_result_t *res, size_t n);
+ *  the port string @p sec_addr ("" or NULL: length 0) and @p n results;
+ *  pfc_flags first+last fragment plus @p extra_flags (KMS_PFC_CONC_MPX). */
+int kms_rpc_build_bind_ack(kms_wr_t *wr, uint8_t ptype, uint8_t extra_flags, uint32_t call_id,
+                           uint16_t max_xmit, uint16_t max_recv, uint32_t assoc_group,
+                           const char *sec_addr, const kms_rpc_result_t *res, size_t n);
 /** Append a bind_nak with @p reason and the one supported version 5.0. */
 int kms_rpc_build_bind_nak(kms_wr_t *wr, uint32_t call_id, uint16_t reason);
 /** Append a request PDU (@p object may be NULL; non-NULL sets PFC_OBJECT_UUID). */

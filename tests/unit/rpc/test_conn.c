@@ -98,6 +98,37 @@ static void windows_three_context_bind(void **state)
     kms_rpc_conn_free(c);
 }
 
+/* A bind asking for concurrent multiplexing (vlmcs, Windows) gets it
+ * echoed in the bind_ack, as Windows answers; header signing is not. */
+static void conc_mpx_is_echoed(void **state)
+{
+    hctx_t h = {0};
+    kms_rpc_conn_t *c;
+    kms_rpc_ctx_elem_t e = ctx(0, &kms_rpc_kms_iface, &kms_rpc_ndr32);
+    kms_rpc_bind_ack_t a;
+    static const uint8_t asked[] = {0, KMS_PFC_CONC_MPX, KMS_PFC_CONC_MPX | KMS_PFC_PENDING_CANCEL,
+                                    KMS_PFC_PENDING_CANCEL};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof asked; i++) {
+        kms_wr_t in, out;
+
+        c = kms_rpc_conn_new(0, handler, &h);
+        kms_wr_init(&in);
+        kms_wr_init(&out);
+        assert_int_equal(kms_rpc_build_bind(&in, KMS_PTYPE_BIND, 1, 5840, 5840, 0, &e, 1), 0);
+        in.buf[3] |= asked[i]; /* pfc_flags */
+        assert_int_equal(kms_rpc_conn_pdu(c, in.buf, in.len, &out), 0);
+        assert_int_equal(kms_rpc_parse_bind_ack(out.buf, out.len, &a), 0);
+        assert_int_equal(a.hdr.pfc_flags,
+                         KMS_PFC_FIRST_FRAG | KMS_PFC_LAST_FRAG | (asked[i] & KMS_PFC_CONC_MPX));
+        assert_int_equal(a.results[0].result, KMS_RPC_ACCEPTANCE);
+        kms_wr_free(&in);
+        kms_wr_free(&out);
+        kms_rpc_conn_free(c);
+    }
+}
+
 static void ndr64_only_and_foreign_interface(void **state)
 {
     kms_rpc_conn_t *c = kms_rpc_conn_new(0, handler, NULL);
@@ -390,6 +421,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(windows_three_context_bind),
+        cmocka_unit_test(conc_mpx_is_echoed),
         cmocka_unit_test(ndr64_only_and_foreign_interface),
         cmocka_unit_test(alter_context_adds_a_context),
         cmocka_unit_test(fragmented_request_reassembly),

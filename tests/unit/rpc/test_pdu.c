@@ -139,7 +139,8 @@ static void bind_ack_golden_both_directions(void **state)
 
     kms_wr_init(&wr);
     assert_int_equal(
-        kms_rpc_build_bind_ack(&wr, KMS_PTYPE_BIND_ACK, 1, 5840, 5840, 0x1000, "1688", &res, 1), 0);
+        kms_rpc_build_bind_ack(&wr, KMS_PTYPE_BIND_ACK, 0, 1, 5840, 5840, 0x1000, "1688", &res, 1),
+        0);
     assert_wr_eq(&wr, bind_ack_pdu, sizeof bind_ack_pdu);
     kms_wr_free(&wr);
 }
@@ -152,10 +153,11 @@ static void bind_ack_empty_sec_addr_alignment(void **state)
     kms_wr_t wr;
 
     kms_wr_init(&wr);
-    assert_int_equal(
-        kms_rpc_build_bind_ack(&wr, KMS_PTYPE_ALTER_CONTEXT_RESP, 3, 5840, 5840, 7, "", &res, 1),
-        0);
+    assert_int_equal(kms_rpc_build_bind_ack(&wr, KMS_PTYPE_ALTER_CONTEXT_RESP, KMS_PFC_CONC_MPX, 3,
+                                            5840, 5840, 7, "", &res, 1),
+                     0);
     assert_int_equal(wr.len, 28 + 4 + 24);
+    assert_int_equal(wr.buf[3], KMS_PFC_FIRST_FRAG | KMS_PFC_LAST_FRAG | KMS_PFC_CONC_MPX);
     assert_int_equal(wr.buf[24], 0);
     assert_int_equal(wr.buf[25], 0);
     assert_int_equal(wr.buf[28], 1); /* n_results at the aligned offset */
