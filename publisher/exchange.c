@@ -134,7 +134,7 @@ static void xchg_fail_attempt(xchg_t *x, int status, const kms_dns_reply_t *repl
         uint64_t d = pub__backoff_delay(&e->opt, x->attempt);
         uint64_t quiet = 0;
         if (e->opt.log_retries && kms_ratelimit(&e->retry_log, uv_now(e->loop), 150, &quiet)) {
-            char srv[KMS_ADDRSTRLEN], why[300], more[64] = "";
+            char srv[KMS_ADDRSTRLEN], why[300], more[96] = "";
             kms_dns_explain_ctx_t c = {x->is_update ? "update" : "query",
                                        kms_addr_format_dns((struct sockaddr *)&x->srv, srv),
                                        e->has_key ? e->key_display : NULL, NULL};

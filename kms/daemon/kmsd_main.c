@@ -38,6 +38,7 @@
 #include "base/log.h"
 #include "kms/core/state.h"
 #include "kms/daemon/config.h"
+#include "kms/daemon/fdlimit.h"
 #include "kms/daemon/control.h"
 #include "kms/daemon/dnspub.h"
 #include "kms/core/host.h"
@@ -74,6 +75,7 @@ typedef struct {
     int flush_rc;
     int stopping;
     int exit_code;
+    unsigned long nofile; /* the open-file limit (kms_fd_prepare()) */
 } kmsd_app;
 
 /* ---- hook points for the DNS publisher ---------------------------------- */
@@ -304,6 +306,20 @@ static void app_stop(kmsd_app *app)
     uv_close((uv_handle_t *)&app->sig_hup, NULL);
 }
 
+/* Serve only the connections that fit the open-file limit beside kmsd's own
+ * descriptors; say so when @p cfg's max_connections does not fit. */
+static void fit_open_files(kmsd_app *app, const kms_config_t *cfg)
+{
+    unsigned cap = kms_fd_connection_cap(app->nofile, kms_server_listeners(app->server));
+
+    kms_server_set_fd_cap(app->server, cap);
+    if (cfg->max_connections > cap)
+        kms_warn("max_connections %u does not fit the open-file limit of %lu (ulimit -n, "
+                 "LimitNOFILE=): at most %u connections at once; raise the limit or lower "
+                 "max_connections",
+                 cfg->max_connections, app->nofile, cap);
+}
+
 /* The keys kmsd takes at start only (the table's KMS_CFG_RESTART): if the
  * reloaded configuration @p ncfg changes one, warn and keep the running
  * value in it, so the rest of the reload still applies.  0 or KMS_ENOMEM. */
@@ -352,6 +368,8 @@ static void reload(kmsd_app *app)
         return;
     }
     kms_server_set_limits(app->server, &ncfg);
+    if (ncfg.max_connections != app->cfg.max_connections)
+        fit_open_files(app, &ncfg);
     apply_log_level(&ncfg);
     kms_config_free(&app->cfg);
     app->cfg = ncfg;
@@ -404,6 +422,7 @@ int main(int argc, char **argv)
     memset(&app, 0, sizeof app);
     app.exit_code = 0;
     kms_log_init("kmsd", 1);
+    app.nofile = kms_fd_prepare(); /* before any thread (fdlimit.h) */
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":c:s:l:d:L:hV", opts, NULL)) != -1) {
         switch (opt) {
@@ -506,6 +525,7 @@ int main(int argc, char **argv)
     /* 3. listeners */
     if ((rc = kms_server_new(&app.loop, &app.cfg, app.host, &app.server)) < 0)
         goto nomem;
+    fit_open_files(&app, &app.cfg);
     err[0] = '\0';
     if ((rc = kms_server_start(app.server, err, sizeof err)) < 0) {
         fprintf(stderr, "kmsd: %s\n", err);

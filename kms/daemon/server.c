@@ -64,6 +64,7 @@ struct kms_server {
     size_t rbuf_len;
     int rbuf_busy;
     uint32_t max_conn, idle_ms, max_pdu;
+    uint32_t cfg_max_conn, fd_cap; /* max_conn = the lower of the two (fd_cap 0: none) */
     size_t n_conn;
     conn_t *conns;
     int stopping, started;
@@ -71,7 +72,7 @@ struct kms_server {
     uv_timer_t tick;     /* kms_server_stop(): calls back from the loop */
     kms_server_stopped_fn stop_cb;
     void *stop_ud;
-    kms_ratelimit_t reject_log, bad_log, idle_log, slow_log;
+    kms_ratelimit_t reject_log, bad_log, idle_log, slow_log, accept_log;
 };
 
 typedef struct {
@@ -370,8 +371,9 @@ static void reject(kms_server_t *s, uv_stream_t *ls)
 
     s->stats->connections_rejected++;
     if (kms_ratelimit(&s->reject_log, uv_now(s->loop), LOG_MS, &quiet))
-        kms_warn("max_connections (%u) reached: refusing connections (%llu refused since the "
-                 "previous line)",
+        kms_warn("%s (%u) reached: refusing connections (%llu refused since the previous line)",
+                 s->max_conn < s->cfg_max_conn ? "the connections the open-file limit allows"
+                                               : "max_connections",
                  s->max_conn, (unsigned long long)quiet + 1);
     if (!t || uv_tcp_init(s->loop, t) < 0) {
         free(t);
@@ -392,7 +394,19 @@ static void connection_cb(uv_stream_t *ls, int status)
     conn_t *c;
 
     if (status < 0) {
-        kms_warn("accept: %s", uv_strerror(status));
+        /* Not a connection lost unseen: counted, said at most once a
+         * second, and the listener goes on (libuv's reserve descriptor
+         * keeps it from spinning on EMFILE). */
+        uint64_t quiet;
+
+        s->stats->connections_rejected++;
+        if (kms_ratelimit(&s->accept_log, uv_now(s->loop), LOG_MS, &quiet))
+            kms_warn("accept: %s%s (%llu since the previous line)", uv_strerror(status),
+                     status == UV_EMFILE || status == UV_ENFILE
+                         ? ": out of file descriptors, connection refused; raise the open-file "
+                           "limit (LimitNOFILE=, ulimit -n) or lower max_connections"
+                         : "",
+                     (unsigned long long)quiet + 1);
         return;
     }
     if (s->stopping)
@@ -444,7 +458,8 @@ nomem:
 
 static void apply_limits(kms_server_t *s, const kms_config_t *cfg)
 {
-    s->max_conn = cfg->max_connections;
+    s->cfg_max_conn = cfg->max_connections;
+    s->max_conn = s->fd_cap && s->fd_cap < s->cfg_max_conn ? s->fd_cap : s->cfg_max_conn;
     s->idle_ms = cfg->idle_timeout * 1000u;
     s->max_pdu = cfg->max_pdu;
 }
@@ -572,6 +587,17 @@ void kms_server_stop(kms_server_t *s, kms_server_stopped_fn cb, void *ud)
     }
     while (s->conns)
         conn_close(s->conns);
+}
+
+void kms_server_set_fd_cap(kms_server_t *s, unsigned cap)
+{
+    s->fd_cap = cap;
+    s->max_conn = cap && cap < s->cfg_max_conn ? cap : s->cfg_max_conn;
+}
+
+size_t kms_server_listeners(const kms_server_t *s)
+{
+    return s->n_ls;
 }
 
 void kms_server_set_limits(kms_server_t *s, const kms_config_t *cfg)

@@ -70,6 +70,13 @@ void kms_server_stop(kms_server_t *s, kms_server_stopped_fn cb, void *ud);
  *  timer next restarts; the PDU cap applies to new connections. */
 void kms_server_set_limits(kms_server_t *s, const kms_config_t *cfg);
 
+/** Serve at most @p cap connections at once, whatever max_connections says
+ *  (the open-file limit's share, fdlimit.h); 0: no cap. */
+void kms_server_set_fd_cap(kms_server_t *s, unsigned cap);
+
+/** Number of listening sockets. */
+size_t kms_server_listeners(const kms_server_t *s);
+
 /** Write the bound addresses ("0.0.0.0:1688 [::]:1688") into @p buf. */
 void kms_server_describe(const kms_server_t *s, char *buf, size_t len);
 

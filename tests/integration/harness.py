@@ -40,6 +40,7 @@ import contextlib
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -395,11 +396,16 @@ class Kmsd:
                     f.write("%s = %s\n" % (k, v))
                 f.write("\n")
 
-    def start(self, args=(), wait=True, timeout=20, env=None):
+    def start(self, args=(), wait=True, timeout=20, env=None, nofile=None):
+        """nofile: (soft, hard) RLIMIT_NOFILE for kmsd, as `ulimit -n` would set."""
+        def limit():
+            resource.setrlimit(resource.RLIMIT_NOFILE, nofile)
+
         self.logf = open(self.log_path, "ab")
         self.proc = subprocess.Popen([program("kmsd"), "--config", self.config] + list(args),
                                      stdout=self.logf, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, env=env)
+                                     stdin=subprocess.DEVNULL, env=env,
+                                     preexec_fn=limit if nofile else None)
         if wait:
             self.wait_ready(timeout)
         return self

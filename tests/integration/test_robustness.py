@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Bad and slow clients: each closes only its own connection; kmsd keeps serving."""
 
+import re
 import socket
 import struct
 import time
@@ -255,6 +256,55 @@ class Robustness(harness.KmsdTestCase):
         if self.d.alive():
             self.assertEqual(self.d.stop(), 0, self.d.log_tail())
         super().tearDown()
+
+
+class DescriptorLimit(harness.KmsdTestCase):
+    """kmsd under a low open-file limit (ulimit -n 64) with clients pouring
+    in: it never dies for lack of descriptors, refuses what does not fit,
+    and kmsctl keeps working."""
+
+    def test_out_of_descriptors(self):
+        d = self.kmsd(extra={"host": {"max_connections": "1000", "idle_timeout": "30"}})
+        d.start(nofile=(64, 64))
+        d.ctl("ipk", EXAMPLE_KEY)
+        d.ctl("ato")
+        # It says at start that 1000 connections cannot fit, and what it serves.
+        self.assertRegex(d.log(), r"max_connections 1000 does not fit the open-file limit of 64 "
+                                  r"\(ulimit -n, LimitNOFILE=\): at most \d+ connections at once")
+        cap = int(re.search(r"at most (\d+) connections", d.log()).group(1))
+        self.assertGreater(cap, 0)
+        self.assertLess(cap, 64)
+        held, refused = [], 0
+        try:
+            # 2 x 64 clients: the first `cap` are served, the rest refused
+            for _ in range(128):
+                try:
+                    s = connect("127.0.0.1", d.port)
+                    s.sendall(bind_pdu())
+                    if read_pdu(s)[0] == harness.PTYPE_BIND_ACK:
+                        held.append(s)
+                        continue
+                except OSError:
+                    pass
+                refused += 1
+            self.assertEqual(len(held), cap)
+            self.assertEqual(refused, 128 - cap)
+            # kmsd lives on (a glibc helper thread that cannot load libgcc_s
+            # once descriptors run out used to abort it about a second in)
+            time.sleep(2)
+            self.assertTrue(d.alive(), d.log_tail())
+            # kmsctl works while every connection slot is taken
+            self.assertGreaterEqual(d.stat("connections_rejected"), 128 - cap)
+            self.assertEqual(d.stat("connections_now"), cap)
+        finally:
+            for s in held:
+                s.close()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not bind_ok("127.0.0.1", d.port):
+            time.sleep(0.1)
+        rc, kv, r = kms_client("127.0.0.1", d.port)
+        self.assertEqual(kv.get("status"), "0x00000000", r.stdout + r.stderr)
+        self.stop_clean(d)
 
 
 if __name__ == "__main__":
