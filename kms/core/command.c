@@ -17,37 +17,39 @@
 /* The verbs.  Help texts list them in this order. */
 static const kms_verb_t verbs[] = {
     {"status", "", "[--json]", "host status: settings, counters, served products", 1,
-     KMS_VERB_DNS_NONE, cmd_verb_status},
+     KMS_VERB_DNS_NONE, cmd_verb_status, 0},
     {"dli", "[ACTID|all]", "[ACTID|default|all] [--json]",
-     "display license information (partial keys only)", 1, KMS_VERB_DNS_NONE, cmd_verb_dli},
+     "display license information (partial keys only)", 1, KMS_VERB_DNS_NONE, cmd_verb_dli, 0},
     {"ipk", "KEY [ACTID]", "KEY [ACTID] [--family windows|office2010|office] [--kms-id GUID]...",
      "install a host key (default slot: the host OS product);\n"
      "options --family windows|office2010|office, --kms-id GUID",
-     0, KMS_VERB_DNS_NONE, cmd_verb_ipk},
+     0, KMS_VERB_DNS_NONE, cmd_verb_ipk, 0},
     {"upk", "ACTID|default", "ACTID|default",
-     "uninstall the host key of ACTID (or the default slot)", 0, KMS_VERB_DNS_NONE, cmd_verb_upk},
+     "uninstall the host key of ACTID (or the default slot)", 0, KMS_VERB_DNS_NONE, cmd_verb_upk,
+     0},
     {"ato", "[ACTID|all]", "[ACTID|default|all]",
-     "enable serving the product(s) with an installed key", 0, KMS_VERB_DNS_NONE, cmd_verb_ato},
+     "enable serving the product(s) with an installed key", 0, KMS_VERB_DNS_NONE, cmd_verb_ato, 0},
     {"sprt", "PORT", "PORT (1..65535)",
      "set the TCP port (used from the next start by listen\naddresses without a port)", 0,
-     KMS_VERB_DNS_NONE, cmd_verb_sprt},
+     KMS_VERB_DNS_NONE, cmd_verb_sprt, 0},
     {"sai", "MINUTES", "MINUTES (15..43200; or with s/m/h/d)",
-     "set the activation interval (15 min to 30 days)", 0, KMS_VERB_DNS_NONE, cmd_verb_sai},
+     "set the activation interval (15 min to 30 days)", 0, KMS_VERB_DNS_NONE, cmd_verb_sai, 0},
     {"sri", "MINUTES", "MINUTES (15..43200; or with s/m/h/d)",
-     "set the renewal interval (15 min to 30 days)", 0, KMS_VERB_DNS_NONE, cmd_verb_sri},
+     "set the renewal interval (15 min to 30 days)", 0, KMS_VERB_DNS_NONE, cmd_verb_sri, 0},
     {"sdns", "", "", "enable publishing the SRV records in DNS", 0, KMS_VERB_DNS_PUBLISH,
-     cmd_verb_sdns},
+     cmd_verb_sdns, 0},
     {"cdns", "", "", "disable publishing and remove our SRV records", 0, KMS_VERB_DNS_UNPUBLISH,
-     cmd_verb_cdns},
+     cmd_verb_cdns, 0},
     {"sprio", "PRIORITY", "N (0..65535)", "set the default SRV priority (0..65535)", 0,
-     KMS_VERB_DNS_PUBLISH, cmd_verb_sprio},
+     KMS_VERB_DNS_PUBLISH, cmd_verb_sprio, 0},
     {"sweight", "WEIGHT", "N (0..65535)", "set the default SRV weight (0..65535)", 0,
-     KMS_VERB_DNS_PUBLISH, cmd_verb_sweight},
+     KMS_VERB_DNS_PUBLISH, cmd_verb_sweight, 0},
     {"sdomains", "LIST", "DOMAIN [PRIORITY WEIGHT][, DOMAIN ...]",
-     "set the publish domain list\n(\"kms.test, corp.test 10 50\": domain [priority weight])", 0,
-     KMS_VERB_DNS_PUBLISH, cmd_verb_sdomains},
+     "set the publish domain list\n(\"kms.test, corp.test 10 50\": domain [priority weight]);\n"
+     "kmsctl sdomains --file FILE|-: one entry per line",
+     0, KMS_VERB_DNS_PUBLISH, cmd_verb_sdomains, 1},
     {"decommission", "", "", "unpublish, stop serving, mark the host decommissioned", 0,
-     KMS_VERB_DNS_UNPUBLISH, cmd_verb_decommission},
+     KMS_VERB_DNS_UNPUBLISH, cmd_verb_decommission, 0},
 };
 
 #define N_VERBS (sizeof verbs / sizeof verbs[0])
@@ -211,9 +213,25 @@ int kms_host_command(kms_host_t *h, const char *line, kms_cmd_result_t *res)
         goto done;
     }
     for (t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+        const kms_verb_t *v;
+
         if (strcmp(t, "--json") == 0) {
             c.json = 1;
             continue;
+        }
+        if (ntok == 0 && (v = kms_verb_find(t)) && v->whole) {
+            /* sdomains: a list of any length is one argument, not tokens */
+            tok[ntok++] = t;
+            while (save && *save == ' ')
+                save++;
+            if (save && *save) {
+                size_t n = strlen(save);
+
+                while (n && save[n - 1] == ' ')
+                    save[--n] = '\0';
+                tok[ntok++] = save;
+            }
+            break;
         }
         if (ntok == CMD_MAX_TOKENS) {
             cmd_fail(&c, KMS_EINVAL, "too many arguments");

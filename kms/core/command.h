@@ -23,9 +23,14 @@
 #include <stddef.h>
 
 #include "base/wire.h"
+#include "publisher/domains.h"
 
-#define KMS_CMD_MAX_LINE 4096 /* a control line, without its newline */
-#define KMS_CMD_MSGLEN   640  /* an error message */
+/* A control line, without its newline: room for the longest list a
+ * configuration's [dns] domains can hold (PUB_MAX_DOMAINS entries of a
+ * 253-character name, priority and weight, ", " between) after "sdomains ".
+ * 274448 bytes. */
+#define KMS_CMD_MAX_LINE (PUB_MAX_DOMAINS * 268 + 16)
+#define KMS_CMD_MSGLEN   640 /* an error message */
 
 /** What kmsd does in DNS after a verb succeeded. */
 typedef enum {
@@ -45,6 +50,7 @@ typedef struct {
     int json;          /**< answers with one JSON document under --json */
     kms_verb_dns_t dns;
     int (*run)(kms_cmd_t *c); /**< 0, or the KMS_E* of the error it set */
+    int whole;                /**< its one argument is the rest of the line, spaces and all */
 } kms_verb_t;
 
 /** The verbs, in the order help texts list them; @p n gets the count. */

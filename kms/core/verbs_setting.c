@@ -135,24 +135,12 @@ int cmd_verb_sdomains(kms_cmd_t *c)
 {
     kms_overrides_t o;
     pub_domain_list_t d = {0};
-    size_t len = 1;
-    char *list, *s, why[256];
+    char *s, why[256];
     int r;
 
-    if (c->ntok == 0)
+    if (c->ntok != 1) /* the rest of the line, one argument (the table's `whole`) */
         return cmd_usage(c);
-    for (int i = 0; i < c->ntok; i++)
-        len += strlen(c->tok[i]) + 1;
-    if (!(list = malloc(len)))
-        return cmd_fail(c, KMS_ENOMEM, "out of memory");
-    list[0] = 0;
-    for (int i = 0; i < c->ntok; i++) {
-        if (i)
-            strcat(list, " ");
-        strcat(list, c->tok[i]);
-    }
-    r = pub_domains_parse(list, &d, why, sizeof why);
-    free(list);
+    r = pub_domains_parse(c->tok[0], &d, why, sizeof why);
     if (r < 0) {
         pub_domain_list_free(&d);
         return r == KMS_ENOMEM ? cmd_fail(c, r, "out of memory")

@@ -16,6 +16,9 @@
 #include "base/log.h"
 #include "base/wire.h"
 
+#define CLIENT_LINE_START 4096                       /* a client's buffer at first */
+#define CLIENT_LINE_MAX   (KMS_CONTROL_MAX_LINE + 2) /* the longest line with its "\r\n" */
+
 typedef struct client client_t;
 
 struct kms_control_req {
@@ -26,8 +29,8 @@ struct kms_control_req {
 struct client {
     uv_pipe_t pipe;
     kms_control_t *ctl;
-    char line[KMS_CONTROL_MAX_LINE + 2]; /* the longest line with its "\r\n" */
-    size_t len;
+    char *line; /* input not yet run; grows to the longest line with its "\r\n" */
+    size_t len, cap;
     int closing;
     int discard;                 /* after an overlong line: drop input until the peer closes */
     int paused;                  /* reading stopped: too many replies unread by the client */
@@ -74,6 +77,9 @@ static void client_closed(uv_handle_t *h)
     client_t *cl = h->data;
     kms_control_t *c = cl->ctl;
 
+    if (cl->line) /* may hold part of a product key */
+        explicit_bzero(cl->line, cl->cap);
+    free(cl->line);
     free(cl);
     c->open_handles--;
     maybe_stopped(c);
@@ -260,8 +266,25 @@ static void calloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     client_t *cl = h->data;
 
     (void)suggested;
-    buf->base = cl->line + cl->len;
-    buf->len = sizeof cl->line - cl->len;
+    if (cl->len == cl->cap && cl->cap < CLIENT_LINE_MAX) {
+        /* A long line (an sdomains list): double the buffer.  Not realloc:
+         * the old one is wiped before it goes. */
+        size_t cap = cl->cap ? cl->cap * 2 : CLIENT_LINE_START;
+        char *nl = malloc(cap < CLIENT_LINE_MAX ? cap : CLIENT_LINE_MAX);
+
+        if (nl) {
+            if (cl->line) {
+                memcpy(nl, cl->line, cl->len);
+                explicit_bzero(cl->line, cl->cap);
+            }
+            free(cl->line);
+            cl->line = nl;
+            cl->cap = cap < CLIENT_LINE_MAX ? cap : CLIENT_LINE_MAX;
+        }
+    }
+    /* no room (out of memory): libuv reports UV_ENOBUFS, the client is closed */
+    buf->base = cl->line ? cl->line + cl->len : NULL;
+    buf->len = cl->cap - cl->len;
 }
 
 /* A line over KMS_CONTROL_MAX_LINE bytes: answer, send FIN, and drain until
@@ -317,7 +340,7 @@ static void client_process(client_t *cl)
         memmove(cl->line, cl->line + start, end - start);
     cl->len = end - start;
     /* Full without a newline: longer than any line we take. */
-    if (cl->len == sizeof cl->line && !cl->deferred)
+    if (cl->len == CLIENT_LINE_MAX && !cl->deferred)
         client_refuse_long_line(cl);
 }
 

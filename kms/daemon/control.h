@@ -3,12 +3,13 @@
  * daemon's libuv loop, speaking the line protocol of docs/control.md.
  *
  * A client sends one command per line (at most KMS_CONTROL_MAX_LINE bytes
- * not counting the newline, or a final "\r\n"); each line goes to
- * kms_host_command() and its result, rendered by kms_cmd_render() ("OK <n>"
- * + n lines, or "ERR <name> <message>"), is written back before the next
- * line is read.  A
- * longer line gets "ERR KMS_ETOOBIG line longer than 4096 bytes" and the
- * connection is closed.  Any number of clients may be connected; a client
+ * not counting the newline, or a final "\r\n": room for the longest
+ * sdomains list; a client's buffer grows to it only when a line is that
+ * long); each line goes to kms_host_command() and its result, rendered by
+ * kms_cmd_render() ("OK <n>" + n lines, or "ERR <name> <message>"), is
+ * written back before the next line is read.  A longer line gets
+ * "ERR KMS_ETOOBIG line longer than 274448 bytes" and the connection is
+ * closed.  Any number of clients may be connected; a client
  * that goes away mid-reply only loses its own connection, and one that sends
  * commands without reading the replies is not read from while more than
  * KMS_CONTROL_MAX_PENDING bytes of replies wait for it.

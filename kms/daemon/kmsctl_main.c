@@ -116,6 +116,58 @@ static char *socket_from_config(const char *path)
     return out;
 }
 
+/*
+ * `kmsctl sdomains --file PATH` ("-": standard input): one list entry per
+ * line ("kms.test" or "kms.test 10 50"; commas as on the command line work
+ * too), '#' to the end of a line a comment, blank lines skipped; appended
+ * to @p out joined with ", ".  0, or the exit code after a message.
+ */
+static int list_from_file(const char *path, kms_wr_t *out)
+{
+    char *text = NULL, *save = NULL;
+    size_t len = 0, n = 0;
+    int r;
+
+    if (strcmp(path, "-") == 0) {
+        kms_wr_t in;
+        ssize_t got;
+
+        kms_wr_init(&in);
+        do {
+            if (kms_wr_reserve(&in, 65536) < 0)
+                break;
+            got = read(STDIN_FILENO, in.buf + in.len, 65536);
+            if (got > 0)
+                in.len += (size_t)got;
+        } while ((got > 0 || (got < 0 && errno == EINTR)) && in.len <= 2 * KMS_CONTROL_MAX_LINE);
+        kms_wr_u8(&in, 0);
+        r = in.err ? in.err : got < 0 ? kms_err_from_errno(errno) : 0;
+        text = r == 0 ? (char *)kms_wr_steal(&in, &len) : NULL;
+        kms_wr_free(&in);
+    } else {
+        r = kms_file_read(path, 2 * (size_t)KMS_CONTROL_MAX_LINE, &text, &len);
+    }
+    if (r < 0) {
+        fprintf(stderr, "kmsctl: %s: %s\n", path, kms_strerror(r));
+        free(text);
+        return r == KMS_ENOMEM ? 3 : 2;
+    }
+    for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        size_t e;
+
+        l[strcspn(l, "#\r")] = '\0';
+        for (char *t = strchr(l, '\t'); t; t = strchr(t, '\t'))
+            *t = ' '; /* a TAB is a control character on the socket */
+        l += strspn(l, " ");
+        for (e = strlen(l); e && strchr(" ,", l[e - 1]); e--)
+            ;
+        if (e)
+            kms_wr_printf(out, "%s%.*s", n++ ? ", " : "", (int)e, l);
+    }
+    free(text);
+    return 0;
+}
+
 static long long now_ms(void)
 {
     struct timespec ts;
@@ -223,6 +275,7 @@ int main(int argc, char **argv)
     const char *sock_opt = NULL, *config = NULL, *state_dir = NULL;
     char *sock = NULL, *line = NULL, *buf = NULL;
     size_t line_len = 0, blen = 0, bcap = 0;
+    kms_wr_t cmd = {0};
     uint64_t timeout_s = 10;
     struct sockaddr_un sun;
     long long deadline;
@@ -285,32 +338,37 @@ int main(int argc, char **argv)
         goto nomem;
 
     /* The command line: the verb and its arguments, separated by spaces. */
-    for (int i = optind; i < argc; i++)
-        line_len += strlen(argv[i]) + 1;
-    line_len += 8; /* " --json" */
-    if (line_len >= KMS_CONTROL_MAX_LINE) {
-        fprintf(stderr, "kmsctl: command longer than %d bytes\n", KMS_CONTROL_MAX_LINE - 1);
+    kms_wr_init(&cmd);
+    if (argc - optind == 3 && strcmp(argv[optind], "sdomains") == 0 &&
+        strcmp(argv[optind + 1], "--file") == 0) {
+        kms_wr_printf(&cmd, "sdomains ");
+        if ((rc = list_from_file(argv[optind + 2], &cmd)) != 0)
+            goto out;
+    } else {
+        for (int i = optind; i < argc; i++) {
+            if (strpbrk(argv[i], "\r\n")) {
+                fprintf(stderr, "kmsctl: arguments must not contain line breaks\n");
+                rc = 2;
+                goto out;
+            }
+            kms_wr_printf(&cmd, "%s%s", i > optind ? " " : "", argv[i]);
+        }
+    }
+    if (json && kms_verb_find(argv[optind]) && kms_verb_find(argv[optind])->json) {
+        kms_wr_printf(&cmd, " --json"); /* the host answers with one JSON document */
+        json = 2;
+    }
+    if (cmd.err)
+        goto nomem;
+    if (cmd.len > KMS_CONTROL_MAX_LINE) { /* kmsd's own limit, the same number */
+        fprintf(stderr, "kmsctl: command longer than %d bytes\n", KMS_CONTROL_MAX_LINE);
         rc = 2;
         goto out;
     }
-    if (!(line = malloc(line_len + 1)))
+    kms_wr_printf(&cmd, "\n");
+    kms_wr_u8(&cmd, 0);
+    if (cmd.err || !(line = (char *)kms_wr_steal(&cmd, &line_len)))
         goto nomem;
-    line[0] = '\0';
-    for (int i = optind; i < argc; i++) {
-        if (strpbrk(argv[i], "\r\n")) {
-            fprintf(stderr, "kmsctl: arguments must not contain line breaks\n");
-            rc = 2;
-            goto out;
-        }
-        if (i > optind)
-            strcat(line, " ");
-        strcat(line, argv[i]);
-    }
-    if (json && kms_verb_find(argv[optind]) && kms_verb_find(argv[optind])->json) {
-        strcat(line, " --json"); /* the host answers with one JSON document */
-        json = 2;
-    }
-    strcat(line, "\n");
 
     memset(&sun, 0, sizeof sun);
     sun.sun_family = AF_UNIX;
@@ -401,6 +459,11 @@ out:
     if (fd >= 0)
         close(fd);
     free(sock);
+    if (cmd.buf) /* the arguments may hold a whole product key (ipk) */
+        explicit_bzero(cmd.buf, cmd.len);
+    kms_wr_free(&cmd);
+    if (line)
+        explicit_bzero(line, strlen(line));
     free(line);
     free(buf);
     return rc;

@@ -221,13 +221,16 @@ class Kmsctl(harness.KmsdTestCase):
         self.stop_clean(self.d)
 
     def test_control_line_length_boundary(self):
-        """4096 bytes (without the newline) are a line; 4097 are refused and closed."""
+        """274448 bytes (without the newline) are a line - room for the
+        longest domain list a configuration holds; 274449 are refused and
+        the connection closed."""
         import socket
         d = self.d
+        limit = 274448
 
         def exchange(data):
             with socket.socket(socket.AF_UNIX) as s:
-                s.settimeout(5)
+                s.settimeout(10)
                 s.connect(d.socket_path)
                 s.sendall(data + b"status\n")
                 out = b""
@@ -239,29 +242,74 @@ class Kmsctl(harness.KmsdTestCase):
                 # The connection stayed: the trailing status was answered too.
                 return out, False
 
-        status_4096 = b"status" + b" " * 4090
-        for line in (status_4096 + b"\n", status_4096 + b"\r\n"):
+        status_max = b"status" + b" " * (limit - 6)
+        for line in (status_max + b"\n", status_max + b"\r\n"):
             out, closed = exchange(line)
             self.assertTrue(out.startswith(b"OK "), out[:80])
             self.assertFalse(closed)
-        out, closed = exchange(b"x" * 4096 + b"\n")
+        out, closed = exchange(b"x" * limit + b"\n")
         self.assertTrue(out.startswith(b"ERR KMS_EINVAL unknown verb"), out[:80])
         self.assertFalse(closed)
-        for line in (b"x" * 4097 + b"\n", b"x" * 4097 + b"\r\n", b"status" + b" " * 4091 + b"\n"):
+        for line in (b"x" * (limit + 1) + b"\n", b"x" * (limit + 1) + b"\r\n",
+                     status_max + b" \n"):
             out, closed = exchange(line)
-            self.assertEqual(out, b"ERR KMS_ETOOBIG line longer than 4096 bytes\n")
+            self.assertEqual(out, b"ERR KMS_ETOOBIG line longer than %d bytes\n" % limit)
             self.assertTrue(closed)
         d.ctl("status")
+        self.stop_clean(d)
+
+    def test_sdomains_takes_every_list_a_config_can_hold(self):
+        """1024 domains of 253 characters, with priority and weight: through
+        kmsctl's arguments, and one per line from a file (--file) or stdin;
+        kmsctl refuses one byte more than kmsd takes, saying the limit."""
+        d = self.d
+
+        def name(i):  # 253 characters: 3 x 63 + 61, dots between
+            tag = "d%04d" % i
+            return ".".join([tag + "a" * 58, "b" * 63, "c" * 63, "e" * 56 + ".test"])
+
+        names = [name(i) for i in range(1024)]
+        self.assertEqual({len(n) for n in names}, {253})
+        entries = ["%s 65535 65535" % n for n in names]
+        # as arguments (each under the kernel's 128 KiB per argument)
+        args = [", ".join(entries[i:i + 256]) + ("," if i + 256 < 1024 else "")
+                for i in range(0, 1024, 256)]
+        r = d.ctl("sdomains", *args)
+        self.assertEqual(r.returncode, 0, r.stderr[:300])
+        st = d.ctl("status").stdout
+        self.assertIn(names[0], st)
+        self.assertIn(names[-1], st)
+        self.assertEqual(st.count(".test 65535 65535"), 1024)
+        # one per line from a file, then from stdin
+        path = os.path.join(self.tmp, "domains.txt")
+        with open(path, "w") as f:
+            f.write("# publish domains\n\n" + "\n".join(entries[:3]) + "\n")
+        r = d.ctl("sdomains", "--file", path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.strip(), "domains " + ", ".join(entries[:3]))
+        r = harness.run([harness.program("kmsctl"), "--socket", d.socket_path, "sdomains",
+                         "--file", "-"], input="\n".join(entries) + "\n", timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr[:300])
+        self.assertEqual(d.ctl("status").stdout.count(".test 65535 65535"), 1024)
+        # kmsctl and kmsd agree on the limit
+        # "sdomains " + 120000 + " " + 120000 + " " + rest: 274449 bytes, then 274448
+        piece = "x" * 120000
+        r = d.ctl("sdomains", piece, piece, "x" * 34438, check=False)
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(r.stderr.strip(), "kmsctl: command longer than 274448 bytes")
+        r = d.ctl("sdomains", piece, piece, "x" * 34437, check=False)
+        self.assertEqual(r.returncode, 2)  # sent; kmsd says the list is bad
+        self.assertIn("is not a valid domain name", r.stderr)
         self.stop_clean(d)
 
     def test_control_socket_robustness(self):
         import socket
         d = self.d
-        # A line over 4096 bytes: ERR and the connection is closed.
+        # A line over 274448 bytes: ERR and the connection is closed.
         with socket.socket(socket.AF_UNIX) as s:
             s.settimeout(5)
             s.connect(d.socket_path)
-            s.sendall(b"x" * 5000)
+            s.sendall(b"x" * 280000)
             data = b""
             while True:
                 chunk = s.recv(4096)

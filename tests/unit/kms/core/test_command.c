@@ -181,7 +181,7 @@ static int missing_verbs(const char *file, const int *seen)
 /* A state writer that keeps the last file of each kind, or fails. */
 typedef struct {
     int fail; /* KMS_E* to return, 0: keep */
-    char inventory[4096], settings[1024];
+    char inventory[4096], settings[16384];
     int writes;
 } store_t;
 
@@ -251,6 +251,44 @@ static void verbs_write_state_before_ok(void **state)
     kms_host_free(h);
 }
 
+/* sdomains takes the rest of the line as its one argument: more entries
+ * than a line has tokens for other verbs (64), spaces kept as they are. */
+static void sdomains_takes_the_rest_of_the_line(void **state)
+{
+    kms_settings_t base = {.port = 1688, .activation_interval = 120, .renewal_interval = 10080};
+    pub_domain_list_t none = {0};
+    store_t st = {0};
+    kms_cmd_result_t r;
+    kms_wr_t line;
+    kms_host_t *h;
+    char err[256], *s;
+
+    (void)state;
+    base.domains = &none;
+    assert_int_equal(kms_host_open(dir, &base, &h, err, sizeof err), 0);
+    kms_host_set_state_writer(h, store_write, &st);
+    kms_wr_init(&line);
+    kms_wr_printf(&line, "sdomains   ");
+    for (int i = 0; i < 200; i++)
+        kms_wr_printf(&line, "%sd%d.test 1  2", i ? " ,  " : "", i);
+    kms_wr_printf(&line, "   ");
+    kms_wr_u8(&line, 0);
+    kms_cmd_result_init(&r);
+    assert_int_equal(kms_host_command(h, (char *)line.buf, &r), 0);
+    s = render(&r);
+    assert_non_null(strstr(s, "OK 1\ndomains d0.test 1 2, d1.test 1 2, "));
+    assert_non_null(strstr(s, ", d199.test 1 2\n"));
+    free(s);
+    kms_cmd_result_free(&r);
+    kms_wr_free(&line);
+    /* no argument at all, or only spaces: the usage */
+    kms_cmd_result_init(&r);
+    assert_int_equal(kms_host_command(h, "sdomains    ", &r), KMS_EINVAL);
+    assert_string_equal(r.message, "usage: sdomains DOMAIN [PRIORITY WEIGHT][, DOMAIN ...]");
+    kms_cmd_result_free(&r);
+    kms_host_free(h);
+}
+
 static void control_md_documents_every_verb(void **state)
 {
     char path[512], line[4096], word[64];
@@ -311,6 +349,7 @@ int main(void)
         cmocka_unit_test(table),
         cmocka_unit_test(results_render_and_usage_errors),
         cmocka_unit_test(verbs_write_state_before_ok),
+        cmocka_unit_test(sdomains_takes_the_rest_of_the_line),
         cmocka_unit_test(control_md_documents_every_verb),
         cmocka_unit_test(kmsctl_1_documents_every_verb),
     };
