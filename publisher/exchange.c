@@ -9,9 +9,9 @@
  * max_inflight exchanges of an engine are on the wire; the others wait in
  * the engine's queue, in order.  The callback runs once, from the loop: a
  * message that cannot be built or sent is reported from the exchange's
- * timer, as if the attempt had failed on the wire.  With log_retries, a
- * failed attempt is logged (at most a line per 150 ms, with a count of the
- * others).  The exchange's memory goes in its timer's close callback.
+ * timer, as if the attempt had failed on the wire.  A failed attempt is
+ * logged (at most a line per 150 ms, with a count of the others): a warning
+ * with log_retries, else at debug level.  The exchange's memory goes in its timer's close callback.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,7 +133,10 @@ static void xchg_fail_attempt(xchg_t *x, int status, const kms_dns_reply_t *repl
     if (!x->run->canceled && pub_status_retriable(status) && (max == 0 || x->attempt < max)) {
         uint64_t d = pub__backoff_delay(&e->opt, x->attempt);
         uint64_t quiet = 0;
-        if (e->opt.log_retries && kms_ratelimit(&e->retry_log, uv_now(e->loop), 150, &quiet)) {
+        kms_log_level_t level = e->opt.log_retries ? KMS_LOG_WARN : KMS_LOG_DEBUG;
+
+        if (kms_log_get_level() >= level &&
+            kms_ratelimit(&e->retry_log, uv_now(e->loop), 150, &quiet)) {
             char srv[KMS_ADDRSTRLEN], why[300], more[96] = "";
             kms_dns_explain_ctx_t c = {x->is_update ? "update" : "query",
                                        kms_addr_format_dns((struct sockaddr *)&x->srv, srv),
@@ -145,8 +148,8 @@ static void xchg_fail_attempt(xchg_t *x, int status, const kms_dns_reply_t *repl
             if (quiet)
                 snprintf(more, sizeof more, " (%llu more failed attempts since the previous line)",
                          (unsigned long long)quiet);
-            kms_warn("%s (attempt %u); retrying in %.1f s%s", why, x->attempt, (double)d / 1000.0,
-                     more);
+            kms_log(level, "%s (attempt %u); retrying in %.1f s%s", why, x->attempt,
+                    (double)d / 1000.0, more);
         }
         x->in_backoff = 1;
         uv_timer_start(&x->timer, on_backoff, d, 0);

@@ -33,9 +33,10 @@
  *
  * The result of a run is one pub_result_t per domain (same order as given):
  * status, one-line message, zone, server, time, attempts, and the records
- * (show).  No call blocks; no call prints, except retry warnings when
- * `log_retries` is set (a line per failed attempt, at most one per 150 ms with
- * a count of the others, via base/log.h).
+ * (show).  No call blocks; no call prints, except a line per failed attempt
+ * (at most one per 150 ms with a count of the others, via base/log.h): a
+ * warning when `log_retries` is set (kms-publish --verbose), else at debug
+ * level (kmsd, whose own line per background retry step is the warning).
  *
  * API for kmsd:
  *
@@ -86,7 +87,7 @@ typedef struct {
     int verify;                 /**< check every NS serves the result */
     uint64_t verify_timeout_ms; /**< default 30000 */
     unsigned max_inflight;      /**< concurrent exchanges (default 64) */
-    int log_retries;            /**< warn per failed attempt, at most one line per 150 ms */
+    int log_retries; /**< warn per failed attempt (else debug), at most one line per 150 ms */
 } pub_options_t;
 
 /** Fill @p o with the defaults above (target NULL, no server, no key). */

@@ -305,7 +305,7 @@ static int old_engine(kms_dnspub_t *p, const job_t *j, pub_engine_t **e)
     o.target = j->target;
     o.port = j->port;
     o.attempts = j->daemon ? DP_DAEMON_ATTEMPTS : DP_CMD_ATTEMPTS;
-    o.log_retries = j->daemon;
+    o.log_retries = 0; /* as dp_build_engines() */
     if ((rc = p->ops->engine_new(p->loop, &o, &p->eng_old)) < 0)
         return rc;
     *e = p->eng_old;

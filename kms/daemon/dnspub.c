@@ -128,7 +128,7 @@ int dp_build_engines(kms_dnspub_t *p)
     if ((rc = dp_engine_options(p, &o)) < 0)
         return rc;
     o.attempts = DP_DAEMON_ATTEMPTS;
-    o.log_retries = 1; /* each attempt's failure, once; a run's failure by schedule_retry() */
+    o.log_retries = 0; /* attempts at debug level: the warning is schedule_retry()'s, one a step */
     if ((rc = p->ops->engine_new(p->loop, &o, &p->eng_daemon)) < 0)
         return rc;
     o.attempts = DP_CMD_ATTEMPTS;

@@ -251,6 +251,12 @@ class KmsdDns(harness.KmsdTestCase):
         self.assertTrue(all("broken.test" in l for l in steps), steps)
         delays = [float(l.rsplit(" in ", 1)[1].split()[0]) for l in steps]
         self.assertEqual(delays, sorted(delays), steps)
+        # ... and the only warning of its step: each failed attempt within
+        # a run is at debug level (as docs/configuration.md says)
+        warnings = [l for l in d.log().splitlines() if " warning: " in l]
+        self.assertEqual(warnings, steps)
+        self.assertTrue(any(" debug: " in l and "(attempt " in l for l in d.log().splitlines()),
+                        d.log_tail())
         self.stop_clean(d)
 
     def test_cdns_removes_only_ours_persists_then_sdns(self):
