@@ -18,40 +18,61 @@ static int is_ldh(unsigned char c)
            c == '_';
 }
 
-/* Check @p in; *len gets its length without the final dot (0: the root). */
-static int check(const char *in, unsigned flags, size_t *len)
+/* Check @p in; *len gets its length without the final dot (0: the root).
+ * 0, or KMS_EINVAL with *why saying what is wrong. */
+static int check(const char *in, unsigned flags, size_t *len, const char **why)
 {
     size_t n = in ? strlen(in) : 0, label = 0;
 
+#define BAD(w) return (*why = (w), KMS_EINVAL)
     if (n == 1 && in[0] == '.') {
         *len = 0;
-        return flags & KMS_DNAME_HOST ? KMS_EINVAL : 0;
+        if (flags & KMS_DNAME_HOST)
+            BAD("the root is not a domain to use here");
+        return 0;
     }
     if (n && in[n - 1] == '.')
         n--;
-    if (n == 0 || n > NAME_MAX_TEXT)
-        return KMS_EINVAL;
+    if (n == 0)
+        BAD("empty");
+    if (n > NAME_MAX_TEXT)
+        BAD("longer than 253 characters");
     for (size_t i = 0; i <= n; i++) {
         unsigned char c = i < n ? (unsigned char)in[i] : '.';
 
         if (c == '.') {
             if (label == 0)
-                return KMS_EINVAL; /* empty label */
+                BAD("empty label (two dots in a row, or a leading dot)");
             if ((flags & KMS_DNAME_HOST) && in[i - 1] == '-')
-                return KMS_EINVAL;
+                BAD("a label ends with '-'");
             label = 0;
             continue;
         }
-        if ((flags & KMS_DNAME_TEXT) ? (c <= 0x20 || c >= 0x7f || c == '\\')
+        if (c >= 0x80)
+            BAD("non-ASCII character (write an internationalized name in its xn-- form)");
+        if (c < 0x20 || c == 0x7f)
+            BAD("control character");
+        if ((flags & KMS_DNAME_TEXT) ? (c == 0x20 || c == '\\')
                                      : (!is_ldh(c) && !(c == '*' && !(flags & KMS_DNAME_HOST))))
-            return KMS_EINVAL;
+            BAD(c == ' '    ? "space in a name"
+                : c == '\\' ? "backslash escapes are not taken"
+                            : "a character other than letters, digits, '-' and '_'");
         if ((flags & KMS_DNAME_HOST) && c == '-' && label == 0)
-            return KMS_EINVAL;
+            BAD("a label starts with '-'");
         if (++label > LABEL_MAX)
-            return KMS_EINVAL;
+            BAD("a label longer than 63 characters");
     }
+#undef BAD
     *len = n;
     return 0;
+}
+
+const char *kms_dname_why(const char *in, unsigned flags)
+{
+    const char *why = NULL;
+    size_t n;
+
+    return check(in, flags, &n, &why) < 0 ? why : NULL;
 }
 
 static int write_form(const char *in, unsigned flags, int dot, char *out, size_t outlen)
@@ -60,7 +81,9 @@ static int write_form(const char *in, unsigned flags, int dot, char *out, size_t
 
     if (outlen)
         out[0] = '\0';
-    if (check(in, flags, &n) < 0)
+    const char *why;
+
+    if (check(in, flags, &n, &why) < 0)
         return KMS_EINVAL;
     if (n == 0) { /* the root */
         if (outlen < 2)

@@ -52,6 +52,11 @@ enum {
  */
 int kms_dname_canon(const char *in, unsigned flags, char *out, size_t outlen);
 
+/** Why @p in is not a name of @p flags' syntax ("empty label (two dots in a
+ *  row, or a leading dot)", "non-ASCII character (...)"), for an error line
+ *  that names the value; NULL when it is one. */
+const char *kms_dname_why(const char *in, unsigned flags);
+
 /** Display form of @p in into @p out; as kms_dname_canon(). */
 int kms_dname_display(const char *in, unsigned flags, char *out, size_t outlen);
 

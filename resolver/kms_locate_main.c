@@ -11,6 +11,7 @@
 #include "base/duration.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "dns/name.h"
 #include "dns/query.h"
 #include "resolver/cache.h"
 #include "resolver/client_id.h"
@@ -137,6 +138,26 @@ static const struct option longopts[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* 1, after one line naming @p opt, the value and what is wrong with it,
+ * when @p name is not a domain name a KMS client could query. */
+static int bad_name(const char *opt, const char *name)
+{
+    const char *why = kms_dname_why(name, KMS_DNAME_ANY);
+    char shown[100];
+    size_t i;
+
+    if (!why && strcmp(name, ".") == 0)
+        why = "the root is not a domain to search";
+    if (!why)
+        return 0;
+    /* the value as typed, control characters shown as '?' */
+    for (i = 0; name[i] && i + 1 < sizeof shown; i++)
+        shown[i] = (unsigned char)name[i] < 0x20 || name[i] == 0x7f ? '?' : name[i];
+    shown[i] = '\0';
+    kms_error("%s '%s%s' is not a valid domain name: %s", opt, shown, name[i] ? "..." : "", why);
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     const char *servers[MAX_LIST], *domains[MAX_LIST];
@@ -258,7 +279,15 @@ int main(int argc, char **argv)
             kms_error("--kms %s: expected HOST[:PORT]", manual);
             return LOC_EXIT_USAGE;
         }
+        if (!strchr(h, ':') && bad_name("--kms", h)) /* a name; IPv6 literals have ':' */
+            return LOC_EXIT_USAGE;
     }
+    /* Names a client could never send are refused here, not sent to DNS. */
+    if ((lookup && bad_name("--lookup-domain", lookup)) || (fqdn && bad_name("--hostname", fqdn)))
+        return LOC_EXIT_USAGE;
+    for (size_t i = 0; i < n_domains; i++)
+        if (bad_name("--domain", domains[i]))
+            return LOC_EXIT_USAGE;
 
     rc = kms_resolvconf_load(resolv, &rcf);
     if (rc == 0 && resolv) {
@@ -281,8 +310,8 @@ int main(int argc, char **argv)
     dopts.fqdn_wait_ms = (unsigned)timeout_s * 1000u;
     dopts.rc = &rcf;
     rc = loc_domains_build(&dopts, doms, &n_dom);
-    if (rc != 0) {
-        kms_error("bad domain name in --domain/--lookup-domain");
+    if (rc != 0) { /* every given name was checked above */
+        kms_error("cannot build the domain list: %s", kms_strerror(rc));
         return LOC_EXIT_USAGE;
     }
     if (required) {

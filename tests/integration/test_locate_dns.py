@@ -12,7 +12,7 @@ import tempfile
 import time
 
 from harness import (SRC, FakeDNS, Named, check, free_port, locate, program, publish, run,
-                     skip_part, srv_update)
+                     skip_part, srv_update, wait_until)
 
 Z = "_vlmcs._tcp.kms.test."
 C = "_vlmcs._tcp.corp.test."
@@ -198,6 +198,30 @@ def test_glue(ns):
     check(not any(" _vlmcs._tcp IN " in l for l in lines), lines)
 
 
+def test_invalid_names_refused_locally(ns):
+    """A name no KMS client could query is refused with one line naming the
+    option, the value and what is wrong; nothing reaches the DNS server."""
+    cases = [("--lookup-domain", "kmś.test", "non-ASCII character (write an internationalized "
+              "name in its xn-- form)"),
+             ("--domain", "kms..test", "empty label (two dots in a row, or a leading dot)"),
+             ("--domain", "kms test", "space in a name"),
+             ("--lookup-domain", ".", "the root is not a domain to search"),
+             ("--lookup-domain", "a" * 64 + ".test", "a label longer than 63 characters"),
+             ("--hostname", "host.ex@mple.test",
+              "a character other than letters, digits, '-' and '_'")]
+    for opt, value, why in cases:
+        mark = ns.log_mark()
+        code, out, err = locate(ns, opt, value, "--no-cache", json_out=False)
+        check(code == 2, (opt, value, code, err))
+        check(err.strip().splitlines() == ["kms-locate: error: %s '%s' is not a valid domain "
+                                           "name: %s" % (opt, value, why)], (opt, value, err))
+        check(" query: " not in ns.log()[mark:], ("sent to DNS", opt, value))
+    # a valid name still gets its query (the log check above can fail)
+    mark = ns.log_mark()
+    code, out, err = locate(ns, "--lookup-domain", "kms.test", "--no-cache", json_out=False)
+    check(wait_until(lambda: " query: " in ns.log()[mark:], timeout=5), "querylog shows queries")
+
+
 def test_help_lists_every_outcome():
     """--help and the man page list every outcome with its exit code (the
     codes come from the program itself: resolver/outcome.c)."""
@@ -224,6 +248,7 @@ def main():
         test_short_hostname_suffix(ns)
         test_failures(ns)
         test_glue(ns)
+        test_invalid_names_refused_locally(ns)
     print("ok")
 
 

@@ -64,7 +64,21 @@ static void syntax(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(kms_dname_canon(bad[i], KMS_DNAME_ANY, out, sizeof out), KMS_EINVAL);
         assert_int_equal(kms_dname_display(bad[i], KMS_DNAME_ANY, out, sizeof out), KMS_EINVAL);
+        assert_non_null(kms_dname_why(bad[i], KMS_DNAME_ANY)); /* and says why */
     }
+    for (size_t i = 0; i < sizeof host_ok / sizeof host_ok[0]; i++)
+        assert_null(kms_dname_why(host_ok[i], KMS_DNAME_HOST));
+    /* the reason names what is wrong */
+    assert_string_equal(kms_dname_why("k\xc3\xa9.test", KMS_DNAME_ANY),
+                        "non-ASCII character (write an internationalized name in its xn-- form)");
+    assert_string_equal(kms_dname_why("a..b", KMS_DNAME_ANY),
+                        "empty label (two dots in a row, or a leading dot)");
+    assert_string_equal(kms_dname_why("a\tb", KMS_DNAME_ANY), "control character");
+    assert_string_equal(kms_dname_why("a b", KMS_DNAME_ANY), "space in a name");
+    assert_string_equal(kms_dname_why("-a.test", KMS_DNAME_HOST), "a label starts with '-'");
+    assert_string_equal(kms_dname_why("a-.test", KMS_DNAME_HOST), "a label ends with '-'");
+    assert_string_equal(kms_dname_why(".", KMS_DNAME_HOST), "the root is not a domain to use here");
+    assert_null(kms_dname_why(".", KMS_DNAME_ANY));
     assert_int_equal(kms_dname_canon(NULL, KMS_DNAME_ANY, out, sizeof out), KMS_EINVAL);
     /* key names: any printable character, still no escape, no empty label */
     assert_int_equal(kms_dname_canon("Kms+Pub/1.", KMS_DNAME_TEXT, out, sizeof out), 0);
