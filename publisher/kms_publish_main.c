@@ -232,8 +232,10 @@ static void on_done(const pub_result_t *res, size_t n, const pub_stats_t *st, vo
             kms_json_set_int(o, "weight", r->weight);
             kms_json_set_int(o, "ttl", c->ttl);
         }
-        if (c->op == PUB_PUBLISH)
+        if (c->op == PUB_PUBLISH) {
             kms_json_set_bool(o, "replaced", r->replaced);
+            kms_json_set_bool(o, "unchanged", r->unchanged);
+        }
         if (c->op == PUB_UNPUBLISH)
             kms_json_set_int(o, "removed", r->removed);
         kms_json_set_bool(o, "verified", r->verified);

@@ -109,6 +109,7 @@ typedef struct {
     unsigned attempts;            /**< attempts of the zone's UPDATE (0: none sent) */
     uint16_t priority, weight;    /**< values used for this domain */
     int replaced;                 /**< publish: an older RR of ours was deleted */
+    int unchanged;                /**< publish: our RR was there as wanted, no UPDATE for it */
     int removed;                  /**< unpublish: RRs of ours deleted */
     int verified;                 /**< 1: every NS serves the new state */
     kms_srv_rec_t *records;       /**< show: records at the owner (owned by the run) */

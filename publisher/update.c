@@ -34,6 +34,25 @@ static int is_ours(const pub_engine_t *e, const kms_srv_rec_t *s)
     return s->port == e->opt.port && kms_dname_eq(s->target, e->target);
 }
 
+/* The domain's records read at the primary hold ours exactly as wanted
+ * (priority, weight, TTL) and no other record of ours. */
+static int as_wanted(const pub_engine_t *e, const dom_t *d, const pub_result_t *res)
+{
+    size_t ours = 0, exact = 0;
+
+    if (!d->cur_ok)
+        return 0;
+    for (size_t j = 0; j < d->ncur; j++) {
+        const kms_srv_rec_t *s = &d->cur[j];
+
+        if (!is_ours(e, s))
+            continue;
+        ours++;
+        exact += s->priority == res->priority && s->weight == res->weight && s->ttl == e->opt.ttl;
+    }
+    return ours == 1 && exact == 1;
+}
+
 static void on_update(void *ud, int status, const kms_dns_reply_t *reply, unsigned attempts)
 {
     zone_t *z = ud;
@@ -58,14 +77,17 @@ static void on_update(void *ud, int status, const kms_dns_reply_t *reply, unsign
         size_t i = z->doms[k];
         pub_result_t *res = &r->res[i];
         res->attempts = attempts;
-        if (st) {
+        if (st && !res->unchanged) { /* an unchanged domain was not in the UPDATE */
             pub__set_result(r, i, st, "%s", why);
             continue;
         }
         char rr[700];
         fmt_rr(rr, sizeof rr, res->owner, e->opt.ttl, res->priority, res->weight, e->opt.port,
                e->target);
-        if (r->op == PUB_PUBLISH)
+        if (r->op == PUB_PUBLISH && res->unchanged)
+            pub__set_result(r, i, 0, "already published %s (zone %s, server %s): nothing to change",
+                            rr, z->name, z->primary_str);
+        else if (r->op == PUB_PUBLISH)
             pub__set_result(r, i, 0, "published %s (zone %s, server %s%s)", rr, z->name,
                             z->primary_str, res->replaced ? ", replaced our older record" : "");
         else if (res->removed)
@@ -93,6 +115,10 @@ static void send_update(zone_t *z)
     for (size_t k = 0; rc == 0 && k < z->ndoms; k++) {
         dom_t *d = &r->doms[z->doms[k]];
         pub_result_t *res = &r->res[d->idx];
+        if (r->op == PUB_PUBLISH && as_wanted(e, d, res)) {
+            res->unchanged = 1; /* a refresh with nothing to change sends nothing */
+            continue;
+        }
         for (size_t j = 0; rc == 0 && j < d->ncur; j++) {
             kms_srv_rec_t *s = &d->cur[j];
             if (!is_ours(e, s))
@@ -113,7 +139,8 @@ static void send_update(zone_t *z)
                                      e->opt.port, e->target);
     }
     if (rc == 0 && kms_dns_msg_update_count(m) == 0) {
-        /* unpublish with nothing of ours there: nothing to send */
+        /* nothing to change: every record already as wanted, or (unpublish)
+         * nothing of ours there - no UPDATE */
         kms_dns_msg_free(m);
         on_update(z, 0, &(kms_dns_reply_t){.status = 0}, 0);
         return;

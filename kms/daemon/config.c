@@ -67,6 +67,7 @@ static const kms_config_key_t keys[KMS_CFG_NKEYS] = {
     {KMS_CFG_ALLOW_UNSIGNED, "dns", "allow_unsigned", KMS_CFG_T_BOOL, "no", 0, 0, F(allow_unsigned),
      0},
     {KMS_CFG_REFRESH, "dns", "refresh", KMS_CFG_T_SECONDS, "24h", 1, 366ull * 86400, F(refresh), 0},
+    {KMS_CFG_CHECK, "dns", "check", KMS_CFG_T_SECONDS, "5m", 0, 366ull * 86400, F(check), 0},
 };
 
 const kms_config_key_t *kms_config_keys(size_t *n)

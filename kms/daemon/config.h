@@ -60,6 +60,7 @@ typedef enum {
     KMS_CFG_KEY_FILE,
     KMS_CFG_ALLOW_UNSIGNED,
     KMS_CFG_REFRESH,
+    KMS_CFG_CHECK,
     KMS_CFG_NKEYS
 } kms_cfg_id_t;
 
@@ -86,6 +87,7 @@ typedef struct {
     char *key_file;                 /**< NULL: none */
     int allow_unsigned;
     uint64_t refresh; /**< seconds */
+    uint64_t check;   /**< seconds; 0: no check between refreshes */
     /* bookkeeping */
     uint32_t set;                /**< keys the file or the command line gave (1u << id) */
     char *origin[KMS_CFG_NKEYS]; /**< where each given key came from: "kmsd.conf:12", "--set" */

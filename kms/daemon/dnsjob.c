@@ -258,7 +258,9 @@ static void run_done(const pub_result_t *r, size_t n, const pub_stats_t *stats, 
             j->target && dp_listed(p, r[i].domain) ? NULL : dp_status_row(p, r[i].domain);
 
         kms_dname_shown(r[i].domain, dn, sizeof dn);
-        if (r[i].status == 0)
+        if (r[i].status == 0 && r[i].unchanged) /* a refresh or check with nothing to do */
+            kms_debug("dns: %s: %s", dn, r[i].message);
+        else if (r[i].status == 0)
             kms_info("dns: %s: %s", dn, r[i].message);
         else if (r[i].status == KMS_ECANCELED)
             kms_debug("dns: %s: %s canceled", dn, pub_op_name(j->op));

@@ -78,6 +78,7 @@ static int load_options(kms_dnspub_t *p, const kms_config_t *cfg, char *err, siz
     p->server = cfg->server;
     p->ttl = cfg->ttl;
     p->refresh_s = cfg->refresh;
+    p->check_s = cfg->check;
     p->allow_unsigned = cfg->allow_unsigned;
     p->has_key = has_key;
     p->key = key;
@@ -358,33 +359,48 @@ fail:
     return rc;
 }
 
-static void refresh_cb(uv_timer_t *t)
+/*
+ * The refresh and the check run the same publish: the records are read at
+ * the primary and an UPDATE goes out only for a domain whose record is
+ * missing or not as wanted (the publisher's "unchanged"), so a check that
+ * finds everything in place costs a query or two per domain and is logged
+ * at debug level only.  The check repairs a deleted record within minutes
+ * instead of at the next refresh.
+ */
+static void periodic_cb(uv_timer_t *t)
 {
     kms_dnspub_t *p = t->data;
+    const char *what = t == &p->check ? "check" : "refresh";
 
     if (p->stopping || !dp_publishing(p))
         return;
     if (p->active || p->queue) {
-        kms_debug("dns: refresh skipped: a run is active");
+        kms_debug("dns: %s skipped: a run is active", what);
         return;
     }
+    kms_debug("dns: %s", what);
     if (queue_publish(p, 1, NULL, NULL, NULL) == KMS_ENOMEM)
-        kms_error("dns: refresh: out of memory");
+        kms_error("dns: %s: out of memory", what);
 }
 
-static void start_refresh(kms_dnspub_t *p)
+static void start_periodic(kms_dnspub_t *p)
 {
     uint64_t ms = p->refresh_s * 1000u;
 
-    uv_timer_start(&p->refresh, refresh_cb, ms, ms);
+    uv_timer_start(&p->refresh, periodic_cb, ms, ms);
+    ms = p->check_s * 1000u;
+    if (ms && p->check_s < p->refresh_s)
+        uv_timer_start(&p->check, periodic_cb, ms, ms);
+    else
+        uv_timer_stop(&p->check);
 }
 
 void kms_dnspub_start(kms_dnspub_t *p)
 {
     kms_settings_t s;
-    uv_timer_t *timers[3] = {&p->refresh, &p->kick, &p->retry};
+    uv_timer_t *timers[4] = {&p->refresh, &p->check, &p->kick, &p->retry};
 
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < 4; i++) {
         uv_timer_init(p->loop, timers[i]);
         timers[i]->data = p;
         p->open_handles++;
@@ -407,19 +423,19 @@ void kms_dnspub_start(kms_dnspub_t *p)
         kms_info("dns: publishing is off%s", s.decommissioned ? " (decommissioned)" : "");
     else if (queue_publish(p, 1, NULL, NULL, NULL) == KMS_ENOMEM)
         kms_error("dns: cannot publish: out of memory");
-    start_refresh(p);
+    start_periodic(p);
 }
 
 int kms_dnspub_reconfigure(kms_dnspub_t *p, const kms_config_t *cfg, char *err, size_t errlen)
 {
-    uint64_t old_refresh = p->refresh_s;
+    uint64_t old_refresh = p->refresh_s, old_check = p->check_s;
     dp_covered_t now;
     int rc, same;
 
     if ((rc = load_options(p, cfg, err, errlen)) < 0)
         return rc;
-    if (p->refresh_s != old_refresh && p->started)
-        start_refresh(p);
+    if ((p->refresh_s != old_refresh || p->check_s != old_check) && p->started)
+        start_periodic(p);
     if (!p->started || !dp_publishing(p))
         return 0;
     same = covered_now(p, &now) == 0 && covered_equal(&now, &p->covered);
@@ -486,6 +502,8 @@ void kms_dnspub_stop(kms_dnspub_t *p, kms_dnspub_stopped_fn cb, void *ud)
     if (p->started) {
         uv_timer_stop(&p->refresh);
         uv_close((uv_handle_t *)&p->refresh, timer_closed);
+        uv_timer_stop(&p->check);
+        uv_close((uv_handle_t *)&p->check, timer_closed);
         uv_close((uv_handle_t *)&p->kick, timer_closed);
         uv_close((uv_handle_t *)&p->retry, timer_closed);
     } else {

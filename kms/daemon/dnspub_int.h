@@ -88,7 +88,7 @@ struct kms_dnspub {
     char *target;
     struct sockaddr_storage server; /* ss_family 0: none (the SOA MNAME) */
     uint32_t ttl;
-    uint64_t refresh_s;
+    uint64_t refresh_s, check_s;
     int allow_unsigned, has_key;
     kms_tsig_key_t key;
     int stale; /* engines must be rebuilt from the options above */
@@ -100,6 +100,7 @@ struct kms_dnspub {
     job_t *answering; /* stopping: verbs to tell, from the kick timer's close callback */
     unsigned retry_step;
     uv_timer_t refresh;
+    uv_timer_t check; /* the read-and-repair between refreshes ([dns] check) */
     uv_timer_t kick;  /* runs the next job from the loop, outside the engine's callback */
     uv_timer_t retry; /* queues the delayed jobs */
     int started, stopping;

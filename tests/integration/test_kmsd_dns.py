@@ -120,10 +120,13 @@ class KmsdDns(harness.KmsdTestCase):
         self.start_named_later()
         recs = self.ns.wait_srv(OWNER, lambda x: len(x) == 1, timeout=40)
         self.assertEqual(recs, [(3, 7, d.port, TARGET, 1234)])
-        # each failed attempt was logged once, with backoff (no flood)
-        warns = [l for l in d.log().splitlines() if "warning" in l]
-        self.assertGreaterEqual(len(warns), 1, d.log_tail())
-        self.assertLess(len(warns), 30, "\n".join(warns))
+        # each failed attempt was logged once (at debug level: the warning
+        # is one per background retry step), with backoff (no flood)
+        attempts = [l for l in d.log().splitlines() if " debug: " in l and "(attempt " in l]
+        self.assertGreaterEqual(len(attempts), 1, d.log_tail())
+        self.assertLess(len(attempts), 30, "\n".join(attempts))
+        warns = [l for l in d.log().splitlines() if " warning: " in l]
+        self.assertLess(len(warns), 10, "\n".join(warns))
         self.stop_clean(d)
 
     def test_sdns_while_named_is_down_keeps_trying_in_the_background(self):
@@ -220,6 +223,35 @@ class KmsdDns(harness.KmsdTestCase):
         self.assertEqual(ns.srv(OWNER), [])
         recs = ns.wait_srv(OWNER, lambda r: len(r) == 1, timeout=10)
         self.assertEqual(recs, [(3, 7, d.port, TARGET, 1234)])
+        self.stop_clean(d)
+
+    def test_check_repairs_a_deleted_record_and_is_quiet_otherwise(self):
+        """[dns] check reads our record at the primary between refreshes: a
+        deleted record is back within `check`; a check that finds it in
+        place sends no UPDATE and logs nothing above debug."""
+        ns = self.named()
+        d = self.kmsd(extra=self.dns_conf(ns.server, ns.key_file, check="1s")).start()
+        ns.wait_srv(OWNER, lambda r: len(r) == 1, timeout=10)
+        self.assertTrue(d.wait_log("dns: kms.test: published"), d.log_tail())
+        time.sleep(1)  # the start-up run is over
+        mark, log_mark = ns.log_mark(), len(d.log())
+        self.assertTrue(wait_until(lambda: d.log()[log_mark:].count("debug: dns: check\n") >= 3,
+                                   timeout=10), d.log_tail())
+        self.assertEqual(ns.update_lines(mark), [])
+        self.assertGreater(len(ns.query_lines(mark)), 0)  # it did read
+        later = d.log()[log_mark:]
+        self.assertNotIn(" info: ", later)
+        self.assertIn("debug: dns: kms.test: already published _vlmcs._tcp.kms.test. 1234 IN SRV "
+                      "3 7 %d kms1.kms.test. " % d.port, later)
+        # deleted behind kmsd's back: back within a second or two, one UPDATE
+        out = ns.nsupdate("update delete %s. SRV" % OWNER)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(ns.srv(OWNER), [])
+        t0 = time.monotonic()
+        recs = ns.wait_srv(OWNER, lambda x: len(x) == 1, timeout=10)
+        self.assertEqual(recs, [(3, 7, d.port, TARGET, 1234)])
+        self.assertLess(time.monotonic() - t0, 5)
+        self.assertIn("info: dns: kms.test: published", d.log()[log_mark:])
         self.stop_clean(d)
 
     def test_one_zone_failing_does_not_hold_up_the_others(self):

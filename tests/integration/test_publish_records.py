@@ -73,6 +73,31 @@ def main():
         check(ns.update_messages(mark, zone="kms.test") == 1,
               "kms.test got one UPDATE: %r" % ns.update_lines(mark))
         check(ns.update_messages(mark, zone="corp.test") == 1, "corp.test got one UPDATE")
+        # the same again: nothing to change, so no UPDATE at all; one domain
+        # changed: an UPDATE for its zone only, the others said unchanged
+        mark = ns.log_mark()
+        out = kms_publish("publish", *S, "--target", "kms3.kms.test", "--json",
+                          "--domain", "d0001.kms.test 10 50, d0002.kms.test",
+                          "--domain", "corp.test 20 60", "--domain", "d0003.kms.test 1 2")
+        j = json.loads(out.stdout)
+        check(out.returncode == 0 and j["stats"]["updates"] == 0, "no UPDATE sent", out)
+        check(all(r["unchanged"] and not r["replaced"] for r in j["results"]), "unchanged", out)
+        check(j["results"][2]["message"] == "already published _vlmcs._tcp.corp.test. 3600 IN SRV "
+              "20 60 1688 kms3.kms.test. (zone corp.test., server %s): nothing to change"
+              % ns.server.replace(":", "#"), "says so", out)
+        check(ns.update_lines(mark) == [], "named saw no UPDATE: %r" % ns.update_lines(mark))
+        out = kms_publish("publish", *S, "--target", "kms3.kms.test", "--json",
+                          "--domain", "d0001.kms.test 10 50, d0002.kms.test",
+                          "--domain", "corp.test 20 61", "--domain", "d0003.kms.test 1 2")
+        j = json.loads(out.stdout)
+        check(out.returncode == 0 and j["stats"]["updates"] == 1, "one UPDATE", out)
+        check([r["unchanged"] for r in j["results"]] == [True, True, False, True], "which", out)
+        check(ns.update_messages(mark, zone="kms.test") == 0, "kms.test untouched")
+        check(ns.srv("_vlmcs._tcp.corp.test") == [(20, 61, 1688, "kms3.kms.test.", 3600)],
+              "corp.test changed")
+        out = kms_publish("publish", *S, "--target", "kms3.kms.test", "--domain", "corp.test 20 60")
+        check(out.returncode == 0 and ns.srv("_vlmcs._tcp.corp.test") ==
+              [(20, 60, 1688, "kms3.kms.test.", 3600)], "back as before", out)
 
         # 5. show lists every record at the name, ours or not
         out = kms_publish("show", "--server", ns.server, "--domain", "kms.test,corp.test")
