@@ -18,7 +18,7 @@ int kms_srv_answer_parse(const uint8_t *wire, size_t len, kms_srv_answer_t **out
     kms_srv_answer_t *a = NULL;
     kms_rd_t rd;
     uint16_t flags = 0, count[3];
-    size_t ns = 0, na = 0, body;
+    size_t ns = 0, na = 0, nc = 0, body;
     unsigned nrr;
     kms_dns_wire_rr_t rr;
     int rc;
@@ -40,6 +40,7 @@ int kms_srv_answer_parse(const uint8_t *wire, size_t len, kms_srv_answer_t **out
             (rr.type == KMS_DNS_T_AAAA && rr.rdlen != 16))
             return KMS_EDNS_BADANSWER; /* a malformed message, not just a bad record */
         ns += rr.section == KMS_DNS_ANSWER && rr.type == KMS_DNS_T_SRV;
+        nc += rr.section == KMS_DNS_ANSWER && rr.type == KMS_DNS_T_CNAME;
         na += rr.section != KMS_DNS_AUTHORITY &&
               (rr.type == KMS_DNS_T_A || rr.type == KMS_DNS_T_AAAA);
     }
@@ -52,6 +53,8 @@ int kms_srv_answer_parse(const uint8_t *wire, size_t len, kms_srv_answer_t **out
     if (ns && !(a->srv = malloc(ns * sizeof *a->srv)))
         goto fail;
     if (na && !(a->addrs = malloc(na * sizeof *a->addrs)))
+        goto fail;
+    if (nc && !(a->cnames = malloc(nc * sizeof *a->cnames)))
         goto fail;
     rc = KMS_EDNS_BADANSWER;
     kms_rd_init(&rd, wire, len);
@@ -77,6 +80,17 @@ int kms_srv_answer_parse(const uint8_t *wire, size_t len, kms_srv_answer_t **out
                 goto fail;
             s->ttl = rr.ttl;
             a->nsrv++;
+        } else if (rr.section == KMS_DNS_ANSWER && rr.type == KMS_DNS_T_CNAME) {
+            kms_cname_rec_t *c = &a->cnames[a->ncnames];
+
+            pos = rr.rdata;
+            if (kms_dns_wire_name(wire, len, &pos, c->target, sizeof c->target) < 0 ||
+                pos != rr.rdata + rr.rdlen)
+                goto fail;
+            pos = rr.owner;
+            if (kms_dns_wire_name(wire, len, &pos, c->owner, sizeof c->owner) < 0)
+                goto fail;
+            a->ncnames++;
         } else if (rr.section != KMS_DNS_AUTHORITY &&
                    (rr.type == KMS_DNS_T_A || rr.type == KMS_DNS_T_AAAA)) {
             kms_addr_rec_t *d = &a->addrs[a->naddrs];
@@ -104,5 +118,6 @@ void kms_srv_answer_free(kms_srv_answer_t *a)
         return;
     free(a->srv);
     free(a->addrs);
+    free(a->cnames);
     free(a);
 }

@@ -1,8 +1,8 @@
 /*
- * srv.h - the resolver's view of an SRV answer: the SRV records of the
- * ANSWER section and the A/AAAA records of ANSWER and ADDITIONAL (the glue
- * named sends with SRV answers; c-ares 1.18 exposes no parser for it), as
- * plain arrays.
+ * srv.h - the resolver's view of an SRV answer: the SRV and CNAME records of
+ * the ANSWER section and the A/AAAA records of ANSWER and ADDITIONAL (the
+ * glue named sends with SRV answers; c-ares 1.18 exposes no parser for it),
+ * as plain arrays.
  *
  * The hot path of discovery, so it does not build an ldns packet: the
  * bounded walk of dns/walk.c finds every record by RDLENGTH, ldns only
@@ -34,6 +34,12 @@ typedef struct {
     uint8_t addr[16];
 } kms_addr_rec_t;
 
+/** A CNAME of the ANSWER section: @p owner is an alias of @p target. */
+typedef struct {
+    char owner[KMS_DNS_NAMELEN];
+    char target[KMS_DNS_NAMELEN];
+} kms_cname_rec_t;
+
 typedef struct {
     int rcode;
     int aa, tc;
@@ -41,6 +47,8 @@ typedef struct {
     size_t nsrv;
     kms_addr_rec_t *addrs; /**< A/AAAA from ANSWER and ADDITIONAL (glue) */
     size_t naddrs;
+    kms_cname_rec_t *cnames; /**< ANSWER section CNAMEs, in answer order */
+    size_t ncnames;
 } kms_srv_answer_t;
 
 /**

@@ -206,12 +206,27 @@ static void on_srv(void *ud, int status, const uint8_t *msg, size_t len)
         finish(j, 0);
         return;
     }
-    if (status == 0) {
-        status = kms_srv_answer_parse(msg, len, &a);
+    if (status == 0 && (status = kms_srv_answer_parse(msg, len, &a)) == 0) {
+        size_t added = 0;
+        const char *owner;
+
+        /* an alias: the records are its chain's last name's (cname.h) */
+        status = loc_chain_follow(&d->chain, d->dom.qname, a, &added);
+        owner = loc_chain_last(&d->chain, d->dom.qname);
         if (status == 0)
-            keep_owned(a, d->dom.qname);
+            keep_owned(a, owner);
+        if (status == 0 && a->nsrv == 0 && added > 0) {
+            /* a bare CNAME (the server neither holds nor fetched the target):
+             * ask for the name it leads to, the chain bounding the asking */
+            kms_srv_answer_free(a);
+            r->queries++;
+            if ((status = kms_dnsq_send(j->dns, owner, KMS_DNS_TYPE_SRV, on_srv, j)) == 0)
+                return;
+            r->queries--;
+            a = NULL;
+        }
         if (status == 0 && a->nsrv == 0)
-            status = KMS_EDNS_NODATA; /* e.g. only a CNAME or other owners */
+            status = KMS_EDNS_NODATA; /* other owners only */
     }
     if (status == 0) {
         d->n_records = a->nsrv;

@@ -43,6 +43,7 @@
 
 #include "dns/query.h"
 #include "dns/srv.h"
+#include "resolver/cname.h"
 #include "resolver/domains.h"
 #include "resolver/order.h"
 #include "resolver/probe.h"
@@ -94,7 +95,8 @@ typedef struct {
     int status;  /* 0: SRV records; KMS_E* */
     uint32_t hr; /* outcome of this domain */
     size_t n_records;
-    int no_service; /* the single "." target */
+    int no_service;    /* the single "." target */
+    loc_chain_t chain; /* CNAMEs followed from dom.qname (the records are the last name's) */
 } loc_domain_result_t;
 
 typedef enum {

@@ -75,9 +75,16 @@ void loc_report_text(FILE *f, const loc_result_t *r, int explain)
                     domain_result(d));
             if (d->queried && d->status == 0)
                 fprintf(f, ", %zu SRV record%s at %s", d->n_records, d->n_records == 1 ? "" : "s",
-                        d->dom.qname);
+                        loc_chain_last(&d->chain, d->dom.qname));
             else if (d->queried)
-                fprintf(f, " [%s] at %s", loc_hr_format(d->hr, hr), d->dom.qname);
+                fprintf(f, " [%s] at %s", loc_hr_format(d->hr, hr),
+                        loc_chain_last(&d->chain, d->dom.qname));
+            if (explain && d->chain.n) {
+                fprintf(f, " (CNAME %s", d->dom.qname);
+                for (size_t c = 0; c < d->chain.n; c++)
+                    fprintf(f, " -> %s", d->chain.name[c]);
+                fputc(')', f);
+            }
             fputc('\n', f);
         }
     }
@@ -155,6 +162,13 @@ char *loc_report_json(const loc_result_t *r, int explain)
         kms_json_set_str(x, "result", domain_result(d));
         kms_json_set_str(x, "outcome", d->queried ? loc_hr_format(d->hr, hr) : NULL);
         kms_json_set_int(x, "records", (int64_t)d->n_records);
+        if (d->chain.n) {
+            kms_json_t *ch = kms_json_array();
+
+            for (size_t c = 0; ch && c < d->chain.n; c++)
+                kms_json_append_str(ch, d->chain.name[c]);
+            kms_json_set(x, "cname_chain", ch);
+        }
         kms_json_append(doms, x);
     }
     for (size_t i = 0; i < r->n_hosts; i++) {

@@ -1,13 +1,16 @@
 /*
  * fuzz_srv_answer.c - SRV answer handling end to end: a raw DNS message ->
- * SRV records and A/AAAA glue (dns/srv.h) -> RFC 2782 order
+ * SRV records, CNAMEs and A/AAAA glue (dns/srv.h) -> the CNAME chain from
+ * the question's alias (resolver/cname.h) -> RFC 2782 order
  * (resolver/order.h) -> addresses per target from the answer.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/err.h"
 #include "dns/srv.h"
+#include "resolver/cname.h"
 #include "resolver/locate.h"
 #include "resolver/order.h"
 
@@ -20,6 +23,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (kms_srv_answer_parse(data, size, &a) != 0)
         return 0;
+    /* from any name of the answer, the chain is bounded, loops refused */
+    for (size_t i = 0; i < a->ncnames; i++) {
+        loc_chain_t c = {0};
+        size_t added;
+        int r = loc_chain_follow(&c, a->cnames[i].owner, a, &added);
+
+        if (c.n > LOC_CNAME_MAX || added != c.n || (r != 0 && r != KMS_EDNS_BADANSWER) ||
+            (r == 0 && c.n == 0))
+            abort();
+    }
     picks = calloc(a->nsrv ? a->nsrv : 1, sizeof(*picks));
     if (!picks) {
         kms_srv_answer_free(a);

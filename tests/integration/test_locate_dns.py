@@ -198,6 +198,46 @@ def test_glue(ns):
     check(not any(" _vlmcs._tcp IN " in l for l in lines), lines)
 
 
+def test_cname(ns):
+    """A CNAME at _vlmcs._tcp.<domain> is followed as a client's resolver
+    follows it: through the answer's chain, and with a new query when the
+    answer stops at a name it holds no records for; --explain and the JSON
+    show the chain; a server's verdict on the target is the outcome."""
+    srv_update(ns, ["update delete %s SRV" % Z])  # one zone per UPDATE
+    srv_update(ns, ["update delete %s SRV" % C])
+    publish(ns, "kms1.kms.test", 1688, 0, 0)
+    publish(ns, "kms2.kms.test", 1700, 0, 0, domain="corp.test")
+    # within the zone: named answers with the chain and the records, one query
+    mark = ns.log_mark()
+    code, r, err = locate(ns, "--lookup-domain", "inzone.kms.test", "--no-cache")
+    d = r["domains"][0]
+    check(code == 0 and r["queries"] == 1 and d["cname_chain"] == [Z], (r, err))
+    check([(h["target"], h["port"]) for h in r["hosts"]] == [("kms1.kms.test", 1688)], r)
+    # into another zone: named answers with the CNAME only, so it is asked again
+    for dom, chain in (("alias.kms.test", [C]),
+                       ("alias2.kms.test", ["_vlmcs._tcp.alias.kms.test.", C])):
+        mark = ns.log_mark()
+        code, r, err = locate(ns, "--lookup-domain", dom, "--no-cache")
+        d = r["domains"][0]
+        check(code == 0 and d["cname_chain"] == chain, (dom, r, err))
+        check([(h["target"], h["port"]) for h in r["hosts"]] == [("kms2.kms.test", 1700)], r)
+        srv = [l for l in ns.query_lines(mark) if " IN SRV " in l]
+        check(len(srv) == 2 and "%s IN SRV" % C.rstrip(".") in srv[1],
+              ("the alias, then its target", dom, srv))
+    code, out, err = locate(ns, "--lookup-domain", "alias2.kms.test", "--no-cache", "--explain",
+                            json_out=False)
+    check(code == 0 and "1 SRV record at %s (CNAME _vlmcs._tcp.alias2.kms.test. -> "
+          "_vlmcs._tcp.alias.kms.test. -> %s)" % (C, C) in out, out)
+    # a target no server here answers for: the refusal of the second query
+    code, r, err = locate(ns, "--lookup-domain", "bare.kms.test", "--no-cache")
+    d = r["domains"][0]
+    check(code == 13 and d["outcome"] == "0x8007232D" and
+          d["cname_chain"] == ["_vlmcs._tcp.elsewhere.example."], (r, err))
+    # a loop: named says SERVFAIL (kms-locate would stop at the first name met twice)
+    code, r, err = locate(ns, "--lookup-domain", "loop1.kms.test", "--no-cache")
+    check(code == 12, (r, err))
+
+
 def test_invalid_names_refused_locally(ns):
     """A name no KMS client could query is refused with one line naming the
     option, the value and what is wrong; nothing reaches the DNS server."""
@@ -249,6 +289,7 @@ def main():
         test_failures(ns)
         test_glue(ns)
         test_invalid_names_refused_locally(ns)
+        test_cname(ns)
     print("ok")
 
 
