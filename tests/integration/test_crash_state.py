@@ -4,12 +4,18 @@ whole state (old or new, never torn), and kmsctl dli answers."""
 
 import random
 import subprocess
+import threading
 import time
 
 import harness
 from harness import EXAMPLE_KEY, EXAMPLE_KEY2, OFFICE_ACTID, kms_client
 
 ROUNDS = 20
+
+
+def status_of(d):
+    """kmsctl status as {key: rest of the line}."""
+    return dict(l.split(" ", 1) for l in d.ctl("status").stdout.splitlines() if " " in l)
 
 
 class CrashState(harness.KmsdTestCase):
@@ -38,6 +44,57 @@ class CrashState(harness.KmsdTestCase):
         # After the storm, the host still takes and keeps changes.
         d.ctl("ipk", EXAMPLE_KEY)
         d.ctl("ato")
+        rc, kv, r = kms_client("127.0.0.1", d.port)
+        self.assertEqual(kv.get("status"), "0x00000000", r.stdout)
+        self.stop_clean(d)
+
+    def test_acknowledged_changes_survive_100_kill9(self):
+        """100 rounds: settings changed one after another (each acknowledged
+        OK before the next is sent), activations in flight, kill -9 at a
+        random moment.  After each restart the setting is the last one
+        acknowledged or the one in flight - never older - and the host
+        serves.  Bounded: at most 40 commands and 10 s a round."""
+        rnd = random.Random(2136)
+        d = self.kmsd(extra={"host": {"ledger_flush": "1"}}).start()
+        d.ctl("ipk", EXAMPLE_KEY)
+        d.ctl("ato")
+        ctl = [harness.program("kmsctl"), "--socket", d.socket_path, "--timeout", "5"]
+        last = None  # the value kmsd must still have
+        for rnd_i in range(100):
+            acked, sent, stop = [], [], threading.Event()
+
+            def changes(first=100 + rnd_i * 50):
+                for k in range(40):
+                    if stop.is_set():
+                        return
+                    v = first + k
+                    sent.append(v)
+                    r = subprocess.run(ctl + ["sai", str(v)], capture_output=True, timeout=10)
+                    if r.returncode != 0:
+                        return  # kmsd is gone: v may or may not have been written
+                    acked.append(v)
+
+            def activations():
+                while not stop.is_set():
+                    kms_client("127.0.0.1", d.port, timeout=10)
+
+            threads = [threading.Thread(target=changes), threading.Thread(target=activations)]
+            for t in threads:
+                t.start()
+            time.sleep(rnd.uniform(0.02, 0.4))
+            d.kill9()
+            stop.set()
+            for t in threads:
+                t.join(15)
+            d.start()
+            st = status_of(d)
+            allowed = {acked[-1] if acked else last}
+            if len(sent) > len(acked):
+                allowed.add(sent[len(acked)])  # in flight when kmsd died
+            got = int(st["activation_interval"].split()[0])
+            self.assertIn(got, allowed, "round %d: acked %s, sent %s" % (rnd_i, acked, sent))
+            last = got
+            self.assertIn("enabled=yes", d.ctl("dli").stdout, "round %d" % rnd_i)
         rc, kv, r = kms_client("127.0.0.1", d.port)
         self.assertEqual(kv.get("status"), "0x00000000", r.stdout)
         self.stop_clean(d)
