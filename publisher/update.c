@@ -58,7 +58,7 @@ static void on_update(void *ud, int status, const kms_dns_reply_t *reply, unsign
     zone_t *z = ud;
     run_t *r = z->run;
     pub_engine_t *e = r->e;
-    char why[400];
+    char why[512];
     kms_dns_explain_ctx_t c = {"update", z->primary_str, e->has_key ? e->key_display : NULL,
                                z->name};
     int st = status ? status : reply->status;
@@ -71,6 +71,14 @@ static void on_update(void *ud, int status, const kms_dns_reply_t *reply, unsign
         if (!reply && attempts > 1) {
             size_t l = strlen(why);
             snprintf(why + l, sizeof why - l, " (%u attempts)", attempts);
+        }
+        if (!reply) {
+            /* An UPDATE sent and never answered may have been applied: the
+             * answer, not the change, may be what was lost. */
+            size_t l = strlen(why);
+            snprintf(why + l, sizeof why - l,
+                     "; the server may have applied it before it went silent (kms-publish show "
+                     "tells)");
         }
     }
     for (size_t k = 0; k < z->ndoms; k++) {

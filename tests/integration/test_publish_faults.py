@@ -7,8 +7,11 @@ down (bounded retries, then a clear error), an algorithm ldns cannot sign
 with (refused at load), no key at all, and a real TSIG BADTIME from named:
 kms-publish runs with its clock 400 s ahead (faketime) and reports the skew.
 """
+import json
 import os
+import random
 import shutil
+import subprocess
 import tempfile
 import time
 
@@ -18,6 +21,52 @@ from harness import Named, check, kms_publish, make_key, program, run
 def one_line(out):
     lines = [l for l in out.stderr.split("\n") if l]
     return lines[0] if len(lines) == 1 else None
+
+
+def named_killed_mid_publish():
+    """named killed (SIGKILL) at a random moment of a 1000-domain publish
+    and started again from what it left on disk, within the run's attempts or
+    after them: for every
+    domain the report matches DNS - ok means the record is there, a refusal
+    or a failed lookup means it is not, and an UPDATE left unanswered says
+    it may have been applied (then either is true).  Six rounds, each
+    bounded by the run's own attempts."""
+    doms = ",".join("d%04d.kms.test" % i for i in range(1, 1001))
+    rnd = random.Random(1996)
+    with Named(bench_domains=1000, querylog=False) as ns:
+        seen = {"ok": 0, "unknown": 0, "failed": 0}
+        for rnd_i in range(6):
+            target = "kms%d.kms.test" % (rnd_i + 1)
+            proc = subprocess.Popen([program("kms-publish"), "publish", "--server", ns.server,
+                                     "--key", ns.key_file, "--domain", doms, "--target", target,
+                                     "--attempts", "2", "--timeout", "0.5", "--json"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(rnd.uniform(0.02, 0.3))
+            ns.kill9()
+            time.sleep((0.3, 2.5)[rnd_i % 2])  # back within the attempts, or after them
+            ns.restart_kept()
+            out, err = proc.communicate(timeout=120)
+            res = json.loads(out)["results"]
+            check(len(res) == 1000, ("one result per domain", rnd_i, err))
+            shown = kms_publish("show", "--server", ns.server, "--domain", doms, "--json")
+            check(shown.returncode == 0, ("show after the restart", rnd_i), shown)
+            there = {r["domain"]: any(x["target"] == target + "." for x in r.get("records", []))
+                     for r in json.loads(shown.stdout)["results"]}
+            counts = {"ok": 0, "unknown": 0, "failed": 0}
+            for r in res:
+                if r["ok"]:
+                    counts["ok"] += 1
+                    check(there[r["domain"]], ("reported ok, not in DNS", rnd_i, r))
+                elif "may have applied it" in r["message"]:
+                    counts["unknown"] += 1
+                else:
+                    counts["failed"] += 1
+                    check(not there[r["domain"]], ("reported failed, yet in DNS", rnd_i, r))
+            print("round %d: %r" % (rnd_i, counts))
+            for k in counts:
+                seen[k] += counts[k]
+        # both ways exercised: domains that got through and domains that did not
+        check(seen["ok"] > 0 and seen["unknown"] + seen["failed"] > 0, seen)
 
 
 def main():
@@ -71,6 +120,8 @@ def main():
         check("(server behind)" in line, "says which side is behind", out)
         check(ns.update_messages(mark) == 1, "BADTIME not retried", out)
         check(ns.srv("_vlmcs._tcp.kms.test") == [], "nothing was published under BADTIME")
+
+    named_killed_mid_publish()
 
     # named down: bounded retries with backoff, then one clear line
     with Named() as ns:
