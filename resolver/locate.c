@@ -342,7 +342,7 @@ static void order_resolved(loc_result_t *r)
         loc_sockaddr_t v[LOC_MAX_ADDRS];
         size_t k = 0;
 
-        if (h->addrs_from != LOC_ADDRS_RESOLVED)
+        if (h->addrs_from != LOC_ADDRS_RESOLVED && !h->glue_completed)
             continue;
         for (int pass = 0; pass < 2; pass++)
             for (size_t a = 0; a < h->n_addrs; a++)
@@ -362,7 +362,8 @@ static void on_addr(void *ud, int status, const uint8_t *msg, size_t len)
     if (status == 0)
         status = kms_srv_answer_parse(msg, len, &a);
     if (status == 0) {
-        if (loc_addrs_from_answer(h, a))
+        /* glue completed by a lookup keeps "additional" as its source */
+        if (loc_addrs_from_answer(h, a) && h->addrs_from == LOC_ADDRS_NONE)
             h->addrs_from = LOC_ADDRS_RESOLVED;
         kms_srv_answer_free(a);
     } else if (h->resolve_status == 0 || h->resolve_status == KMS_EDNS_NODATA) {
@@ -383,11 +384,28 @@ static void resolve_phase(job_t *j)
     j->inflight = 1; /* held while sending so a quick answer cannot finish early */
     for (size_t i = 0; i < r->n_hosts; i++) {
         loc_host_t *h = &r->hosts[i];
-        if (h->n_addrs > 0 || h->probed)
+        int have[2] = {0, 0}; /* A, AAAA */
+
+        if (h->probed)
             continue;
+        for (size_t k = 0; k < h->n_addrs; k++)
+            have[h->addrs[k].sa.sa_family == AF_INET6] = 1;
+        if (h->n_addrs > 0) {
+            /* Glue is a head start, not the whole truth: a server fills the
+             * additional section only as far as the message allows, without
+             * TC (Knot).  Before a host is judged by a probe, the family its
+             * glue lacks is looked up too. */
+            if (!j->probe || h->addrs_from != LOC_ADDRS_ADDITIONAL || h->glue_completed ||
+                (have[0] && have[1]))
+                continue;
+            h->glue_completed = 1;
+        }
         for (int t = 0; t < 2; t++) {
-            addrq_t *q = malloc(sizeof(*q));
-            if (!q)
+            addrq_t *q;
+
+            if (have[t])
+                continue;
+            if (!(q = malloc(sizeof(*q))))
                 continue;
             q->job = j;
             q->host = i;

@@ -82,6 +82,7 @@ typedef struct {
     loc_sockaddr_t addrs[LOC_MAX_ADDRS];
     size_t n_addrs;
     loc_addrs_from_t addrs_from;
+    int glue_completed; /* glue had one family; the other was looked up before the probe */
     int resolve_status; /* KMS_E* of the A/AAAA lookups when no address */
     int probed;
     loc_probe_result_t probe; /* the last address tried (the one that answered) */

@@ -107,7 +107,10 @@ void loc_report_text(FILE *f, const loc_result_t *r, int explain)
         for (size_t k = 0; k < h->n_addrs; k++)
             fprintf(f, "%s%s", k ? "," : " ", kms_addr_format_ip(&h->addrs[k].sa, a));
         if (h->n_addrs && h->addrs_from == LOC_ADDRS_ADDITIONAL)
-            fputs(" (from the additional section)", f);
+            fputs(h->glue_completed ? " (from the additional section, which lacked a family: "
+                                      "looked up too)"
+                                    : " (from the additional section)",
+                  f);
         if (h->n_addrs && h->addrs_from == LOC_ADDRS_CACHE)
             fputs(" (remembered in the host cache)", f);
         if (h->probed)
@@ -188,6 +191,8 @@ char *loc_report_json(const loc_result_t *r, int explain)
             kms_json_append_str(al, kms_addr_format_ip(&h->addrs[k].sa, a));
         kms_json_set(x, "addresses", al);
         kms_json_set_str(x, "addresses_from", addrs_from(h->addrs_from));
+        if (h->glue_completed)
+            kms_json_set_bool(x, "glue_completed", 1);
         if (h->source == LOC_HOST_SRV) {
             kms_json_set_int(x, "pick", (int64_t)h->pick.pick);
             kms_json_set_int(x, "candidates", (int64_t)h->pick.candidates);
