@@ -62,6 +62,7 @@
     X(KMS_EDNS_NODATA, -51, "DNS answer has no records")                                           \
     X(KMS_EDNS_BADANSWER, -52, "malformed DNS answer")                                             \
     X(KMS_EPUBLISH, -53, "DNS publishing failed")                                                  \
+    X(KMS_EDNS_IGNORED, -54, "DNS update accepted but not applied")                                \
     X(KMS_ETSIG_BADSIG, -60, "TSIG BADSIG: signature does not match")                              \
     X(KMS_ETSIG_BADKEY, -61, "TSIG BADKEY: key unknown to the server")                             \
     X(KMS_ETSIG_BADTIME, -62, "TSIG BADTIME: clocks differ too much")                              \

@@ -4,6 +4,7 @@
 #include "dns/rcode.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 
 #include "base/err.h"
@@ -78,6 +79,7 @@ char *kms_dns_explain(const kms_dns_reply_t *r, const kms_dns_explain_ctx_t *c, 
     const char *srv = c->server ? c->server : "the server";
     const char *rc = kms_dns_rcode_name(r->rcode);
     const char *zone = c->zone ? c->zone : "the zone";
+    int update = c->what && strcmp(c->what, "update") == 0;
 
     switch (r->status) {
     case 0:
@@ -89,9 +91,11 @@ char *kms_dns_explain(const kms_dns_reply_t *r, const kms_dns_explain_ctx_t *c, 
                  srv, rc, key_or(c));
         break;
     case KMS_ETSIG_BADKEY:
+        /* Knot answers a key its ACL does not allow the change the same way */
         snprintf(buf, len,
-                 "%s refused by %s: %s (TSIG BADKEY): the server does not know key \"%s\"", what,
-                 srv, rc, key_or(c));
+                 "%s refused by %s: %s (TSIG BADKEY): the server does not know key \"%s\", or "
+                 "(Knot) its ACL does not let that key make this change",
+                 what, srv, rc, key_or(c));
         break;
     case KMS_ETSIG_BADTIME: {
         long long skew = (long long)(r->server_time - r->local_time);
@@ -115,12 +119,31 @@ char *kms_dns_explain(const kms_dns_reply_t *r, const kms_dns_explain_ctx_t *c, 
                  key_or(c));
         break;
     case KMS_EDNS_NOTAUTH:
-        snprintf(buf, len,
-                 "%s refused by %s: NOTAUTH: the server is not authoritative (primary) for %s",
-                 what, srv, zone);
+        if (!update || r->signed_)
+            snprintf(buf, len,
+                     "%s refused by %s: NOTAUTH: the server is not authoritative (primary) for %s",
+                     what, srv, zone);
+        else if (!c->key_name) /* Knot refuses an unsigned update so */
+            snprintf(buf, len,
+                     "%s refused by %s: NOTAUTH: the server takes no unsigned update for %s (give "
+                     "a TSIG key), or is not its primary",
+                     what, srv, zone);
+        else
+            snprintf(buf, len,
+                     "%s refused by %s: NOTAUTH, answer unsigned and no TSIG error given: the "
+                     "server is not the primary for %s, or did not take key \"%s\" (unknown, "
+                     "another secret, or clocks more than 5 minutes apart)",
+                     what, srv, zone, c->key_name);
         break;
     case KMS_EDNS_REFUSED:
-        if (c->key_name)
+        if (c->key_name && update && !r->signed_)
+            /* PowerDNS answers every TSIG failure so: no TSIG record, no error */
+            snprintf(buf, len,
+                     "%s refused by %s: REFUSED, answer unsigned and no TSIG error given: the "
+                     "server did not take key \"%s\" (unknown to it, another secret, or clocks "
+                     "more than 5 minutes apart), or its policy refuses this change",
+                     what, srv, c->key_name);
+        else if (c->key_name)
             snprintf(buf, len,
                      "%s refused by %s: REFUSED: key \"%s\" may not make this change "
                      "(update-policy)",

@@ -27,6 +27,12 @@ static void fmt_rr(char *buf, size_t len, const char *owner, uint32_t ttl, unsig
     snprintf(buf, len, "%s %u IN SRV %u %u %u %s", owner, ttl, prio, weight, port, target);
 }
 
+/* A query of one domain of zone z. */
+typedef struct {
+    zone_t *z;
+    size_t dom;
+} dq_t;
+
 /* Ours: our target and our port.  A record of another port at our target
  * (another service of that host) is left alone like another host's. */
 static int is_ours(const pub_engine_t *e, const kms_srv_rec_t *s)
@@ -34,9 +40,10 @@ static int is_ours(const pub_engine_t *e, const kms_srv_rec_t *s)
     return s->port == e->opt.port && kms_dname_eq(s->target, e->target);
 }
 
-/* The domain's records read at the primary hold ours exactly as wanted
- * (priority, weight, TTL) and no other record of ours. */
-static int as_wanted(const pub_engine_t *e, const dom_t *d, const pub_result_t *res)
+/* The domain's records read at the primary hold ours as wanted (priority,
+ * weight, and the TTL when @p ttl) and no other record of ours.  The TTL is
+ * the RRset's, which another host's update may have set (RFC 2181 5.2). */
+static int as_wanted(const pub_engine_t *e, const dom_t *d, const pub_result_t *res, int ttl)
 {
     size_t ours = 0, exact = 0;
 
@@ -48,9 +55,84 @@ static int as_wanted(const pub_engine_t *e, const dom_t *d, const pub_result_t *
         if (!is_ours(e, s))
             continue;
         ours++;
-        exact += s->priority == res->priority && s->weight == res->weight && s->ttl == e->opt.ttl;
+        exact += s->priority == res->priority && s->weight == res->weight &&
+                 (!ttl || s->ttl == e->opt.ttl);
     }
     return ours == 1 && exact == 1;
+}
+
+/* The zone's UPDATE is through (confirmed where it could be): verify, or end. */
+static void after_update(zone_t *z)
+{
+    run_t *r = z->run;
+
+    for (size_t k = 0; k < z->ndoms && r->e->opt.verify && !r->canceled; k++)
+        if (r->res[z->doms[k]].status == 0) {
+            pub__verify_start(z);
+            return;
+        }
+    pub__zone_finish(z);
+}
+
+static void confirm_step(zone_t *z)
+{
+    if (--z->pending == 0)
+        after_update(z);
+}
+
+/* The primary's records of one domain after a NOERROR: they must show the
+ * change.  Not so means the server dropped it without saying (a PowerDNS Lua
+ * update policy answers NOERROR and applies nothing). */
+static void on_confirm(void *ud, int status, const kms_dns_reply_t *reply, unsigned attempts)
+{
+    dq_t *q = ud;
+    zone_t *z = q->z;
+    run_t *r = z->run;
+    pub_engine_t *e = r->e;
+    dom_t *d = &r->doms[q->dom];
+    pub_result_t *res = &r->res[d->idx];
+    int st = status ? status : reply->status;
+
+    (void)attempts;
+    free(q);
+    if (st == 0 || st == KMS_EDNS_NXDOMAIN) {
+        size_t ours = 0;
+
+        pub__take_current(d, res->owner, reply);
+        for (size_t j = 0; d->cur_ok && j < d->ncur; j++)
+            ours += is_ours(e, &d->cur[j]);
+        if (d->cur_ok && (r->op == PUB_PUBLISH ? !as_wanted(e, d, res, 0) : ours > 0))
+            pub__set_result(r, d->idx, KMS_EDNS_IGNORED,
+                            "update accepted by %s (NOERROR) but not applied: %s still %s; "
+                            "its update policy drops changes without saying so (a PowerDNS "
+                            "Lua policy does)",
+                            z->primary_str, res->owner,
+                            r->op == PUB_PUBLISH ? "lacks our record" : "holds our record");
+    }
+    /* a read that fails leaves the NOERROR's result: the server said yes */
+    confirm_step(z);
+}
+
+/* Read back, at the primary, every domain the UPDATE changed. */
+static void confirm_start(zone_t *z)
+{
+    run_t *r = z->run;
+
+    z->pending = 1; /* the loop below must not see the zone finish under its feet */
+    for (size_t k = 0; k < z->ndoms; k++) {
+        dq_t *q;
+
+        if (r->res[z->doms[k]].status != 0 || r->res[z->doms[k]].unchanged)
+            continue;
+        if (!(q = malloc(sizeof *q)))
+            continue; /* not confirmed: the NOERROR stands */
+        q->z = z;
+        q->dom = z->doms[k];
+        z->pending++;
+        pub__xchg_start(r, pub__query(r->res[q->dom].owner, KMS_DNS_T_SRV, 0),
+                        (struct sockaddr *)&z->primary, 0, on_confirm, q);
+    }
+    confirm_step(z);
 }
 
 static void on_update(void *ud, int status, const kms_dns_reply_t *reply, unsigned attempts)
@@ -106,11 +188,11 @@ static void on_update(void *ud, int status, const kms_dns_reply_t *reply, unsign
             pub__set_result(r, i, 0, "not published: no record of %s at %s (zone %s, server %s)",
                             e->target, res->owner, z->name, z->primary_str);
     }
-    if (!st && e->opt.verify && !r->canceled) {
-        pub__verify_start(z);
+    if (!st && attempts > 0 && !r->canceled) {
+        confirm_start(z);
         return;
     }
-    pub__zone_finish(z);
+    after_update(z);
 }
 
 static void send_update(zone_t *z)
@@ -123,7 +205,7 @@ static void send_update(zone_t *z)
     for (size_t k = 0; rc == 0 && k < z->ndoms; k++) {
         dom_t *d = &r->doms[z->doms[k]];
         pub_result_t *res = &r->res[d->idx];
-        if (r->op == PUB_PUBLISH && as_wanted(e, d, res)) {
+        if (r->op == PUB_PUBLISH && as_wanted(e, d, res, 1)) {
             res->unchanged = 1; /* a refresh with nothing to change sends nothing */
             continue;
         }
@@ -159,11 +241,6 @@ static void send_update(zone_t *z)
     }
     pub__xchg_start(r, m, (struct sockaddr *)&z->primary, e->has_key, on_update, z);
 }
-
-typedef struct {
-    zone_t *z;
-    size_t dom;
-} dq_t;
 
 void pub__take_current(dom_t *d, const char *owner, const kms_dns_reply_t *reply)
 {

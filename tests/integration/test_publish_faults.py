@@ -79,7 +79,8 @@ def main():
             (wrong, "kms.test", 'kms-publish: update refused by %s: NOTAUTH (TSIG BADSIG): key '
              '"kms-publisher" does not match the server\'s' % srv),
             (unknown, "kms.test", 'kms-publish: update refused by %s: NOTAUTH (TSIG BADKEY): the '
-             'server does not know key "nobody-knows-me"' % srv),
+             'server does not know key "nobody-knows-me", or (Knot) its ACL does not let that key '
+             'make this change' % srv),
             (ns.other_key_file, "kms.test", 'kms-publish: update refused by %s: REFUSED: key '
              '"kms-other" may not make this change (update-policy)' % srv),
             (ns.key_file, "sub.kms.test", 'kms-publish: update refused by %s: REFUSED: key '

@@ -441,19 +441,23 @@ static void update_answers_are_explained(void **state)
          "match the server's"},
         {9, 1, 17, 0, KMS_ETSIG_BADKEY,
          "update refused by 127.0.0.1#5300: NOTAUTH (TSIG BADKEY): the server does not know key "
-         "\"kms-publisher\""},
+         "\"kms-publisher\", or (Knot) its ACL does not let that key make this change"},
         {9, 1, 18, NOW + 400, KMS_ETSIG_BADTIME,
          "update refused by 127.0.0.1#5300: NOTAUTH (TSIG BADTIME): clocks differ by 400 s "
          "(server ahead); fix the time on one side"},
         {9, 1, 18, NOW - 7200, KMS_ETSIG_BADTIME,
          "update refused by 127.0.0.1#5300: NOTAUTH (TSIG BADTIME): clocks differ by 7200 s "
          "(server behind); fix the time on one side"},
+        /* an unsigned refusal of a signed update: no TSIG error to go by, so
+         * the likely causes (PowerDNS answers every TSIG failure so) */
         {9, 0, 0, 0, KMS_EDNS_NOTAUTH,
-         "update refused by 127.0.0.1#5300: NOTAUTH: the server is not authoritative (primary) "
-         "for kms.test."},
+         "update refused by 127.0.0.1#5300: NOTAUTH, answer unsigned and no TSIG error given: the "
+         "server is not the primary for kms.test., or did not take key \"kms-publisher\" "
+         "(unknown, another secret, or clocks more than 5 minutes apart)"},
         {5, 0, 0, 0, KMS_EDNS_REFUSED,
-         "update refused by 127.0.0.1#5300: REFUSED: key \"kms-publisher\" may not make this "
-         "change (update-policy)"},
+         "update refused by 127.0.0.1#5300: REFUSED, answer unsigned and no TSIG error given: "
+         "the server did not take key \"kms-publisher\" (unknown to it, another secret, or "
+         "clocks more than 5 minutes apart), or its policy refuses this change"},
         {10, 0, 0, 0, KMS_EDNS_NOTZONE,
          "update refused by 127.0.0.1#5300: NOTZONE: a record lies outside kms.test."},
         {2, 0, 0, 0, KMS_EDNS_SERVFAIL,
@@ -483,6 +487,29 @@ static void update_answers_are_explained(void **state)
             assert_int_equal(r->server_time - r->local_time, c->other - NOW);
         kms_dns_reply_free(r);
         free(a);
+    }
+    /* unsigned updates: BIND refuses them with REFUSED, Knot with NOTAUTH */
+    {
+        kms_dns_explain_ctx_t unsig = {"update", "127.0.0.1#5300", NULL, "kms.test."};
+        static const struct {
+            int rcode;
+            const char *line;
+        } u[] = {
+            {5, "update refused by 127.0.0.1#5300: REFUSED: the server does not allow this update "
+                "without a TSIG key"},
+            {9, "update refused by 127.0.0.1#5300: NOTAUTH: the server takes no unsigned update "
+                "for kms.test. (give a TSIG key), or is not its primary"},
+        };
+        for (size_t i = 0; i < sizeof u / sizeof u[0]; i++) {
+            uint8_t *a = make_reply(0x4242, 5, u[i].rcode, "kms.test.", 6, 0, 0, 0, &n);
+            kms_dns_reply_t *r = NULL;
+            char line[400];
+
+            assert_int_equal(kms_dns_reply_parse(m, NULL, a, n, &r), 0);
+            assert_string_equal(kms_dns_explain(r, &unsig, line, sizeof line), u[i].line);
+            kms_dns_reply_free(r);
+            free(a);
+        }
     }
     /* FORMERR answers may lack the question */
     uint8_t *a = make_reply(0x4242, 5, 1, NULL, 0, 0, 0, 0, &n);
