@@ -77,8 +77,6 @@ int kms_err_from_errno(int errnum)
         return KMS_EIO;
     case EISDIR:
         return KMS_EISDIR;
-    case ELOOP: /* O_NOFOLLOW met a link */
-        return KMS_ELINK;
     case ENOTDIR:
         return KMS_ENOTDIR;
     case ENOSPC:

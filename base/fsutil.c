@@ -177,8 +177,9 @@ int kms_file_read_ex(const char *path, size_t max, unsigned flags, char **out, s
 
     *out = NULL;
     *len = 0;
-    if (fd < 0)
-        return kms_err_from_errno(errno);
+    if (fd < 0) /* ELOOP is "a link" only where links are refused */
+        return errno == ELOOP && (flags & KMS_FILE_NOFOLLOW) ? KMS_ELINK
+                                                             : kms_err_from_errno(errno);
     if (fstat(fd, &st) < 0) {
         r = kms_err_from_errno(errno);
         goto fail;
@@ -281,7 +282,7 @@ int kms_lock_take(const char *path, long *holder)
     *holder = 0;
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
-        return kms_err_from_errno(errno);
+        return errno == ELOOP ? KMS_ELINK : kms_err_from_errno(errno);
     if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
         r = errno == EWOULDBLOCK ? KMS_EBUSY : kms_err_from_errno(errno);
         if (r == KMS_EBUSY && (n = pread(fd, buf, sizeof buf - 1, 0)) > 0) {

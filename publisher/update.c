@@ -154,9 +154,13 @@ static void on_update(void *ud, int status, const kms_dns_reply_t *reply, unsign
             size_t l = strlen(why);
             snprintf(why + l, sizeof why - l, " (%u attempts)", attempts);
         }
-        if (!reply) {
+        if (!reply && attempts > 0 &&
+            (status == KMS_ETIMEOUT || status == KMS_ECLOSED ||
+             (status == KMS_ECONNREFUSED && attempts > 1))) {
             /* An UPDATE sent and never answered may have been applied: the
-             * answer, not the change, may be what was lost. */
+             * answer, not the change, may be what was lost.  (A refused
+             * connection on the only attempt, or a message never sent, is
+             * no such case.) */
             size_t l = strlen(why);
             snprintf(why + l, sizeof why - l,
                      "; the server may have applied it before it went silent (kms-publish show "

@@ -16,6 +16,8 @@
 #include "kms/core/ledger.h"
 #include "kms/core/state.h"
 
+#include <errno.h>
+#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +100,38 @@ static void remove_stale_temps(const char *state_dir)
     }
 }
 
+/* Whoever may write the directory holding state_dir may swap state_dir for
+ * another after the checks: it must be root's or ours, and not writable by
+ * others unless sticky (/tmp is fine: nobody else may rename our entry). */
+static int check_parent(const char *dir, char *err, size_t errlen)
+{
+    char *copy = strdup(dir), *parent;
+    struct stat st;
+    int r = 0;
+
+    if (!copy)
+        return KMS_ENOMEM;
+    parent = dirname(copy);
+    if (stat(parent, &st) < 0) {
+        r = kms_err_from_errno(errno);
+        kms_seterr(err, errlen, "state_dir %s: %s: %s", dir, parent, kms_strerror(r));
+    } else if (st.st_uid != 0 && st.st_uid != geteuid()) {
+        r = KMS_EPERM;
+        kms_seterr(err, errlen,
+                   "state_dir %s lies in %s, owned by uid %lu: that user could swap it; put "
+                   "state_dir in a directory of root's or this user's",
+                   dir, parent, (unsigned long)st.st_uid);
+    } else if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+        r = KMS_EPERM;
+        kms_seterr(err, errlen,
+                   "state_dir %s lies in %s, which others can write (mode %04o): they could swap "
+                   "it; chmod go-w %s or move state_dir",
+                   dir, parent, (unsigned)(st.st_mode & 07777), parent);
+    }
+    free(copy);
+    return r;
+}
+
 /* The state directory and its files are kmsd's alone: a user who can write
  * them could empty the inventory, point a file elsewhere through a link, or
  * plant a published file that makes kmsd delete another host's records. */
@@ -112,6 +146,8 @@ static int check_state_dir(const char *dir, char *err, size_t errlen)
         kms_seterr(err, errlen, "state_dir %s %s", dir, why);
         return r;
     }
+    if ((r = check_parent(dir, err, errlen)) < 0)
+        return r;
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char *path = kms_path_join(dir, files[i]);
 

@@ -4,6 +4,7 @@
  * for the queue, dnspub_int.h).
  */
 #include "kms/daemon/dnspub_int.h"
+#include "kms/daemon/fdlimit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +97,8 @@ int dp_engine_options(const kms_dnspub_t *p, pub_options_t *o)
     o->key = p->has_key ? &p->key : NULL;
     o->allow_unsigned = p->allow_unsigned;
     o->server = p->server.ss_family ? (const struct sockaddr *)&p->server : NULL;
+    /* a socket per exchange: kmsd keeps these descriptors for itself (fdlimit.h) */
+    o->max_inflight = KMS_FD_DNS;
     return 0;
 }
 
@@ -383,15 +386,18 @@ static void periodic_cb(uv_timer_t *t)
         kms_error("dns: %s: out of memory", what);
 }
 
-static void start_periodic(kms_dnspub_t *p)
+/* (Re)start the refresh and/or the check timer: a reload that changes one
+ * period does not push the other's next tick back. */
+static void start_periodic(kms_dnspub_t *p, int refresh, int check)
 {
     uint64_t ms = p->refresh_s * 1000u;
 
-    uv_timer_start(&p->refresh, periodic_cb, ms, ms);
+    if (refresh)
+        uv_timer_start(&p->refresh, periodic_cb, ms, ms);
     ms = p->check_s * 1000u;
-    if (ms && p->check_s < p->refresh_s)
+    if (check && ms && p->check_s < p->refresh_s)
         uv_timer_start(&p->check, periodic_cb, ms, ms);
-    else
+    else if (check)
         uv_timer_stop(&p->check);
 }
 
@@ -423,7 +429,7 @@ void kms_dnspub_start(kms_dnspub_t *p)
         kms_info("dns: publishing is off%s", s.decommissioned ? " (decommissioned)" : "");
     else if (queue_publish(p, 1, NULL, NULL, NULL) == KMS_ENOMEM)
         kms_error("dns: cannot publish: out of memory");
-    start_periodic(p);
+    start_periodic(p, 1, 1);
 }
 
 int kms_dnspub_reconfigure(kms_dnspub_t *p, const kms_config_t *cfg, char *err, size_t errlen)
@@ -434,8 +440,9 @@ int kms_dnspub_reconfigure(kms_dnspub_t *p, const kms_config_t *cfg, char *err, 
 
     if ((rc = load_options(p, cfg, err, errlen)) < 0)
         return rc;
-    if ((p->refresh_s != old_refresh || p->check_s != old_check) && p->started)
-        start_periodic(p);
+    if (p->started) /* the check is off or on by its relation to the refresh too */
+        start_periodic(p, p->refresh_s != old_refresh,
+                       p->check_s != old_check || p->refresh_s != old_refresh);
     if (!p->started || !dp_publishing(p))
         return 0;
     same = covered_now(p, &now) == 0 && covered_equal(&now, &p->covered);

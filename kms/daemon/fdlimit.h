@@ -11,7 +11,7 @@
  *
  * So at start kmsd raises its soft limit to the hard one, loads libgcc_s
  * while it can, and serves at most the connections that fit beside its own
- * needs: KMS_FD_OWN descriptors plus one per listener.  A max_connections
+ * needs: KMS_FD_OWN descriptors (48) plus one per listener.  A max_connections
  * above that is lowered, with a warning naming the limit.
  */
 #ifndef KMS_DAEMON_FDLIMIT_H
@@ -19,10 +19,15 @@
 
 #include <stddef.h>
 
-/** Descriptors kmsd keeps for itself besides its listeners (stdio, the
- *  event loop, the control socket and a few of its clients, DNS sockets,
- *  state files, lookups). */
-#define KMS_FD_OWN 32
+/** DNS exchanges kmsd's publisher has on the wire at once, a socket each
+ *  (one DNS job runs at a time). */
+#define KMS_FD_DNS 16
+
+/** Descriptors kmsd keeps for itself besides its listeners: the DNS
+ *  sockets and 32 more (stdio, libuv's epoll, signal pipe, async and spare
+ *  descriptors, the lock, the control socket and a few of its clients, state
+ *  file writes, the FQDN lookup). */
+#define KMS_FD_OWN (KMS_FD_DNS + 32)
 
 /**
  * Call first in main(), before any thread: raise the soft RLIMIT_NOFILE to

@@ -141,7 +141,11 @@ static int list_from_file(const char *path, kms_wr_t *out)
                 in.len += (size_t)got;
         } while ((got > 0 || (got < 0 && errno == EINTR)) && in.len <= 2 * KMS_CONTROL_MAX_LINE);
         kms_wr_u8(&in, 0);
-        r = in.err ? in.err : got < 0 ? kms_err_from_errno(errno) : 0;
+        r = in.err    ? in.err
+            : got < 0 ? kms_err_from_errno(errno)
+            : in.len > 2 * KMS_CONTROL_MAX_LINE + 1
+                ? KMS_ETOOBIG /* not all read: never a cut list */
+                : 0;
         text = r == 0 ? (char *)kms_wr_steal(&in, &len) : NULL;
         kms_wr_free(&in);
     } else {

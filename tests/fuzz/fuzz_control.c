@@ -15,10 +15,14 @@
 #include "kms/core/inventory.h"
 #include "kms/core/state.h"
 
-static char dir[64]; /* stays empty: nothing is written to it */
+static char dir[64]; /* holds the host's lock file only: the state stays in memory */
 
 static void cleanup(void)
 {
+    char lock[96];
+
+    snprintf(lock, sizeof lock, "%s/%s", dir, KMS_STATE_LOCK);
+    unlink(lock);
     if (rmdir(dir) < 0)
         fprintf(stderr, "fuzz_control: cannot remove %s\n", dir);
 }

@@ -291,6 +291,13 @@ class Kmsctl(harness.KmsdTestCase):
                          "--file", "-"], input="\n".join(entries) + "\n", timeout=30)
         self.assertEqual(r.returncode, 0, r.stderr[:300])
         self.assertEqual(d.ctl("status").stdout.count(".test 65535 65535"), 1024)
+        # a list too long to read whole is refused, never sent cut short
+        big = "a.test\n" + "#" * 600000 + "\nz.test\n"
+        r = harness.run([harness.program("kmsctl"), "--socket", d.socket_path, "sdomains",
+                         "--file", "-"], input=big, timeout=30)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertEqual(r.stderr.strip(), "kmsctl: -: input too large")
+        self.assertEqual(d.ctl("status").stdout.count(".test 65535 65535"), 1024)
         # kmsctl and kmsd agree on the limit
         # "sdomains " + 120000 + " " + 120000 + " " + rest: 274449 bytes, then 274448
         piece = "x" * 120000

@@ -65,6 +65,13 @@ class KmsdCli(harness.KmsdTestCase):
         refused("state_dir %s is writable by its group (mode 0770): chmod go-w %s"
                 % (state, state))
         os.chmod(state, 0o700)
+        # the directory holding it: others who can write it could swap state_dir
+        os.chmod(self.tmp, 0o777)
+        refused("state_dir %s lies in %s, which others can write (mode 0777): they could swap "
+                "it; chmod go-w %s or move state_dir" % (state, self.tmp, self.tmp))
+        # sticky, as /tmp: nobody else may rename our entry (kmsd starts at
+        # the end of this test with the directory so)
+        os.chmod(self.tmp, 0o1777)
         if os.geteuid() == 0:
             os.chown(state, 65534, -1)
             refused("state_dir %s is owned by uid 65534, not by this user (uid 0): chown 0 %s"

@@ -17,6 +17,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "rpc/activation.h"
+#include "kms/core/command.h"
 #include "kms/core/host.h"
 #include "kms/core/inventory.h"
 
@@ -155,13 +156,14 @@ static void reply_framing_and_line_errors(void **state)
     expect_err(h, "frobnicate", "KMS_EINVAL");
     expect_err(h, "status\tnow", "KMS_EMALFORMED");
     expect_err(h, "status\x7f", "KMS_EMALFORMED");
-    big = malloc(5000);
-    memset(big, 'a', 4097);
-    big[4097] = 0;
+    big = malloc(KMS_CMD_MAX_LINE + 2);
+    assert_non_null(big);
+    memset(big, 'a', KMS_CMD_MAX_LINE + 1);
+    big[KMS_CMD_MAX_LINE + 1] = 0;
     expect_err(h, big, "KMS_ETOOBIG");
     memcpy(big, "status", 6);
-    memset(big + 6, ' ', 4090);
-    big[4096] = 0; /* exactly 4096 bytes: accepted */
+    memset(big + 6, ' ', KMS_CMD_MAX_LINE - 6);
+    big[KMS_CMD_MAX_LINE] = 0; /* exactly KMS_CMD_MAX_LINE bytes: accepted */
     expect_ok(h, big, "version ");
     free(big);
     expect_err(h, "sprt 1688 --json", "KMS_EINVAL");
