@@ -51,7 +51,7 @@ int kms_file_read_ex(const char *path, size_t max, unsigned flags, char **out, s
  * file), owned by the effective user and not writable by group or others.
  * 0; KMS_ENOENT when it does not exist; KMS_EPERM (wrong owner or mode),
  * KMS_ELINK, KMS_EISDIR, KMS_ENOTDIR or KMS_ENOTFILE with @p why saying what
- * is wrong and the command that fixes it ("owned by uid 1000, not by kmsd's
+ * is wrong and the command that fixes it ("is owned by uid 1000, not by this
  * user (uid 0): chown 0 PATH").
  */
 int kms_path_private(const char *path, mode_t type, char *why, size_t whylen);

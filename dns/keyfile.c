@@ -17,7 +17,6 @@
 
 #include "base/err.h"
 #include "base/fsutil.h"
-#include "base/log.h"
 #include "dns/name.h"
 
 #define TOKLEN 1024
@@ -392,23 +391,13 @@ fail:
     return rc;
 }
 
-/* A secret others can read is no secret: say so (as BIND's tools do), and
- * use it all the same - refusing would break a running setup on upgrade. */
-static void warn_if_public(const char *path)
-{
-    struct stat st;
-
-    if (stat(path, &st) == 0 && (st.st_mode & S_IROTH))
-        kms_warn("key file %s is readable by others (mode %04o): chmod o-r %s", path,
-                 (unsigned)(st.st_mode & 07777), path);
-}
-
 int kms_keyfile_load(const char *path, const char *want, kms_tsig_key_t *out, char *err,
                      size_t errlen)
 {
     char *text = NULL;
     size_t len = 0;
     char why[200];
+    struct stat st;
     memset(out, 0, sizeof *out);
     why[0] = '\0';
     if (err && errlen)
@@ -421,8 +410,8 @@ int kms_keyfile_load(const char *path, const char *want, kms_tsig_key_t *out, ch
     rc = kms_keyfile_parse(text, len, want, out, why, sizeof why);
     if (rc < 0)
         seterr(err, errlen, "%s: %s", path, why);
-    else
-        warn_if_public(path);
+    else if (stat(path, &st) == 0) /* for the caller's warning only */
+        out->file_mode = (unsigned)(st.st_mode & 07777);
     explicit_bzero(text, len);
     free(text);
     return rc;

@@ -36,6 +36,8 @@ typedef struct {
     const char *sign_algorithm;      /**< static: the name ldns signs with */
     char secret[KMS_TSIG_SECRETLEN]; /**< base64, validated */
     size_t secret_len;               /**< decoded length in bytes */
+    unsigned file_mode; /**< kms_keyfile_load(): the file's permission bits (0: unknown); a
+                             caller warns when others may read it (S_IROTH), as BIND does */
 } kms_tsig_key_t;
 
 /**

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <uv.h>
 
 #include "base/addr.h"
@@ -445,10 +446,12 @@ int main(int argc, char **argv)
         opt.target = fqdn;
     }
     if (opt.target && kms_dname_canon(opt.target, KMS_DNAME_HOST, canon, sizeof canon) < 0) {
-        fprintf(stderr,
-                "kms-publish: --target '%.255s' is not a valid host name (letters, digits and "
-                "'-' in dot-separated labels, e.g. kms1.example.com)\n",
-                opt.target);
+        fprintf(stderr, "kms-publish: %s '%.255s' is not a valid host name: %s%s\n",
+                opt.target == fqdn ? "this host's FQDN" : "--target", opt.target,
+                kms_dname_why(opt.target, KMS_DNAME_HOST)
+                    ? kms_dname_why(opt.target, KMS_DNAME_HOST)
+                    : "not a DNS name",
+                opt.target == fqdn ? " (give --target FQDN)" : "");
         goto out;
     }
     if (key_file) {
@@ -456,6 +459,9 @@ int main(int argc, char **argv)
             fprintf(stderr, "kms-publish: %s\n", err);
             goto out;
         }
+        if (key.file_mode & S_IROTH) /* used all the same: refusing would break a setup */
+            kms_warn("key file %s is readable by others (mode %04o): chmod o-r %s", key_file,
+                     key.file_mode, key_file);
         opt.key = &key;
     } else if (c.op == PUB_SHOW) {
         opt.allow_unsigned = 1; /* queries are never signed */

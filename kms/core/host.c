@@ -15,6 +15,7 @@
 #include "kms/core/inventory.h"
 #include "kms/core/ledger.h"
 #include "kms/core/state.h"
+#include "kms/core/statefile.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -66,9 +67,10 @@ void kms_host_set_state_writer(kms_host_t *h, kms_state_writer_fn fn, void *ud)
 
 int host_save(kms_host_t *h, const char *kind, kms_wr_t *w, int r)
 {
+    if (!h->writer)
+        return sf_save(h->state_dir, kind, w, r, h->durable);
     if (r == 0)
-        r = h->writer ? h->writer(h->writer_ud, kind, w->buf, w->len)
-                      : kms_state_write(h->state_dir, kind, w->buf, w->len, h->durable);
+        r = h->writer(h->writer_ud, kind, w->buf, w->len);
     if (w->buf) /* the inventory holds whole keys */
         explicit_bzero(w->buf, w->len);
     kms_wr_free(w);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/addr.h"
 #include "base/err.h"
@@ -68,6 +69,10 @@ static int load_options(kms_dnspub_t *p, const kms_config_t *cfg, char *err, siz
             if (!err[0])
                 snprintf(err, errlen, "%s: %s", cfg->key_file, kms_strerror(rc));
             return rc;
+        }
+        if (key.file_mode & S_IROTH) { /* used all the same: refusing would break a setup */
+            kms_warn("key file %s is readable by others (mode %04o): chmod o-r %s", cfg->key_file,
+                     key.file_mode, cfg->key_file);
         }
         has_key = 1;
     }

@@ -349,6 +349,13 @@ int main(int argc, char **argv)
         if ((rc = list_from_file(argv[optind + 2], &cmd)) != 0)
             goto out;
     } else {
+        size_t total = 16; /* " --json", "\n", NUL */
+
+        /* room for it all at once: a buffer grown by realloc would leave
+         * copies of the arguments (a whole product key) in freed memory */
+        for (int i = optind; i < argc; i++)
+            total += strlen(argv[i]) + 1;
+        kms_wr_reserve(&cmd, total);
         for (int i = optind; i < argc; i++) {
             if (strpbrk(argv[i], "\r\n")) {
                 fprintf(stderr, "kmsctl: arguments must not contain line breaks\n");

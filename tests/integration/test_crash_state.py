@@ -59,7 +59,7 @@ class CrashState(harness.KmsdTestCase):
         d.ctl("ipk", EXAMPLE_KEY)
         d.ctl("ato")
         ctl = [harness.program("kmsctl"), "--socket", d.socket_path, "--timeout", "5"]
-        last = None  # the value kmsd must still have
+        last = 120  # the value kmsd must still have (the default, before any sai)
         for rnd_i in range(100):
             acked, sent, stop = [], [], threading.Event()
 

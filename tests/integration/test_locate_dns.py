@@ -208,7 +208,6 @@ def test_cname(ns):
     publish(ns, "kms1.kms.test", 1688, 0, 0)
     publish(ns, "kms2.kms.test", 1700, 0, 0, domain="corp.test")
     # within the zone: named answers with the chain and the records, one query
-    mark = ns.log_mark()
     code, r, err = locate(ns, "--lookup-domain", "inzone.kms.test", "--no-cache")
     d = r["domains"][0]
     check(code == 0 and r["queries"] == 1 and d["cname_chain"] == [Z], (r, err))

@@ -24,8 +24,8 @@ def bad_options():
             (["show", "--ver"], "kms-publish: ambiguous option '--ver' (see --help)"),
             (["publish", "--domain", "kms.test", "--target", "kms1..kms.test",
               "--allow-unsigned"],
-             "kms-publish: --target 'kms1..kms.test' is not a valid host name (letters, digits "
-             "and '-' in dot-separated labels, e.g. kms1.example.com)")):
+             "kms-publish: --target 'kms1..kms.test' is not a valid host name: empty label (two "
+             "dots in a row, or a leading dot)")):
         out = kms_publish(*argv)
         check(out.returncode == 2, "%r: usage exit" % argv, out)
         check(stderr_lines(out) == [want], "%r: one line naming the option: %r" % (argv, want),
