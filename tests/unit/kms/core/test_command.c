@@ -203,21 +203,30 @@ static int store_write(void *ud, const char *kind, const void *data, size_t len)
     return 0;
 }
 
+/* A host on the test's empty directory whose state files go to @p st. */
+static kms_host_t *memory_host(store_t *st)
+{
+    kms_settings_t base = {.port = 1688, .activation_interval = 120, .renewal_interval = 10080};
+    pub_domain_list_t none = {0};
+    kms_host_t *h;
+    char err[256];
+
+    base.domains = &none;
+    assert_int_equal(kms_host_open(dir, &base, &h, err, sizeof err), 0);
+    kms_host_set_state_writer(h, store_write, st);
+    return h;
+}
+
 /* A verb answers OK only once its state file is written; when the write
  * fails it answers the error and nothing changes. */
 static void verbs_write_state_before_ok(void **state)
 {
-    kms_settings_t base = {.port = 1688, .activation_interval = 120, .renewal_interval = 10080};
-    pub_domain_list_t none = {0};
     store_t st = {0};
     kms_cmd_result_t r;
-    kms_host_t *h;
-    char err[256], *s;
+    kms_host_t *h = memory_host(&st);
+    char *s;
 
     (void)state;
-    base.domains = &none;
-    assert_int_equal(kms_host_open(dir, &base, &h, err, sizeof err), 0);
-    kms_host_set_state_writer(h, store_write, &st);
     kms_cmd_result_init(&r);
     assert_int_equal(kms_host_command(h, "ipk BCDFG-HJKMP-QRTVW-XY234-6789B", &r), 0);
     kms_cmd_result_free(&r);
@@ -255,18 +264,13 @@ static void verbs_write_state_before_ok(void **state)
  * than a line has tokens for other verbs (64), spaces kept as they are. */
 static void sdomains_takes_the_rest_of_the_line(void **state)
 {
-    kms_settings_t base = {.port = 1688, .activation_interval = 120, .renewal_interval = 10080};
-    pub_domain_list_t none = {0};
     store_t st = {0};
     kms_cmd_result_t r;
     kms_wr_t line;
-    kms_host_t *h;
-    char err[256], *s;
+    kms_host_t *h = memory_host(&st);
+    char *s;
 
     (void)state;
-    base.domains = &none;
-    assert_int_equal(kms_host_open(dir, &base, &h, err, sizeof err), 0);
-    kms_host_set_state_writer(h, store_write, &st);
     kms_wr_init(&line);
     kms_wr_printf(&line, "sdomains   ");
     for (int i = 0; i < 200; i++)
