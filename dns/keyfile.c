@@ -202,15 +202,15 @@ int kms_tsig_algorithm_map(const char *name, const char **sign_name)
 {
     static const struct {
         const char *user;
-        const char *sign; /* NULL: not supported by ldns */
+        const char *sign; /* the name on the wire */
     } map[] = {
         {"hmac-sha256", "hmac-sha256"},
         {"hmac-sha512", "hmac-sha512"},
         {"hmac-sha1", "hmac-sha1"},
         {"hmac-md5", "hmac-md5.sig-alg.reg.int"},
         {"hmac-md5.sig-alg.reg.int", "hmac-md5.sig-alg.reg.int"},
-        {"hmac-sha384", NULL},
-        {"hmac-sha224", NULL},
+        {"hmac-sha384", "hmac-sha384"},
+        {"hmac-sha224", "hmac-sha224"},
     };
     char buf[40];
     size_t n = name ? strlen(name) : 0;
@@ -279,10 +279,16 @@ static int parse_key_body(lexer_t *lx, kms_tsig_key_t *k, int *have_secret)
                 /* "hmac-..." or "gss-tsig" is a name (base64 has no '-') */
                 int named =
                     strncasecmp(lx->tok, "hmac-", 5) == 0 || strcasecmp(lx->tok, "gss-tsig") == 0;
-                seterr(lx->err, lx->errlen,
-                       "line %d: TSIG algorithm %s%.40s%sis not supported by the ldns library "
-                       "(use hmac-sha256, hmac-sha512, hmac-sha1 or hmac-md5)",
-                       kwline, named ? "'" : "", named ? lx->tok : "", named ? "' " : "");
+                if (strcasecmp(lx->tok, "gss-tsig") == 0)
+                    seterr(lx->err, lx->errlen,
+                           "line %d: a gss-tsig key is negotiated, not read from a file "
+                           "(Kerberos: kms-publish --gss, kmsd [dns] gss_tsig = yes)",
+                           kwline);
+                else
+                    seterr(lx->err, lx->errlen,
+                           "line %d: TSIG algorithm %s%.40s%sis not supported (use hmac-sha256, "
+                           "hmac-sha224, hmac-sha384, hmac-sha512, hmac-sha1 or hmac-md5)",
+                           kwline, named ? "'" : "", named ? lx->tok : "", named ? "' " : "");
                 return KMS_EALGORITHM;
             }
             size_t i = 0;

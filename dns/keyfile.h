@@ -14,12 +14,12 @@
  * name (case-insensitive, trailing dot optional) or, without a name, the
  * file's only key.  The secret must be valid base64.
  *
- * Algorithms are mapped to the names the DNS library signs with: hmac-sha256
- * (default when the statement gives none), hmac-sha512, hmac-sha1 and
- * hmac-md5 (signed as "hmac-md5.sig-alg.reg.int") work; hmac-sha224 and
- * hmac-sha384 are refused with KMS_EALGORITHM because ldns 1.8.3 cannot sign
- * with them — so the error shows at configuration load, not at the first
- * update.  Errors come with a one-line reason naming the line.
+ * Algorithms are mapped to their names on the wire: every one BIND's
+ * tsig-keygen offers, hmac-sha256 (the default when the statement gives
+ * none), hmac-sha224, hmac-sha384, hmac-sha512, hmac-sha1 and hmac-md5
+ * (signed as "hmac-md5.sig-alg.reg.int"); another name is refused at
+ * configuration load, not at the first update.  Errors come with a one-line
+ * reason naming the line.
  */
 #ifndef KMS_DNS_KEYFILE_H
 #define KMS_DNS_KEYFILE_H
@@ -33,7 +33,7 @@
 typedef struct {
     char name[KMS_TSIG_NAMELEN];     /**< absolute, lower case: "kms-publisher." */
     char algorithm[32];              /**< as the user wrote it, lower case: "hmac-sha256" */
-    const char *sign_algorithm;      /**< static: the name ldns signs with */
+    const char *sign_algorithm;      /**< static: the algorithm's name on the wire */
     char secret[KMS_TSIG_SECRETLEN]; /**< base64, validated */
     size_t secret_len;               /**< decoded length in bytes */
     unsigned file_mode; /**< kms_keyfile_load(): the file's permission bits (0: unknown); a
@@ -41,11 +41,10 @@ typedef struct {
 } kms_tsig_key_t;
 
 /**
- * Map a user-facing algorithm name to the one ldns signs with.
+ * Map a user-facing algorithm name to its name on the wire.
  * @param name      e.g. "hmac-sha256", "HMAC-MD5", "hmac-md5.sig-alg.reg.int."
  * @param sign_name out: static string, set on success
- * @return 0, KMS_EALGORITHM (known but not supported by the ldns library,
- *         or unknown)
+ * @return 0, KMS_EALGORITHM (not an HMAC algorithm of TSIG)
  */
 int kms_tsig_algorithm_map(const char *name, const char **sign_name);
 

@@ -2,11 +2,11 @@
  * message.c - the ldns wrapper (see message.h).
  *
  * ldns 1.8.3 behaviours handled here (checked against named 9.18):
- * ldns_update_pkt_new() leaves RD=1 and ID 0; ldns_pkt_tsig_sign() signs
- * over a TSIG RR already in the packet and leaks it; ldns_pkt_tsig_verify()
- * checks only the MAC, not the TSIG error field nor the time;
- * ldns_wire2pkt() leaks a TSIG RR followed by a second one and does not bound
- * RDATA by RDLENGTH (count_tsig() keeps such messages away from it).
+ * ldns_update_pkt_new() leaves RD=1 and ID 0; ldns_wire2pkt() leaks a TSIG
+ * RR followed by a second one and does not bound RDATA by RDLENGTH
+ * (count_tsig() keeps such messages away from it).  ldns signs with only
+ * some HMACs and knows no GSS-TSIG, so TSIG is ours (dns/tsig.h): ldns
+ * renders the message, we append the TSIG record and check the answer's.
  */
 #include "dns/message.h"
 
@@ -20,9 +20,8 @@
 #include "base/err.h"
 #include "base/wire.h"
 #include "dns/rcode.h"
+#include "dns/tsig.h"
 #include "dns/walk.h"
-
-#define TSIG_FUDGE 300 /* seconds, RFC 8945 section 10 recommends 300 */
 
 struct kms_dns_msg {
     ldns_pkt *pkt;
@@ -30,9 +29,10 @@ struct kms_dns_msg {
     size_t nupdate;
     char qname[KMS_DNS_NAMELEN];
     uint16_t qtype;
-    uint16_t id;   /* of the last render */
-    int signed_;   /* last render was signed */
-    ldns_rdf *mac; /* last render's request MAC (owned) */
+    uint16_t id;                   /* of the last render */
+    int signed_;                   /* last render was signed */
+    uint8_t mac[KMS_TSIG_MAC_MAX]; /* last render's request MAC */
+    size_t mac_len;
 };
 
 static ldns_rdf *dname(const char *s)
@@ -118,7 +118,6 @@ void kms_dns_msg_free(kms_dns_msg_t *m)
     if (!m)
         return;
     ldns_pkt_free(m->pkt);
-    ldns_rdf_deep_free(m->mac);
     free(m);
 }
 
@@ -187,8 +186,8 @@ size_t kms_dns_msg_update_count(const kms_dns_msg_t *m)
     return m ? m->nupdate : 0;
 }
 
-int kms_dns_msg_render(kms_dns_msg_t *m, uint16_t id, const kms_tsig_key_t *key, uint8_t **wire,
-                       size_t *len)
+int kms_dns_msg_render(kms_dns_msg_t *m, uint16_t id, const kms_tsig_signer_t *signer,
+                       uint8_t **wire, size_t *len)
 {
     uint8_t *w = NULL;
     size_t n = 0;
@@ -201,32 +200,18 @@ int kms_dns_msg_render(kms_dns_msg_t *m, uint16_t id, const kms_tsig_key_t *key,
     m->id = id;
     if (m->is_update)
         ldns_pkt_set_rd(m->pkt, false);
-    /* Drop the previous attempt's TSIG: ldns would sign over it (and leak it). */
-    ldns_rr *old = ldns_pkt_tsig(m->pkt);
-    if (old) {
-        ldns_pkt_set_tsig(m->pkt, NULL);
-        ldns_rr_free(old);
-    }
-    ldns_rdf_deep_free(m->mac);
-    m->mac = NULL;
+    m->mac_len = 0;
     m->signed_ = 0;
-    if (key) {
-        if (!key->sign_algorithm || !key->secret[0])
-            return KMS_EINVAL;
-        ldns_status st = ldns_pkt_tsig_sign(m->pkt, key->name, key->secret, TSIG_FUDGE,
-                                            key->sign_algorithm, NULL);
-        if (st != LDNS_STATUS_OK)
-            return st == LDNS_STATUS_MEM_ERR ? KMS_ENOMEM : KMS_EALGORITHM;
-        ldns_rr *t = ldns_pkt_tsig(m->pkt);
-        if (!t || ldns_rr_rd_count(t) < 4)
-            return KMS_EINVAL;
-        m->mac = ldns_rdf_clone(ldns_rr_rdf(t, 3));
-        if (!m->mac)
-            return KMS_ENOMEM;
-        m->signed_ = 1;
-    }
     if (ldns_pkt2wire(&w, m->pkt, &n) != LDNS_STATUS_OK || !w)
         return KMS_ENOMEM;
+    if (signer) {
+        int rc = kms_tsig_append(signer, &w, &n, NULL, 0, (int64_t)time(NULL), m->mac, &m->mac_len);
+        if (rc < 0) {
+            free(w);
+            return rc;
+        }
+        m->signed_ = 1;
+    }
     if (n > 65535) {
         free(w);
         return KMS_ETOOBIG;
@@ -321,27 +306,19 @@ static int64_t now_seconds(void)
     return (int64_t)time(NULL); /* the clock ldns signs with */
 }
 
-/* Read the TSIG RR's time, error and other data into @p r. */
-static void read_tsig(const ldns_rr *t, kms_dns_reply_t *r, uint16_t *fudge)
+/* The TSIG record's time, error and other data into @p r. */
+static void read_tsig(const kms_tsig_rr_t *t, kms_dns_reply_t *r)
 {
     kms_rd_t rd;
-    r->signed_ = 1;
-    *fudge = 0;
-    if (ldns_rr_rd_count(t) < 7)
-        return;
-    const ldns_rdf *ft = ldns_rr_rdf(t, 1);
-    kms_rd_init(&rd, ldns_rdf_data(ft), ldns_rdf_size(ft));
-    read_u48(&rd, &r->tsig_time);
-    *fudge = rdf_u16(ldns_rr_rdf(t, 2));
-    r->tsig_error = rdf_u16(ldns_rr_rdf(t, 5));
-    r->server_time = r->tsig_time;
-    /* RFC 8945 5.2.3: BADTIME answers carry the server's time in Other Data */
-    const ldns_rdf *fo = ldns_rr_rdf(t, 6);
-    kms_rd_init(&rd, ldns_rdf_data(fo), ldns_rdf_size(fo));
-    uint16_t olen = 0;
     int64_t st = 0;
-    kms_rd_u16be(&rd, &olen);
-    if (!rd.err && olen == 6 && read_u48(&rd, &st) == 0)
+
+    r->signed_ = 1;
+    r->tsig_time = t->time;
+    r->tsig_error = t->error;
+    r->server_time = t->time;
+    /* RFC 8945 5.2.3: BADTIME answers carry the server's time in Other Data */
+    kms_rd_init(&rd, t->other, t->other_len);
+    if (t->other_len == 6 && read_u48(&rd, &st) == 0)
         r->server_time = st;
 }
 
@@ -357,27 +334,6 @@ static int tsig_status(int tsig_error)
     default:
         return KMS_ETSIG_VERIFY;
     }
-}
-
-/*
- * ldns_pkt_tsig_verify() detaches the TSIG RR while it works and, when the
- * MAC cannot be computed (an algorithm it does not know), returns without
- * putting it back: the RR leaks and the packet loses it.  Only ask it about
- * our own algorithm, and take the RR back if it was dropped anyway.
- */
-static int tsig_verify(ldns_pkt *pkt, ldns_rr *t, const uint8_t *wire, size_t len,
-                       const kms_tsig_key_t *key, const ldns_rdf *mac)
-{
-    char alg[KMS_DNS_NAMELEN];
-    kms_dns_rdf_name(ldns_rr_rd_count(t) ? ldns_rr_rdf(t, 0) : NULL, alg, sizeof alg);
-    if (!kms_dname_eq(alg, key->sign_algorithm))
-        return 0;
-    int ok = ldns_pkt_tsig_verify(pkt, wire, len, key->name, key->secret, mac);
-    if (ldns_pkt_tsig(pkt) != t) {
-        ldns_pkt_set_tsig(pkt, t);
-        ok = 0;
-    }
-    return ok;
 }
 
 /*
@@ -473,17 +429,21 @@ static int answer_pkt(const uint8_t *wire, size_t len, ldns_pkt **out)
     return 0;
 }
 
-int kms_dns_reply_parse(const kms_dns_msg_t *req, const kms_tsig_key_t *key, const uint8_t *wire,
-                        size_t len, kms_dns_reply_t **out)
+int kms_dns_reply_parse(const kms_dns_msg_t *req, const kms_tsig_signer_t *signer,
+                        const uint8_t *wire, size_t len, kms_dns_reply_t **out)
 {
     ldns_pkt *pkt = NULL;
     kms_dns_reply_t *r = NULL;
-    int rc;
-    uint16_t fudge = 0;
+    kms_tsig_rr_t t;
+    int rc, has_tsig;
 
     *out = NULL;
     if ((rc = answer_pkt(wire, len, &pkt)) < 0)
         return rc;
+    if ((has_tsig = kms_tsig_find(wire, len, &t)) < 0) {
+        ldns_pkt_free(pkt);
+        return KMS_EDNS_BADANSWER;
+    }
     rc = KMS_EDNS_BADANSWER;
     r = calloc(1, sizeof *r);
     if (!r) {
@@ -555,20 +515,19 @@ int kms_dns_reply_parse(const kms_dns_msg_t *req, const kms_tsig_key_t *key, con
         }
     }
 
-    ldns_rr *t = ldns_pkt_tsig(pkt);
-    if (t)
-        read_tsig(t, r, &fudge);
+    if (has_tsig)
+        read_tsig(&t, r);
 
     /* What the answer means, most specific first. */
     if (r->signed_ && r->tsig_error) {
         r->status = tsig_status(r->tsig_error);
-    } else if (key && req && req->signed_ && !r->signed_) {
+    } else if (signer && req && req->signed_ && !r->signed_) {
         /* named answers some errors unsigned; a NOERROR must be signed */
         r->status = r->rcode ? kms_dns_rcode_err(r->rcode) : KMS_ETSIG_UNSIGNED;
-    } else if (key && req && req->signed_ && r->signed_) {
-        if (!tsig_verify(pkt, t, wire, len, key, req->mac))
-            r->status = KMS_ETSIG_VERIFY;
-        else if (r->tsig_time > r->local_time + fudge || r->tsig_time < r->local_time - fudge)
+    } else if (signer && req && req->signed_ && r->signed_) {
+        if ((rc = kms_tsig_check(signer, wire, len, &t, req->mac, req->mac_len)) < 0)
+            r->status = rc == KMS_ENOMEM ? KMS_ENOMEM : KMS_ETSIG_VERIFY;
+        else if (r->tsig_time > r->local_time + t.fudge || r->tsig_time < r->local_time - t.fudge)
             r->status = KMS_ETSIG_BADTIME;
         else
             r->status = kms_dns_rcode_err(r->rcode);

@@ -6,9 +6,8 @@
  * structs so no other module ever sees an ldns type.
  *
  * A kms_dns_msg_t is a message *template*: kms_dns_msg_render() produces the
- * wire bytes of one attempt with a given ID, signed afresh (any previous TSIG
- * RR is removed and freed first: ldns would otherwise sign over the old one),
- * and remembers that attempt's request MAC so the answer's TSIG can be
+ * wire bytes of one attempt with a given ID, signed afresh (dns/tsig.h: an
+ * HMAC key or a GSS-TSIG context), and remembers that attempt's request MAC so the answer's TSIG can be
  * verified by kms_dns_reply_parse().  UPDATE messages always go out with
  * RD=0 (the bit is reserved in UPDATE; ldns_update_pkt_new() sets it).
  *
@@ -30,6 +29,7 @@
 
 #include "dns/keyfile.h"
 #include "dns/name.h"
+#include "dns/tsig.h"
 
 enum {
     KMS_DNS_T_A = 1,
@@ -113,21 +113,21 @@ size_t kms_dns_msg_update_count(const kms_dns_msg_t *m);
 
 /**
  * Render one attempt: set @p id, clear RD for UPDATE, drop any previous
- * TSIG, sign with @p key (NULL: unsigned) at the current time, and write the
- * wire form.
+ * TSIG, sign with @p signer (NULL: unsigned) at the current time, and write
+ * the wire form.
  * @param wire out: malloc'd bytes, caller frees; NULL on failure
  * @param len  out: length of @p wire
  * @return 0, KMS_EALGORITHM, KMS_ENOMEM, KMS_ETOOBIG (over 65535 bytes),
  *         KMS_EINVAL
  */
-int kms_dns_msg_render(kms_dns_msg_t *m, uint16_t id, const kms_tsig_key_t *key, uint8_t **wire,
-                       size_t *len);
+int kms_dns_msg_render(kms_dns_msg_t *m, uint16_t id, const kms_tsig_signer_t *signer,
+                       uint8_t **wire, size_t *len);
 
 /**
  * Parse and judge an answer.
  * @param req   the request as last rendered (its ID, question and MAC are
  *              checked against the answer), or NULL to parse any message
- * @param key   the key the request was signed with, or NULL
+ * @param signer the signer the request was signed with, or NULL
  * @param out   caller frees with kms_dns_reply_free(); set whenever the
  *              bytes parse (even when the answer means an error), else NULL
  * @return 0 when the answer parsed (then (*out)->status tells what it
@@ -135,8 +135,8 @@ int kms_dns_msg_render(kms_dns_msg_t *m, uint16_t id, const kms_tsig_key_t *key,
  *         bytes are not a DNS message or not an answer to @p req,
  *         KMS_ENOMEM
  */
-int kms_dns_reply_parse(const kms_dns_msg_t *req, const kms_tsig_key_t *key, const uint8_t *wire,
-                        size_t len, kms_dns_reply_t **out);
+int kms_dns_reply_parse(const kms_dns_msg_t *req, const kms_tsig_signer_t *signer,
+                        const uint8_t *wire, size_t len, kms_dns_reply_t **out);
 
 /** Free an answer; NULL is a no-op. */
 void kms_dns_reply_free(kms_dns_reply_t *r);

@@ -154,6 +154,8 @@ int pub_engine_new(uv_loop_t *loop, const pub_options_t *opt, pub_engine_t **out
         e->key = *opt->key;
         e->has_key = 1;
         kms_tsig_key_display(&e->key, e->key_display, sizeof e->key_display);
+        if ((rc = kms_tsig_hmac_signer(&e->key, &e->signer)) < 0)
+            goto fail;
     }
     e->opt.key = NULL;
     if (!e->opt.timeout_ms)
@@ -167,6 +169,7 @@ int pub_engine_new(uv_loop_t *loop, const pub_options_t *opt, pub_engine_t **out
     *out = e;
     return 0;
 fail:
+    explicit_bzero(&e->key, sizeof e->key);
     free(e);
     return rc;
 }

@@ -170,7 +170,7 @@ static void on_sent(int status, const uint8_t *wire, size_t len, const kms_dns_s
     e->inflight--;
     engine_dequeue(e);
     if (status == 0) {
-        status = kms_dns_reply_parse(x->msg, x->sign ? &e->key : NULL, wire, len, &reply);
+        status = kms_dns_reply_parse(x->msg, x->sign ? &e->signer : NULL, wire, len, &reply);
         if (status == 0) {
             if (info->tcp)
                 r->stats.tcp++;
@@ -239,7 +239,7 @@ static void xchg_attempt(xchg_t *x)
     x->attempt++;
     x->run->stats.attempts++;
     /* fresh ID and fresh signature for every attempt */
-    rc = kms_dns_msg_render(x->msg, (uint16_t)kms_random_uniform(65536), x->sign ? &e->key : NULL,
+    rc = kms_dns_msg_render(x->msg, (uint16_t)kms_random_uniform(65536), x->sign ? &e->signer : NULL,
                             &wire, &len);
     if (rc == 0)
         rc = kms_dns_send(e->loop, (struct sockaddr *)&x->srv, wire, len, xchg_timeout(x), 0,

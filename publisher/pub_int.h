@@ -120,6 +120,7 @@ struct pub_engine {
     int has_server;
     kms_tsig_key_t key;
     int has_key;
+    kms_tsig_signer_t signer; /* key's HMAC (has_key) */
     char key_display[KMS_TSIG_NAMELEN];
     run_t *run;
     unsigned inflight;

@@ -14,6 +14,7 @@
 #include "dns/rcode.h"
 
 static kms_tsig_key_t key;
+static kms_tsig_signer_t signer;
 static kms_dns_msg_t *upd, *qry;
 
 static void init(void)
@@ -21,6 +22,7 @@ static void init(void)
     const char *text = "key \"kms-publisher.\" { algorithm hmac-sha256; "
                        "secret \"ID/W3Kv64MGI8b53FZE2qadfvTbAyDPi9ciBpEn6uqg=\"; };";
     kms_keyfile_parse(text, strlen(text), NULL, &key, NULL, 0);
+    kms_tsig_hmac_signer(&key, &signer);
     kms_dns_msg_update_new("kms.test", &upd);
     kms_dns_msg_add_srv(upd, "_vlmcs._tcp.kms.test", 3600, 0, 0, 1688, "kms1.kms.test");
     kms_dns_msg_query_new("_vlmcs._tcp.kms.test", KMS_DNS_T_SRV, 0, &qry);
@@ -36,9 +38,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     kms_dns_reply_t *r = NULL;
     char line[600];
 
-    if (kms_dns_msg_render(upd, id, &key, &w, &n) == 0) {
+    if (kms_dns_msg_render(upd, id, &signer, &w, &n) == 0) {
         free(w);
-        if (kms_dns_reply_parse(upd, &key, data, size, &r) == 0) {
+        if (kms_dns_reply_parse(upd, &signer, data, size, &r) == 0) {
             kms_dns_explain_ctx_t c = {"update", "127.0.0.1#53", "kms-publisher", "kms.test."};
             kms_dns_explain(r, &c, line, sizeof line);
             kms_dns_reply_free(r);

@@ -4,7 +4,7 @@ from harness import Named, check, kms_publish
 
 
 def main():
-    for alg in ("hmac-sha256", "hmac-sha512", "hmac-sha1", "hmac-md5"):
+    for alg in ("hmac-sha256", "hmac-sha512", "hmac-sha1", "hmac-md5", "hmac-sha224", "hmac-sha384"):
         with Named(v6=True, key_algorithm=alg) as ns:
             with open(ns.key_file) as f:
                 check("algorithm %s;" % alg in f.read(), "key file uses " + alg)

@@ -144,14 +144,15 @@ def main():
         check(took < 10, "bounded (%.1f s)" % took)
 
     # keys that cannot work are refused before anything is sent
-    bad = os.path.join(tmp, "sha384.key")
+    bad = os.path.join(tmp, "sha3.key")
     with open(bad, "w") as f:
-        f.write('key "kms-publisher." {\n\talgorithm hmac-sha384;\n\tsecret "AAAA";\n};\n')
+        f.write('key "kms-publisher." {\n\talgorithm hmac-sha3-256;\n\tsecret "AAAA";\n};\n')
     out = kms_publish("publish", "--server", "127.0.0.1:9", "--key", bad, "--domain", "kms.test",
                       "--target", "kms1.kms.test")
     check(out.returncode == 2, "config error exit", out)
-    check(one_line(out) == "kms-publish: %s: line 2: TSIG algorithm 'hmac-sha384' is not supported "
-          "by the ldns library (use hmac-sha256, hmac-sha512, hmac-sha1 or hmac-md5)" % bad,
+    check(one_line(out) == "kms-publish: %s: line 2: TSIG algorithm 'hmac-sha3-256' is not "
+          "supported (use hmac-sha256, hmac-sha224, hmac-sha384, hmac-sha512, hmac-sha1 or "
+          "hmac-md5)" % bad,
           "algorithm line", out)
     out = kms_publish("publish", "--server", "127.0.0.1:9", "--domain", "kms.test",
                       "--target", "kms1.kms.test")

@@ -56,6 +56,16 @@ static kms_tsig_key_t test_key(void)
     return k;
 }
 
+/* The signer of test_key() (a static copy of the key outlives it). */
+static const kms_tsig_signer_t *test_signer(void)
+{
+    static kms_tsig_key_t k;
+    static kms_tsig_signer_t s;
+    k = test_key();
+    assert_int_equal(kms_tsig_hmac_signer(&k, &s), 0);
+    return &s;
+}
+
 static kms_dns_msg_t *test_update(void)
 {
     kms_dns_msg_t *m = NULL;
@@ -280,11 +290,11 @@ static const uint8_t golden[] = {
 
 static void update_golden_bytes(void **state)
 {
-    kms_tsig_key_t k = test_key();
+    const kms_tsig_signer_t *k = test_signer();
     kms_dns_msg_t *m = test_update();
     uint8_t *w = NULL;
     size_t n = 0;
-    assert_int_equal(kms_dns_msg_render(m, 0x1234, &k, &w, &n), 0);
+    assert_int_equal(kms_dns_msg_render(m, 0x1234, k, &w, &n), 0);
     if (getenv("DUMP"))
         hexdump(w, n);
     int same = n == sizeof golden && memcmp(w, golden, n) == 0;
@@ -310,7 +320,7 @@ static void header_fields(const uint8_t *w, size_t n, uint16_t *id, uint8_t *f1,
 
 static void update_clears_rd_and_resigns_cleanly(void **state)
 {
-    kms_tsig_key_t k = test_key();
+    const kms_tsig_signer_t *k = test_signer();
     kms_dns_msg_t *m = test_update();
     kms_dns_msg_t *fresh = test_update();
     uint8_t *w1 = NULL, *w2 = NULL, *w3 = NULL;
@@ -318,7 +328,7 @@ static void update_clears_rd_and_resigns_cleanly(void **state)
     uint16_t id, ar;
     uint8_t f1;
 
-    assert_int_equal(kms_dns_msg_render(m, 0x1111, &k, &w1, &n1), 0);
+    assert_int_equal(kms_dns_msg_render(m, 0x1111, k, &w1, &n1), 0);
     header_fields(w1, n1, &id, &f1, &ar);
     assert_int_equal(id, 0x1111);
     assert_int_equal(f1, 0x28); /* QR=0, opcode UPDATE (5), RD=0 */
@@ -327,8 +337,8 @@ static void update_clears_rd_and_resigns_cleanly(void **state)
     /* a retry: new ID, fresh signature, still exactly one TSIG, and the same
        bytes as a message that was never signed before (nothing signed over
        the old TSIG) */
-    assert_int_equal(kms_dns_msg_render(m, 0x2222, &k, &w2, &n2), 0);
-    assert_int_equal(kms_dns_msg_render(fresh, 0x2222, &k, &w3, &n3), 0);
+    assert_int_equal(kms_dns_msg_render(m, 0x2222, k, &w2, &n2), 0);
+    assert_int_equal(kms_dns_msg_render(fresh, 0x2222, k, &w3, &n3), 0);
     header_fields(w2, n2, &id, &f1, &ar);
     assert_int_equal(id, 0x2222);
     assert_int_equal(ar, 1);
@@ -429,11 +439,11 @@ typedef struct {
 
 static void update_answers_are_explained(void **state)
 {
-    kms_tsig_key_t k = test_key();
+    const kms_tsig_signer_t *k = test_signer();
     kms_dns_msg_t *m = test_update();
     uint8_t *w = NULL;
     size_t n;
-    assert_int_equal(kms_dns_msg_render(m, 0x4242, &k, &w, &n), 0);
+    assert_int_equal(kms_dns_msg_render(m, 0x4242, k, &w, &n), 0);
     free(w);
     static const reply_case_t cases[] = {
         {9, 1, 16, 0, KMS_ETSIG_BADSIG,
@@ -478,7 +488,7 @@ static void update_answers_are_explained(void **state)
         uint8_t *a =
             make_reply(0x4242, 5, c->rcode, "kms.test.", 6, c->tsig, c->tsig_err, c->other, &n);
         kms_dns_reply_t *r = NULL;
-        assert_int_equal(kms_dns_reply_parse(m, &k, a, n, &r), 0);
+        assert_int_equal(kms_dns_reply_parse(m, k, a, n, &r), 0);
         char line[400];
         kms_dns_explain(r, &ctx, line, sizeof line);
         if (r->status != c->status || strcmp(line, c->line) != 0)
@@ -514,7 +524,7 @@ static void update_answers_are_explained(void **state)
     /* FORMERR answers may lack the question */
     uint8_t *a = make_reply(0x4242, 5, 1, NULL, 0, 0, 0, 0, &n);
     kms_dns_reply_t *r = NULL;
-    assert_int_equal(kms_dns_reply_parse(m, &k, a, n, &r), 0);
+    assert_int_equal(kms_dns_reply_parse(m, k, a, n, &r), 0);
     assert_int_equal(r->status, KMS_EDNS_FORMERR);
     kms_dns_reply_free(r);
     free(a);
