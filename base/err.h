@@ -67,7 +67,15 @@
     X(KMS_ETSIG_BADKEY, -61, "TSIG BADKEY: key unknown to the server")                             \
     X(KMS_ETSIG_BADTIME, -62, "TSIG BADTIME: clocks differ too much")                              \
     X(KMS_ETSIG_UNSIGNED, -63, "answer lacks the expected TSIG signature")                         \
-    X(KMS_ETSIG_VERIFY, -64, "answer's TSIG signature does not verify")
+    X(KMS_ETSIG_VERIFY, -64, "answer's TSIG signature does not verify")                            \
+    X(KMS_EKRB_NOCREDS, -70, "no Kerberos credentials")                                            \
+    X(KMS_EKRB_EXPIRED, -71, "Kerberos credentials expired")                                       \
+    X(KMS_EKRB_KEYTAB, -72, "keytab unreadable or without the principal")                          \
+    X(KMS_EKRB_SPN, -73, "server principal unknown to the KDC")                                    \
+    X(KMS_EKRB_KDC, -74, "KDC unreachable")                                                        \
+    X(KMS_EKRB_SKEW, -75, "clock skew too great for Kerberos")                                     \
+    X(KMS_EKRB, -76, "Kerberos (GSS-API) failure")                                                 \
+    X(KMS_ETKEY, -77, "TKEY negotiation refused")
 
 typedef enum {
 #define KMS_ERR_ENUM(name, val, msg) name = (val),

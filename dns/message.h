@@ -7,9 +7,9 @@
  *
  * A kms_dns_msg_t is a message *template*: kms_dns_msg_render() produces the
  * wire bytes of one attempt with a given ID, signed afresh (dns/tsig.h: an
- * HMAC key or a GSS-TSIG context), and remembers that attempt's request MAC so the answer's TSIG can be
- * verified by kms_dns_reply_parse().  UPDATE messages always go out with
- * RD=0 (the bit is reserved in UPDATE; ldns_update_pkt_new() sets it).
+ * HMAC key or a GSS-TSIG context), and remembers that attempt's request MAC so the answer's TSIG
+ * can be verified by kms_dns_reply_parse().  UPDATE messages always go out with RD=0 (the bit is
+ * reserved in UPDATE; ldns_update_pkt_new() sets it).
  *
  * kms_dns_reply_parse() never trusts the answer: malformed bytes give
  * KMS_EDNS_BADANSWER; the TSIG error field (BADSIG/BADKEY/BADTIME, with the

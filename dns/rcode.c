@@ -143,6 +143,12 @@ char *kms_dns_explain(const kms_dns_reply_t *r, const kms_dns_explain_ctx_t *c, 
                      "server did not take key \"%s\" (unknown to it, another secret, or clocks "
                      "more than 5 minutes apart), or its policy refuses this change",
                      what, srv, c->key_name);
+        else if (c->key_name && c->gss)
+            snprintf(buf, len,
+                     "%s refused by %s: REFUSED: the zone's policy does not let %s make this "
+                     "change (Kerberos self rules, krb5-self/ms-self in BIND and AD's secure "
+                     "updates, allow only records whose target is the principal's own host)",
+                     what, srv, c->key_name);
         else if (c->key_name)
             snprintf(buf, len,
                      "%s refused by %s: REFUSED: key \"%s\" may not make this change "

@@ -33,6 +33,7 @@ typedef struct {
     const char *server;   /**< "127.0.0.1#5300" */
     const char *key_name; /**< key shown to the user ("kms-publisher"), NULL if unsigned */
     const char *zone;     /**< zone of an update ("kms.test."), may be NULL */
+    int gss;              /**< signed with GSS-TSIG: key_name is our Kerberos principal */
 } kms_dns_explain_ctx_t;
 
 /**

@@ -46,7 +46,8 @@ static void on_mname(void *ud, int status, const kms_dns_reply_t *reply, unsigne
     }
     if (z->mname_try == 0 && !r->canceled) {
         z->mname_try = 1;
-        pub__xchg_start(r, pub__query(z->mname, KMS_DNS_T_AAAA, 1), disc_server(e), 0, on_mname, z);
+        pub__xchg_start(r, pub__query(z->mname, KMS_DNS_T_AAAA, 1), disc_server(e), NULL, on_mname,
+                        z);
         return;
     }
     char msg[600], srv[KMS_ADDRSTRLEN];
@@ -103,8 +104,8 @@ static void zones_start(run_t *r)
             memcpy(&zp->primary, &e->server, sizeof zp->primary);
             pub__zone_work(zp);
         } else {
-            pub__xchg_start(r, pub__query(zp->mname, KMS_DNS_T_A, 1), disc_server(e), 0, on_mname,
-                            zp);
+            pub__xchg_start(r, pub__query(zp->mname, KMS_DNS_T_A, 1), disc_server(e), NULL,
+                            on_mname, zp);
         }
     }
     r->zones_started = 1;
@@ -125,7 +126,7 @@ static void on_soa(void *ud, int status, const kms_dns_reply_t *reply, unsigned 
     run_t *r = d->run;
     pub_engine_t *e = r->e;
     char srv[KMS_ADDRSTRLEN], why[400];
-    kms_dns_explain_ctx_t c = {"query", kms_addr_format_dns(disc_server(e), srv), NULL, NULL};
+    kms_dns_explain_ctx_t c = {"query", kms_addr_format_dns(disc_server(e), srv), NULL, NULL, 0};
     (void)attempts;
 
     if (status) {
@@ -192,5 +193,5 @@ static void on_soa(void *ud, int status, const kms_dns_reply_t *reply, unsigned 
 void pub__discover(dom_t *d)
 {
     run_t *r = d->run;
-    pub__xchg_start(r, pub__query(d->walk, d->qtype, 1), disc_server(r->e), 0, on_soa, d);
+    pub__xchg_start(r, pub__query(d->walk, d->qtype, 1), disc_server(r->e), NULL, on_soa, d);
 }

@@ -128,7 +128,9 @@ int pub_engine_new(uv_loop_t *loop, const pub_options_t *opt, pub_engine_t **out
     *out = NULL;
     if (!loop || !opt || opt->port == 0)
         return KMS_EINVAL;
-    if (!opt->key && !opt->allow_unsigned)
+    if (!opt->key && !opt->gss.enabled && !opt->allow_unsigned)
+        return KMS_EINVAL;
+    if (opt->key && opt->gss.enabled)
         return KMS_EINVAL;
     e = calloc(1, sizeof *e);
     if (!e)
@@ -158,6 +160,27 @@ int pub_engine_new(uv_loop_t *loop, const pub_options_t *opt, pub_engine_t **out
             goto fail;
     }
     e->opt.key = NULL;
+    if (opt->gss.enabled) {
+        const pub_gss_options_t *g = &opt->gss;
+        char shown[KMS_DNS_NAMELEN];
+        if ((rc = pub__gss_new(e)) < 0)
+            goto fail;
+        if (g->principal)
+            snprintf(e->gss_principal, sizeof e->gss_principal, "%s", g->principal);
+        else if (g->keytab && e->target[0]) /* a keytab's default: host/<target> */
+            snprintf(e->gss_principal, sizeof e->gss_principal, "host/%s",
+                     kms_dname_shown(e->target, shown, sizeof shown));
+        if (g->keytab)
+            snprintf(e->gss_keytab, sizeof e->gss_keytab, "%s", g->keytab);
+        if (g->server_principal)
+            snprintf(e->gss_spn, sizeof e->gss_spn, "%s", g->server_principal);
+        e->opt.gss.principal = e->gss_principal[0] ? e->gss_principal : NULL;
+        e->opt.gss.keytab = g->keytab ? e->gss_keytab : NULL;
+        e->opt.gss.server_principal = g->server_principal ? e->gss_spn : NULL;
+        snprintf(e->auth_principal, sizeof e->auth_principal, "%s", e->gss_principal);
+    } else {
+        memset(&e->opt.gss, 0, sizeof e->opt.gss);
+    }
     if (!e->opt.timeout_ms)
         e->opt.timeout_ms = 2000;
     if (!e->opt.backoff_max_ms)
@@ -170,6 +193,7 @@ int pub_engine_new(uv_loop_t *loop, const pub_options_t *opt, pub_engine_t **out
     return 0;
 fail:
     explicit_bzero(&e->key, sizeof e->key);
+    pub__gss_free(e);
     free(e);
     return rc;
 }
@@ -274,6 +298,7 @@ void pub_cancel(pub_engine_t *e)
     run_t *r = e->run;
     r->canceled = 1;
     pub__xchg_cancel(r);
+    pub__gss_cancel(e);
     for (size_t z = 0; z < r->nzones; z++)
         pub__verify_cancel(&r->zones[z]);
 }
@@ -316,5 +341,26 @@ void pub_engine_free(pub_engine_t *e)
     if (!e)
         return;
     explicit_bzero(&e->key, sizeof e->key);
+    pub__gss_free(e);
     free(e);
+}
+
+void pub_auth_info(const pub_engine_t *e, pub_auth_info_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->last_error = "";
+    if (e->gss) {
+        out->method = "gss-tsig";
+        out->key_name = e->auth_principal;
+        out->algorithm = e->opt.gss.algorithm == PUB_GSS_MS ? "gss.microsoft.com" : "gss-tsig";
+        out->creds_expiry = e->auth_creds_expiry;
+        out->key_expiry = e->auth_key_expiry;
+        out->last_error = e->auth_error;
+    } else if (e->has_key) {
+        out->method = "tsig";
+        out->key_name = e->key_display;
+        out->algorithm = e->key.algorithm;
+    } else {
+        out->method = "none";
+    }
 }

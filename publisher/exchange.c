@@ -31,6 +31,11 @@ struct xchg {
     kms_dns_msg_t *msg; /* owned */
     struct sockaddr_storage srv;
     int sign, is_update;
+    char sign_for[KMS_DNS_NAMELEN]; /* the server's name (GSS-TSIG principal) */
+    pub_gss_key_t *gkey;            /* GSS-TSIG: the key of the attempt on the wire */
+    int rekey, rekeyed;             /* BADKEY: negotiate a new key, once */
+    xchg_t **gss_list;              /* waiting for a key on this list */
+    xchg_t *gnext, *gprev;
     unsigned attempt;
     uv_timer_t timer;
     kms_dns_send_t *send;
@@ -86,10 +91,59 @@ static void xchg_unlink(xchg_t *x)
     x->next = x->prev = NULL;
 }
 
+static void gss_unwait(xchg_t *x)
+{
+    if (!x->gss_list)
+        return;
+    if (x->gprev)
+        x->gprev->gnext = x->gnext;
+    else
+        *x->gss_list = x->gnext;
+    if (x->gnext)
+        x->gnext->gprev = x->gprev;
+    x->gnext = x->gprev = NULL;
+    x->gss_list = NULL;
+}
+
+void pub__xchg_gss_wait(xchg_t *x, xchg_t **list)
+{
+    x->gss_list = list;
+    x->gprev = NULL;
+    x->gnext = *list;
+    if (*list)
+        (*list)->gprev = x;
+    *list = x;
+}
+
+xchg_t *pub__xchg_gss_next(xchg_t *x)
+{
+    return x->gnext;
+}
+
+static void on_start_failed(uv_timer_t *t);
+
+void pub__xchg_gss_ready(xchg_t *x, int status)
+{
+    gss_unwait(x);
+    if (status == 0) {
+        xchg_attempt(x);
+        return;
+    }
+    /* the negotiation failed: as a failed attempt of this exchange */
+    x->attempt++;
+    x->start_err = status;
+    x->fatal = !pub_status_retriable(status);
+    x->in_backoff = 1;
+    uv_timer_start(&x->timer, on_start_failed, 0, 0);
+}
+
 /* Deliver the outcome and retire the exchange (its memory goes with the timer). */
 static void xchg_end(xchg_t *x, int status, const kms_dns_reply_t *reply)
 {
     xchg_unlink(x);
+    gss_unwait(x);
+    pub__gss_key_unref(x->gkey);
+    x->gkey = NULL;
     uv_timer_stop(&x->timer);
     kms_dns_msg_free(x->msg);
     x->msg = NULL;
@@ -140,7 +194,7 @@ static void xchg_fail_attempt(xchg_t *x, int status, const kms_dns_reply_t *repl
             char srv[KMS_ADDRSTRLEN], why[300], more[96] = "";
             kms_dns_explain_ctx_t c = {x->is_update ? "update" : "query",
                                        kms_addr_format_dns((struct sockaddr *)&x->srv, srv),
-                                       e->has_key ? e->key_display : NULL, NULL};
+                                       e->has_key ? e->key_display : NULL, NULL, 0};
             if (reply)
                 kms_dns_explain(reply, &c, why, sizeof why);
             else
@@ -170,7 +224,10 @@ static void on_sent(int status, const uint8_t *wire, size_t len, const kms_dns_s
     e->inflight--;
     engine_dequeue(e);
     if (status == 0) {
-        status = kms_dns_reply_parse(x->msg, x->sign ? &e->signer : NULL, wire, len, &reply);
+        const kms_tsig_signer_t *signer = x->gkey   ? pub__gss_key_signer(x->gkey)
+                                          : x->sign ? &e->signer
+                                                    : NULL;
+        status = kms_dns_reply_parse(x->msg, signer, wire, len, &reply);
         if (status == 0) {
             if (info->tcp)
                 r->stats.tcp++;
@@ -182,6 +239,14 @@ static void on_sent(int status, const uint8_t *wire, size_t len, const kms_dns_s
             else
                 r->stats.queries++;
         }
+    }
+    if (status == 0 && reply->status == KMS_ETSIG_BADKEY && x->gkey && !x->rekeyed &&
+        !r->canceled) {
+        /* the server no longer knows our GSS-TSIG key (restarted, expired): a new one, once */
+        x->rekeyed = x->rekey = 1;
+        kms_dns_reply_free(reply);
+        xchg_attempt(x);
+        return;
     }
     if (status == 0 && !pub_status_retriable(reply->status)) {
         xchg_end(x, 0, reply);
@@ -227,6 +292,21 @@ static void xchg_attempt(xchg_t *x)
         uv_timer_start(&x->timer, on_backoff, 0, 0);
         return;
     }
+    if (x->sign && e->gss) {
+        pub__gss_key_unref(x->gkey);
+        x->gkey = NULL;
+        rc = pub__gss_key(e, x, (struct sockaddr *)&x->srv, x->sign_for, x->rekey, &x->gkey);
+        x->rekey = 0;
+        if (rc == 1)
+            return; /* waits for the negotiation: pub__xchg_gss_ready() */
+        if (rc < 0) {
+            x->start_err = rc;
+            x->fatal = 0;
+            x->in_backoff = 1;
+            uv_timer_start(&x->timer, on_start_failed, 0, 0);
+            return;
+        }
+    }
     if (e->inflight >= e->opt.max_inflight) {
         x->queued = 1;
         if (e->qtail)
@@ -239,8 +319,10 @@ static void xchg_attempt(xchg_t *x)
     x->attempt++;
     x->run->stats.attempts++;
     /* fresh ID and fresh signature for every attempt */
-    rc = kms_dns_msg_render(x->msg, (uint16_t)kms_random_uniform(65536), x->sign ? &e->signer : NULL,
-                            &wire, &len);
+    const kms_tsig_signer_t *signer = x->gkey   ? pub__gss_key_signer(x->gkey)
+                                      : x->sign ? &e->signer
+                                                : NULL;
+    rc = kms_dns_msg_render(x->msg, (uint16_t)kms_random_uniform(65536), signer, &wire, &len);
     if (rc == 0)
         rc = kms_dns_send(e->loop, (struct sockaddr *)&x->srv, wire, len, xchg_timeout(x), 0,
                           on_sent, x, &x->send);
@@ -248,10 +330,10 @@ static void xchg_attempt(xchg_t *x)
     if (rc < 0) {
         /* report asynchronously, as if the attempt had failed on the wire;
            a message that cannot be built never will be */
-        x->start_err =
-            rc == KMS_EALGORITHM || rc == KMS_EINVAL || rc == KMS_ETOOBIG || rc == KMS_ENOMEM
-                ? rc
-                : KMS_EIO;
+        x->start_err = rc == KMS_EALGORITHM || rc == KMS_EINVAL || rc == KMS_ETOOBIG ||
+                               rc == KMS_ENOMEM || rc == KMS_EKRB || rc == KMS_EKRB_EXPIRED
+                           ? rc
+                           : KMS_EIO;
         x->fatal = x->start_err != KMS_EIO;
         x->in_backoff = 1;
         uv_timer_start(&x->timer, on_start_failed, 0, 0);
@@ -260,8 +342,9 @@ static void xchg_attempt(xchg_t *x)
     e->inflight++;
 }
 
-void pub__xchg_start_bounded(run_t *r, kms_dns_msg_t *msg, const struct sockaddr *srv, int sign,
-                             unsigned max_attempts, uint64_t deadline, xchg_cb cb, void *ud)
+void pub__xchg_start_bounded(run_t *r, kms_dns_msg_t *msg, const struct sockaddr *srv,
+                             const char *sign_for, unsigned max_attempts, uint64_t deadline,
+                             xchg_cb cb, void *ud)
 {
     pub_engine_t *e = r->e;
     xchg_t *x = calloc(1, sizeof *x);
@@ -278,7 +361,9 @@ void pub__xchg_start_bounded(run_t *r, kms_dns_msg_t *msg, const struct sockaddr
     x->e = e;
     x->msg = msg;
     memcpy(&x->srv, srv, kms_addr_len(srv));
-    x->sign = sign;
+    x->sign = sign_for != NULL;
+    if (sign_for)
+        snprintf(x->sign_for, sizeof x->sign_for, "%s", sign_for);
     x->is_update = kms_dns_msg_update_count(msg) > 0;
     x->max_attempts = max_attempts;
     x->deadline = deadline;
@@ -298,10 +383,10 @@ void pub__xchg_start_bounded(run_t *r, kms_dns_msg_t *msg, const struct sockaddr
     xchg_attempt(x);
 }
 
-void pub__xchg_start(run_t *r, kms_dns_msg_t *msg, const struct sockaddr *srv, int sign, xchg_cb cb,
-                     void *ud)
+void pub__xchg_start(run_t *r, kms_dns_msg_t *msg, const struct sockaddr *srv, const char *sign_for,
+                     xchg_cb cb, void *ud)
 {
-    pub__xchg_start_bounded(r, msg, srv, sign, 0, 0, cb, ud);
+    pub__xchg_start_bounded(r, msg, srv, sign_for, 0, 0, cb, ud);
 }
 
 kms_dns_msg_t *pub__query(const char *name, uint16_t type, int rd)
@@ -316,7 +401,11 @@ void pub__xchg_cancel(run_t *r)
 {
     pub_engine_t *e = r->e;
     for (xchg_t *x = r->live; x; x = x->next) {
-        if (x->send)
+        if (x->gss_list) {
+            gss_unwait(x); /* waiting for a key: end from its timer */
+            x->in_backoff = 1;
+            uv_timer_start(&x->timer, on_backoff, 0, 0);
+        } else if (x->send)
             kms_dns_send_cancel(x->send);
         else if (x->queued || x->in_backoff) {
             if (x->queued) {

@@ -42,6 +42,16 @@ static const char usage[] =
     "  --ttl N              record TTL in seconds (default 3600)\n"
     "  --key FILE           BIND key file (tsig-keygen output) to sign updates with\n"
     "  --key-name NAME      which key of FILE (default: its only key)\n"
+    "  --gss                sign with Kerberos (GSS-TSIG, RFC 3645), as Active\n"
+    "                       Directory DNS requires; uses the ticket cache\n"
+    "                       (KRB5CCNAME) unless --keytab is given\n"
+    "  --keytab FILE        with --gss: credentials from this keytab, no kinit\n"
+    "  --principal NAME     with --gss: our principal (default: the cache's; with\n"
+    "                       --keytab host/<target>)\n"
+    "  --server-principal NAME  with --gss: the DNS server's (default:\n"
+    "                       DNS/<the zone's primary, SOA MNAME>)\n"
+    "  --gss-algorithm ALG  auto (default: gss-tsig, then gss.microsoft.com if the\n"
+    "                       server answers FORMERR), gss-tsig, gss.microsoft.com\n"
     "  --allow-unsigned     send unsigned updates (only if the server allows them)\n"
     "  --server IP[:PORT]   send updates (and queries) to this server, not to the\n"
     "                       zone's SOA MNAME primary\n"
@@ -73,6 +83,11 @@ enum {
     O_ATTEMPTS,
     O_VERIFY,
     O_VTIMEOUT,
+    O_GSS,
+    O_KEYTAB,
+    O_PRINCIPAL,
+    O_SPN,
+    O_GSSALG,
     O_JSON,
     O_VERBOSE,
     O_HELP,
@@ -296,6 +311,11 @@ int main(int argc, char **argv)
         {"key", required_argument, NULL, O_KEY},
         {"key-name", required_argument, NULL, O_KEYNAME},
         {"allow-unsigned", no_argument, NULL, O_UNSIGNED},
+        {"gss", no_argument, NULL, O_GSS},
+        {"keytab", required_argument, NULL, O_KEYTAB},
+        {"principal", required_argument, NULL, O_PRINCIPAL},
+        {"server-principal", required_argument, NULL, O_SPN},
+        {"gss-algorithm", required_argument, NULL, O_GSSALG},
         {"server", required_argument, NULL, O_SERVER},
         {"resolver", required_argument, NULL, O_RESOLVER},
         {"timeout", required_argument, NULL, O_TIMEOUT},
@@ -361,6 +381,33 @@ int main(int argc, char **argv)
             break;
         case O_KEYNAME:
             key_name = optarg;
+            break;
+        case O_GSS:
+            opt.gss.enabled = 1;
+            break;
+        case O_KEYTAB:
+            opt.gss.keytab = optarg;
+            break;
+        case O_PRINCIPAL:
+            opt.gss.principal = optarg;
+            break;
+        case O_SPN:
+            opt.gss.server_principal = optarg;
+            break;
+        case O_GSSALG:
+            if (strcmp(optarg, "auto") == 0)
+                opt.gss.algorithm = PUB_GSS_AUTO;
+            else if (strcmp(optarg, "gss-tsig") == 0)
+                opt.gss.algorithm = PUB_GSS_TSIG;
+            else if (strcmp(optarg, "gss.microsoft.com") == 0)
+                opt.gss.algorithm = PUB_GSS_MS;
+            else {
+                fprintf(stderr,
+                        "kms-publish: --gss-algorithm '%s': use auto, gss-tsig or "
+                        "gss.microsoft.com\n",
+                        optarg);
+                goto out;
+            }
             break;
         case O_UNSIGNED:
             opt.allow_unsigned = 1;
@@ -454,7 +501,22 @@ int main(int argc, char **argv)
                 opt.target == fqdn ? " (give --target FQDN)" : "");
         goto out;
     }
-    if (key_file) {
+    if ((opt.gss.keytab || opt.gss.principal || opt.gss.server_principal) && !opt.gss.enabled) {
+        fprintf(stderr, "kms-publish: --%s goes with --gss\n",
+                opt.gss.keytab      ? "keytab"
+                : opt.gss.principal ? "principal"
+                                    : "server-principal");
+        goto out;
+    }
+    if (opt.gss.enabled && (key_file || opt.allow_unsigned)) {
+        fprintf(stderr, "kms-publish: --gss signs with Kerberos: give it without --%s\n",
+                key_file ? "key" : "allow-unsigned");
+        goto out;
+    }
+    if (opt.gss.enabled) {
+        if (c.op == PUB_SHOW) /* queries are never signed: no ticket needed */
+            opt.gss.enabled = 0, opt.allow_unsigned = 1;
+    } else if (key_file) {
         if (kms_keyfile_load(key_file, key_name, &key, err, sizeof err) < 0) {
             fprintf(stderr, "kms-publish: %s\n", err);
             goto out;
@@ -466,8 +528,8 @@ int main(int argc, char **argv)
     } else if (c.op == PUB_SHOW) {
         opt.allow_unsigned = 1; /* queries are never signed */
     } else if (!opt.allow_unsigned) {
-        fprintf(stderr, "kms-publish: no TSIG key: give --key FILE (or --allow-unsigned if the "
-                        "server accepts unsigned updates)\n");
+        fprintf(stderr, "kms-publish: no TSIG key: give --key FILE, or --gss for Kerberos (or "
+                        "--allow-unsigned if the server accepts unsigned updates)\n");
         goto out;
     }
     c.target = opt.target;

@@ -10,6 +10,7 @@
  *   update.c    phase 3: current records, one UPDATE per zone, results;
  *               a zone's end
  *   verify.c    verification: every name server serves the new state
+ *   gss.c       GSS-TSIG: Kerberos credentials, TKEY negotiation, keys
  *
  * A run owns one dom_t per input domain and one zone_t per zone found.
  * Results flow back only through exchange callbacks: pub__xchg_start()
@@ -48,8 +49,10 @@
 #include "publisher/publisher.h"
 
 typedef struct run run_t;
-typedef struct xchg xchg_t; /* defined in exchange.c */
-typedef struct ns ns_t;     /* a zone's name server, defined in verify.c */
+typedef struct xchg xchg_t;               /* defined in exchange.c */
+typedef struct ns ns_t;                   /* a zone's name server, defined in verify.c */
+typedef struct pub_gss pub_gss_t;         /* GSS-TSIG credentials and sessions, gss.c */
+typedef struct pub_gss_key pub_gss_key_t; /* a negotiated key, gss.c */
 
 /** Exchange outcome: status 0 with a reply (whose own status may be an error), or a
  *  transport-level KMS_E* with reply NULL. */
@@ -120,7 +123,15 @@ struct pub_engine {
     int has_server;
     kms_tsig_key_t key;
     int has_key;
-    kms_tsig_signer_t signer; /* key's HMAC (has_key) */
+    kms_tsig_signer_t signer;      /* key's HMAC (has_key) */
+    pub_gss_t *gss;                /* GSS-TSIG instead of a key (opt.gss.enabled) */
+    char gss_principal[256];       /* copy of opt.gss.principal */
+    char gss_keytab[512];          /* copy of opt.gss.keytab */
+    char gss_spn[KMS_DNS_NAMELEN]; /* copy of opt.gss.server_principal */
+    char auth_principal[256];      /* our principal, once credentials are read */
+    int64_t auth_creds_expiry, auth_key_expiry;
+    char auth_error[512];  /* the last negotiation failure */
+    int auth_error_status; /* ... and its status */
     char key_display[KMS_TSIG_NAMELEN];
     run_t *run;
     unsigned inflight;
@@ -159,20 +170,28 @@ void pub__disc_done(run_t *r);
 /* ---- exchange.c ----------------------------------------------------------- */
 
 /**
- * Start an exchange of @p msg with @p srv, signed with the engine's key if
- * @p sign; takes @p msg (NULL: the message could not be built, reported as
- * KMS_EINVAL).  At most @p max_attempts attempts (0: the engine's), none
- * waiting past loop time @p deadline (0: no deadline).  @p cb runs once,
- * from the loop, also when the message cannot be built or sent; only when
- * not even the exchange's timer can be made (out of memory) does it run
- * from inside this call.
+ * Start an exchange of @p msg with @p srv, signed when @p sign_for is not
+ * NULL (the server's name: a GSS-TSIG key is negotiated with
+ * DNS/<sign_for>), with the engine's key or Kerberos; takes @p msg (NULL: the message could not be
+ * built, reported as KMS_EINVAL).  At most @p max_attempts attempts (0: the engine's), none waiting
+ * past loop time @p deadline (0: no deadline).  @p cb runs once, from the loop, also when the
+ * message cannot be built or sent; only when not even the exchange's timer can be made (out of
+ * memory) does it run from inside this call.
  */
-void pub__xchg_start_bounded(run_t *r, kms_dns_msg_t *msg, const struct sockaddr *srv, int sign,
-                             unsigned max_attempts, uint64_t deadline, xchg_cb cb, void *ud);
+void pub__xchg_start_bounded(run_t *r, kms_dns_msg_t *msg, const struct sockaddr *srv,
+                             const char *sign_for, unsigned max_attempts, uint64_t deadline,
+                             xchg_cb cb, void *ud);
+
+/** Exchanges waiting for a GSS-TSIG key (gss.c keeps a list per session):
+ *  put @p x on @p list; the next on the list; the outcome for @p x (0: a
+ *  key is there, try; else the negotiation's error). */
+void pub__xchg_gss_wait(xchg_t *x, xchg_t **list);
+xchg_t *pub__xchg_gss_next(xchg_t *x);
+void pub__xchg_gss_ready(xchg_t *x, int status);
 
 /** pub__xchg_start_bounded() with the engine's attempts and no deadline. */
-void pub__xchg_start(run_t *r, kms_dns_msg_t *msg, const struct sockaddr *srv, int sign, xchg_cb cb,
-                     void *ud);
+void pub__xchg_start(run_t *r, kms_dns_msg_t *msg, const struct sockaddr *srv, const char *sign_for,
+                     xchg_cb cb, void *ud);
 
 /** A query for @p name / @p type, recursion desired if @p rd; NULL if it cannot be built.
  *  The caller owns it (pub__xchg_start() takes it). */
@@ -185,6 +204,20 @@ uint64_t pub__backoff_delay(const pub_options_t *o, unsigned attempt);
 /** Cancel every live exchange of @p r (r->canceled is set): those on the
  *  wire are canceled, the queued and waiting ones end from their timer. */
 void pub__xchg_cancel(run_t *r);
+
+/* ---- gss.c ---------------------------------------------------------------- */
+
+int pub__gss_new(pub_engine_t *e);
+void pub__gss_free(pub_engine_t *e);
+/** The GSS-TSIG key for @p srv / @p host: 0 (*out referenced), 1 (@p x waits
+ *  on the negotiation: pub__xchg_gss_ready() follows), KMS_ENOMEM.
+ *  @p drop_current: the current key was refused (BADKEY), negotiate anew. */
+int pub__gss_key(pub_engine_t *e, xchg_t *x, const struct sockaddr *srv, const char *host,
+                 int drop_current, pub_gss_key_t **out);
+const kms_tsig_signer_t *pub__gss_key_signer(const pub_gss_key_t *k);
+void pub__gss_key_unref(pub_gss_key_t *k);
+/** Cut a TKEY exchange on the wire short (the engine is stopping). */
+void pub__gss_cancel(pub_engine_t *e);
 
 /* ---- update.c ------------------------------------------------------------- */
 

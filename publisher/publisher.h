@@ -69,6 +69,18 @@
 
 typedef enum { PUB_PUBLISH = 0, PUB_UNPUBLISH = 1, PUB_SHOW = 2 } pub_op_t;
 
+/** GSS-TSIG key algorithm name: "gss-tsig", with "gss.microsoft.com" after a FORMERR (auto). */
+typedef enum { PUB_GSS_AUTO = 0, PUB_GSS_TSIG = 1, PUB_GSS_MS = 2 } pub_gss_alg_t;
+
+/** Kerberos-signed updates (GSS-TSIG, RFC 3645); see publisher/gss.c. */
+typedef struct {
+    int enabled;
+    const char *keytab;           /**< NULL: the ticket cache (KRB5CCNAME); "": default keytab */
+    const char *principal;        /**< ours; NULL: the cache's (needed with a keytab) */
+    const char *server_principal; /**< NULL: DNS/<the primary's name (SOA MNAME)> */
+    pub_gss_alg_t algorithm;
+} pub_gss_options_t;
+
 typedef struct {
     const char *target;              /**< SRV target FQDN (publish/unpublish) */
     uint16_t port;                   /**< default 1688 */
@@ -79,6 +91,7 @@ typedef struct {
                                           nameserver of /etc/resolv.conf.  Its port is also
                                           the discovered primary's port (like nsupdate -p). */
     const kms_tsig_key_t *key;       /**< NULL: unsigned, only with allow_unsigned */
+    pub_gss_options_t gss;           /**< enabled: sign with Kerberos instead of a key */
     int allow_unsigned;
     unsigned attempts;          /**< per exchange; 0 = unbounded (daemon) */
     uint64_t timeout_ms;        /**< per attempt (default 2000) */
@@ -160,6 +173,19 @@ void pub_engine_stop(pub_engine_t *e, pub_stopped_cb cb, void *ud);
 
 /** Free a stopped engine (or one that never ran); NULL is a no-op. */
 void pub_engine_free(pub_engine_t *e);
+
+/** How the engine signs, for status output (no secret in it). */
+typedef struct {
+    const char *method;     /**< "tsig", "gss-tsig" or "none" */
+    const char *key_name;   /**< tsig: key name; gss-tsig: our principal once known */
+    const char *algorithm;  /**< tsig: "hmac-sha256"; gss-tsig: "gss-tsig" */
+    int64_t creds_expiry;   /**< gss-tsig: unix time our Kerberos credentials end (0: not yet) */
+    int64_t key_expiry;     /**< gss-tsig: unix time the negotiated key ends (0: none) */
+    const char *last_error; /**< gss-tsig: the last negotiation failure, "" if none */
+} pub_auth_info_t;
+
+/** Fill @p out (strings valid until the engine's next run step or free). */
+void pub_auth_info(const pub_engine_t *e, pub_auth_info_t *out);
 
 /** "publish", "unpublish", "show". */
 const char *pub_op_name(pub_op_t op);

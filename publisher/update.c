@@ -130,7 +130,7 @@ static void confirm_start(zone_t *z)
         q->dom = z->doms[k];
         z->pending++;
         pub__xchg_start(r, pub__query(r->res[q->dom].owner, KMS_DNS_T_SRV, 0),
-                        (struct sockaddr *)&z->primary, 0, on_confirm, q);
+                        (struct sockaddr *)&z->primary, NULL, on_confirm, q);
     }
     confirm_step(z);
 }
@@ -141,12 +141,18 @@ static void on_update(void *ud, int status, const kms_dns_reply_t *reply, unsign
     run_t *r = z->run;
     pub_engine_t *e = r->e;
     char why[512];
-    kms_dns_explain_ctx_t c = {"update", z->primary_str, e->has_key ? e->key_display : NULL,
-                               z->name};
+    kms_dns_explain_ctx_t c = {"update", z->primary_str,
+                               e->has_key ? e->key_display
+                               : e->gss   ? e->auth_principal
+                                          : NULL,
+                               z->name, e->gss != NULL};
     int st = status ? status : reply->status;
 
     if (st) {
-        if (reply)
+        if (!reply && e->gss && e->auth_error[0] && status == e->auth_error_status)
+            /* the key could not be negotiated: say why, in Kerberos terms */
+            snprintf(why, sizeof why, "%s", e->auth_error);
+        else if (reply)
             kms_dns_explain(reply, &c, why, sizeof why);
         else
             kms_dns_explain_err(status, &c, why, sizeof why);
@@ -243,7 +249,8 @@ static void send_update(zone_t *z)
         kms_dns_msg_free(m);
         m = NULL; /* pub__xchg_start reports the failure asynchronously */
     }
-    pub__xchg_start(r, m, (struct sockaddr *)&z->primary, e->has_key, on_update, z);
+    pub__xchg_start(r, m, (struct sockaddr *)&z->primary, e->has_key || e->gss ? z->mname : NULL,
+                    on_update, z);
 }
 
 void pub__take_current(dom_t *d, const char *owner, const kms_dns_reply_t *reply)
@@ -309,7 +316,7 @@ static void current_done(zone_t *z, dom_t *d, int st, int status, const kms_dns_
     run_t *r = z->run;
     pub_result_t *res = &r->res[d->idx];
     char why[400];
-    kms_dns_explain_ctx_t c = {"query", z->primary_str, NULL, z->name};
+    kms_dns_explain_ctx_t c = {"query", z->primary_str, NULL, z->name, 0};
     const char *pre = r->op == PUB_SHOW ? "" : "current records not read, nothing changed: ";
     if (!st && !d->cur_ok)
         st = status = KMS_ENOMEM; /* read, but could not be kept */
@@ -366,7 +373,7 @@ void pub__zone_work(zone_t *z)
         q->z = z;
         q->dom = z->doms[k];
         pub__xchg_start(r, pub__query(r->res[q->dom].owner, KMS_DNS_T_SRV, 0),
-                        (struct sockaddr *)&z->primary, 0, on_current, q);
+                        (struct sockaddr *)&z->primary, NULL, on_current, q);
     }
     zone_current_step(z); /* the +1; z may be gone after this */
 }

@@ -157,7 +157,7 @@ static void verify_ask(vq_t *q)
     zone_t *z = q->z;
     run_t *r = z->run;
     pub__xchg_start_bounded(r, pub__query(r->res[q->dom].owner, KMS_DNS_T_SRV, 0),
-                            (struct sockaddr *)&z->ns[q->ns].addr[q->addr], 0, 1, z->vdeadline,
+                            (struct sockaddr *)&z->ns[q->ns].addr[q->addr], NULL, 1, z->vdeadline,
                             verify_answer, q);
 }
 
@@ -284,7 +284,7 @@ static void on_ns(void *ud, int status, const kms_dns_reply_t *reply, unsigned a
             q->ns = k;
             z->pending++;
             pub__xchg_start(r, pub__query(z->ns[k].name, types[t], 1),
-                            (struct sockaddr *)&e->resolver, 0, on_ns_addr, q);
+                            (struct sockaddr *)&e->resolver, NULL, on_ns_addr, q);
         }
     }
     if (--z->pending == 0)
@@ -315,7 +315,7 @@ void pub__verify_start(zone_t *z)
     z->vdeadline = uv_now(e->loop) + e->opt.verify_timeout_ms;
     /* the timer's data is z while active; pub__verify_stop() points it at
        the engine before closing (on_vtimer_closed needs the engine) */
-    pub__xchg_start(r, pub__query(z->name, KMS_DNS_T_NS, 0), (struct sockaddr *)&z->primary, 0,
+    pub__xchg_start(r, pub__query(z->name, KMS_DNS_T_NS, 0), (struct sockaddr *)&z->primary, NULL,
                     on_ns, z);
 }
 void pub__verify_stop(zone_t *z)

@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (kms_dns_msg_render(upd, id, &signer, &w, &n) == 0) {
         free(w);
         if (kms_dns_reply_parse(upd, &signer, data, size, &r) == 0) {
-            kms_dns_explain_ctx_t c = {"update", "127.0.0.1#53", "kms-publisher", "kms.test."};
+            kms_dns_explain_ctx_t c = {"update", "127.0.0.1#53", "kms-publisher", "kms.test.", 0};
             kms_dns_explain(r, &c, line, sizeof line);
             kms_dns_reply_free(r);
         }
@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (kms_dns_msg_render(qry, id, NULL, &w, &n) == 0) {
         free(w);
         if (kms_dns_reply_parse(qry, NULL, data, size, &r) == 0) {
-            kms_dns_explain_ctx_t c = {"query", "[::1]#53", NULL, NULL};
+            kms_dns_explain_ctx_t c = {"query", "[::1]#53", NULL, NULL, 0};
             kms_dns_explain(r, &c, line, sizeof line);
             for (size_t i = 0; i < r->nrrs; i++)
                 if (!memchr(r->rrs[i].name, '\0', sizeof r->rrs[i].name))

@@ -482,7 +482,7 @@ static void update_answers_are_explained(void **state)
         {0, 1, 0, 0, KMS_ETSIG_VERIFY,
          "answer from 127.0.0.1#5300 fails TSIG verification with key \"kms-publisher\""},
     };
-    kms_dns_explain_ctx_t ctx = {"update", "127.0.0.1#5300", "kms-publisher", "kms.test."};
+    kms_dns_explain_ctx_t ctx = {"update", "127.0.0.1#5300", "kms-publisher", "kms.test.", 0};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const reply_case_t *c = &cases[i];
         uint8_t *a =
@@ -500,7 +500,7 @@ static void update_answers_are_explained(void **state)
     }
     /* unsigned updates: BIND refuses them with REFUSED, Knot with NOTAUTH */
     {
-        kms_dns_explain_ctx_t unsig = {"update", "127.0.0.1#5300", NULL, "kms.test."};
+        kms_dns_explain_ctx_t unsig = {"update", "127.0.0.1#5300", NULL, "kms.test.", 0};
         static const struct {
             int rcode;
             const char *line;
@@ -559,7 +559,7 @@ static void answers_not_for_us_are_rejected(void **state)
     assert_int_equal(kms_dns_reply_parse(m, NULL, a, n, &r), 0);
     assert_int_equal(r->status, 0);
     char line[200];
-    kms_dns_explain_ctx_t ctx = {"update", "[::1]#53", NULL, NULL};
+    kms_dns_explain_ctx_t ctx = {"update", "[::1]#53", NULL, NULL, 0};
     assert_string_equal(kms_dns_explain(r, &ctx, line, sizeof line), "update accepted by [::1]#53");
     kms_dns_reply_free(r);
     free(a);
