@@ -363,6 +363,26 @@ out:
     return rc;
 }
 
+int kms_gss_keytab_check(const char *keytab, const char *principal, char *err, size_t errlen)
+{
+    char name[512] = "";
+
+    if (keytab && keytab[0]) {
+        snprintf(name, sizeof name, "%s", keytab);
+    } else {
+        krb5_context k = NULL;
+        if (krb5_init_context(&k) == 0) {
+            krb5_kt_default_name(k, name, (int)sizeof name);
+            krb5_free_context(k);
+        }
+    }
+    if (!name[0] || !principal || !principal[0]) {
+        kms_seterr(err, errlen, "no keytab or no principal");
+        return KMS_EKRB_KEYTAB;
+    }
+    return keytab_check(name, principal, err, errlen);
+}
+
 int kms_gss_creds_acquire(const kms_gss_cred_opts_t *o, kms_gss_creds_t **out, char *err,
                           size_t errlen)
 {

@@ -57,6 +57,10 @@ const char *kms_gss_creds_keytab(const kms_gss_creds_t *c);
 
 void kms_gss_creds_free(kms_gss_creds_t *c);
 
+/** Local check, no KDC: @p keytab ("" the default one) can be read and holds
+ *  a key for @p principal.  0 or KMS_EKRB_KEYTAB with a line in @p err. */
+int kms_gss_keytab_check(const char *keytab, const char *principal, char *err, size_t errlen);
+
 /** The default realm of krb5.conf into @p out ("" when none). */
 void kms_gss_default_realm(char *out, size_t outlen);
 

@@ -264,6 +264,11 @@ void kms_host_free(kms_host_t *h)
     free(h);
 }
 
+void kms_host_set_dns_auth(kms_host_t *h, const kms_dns_auth_t *a)
+{
+    h->dns_auth = *a;
+}
+
 int kms_host_set_dns(kms_host_t *h, const kms_dns_state_t *d, size_t n, int running)
 {
     kms_dns_state_t *copy = NULL;

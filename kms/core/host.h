@@ -117,6 +117,18 @@ typedef struct {
     char message[512]; /**< one line */
 } kms_dns_state_t;
 
+/** How kmsd signs its updates, shown by `status` (no secret in it). */
+typedef struct {
+    char method[16];      /**< "tsig", "gss-tsig", "none" */
+    char name[256];       /**< tsig: the key's name; gss-tsig: our principal */
+    char algorithm[32];   /**< "hmac-sha256", "gss-tsig", ... */
+    int64_t creds_expiry; /**< gss-tsig: our Kerberos credentials end (0: not read yet) */
+    int64_t key_expiry;   /**< gss-tsig: the negotiated key ends (0: none yet) */
+} kms_dns_auth_t;
+
+/** Set what `status` shows of the DNS authentication (@p a copied). */
+void kms_host_set_dns_auth(kms_host_t *h, const kms_dns_auth_t *a);
+
 /** Replace the DNS status table (@p d, @p n copied); @p running: a DNS run is
  *  under way.  0 or KMS_ENOMEM (then the old table stays). */
 int kms_host_set_dns(kms_host_t *h, const kms_dns_state_t *d, size_t n, int running);

@@ -33,6 +33,7 @@ struct kms_host {
     kms_ratelimit_t unsupported_log; /* requests in another encoding */
     kms_ratelimit_t malformed_log;   /* bad plain messages */
     kms_dns_state_t *dns;            /* DNS status table (kms_host_set_dns) */
+    kms_dns_auth_t dns_auth;         /* how updates are signed (kms_host_set_dns_auth) */
     size_t n_dns;
     int dns_running;
 };

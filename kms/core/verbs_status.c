@@ -45,6 +45,21 @@ static int dns_json(const kms_host_t *h, kms_json_t *o)
             goto fail;
         }
     }
+    const kms_dns_auth_t *a = &h->dns_auth;
+    kms_json_t *auth = kms_json_object();
+    int gss = strcmp(a->method, "gss-tsig") == 0;
+    e |= !auth || kms_json_set_str(auth, "method", a->method[0] ? a->method : "none") < 0;
+    e |=
+        !auth || kms_json_set_str(auth, gss ? "principal" : "key", a->name[0] ? a->name : NULL) < 0;
+    e |= !auth || kms_json_set_str(auth, "algorithm", a->algorithm[0] ? a->algorithm : NULL) < 0;
+    if (gss) {
+        e |= !auth || kms_json_set_int(auth, "credentials_expire", a->creds_expiry) < 0;
+        e |= !auth || kms_json_set_int(auth, "key_expire", a->key_expiry) < 0;
+    }
+    if (e || kms_json_set(dns, "auth", auth) < 0) {
+        kms_json_free(auth);
+        goto fail;
+    }
     e |= kms_json_set_bool(dns, "publish", s.publish && !s.decommissioned) < 0;
     e |= kms_json_set_bool(dns, "running", h->dns_running) < 0;
     if (e || kms_json_set(dns, "domains", arr) < 0)
@@ -199,6 +214,17 @@ int cmd_verb_status(kms_cmd_t *c)
     cmd_line(c, "decommissioned %s", s.decommissioned ? "yes" : "no");
     cmd_line(c, "dns publishing=%s running=%s", s.publish && !s.decommissioned ? "yes" : "no",
              h->dns_running ? "yes" : "no");
+    {
+        const kms_dns_auth_t *a = &h->dns_auth;
+        if (strcmp(a->method, "gss-tsig") == 0)
+            cmd_line(c, "dns_auth gss-tsig principal=%s credentials_expire=%lld key_expire=%lld",
+                     a->name[0] ? a->name : "-", (long long)a->creds_expiry,
+                     (long long)a->key_expiry);
+        else if (strcmp(a->method, "tsig") == 0)
+            cmd_line(c, "dns_auth tsig key=%s algorithm=%s", a->name, a->algorithm);
+        else
+            cmd_line(c, "dns_auth none");
+    }
     for (size_t i = 0; i < h->n_dns; i++) {
         const kms_dns_state_t *d = &h->dns[i];
 

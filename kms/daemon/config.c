@@ -68,6 +68,14 @@ static const kms_config_key_t keys[KMS_CFG_NKEYS] = {
      0},
     {KMS_CFG_REFRESH, "dns", "refresh", KMS_CFG_T_SECONDS, "24h", 1, 366ull * 86400, F(refresh), 0},
     {KMS_CFG_CHECK, "dns", "check", KMS_CFG_T_SECONDS, "5m", 0, 366ull * 86400, F(check), 0},
+    {KMS_CFG_GSS_TSIG, "dns", "gss_tsig", KMS_CFG_T_BOOL, "no", 0, 0, F(gss_tsig), 0},
+    {KMS_CFG_KEYTAB, "dns", "keytab", KMS_CFG_T_FILE, "", 0, 0, F(keytab), KMS_CFG_EMPTY},
+    {KMS_CFG_PRINCIPAL, "dns", "principal", KMS_CFG_T_STRING, "", 0, 0, F(principal),
+     KMS_CFG_EMPTY},
+    {KMS_CFG_SERVER_PRINCIPAL, "dns", "server_principal", KMS_CFG_T_STRING, "", 0, 0,
+     F(server_principal), KMS_CFG_EMPTY},
+    {KMS_CFG_GSS_ALGORITHM, "dns", "gss_algorithm", KMS_CFG_T_GSSALG, "auto", 0, 0,
+     F(gss_algorithm), 0},
 };
 
 const kms_config_key_t *kms_config_keys(size_t *n)
@@ -164,6 +172,8 @@ static void clear_value(kms_config_t *cfg, const kms_config_key_t *k)
     case KMS_CFG_T_LOGLEVEL:
     case KMS_CFG_T_HOSTNAME:
     case KMS_CFG_T_FILE:
+    case KMS_CFG_T_STRING:
+    case KMS_CFG_T_GSSALG:
         free(*(char **)p);
         *(char **)p = NULL;
         break;
@@ -292,6 +302,18 @@ static int parse_value(kms_config_t *cfg, const kms_config_key_t *k, const char 
     }
     case KMS_CFG_T_FILE:
         return set_str(p, *v ? v : NULL);
+    case KMS_CFG_T_STRING:
+        if (strpbrk(v, " \t")) {
+            kms_seterr(why, whylen, "'%s' has a space in it", v);
+            return KMS_EINVAL;
+        }
+        return set_str(p, *v ? v : NULL);
+    case KMS_CFG_T_GSSALG:
+        if (strcmp(v, "auto") && strcmp(v, "gss-tsig") && strcmp(v, "gss.microsoft.com")) {
+            kms_seterr(why, whylen, "'%s': use auto, gss-tsig or gss.microsoft.com", v);
+            return KMS_EINVAL;
+        }
+        return set_str(p, v);
     }
     return KMS_EINVAL;
 }
@@ -368,6 +390,8 @@ static int copy_value(kms_config_t *dst, const kms_config_t *src, const kms_conf
     case KMS_CFG_T_LOGLEVEL:
     case KMS_CFG_T_HOSTNAME:
     case KMS_CFG_T_FILE:
+    case KMS_CFG_T_STRING:
+    case KMS_CFG_T_GSSALG:
         return set_str(d, *(char *const *)s);
     default:
         memcpy(d, s, k->size);
@@ -487,6 +511,15 @@ int kms_config_finish(kms_config_t *cfg, char *err, size_t errlen)
     }
     if (!kms_config_given(cfg, KMS_CFG_DOMAINS) && target_domains(cfg) < 0)
         goto nomem;
+    if (cfg->gss_tsig && cfg->key_file) {
+        kms_seterr(err, errlen,
+                   "%s: [dns] gss_tsig = yes and %s: [dns] key_file = %s: sign either with "
+                   "Kerberos or with a TSIG key (remove one)",
+                   cfg->origin[KMS_CFG_GSS_TSIG] ? cfg->origin[KMS_CFG_GSS_TSIG] : "kmsd.conf",
+                   cfg->origin[KMS_CFG_KEY_FILE] ? cfg->origin[KMS_CFG_KEY_FILE] : "kmsd.conf",
+                   cfg->key_file);
+        return KMS_ECONFIG;
+    }
     return 0;
 nomem:
     kms_seterr(err, errlen, "out of memory");

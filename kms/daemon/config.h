@@ -61,6 +61,11 @@ typedef enum {
     KMS_CFG_ALLOW_UNSIGNED,
     KMS_CFG_REFRESH,
     KMS_CFG_CHECK,
+    KMS_CFG_GSS_TSIG,
+    KMS_CFG_KEYTAB,
+    KMS_CFG_PRINCIPAL,
+    KMS_CFG_SERVER_PRINCIPAL,
+    KMS_CFG_GSS_ALGORITHM,
     KMS_CFG_NKEYS
 } kms_cfg_id_t;
 
@@ -86,8 +91,13 @@ typedef struct {
     struct sockaddr_storage server; /**< ss_family 0: none (the SOA MNAME) */
     char *key_file;                 /**< NULL: none */
     int allow_unsigned;
-    uint64_t refresh; /**< seconds */
-    uint64_t check;   /**< seconds; 0: no check between refreshes */
+    uint64_t refresh;       /**< seconds */
+    uint64_t check;         /**< seconds; 0: no check between refreshes */
+    int gss_tsig;           /**< sign with Kerberos (GSS-TSIG) */
+    char *keytab;           /**< NULL: the default keytab (KRB5_KTNAME) */
+    char *principal;        /**< NULL: host/<target> */
+    char *server_principal; /**< NULL: DNS/<the zone's primary> */
+    char *gss_algorithm;    /**< "auto", "gss-tsig", "gss.microsoft.com" */
     /* bookkeeping */
     uint32_t set;                /**< keys the file or the command line gave (1u << id) */
     char *origin[KMS_CFG_NKEYS]; /**< where each given key came from: "kmsd.conf:12", "--set" */
@@ -107,6 +117,8 @@ typedef enum {
     KMS_CFG_T_HOSTNAME, /**< a host name (dns/name.h, host syntax) */
     KMS_CFG_T_ADDRESS,  /**< numeric address[:port], port 53 by default; empty: none */
     KMS_CFG_T_FILE,     /**< a path; empty: none */
+    KMS_CFG_T_STRING,   /**< text without spaces; empty: none */
+    KMS_CFG_T_GSSALG,   /**< auto, gss-tsig, gss.microsoft.com */
 } kms_cfg_type_t;
 
 /* Flags of a table row. */

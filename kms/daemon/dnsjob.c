@@ -67,8 +67,37 @@ kms_dns_state_t *dp_status_row(kms_dnspub_t *p, const char *domain)
     return &nt[p->n_st++];
 }
 
+/* How updates are signed, for `status`: from the daemon's engine once it
+ * has read credentials, else from the options. */
+static void auth_push(kms_dnspub_t *p)
+{
+    kms_dns_auth_t a;
+    pub_auth_info_t i;
+
+    memset(&a, 0, sizeof a);
+    if (p->eng_daemon && p->ops == &kms_dnspub_engine) { /* not a test's stand-in */
+        pub_auth_info(p->eng_daemon, &i);
+        snprintf(a.method, sizeof a.method, "%s", i.method);
+        snprintf(a.name, sizeof a.name, "%s", i.key_name ? i.key_name : "");
+        snprintf(a.algorithm, sizeof a.algorithm, "%s", i.algorithm ? i.algorithm : "");
+        a.creds_expiry = i.creds_expiry;
+        a.key_expiry = i.key_expiry;
+    } else {
+        snprintf(a.method, sizeof a.method, "%s",
+                 p->gss       ? "gss-tsig"
+                 : p->has_key ? "tsig"
+                              : "none");
+        if (p->has_key) {
+            kms_tsig_key_display(&p->key, a.name, sizeof a.name);
+            snprintf(a.algorithm, sizeof a.algorithm, "%s", p->key.algorithm);
+        }
+    }
+    kms_host_set_dns_auth(p->host, &a);
+}
+
 void dp_status_push(kms_dnspub_t *p)
 {
+    auth_push(p);
     if (kms_host_set_dns(p->host, p->st, p->n_st, p->active != NULL || p->delayed != NULL) < 0)
         kms_warn("dns: out of memory updating the status table");
 }
@@ -320,7 +349,7 @@ static void job_cannot_run(kms_dnspub_t *p, job_t *j, int rc)
 {
     const char *why = NULL;
 
-    if (rc == KMS_EINVAL && !p->has_key && !p->allow_unsigned)
+    if (rc == KMS_EINVAL && !p->has_key && !p->gss && !p->allow_unsigned)
         why = "no TSIG key ([dns] key_file, or allow_unsigned = yes)";
     else if (rc == KMS_EADDR)
         why = "no DNS server ([dns] server, or a nameserver in /etc/resolv.conf)";

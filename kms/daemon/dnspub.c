@@ -14,6 +14,7 @@
 #include "base/addr.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "dns/gss.h"
 
 const kms_pub_ops_t kms_dnspub_engine = {pub_engine_new, pub_run, pub_cancel, pub_engine_stop,
                                          pub_engine_free};
@@ -39,6 +40,26 @@ int kms_dnspub_check_config(const kms_config_t *cfg, char *err, size_t errlen)
     int rc;
 
     err[0] = '\0';
+    if (cfg->gss_tsig) {
+        /* the keytab is read at start and SIGHUP, like a key file (no KDC asked) */
+        char principal[300];
+        const char *kt_origin = kms_config_origin(cfg, KMS_CFG_KEYTAB);
+        const char *po = kms_config_origin(cfg, KMS_CFG_PRINCIPAL);
+
+        if (cfg->principal)
+            snprintf(principal, sizeof principal, "%s", cfg->principal);
+        else
+            snprintf(principal, sizeof principal, "host/%s", cfg->target ? cfg->target : "");
+        rc = kms_gss_keytab_check(cfg->keytab, principal, why, sizeof why);
+        if (rc < 0) {
+            snprintf(err, errlen, "%s%s[dns] %s: %s",
+                     kt_origin ? kt_origin
+                     : po      ? po
+                               : "",
+                     kt_origin || po ? ": " : "", cfg->keytab ? "keytab" : "gss_tsig", why);
+            return KMS_ECONFIG;
+        }
+    }
     if (!cfg->key_file)
         return 0;
     rc = kms_keyfile_load(cfg->key_file, NULL, &key, err, errlen);
@@ -86,6 +107,17 @@ static int load_options(kms_dnspub_t *p, const kms_config_t *cfg, char *err, siz
     p->refresh_s = cfg->refresh;
     p->check_s = cfg->check;
     p->allow_unsigned = cfg->allow_unsigned;
+    p->gss = cfg->gss_tsig;
+    if (set_str(&p->keytab, cfg->keytab ? cfg->keytab : "") < 0 ||
+        set_str(&p->principal, cfg->principal) < 0 ||
+        set_str(&p->server_principal, cfg->server_principal) < 0) {
+        explicit_bzero(&key, sizeof key);
+        snprintf(err, errlen, "out of memory");
+        return KMS_ENOMEM;
+    }
+    p->gss_alg = !cfg->gss_algorithm || strcmp(cfg->gss_algorithm, "auto") == 0 ? PUB_GSS_AUTO
+                 : strcmp(cfg->gss_algorithm, "gss-tsig") == 0                  ? PUB_GSS_TSIG
+                                                                                : PUB_GSS_MS;
     p->has_key = has_key;
     p->key = key;
     explicit_bzero(&key, sizeof key);
@@ -101,6 +133,13 @@ int dp_engine_options(const kms_dnspub_t *p, pub_options_t *o)
     o->ttl = p->ttl;
     o->key = p->has_key ? &p->key : NULL;
     o->allow_unsigned = p->allow_unsigned;
+    if (p->gss) {
+        o->gss.enabled = 1;
+        o->gss.keytab = p->keytab ? p->keytab : ""; /* kmsd never needs kinit */
+        o->gss.principal = p->principal;
+        o->gss.server_principal = p->server_principal;
+        o->gss.algorithm = p->gss_alg;
+    }
     o->server = p->server.ss_family ? (const struct sockaddr *)&p->server : NULL;
     /* a socket per exchange: kmsd keeps these descriptors for itself (fdlimit.h) */
     o->max_inflight = KMS_FD_DNS;
@@ -192,6 +231,9 @@ static int covered_now(kms_dnspub_t *p, dp_covered_t *c)
     c->port = p->port;
     c->has_key = p->has_key;
     c->allow_unsigned = p->allow_unsigned;
+    c->gss = p->gss;
+    if (p->gss)
+        snprintf(c->key_name, sizeof c->key_name, "%s", p->principal ? p->principal : "");
     if (p->has_key) {
         snprintf(c->key_name, sizeof c->key_name, "%s", p->key.name);
         snprintf(c->key_alg, sizeof c->key_alg, "%s", p->key.algorithm);
@@ -211,7 +253,7 @@ static int covered_equal(const dp_covered_t *a, const dp_covered_t *b)
 {
     return a->valid && b->valid && strcmp(a->target, b->target) == 0 &&
            memcmp(&a->server, &b->server, sizeof a->server) == 0 && a->ttl == b->ttl &&
-           a->port == b->port && a->has_key == b->has_key &&
+           a->port == b->port && a->has_key == b->has_key && a->gss == b->gss &&
            a->allow_unsigned == b->allow_unsigned && strcmp(a->key_name, b->key_name) == 0 &&
            strcmp(a->key_alg, b->key_alg) == 0 && a->priority == b->priority &&
            a->weight == b->weight && pub_domains_equal(&a->domains, &b->domains);
@@ -315,7 +357,7 @@ int kms_dnspub_command(kms_dnspub_t *p, kms_cmd_result_t *res, kms_dnspub_done_f
     case KMS_VERB_DNS_UNPUBLISH:
         /* Without a key (and unsigned updates not allowed) nothing can have
          * been published by this host: nothing to remove. */
-        if (!p->has_key && !p->allow_unsigned)
+        if (!p->has_key && !p->gss && !p->allow_unsigned)
             return 0;
         rc = queue_unpublish(p, res, fn, ud);
         break;
@@ -536,6 +578,9 @@ void kms_dnspub_free(kms_dnspub_t *p)
     free(p->state_dir);
     free(p->st);
     free(p->target);
+    free(p->keytab);
+    free(p->principal);
+    free(p->server_principal);
     explicit_bzero(&p->key, sizeof p->key);
     free(p);
 }

@@ -73,7 +73,7 @@ typedef struct {
     struct sockaddr_storage server;
     uint32_t ttl;
     uint16_t port;
-    int has_key, allow_unsigned;
+    int has_key, allow_unsigned, gss;
     char key_name[KMS_TSIG_NAMELEN], key_alg[32];
     uint16_t priority, weight;
     pub_domain_list_t domains;
@@ -91,6 +91,11 @@ struct kms_dnspub {
     uint64_t refresh_s, check_s;
     int allow_unsigned, has_key;
     kms_tsig_key_t key;
+    int gss;                /* [dns] gss_tsig */
+    char *keytab;           /* "" : the default keytab */
+    char *principal;        /* NULL: host/<target> */
+    char *server_principal; /* NULL: DNS/<primary> */
+    pub_gss_alg_t gss_alg;
     int stale; /* engines must be rebuilt from the options above */
     pub_engine_t *eng_daemon, *eng_cmd;
     pub_engine_t *eng_old; /* for a job removing an older record (its own target or port) */
