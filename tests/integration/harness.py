@@ -20,6 +20,10 @@ What it provides:
 - small tools: wait_until(), free_port(), have_ipv6(), make_key();
 - named: Named, a private named from zones/start-named (dig, srv,
   nsupdate, named-log helpers), and kms_publish();
+- Kerberos: Named(gss=True) also starts start-named's private MIT KDC
+  (realm KMS.TEST; keytabs and principals for kms1, kms2, kms1-ad and dns):
+  krb_env(), kinit(), nsupdate_gss(), kdc_stop()/kdc_start(); a machine
+  without krb5kdc skips the test (NoKerberos, a unittest.SkipTest);
 - kmsd: Kmsd (one kmsd with its own state directory and config file),
   KmsdTestCase, kms_client() (tests/tools/kms_client), and the DCE/RPC PDU
   builders and readers (C706 ch. 12) of the raw-socket tests;
@@ -36,11 +40,13 @@ keeps them).  Traffic stays on 127.0.0.1 (and the other 127/8 addresses of
 the test zones) and ::1.
 """
 
+import calendar
 import contextlib
 import json
 import os
 import re
 import resource
+import shlex
 import shutil
 import signal
 import socket
@@ -191,9 +197,17 @@ def make_key(path, name="kms-publisher.", algorithm="hmac-sha256"):
 
 # ---- named -------------------------------------------------------------------
 
-def kms_publish(*args, timeout=60):
-    """Run kms-publish with args; returns the CompletedProcess (text)."""
-    return run([program("kms-publish")] + [str(a) for a in args], timeout=timeout)
+def kms_publish(*args, timeout=60, env=None):
+    """Run kms-publish with args (and env, e.g. Named.krb_env(), when given);
+    returns the CompletedProcess (text)."""
+    return run([program("kms-publish")] + [str(a) for a in args], timeout=timeout, env=env)
+
+
+class NoKerberos(unittest.SkipTest):
+    """The MIT Kerberos tools of the GSS-TSIG world are not installed."""
+
+
+KRB5_TOOLS = ("krb5kdc", "kdb5_util", "kadmin.local", "kinit", "klist")
 
 
 class Named:
@@ -202,12 +216,27 @@ class Named:
     Attributes after start(): pid, port, dir, key_file (kms-publisher.,
     may change SRV under _vlmcs._tcp), other_key_file (kms-other., known
     to the server but granted nothing), server ("127.0.0.1:PORT").
+
+    gss=True (start-named --gss; ticket_lifetime="3m" implies it) adds a
+    private KDC and GSS-TSIG in named; after start(): realm ("KMS.TEST"),
+    krb5_config, kdc_profile, kdc_pid, kdc_port, keytabs and principals
+    (dicts keyed "kms1", "kms2", "kms1-ad", "dns").  Raises NoKerberos (a
+    unittest.SkipTest) when the Kerberos tools are missing.
     """
 
     def __init__(self, bench_domains=0, extra_zones=0, v6=False, querylog=True,
                  workdir=None, key_algorithm=None, lagging_ns=False, broken_zone=False,
-                 remote_ns=False):
+                 remote_ns=False, gss=False, ticket_lifetime=None):
         self.args = []
+        self.gss = bool(gss or ticket_lifetime)
+        if self.gss:
+            missing = [t for t in KRB5_TOOLS if shutil.which(t) is None]
+            if missing:
+                raise NoKerberos("%s not installed (scripts/install-deps)" % ", ".join(missing))
+            # a private MIT KDC, realm KMS.TEST, GSS-TSIG grants in kms.test
+            self.args.append("--gss")
+        if ticket_lifetime:
+            self.args += ["--ticket-lifetime", str(ticket_lifetime)]
         if broken_zone:
             self.args.append("--broken-zone")  # zone broken.test: SERVFAIL
         if lagging_ns:
@@ -228,6 +257,8 @@ class Named:
         self.dir = workdir or tempfile.mkdtemp(prefix="kms-named.")
         self.pid = None
         self.port = None
+        self.kdc_pid = None
+        self._kdc_proc = None
         if key_algorithm:
             # start-named keeps a key file that is already there
             make_key(os.path.join(self.dir, "kms-publisher.key"), "kms-publisher.",
@@ -237,18 +268,37 @@ class Named:
         out = run([os.path.join(ZONES, "start-named")] + self.args + [self.dir], timeout=20)
         if out.returncode != 0:
             raise RuntimeError("start-named failed: " + out.stderr.strip())
-        env = dict(line.split("=", 1) for line in out.stdout.split("\n") if "=" in line)
+        # NAME=VALUE lines, values quoted for the shell where needed
+        env = {}
+        for line in out.stdout.split("\n"):
+            if "=" in line:
+                name, value = line.split("=", 1)
+                env[name] = shlex.split(value)[0] if value.startswith("'") else value
         self.pid = int(env["NAMED_PID"])
         self.port = int(env["NAMED_PORT"])
         self.key_file = env["KEY_FILE"]
         self.other_key_file = env["OTHER_KEY_FILE"]
         self.server = "127.0.0.1:%d" % self.port
+        if self.gss:
+            self.kdc_pid = int(env["KDC_PID"])
+            self.kdc_port = int(env["KDC_PORT"])
+            self.realm = env["REALM"]
+            self.krb5_config = env["KRB5_CONFIG"]
+            self.kdc_profile = env["KRB5_KDC_PROFILE"]
+            self.keytabs = {"kms1": env["KMS1_KEYTAB"], "kms2": env["KMS2_KEYTAB"],
+                            "kms1-ad": env["KMS1_AD_KEYTAB"], "dns": env["DNS_KEYTAB"]}
+            self.principals = {"kms1": env["KMS1_PRINCIPAL"], "kms2": env["KMS2_PRINCIPAL"],
+                               "kms1-ad": env["KMS1_AD_PRINCIPAL"],
+                               "dns": "DNS/ns1.kms.test@" + self.realm}
         return self
 
     def stop(self):
-        if self.pid is not None:
+        if self._kdc_proc is not None:
+            self.kdc_stop()  # ours (kdc_start): stopped and reaped here
+        if self.pid is not None or self.kdc_pid is not None:
             run([os.path.join(ZONES, "stop-named"), self.dir], timeout=20)
             self.pid = None
+            self.kdc_pid = None
 
     def kill9(self):
         """Kill named at once (SIGKILL): what a crash or a power cut leaves."""
@@ -259,10 +309,13 @@ class Named:
     def restart_kept(self, timeout=10):
         """named again on the same port with the zone files and journals as
         they are (start() would write fresh zones); until it answers."""
+        env = dict(os.environ, PATH=os.environ["PATH"] + ":/usr/sbin")
+        if self.gss:  # as start-named runs it
+            env.update(KRB5_CONFIG=self.krb5_config, KRB5_KDC_PROFILE=self.kdc_profile,
+                       KRB5RCACHEDIR=self.dir)
         proc = subprocess.Popen(["named", "-f", "-c", os.path.join(self.dir, "named.conf")],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL,
-                                env=dict(os.environ, PATH=os.environ["PATH"] + ":/usr/sbin"))
+                                stderr=subprocess.DEVNULL, env=env)
         self.pid = proc.pid
         self._proc = proc
         with open(os.path.join(self.dir, "named.started-pid"), "w") as f:
@@ -337,6 +390,120 @@ class Named:
         if tcp:
             argv.append("-v")
         return run(argv, input="\n".join(lines) + "\n", timeout=timeout)
+
+    # ---- Kerberos (gss=True) -------------------------------------------
+    def krb_env(self, ccache=None):
+        """Environment for a Kerberos client of this realm: os.environ with
+        KRB5_CONFIG (this world's krb5.conf, nothing from /etc) and
+        KRB5CCNAME=FILE:<ccache> (a path or a full cache name; None: a new
+        file name under dir, no cache there yet)."""
+        if ccache is None:
+            ccache = os.path.join(self.dir, "ccache.%s" % uuid.uuid4().hex[:12])
+        if not re.match(r"^[A-Z]+:", ccache):
+            ccache = "FILE:" + ccache
+        env = dict(os.environ, KRB5_CONFIG=self.krb5_config, KRB5CCNAME=ccache)
+        env.pop("KRB5_KDC_PROFILE", None)
+        return env
+
+    def kinit(self, which, ccache=None, timeout=15):
+        """kinit -k -t <keytab> <principal> of which ("kms1", "kms2",
+        "kms1-ad", "dns") into ccache (see krb_env); returns that
+        environment, to pass to the programs run with the ticket.  Raises
+        RuntimeError when kinit fails."""
+        env = self.krb_env(ccache)
+        out = run(["kinit", "-k", "-t", self.keytabs[which], self.principals[which]],
+                  timeout=timeout, env=env)
+        if out.returncode != 0:
+            raise RuntimeError("kinit %s: %s" % (self.principals[which], out.stderr.strip()))
+        return env
+
+    def klist(self, env):
+        """klist of the cache in env (from krb_env or kinit), C locale:
+        [(start, end, service)] with start and end as epoch seconds."""
+        out = run(["klist"], timeout=10, env=dict(env, LC_ALL="C", TZ="UTC"))
+        tickets = []
+        stamp = r"(\d\d/\d\d/\d\d \d\d:\d\d:\d\d)"
+        for m in re.finditer(r"^%s\s+%s\s+(\S+)" % (stamp, stamp), out.stdout, re.M):
+            t = [calendar.timegm(time.strptime(x, "%m/%d/%y %H:%M:%S"))
+                 for x in (m.group(1), m.group(2))]
+            tickets.append((t[0], t[1], m.group(3)))
+        return tickets
+
+    def nsupdate_gss(self, body, ccache, zone=None, tcp=False, timeout=30):
+        """Like nsupdate(), signed with GSS-TSIG (nsupdate -g) with the
+        ticket in ccache (a path, a cache name, or an env from kinit())."""
+        env = ccache if isinstance(ccache, dict) else self.krb_env(ccache)
+        lines = ["server 127.0.0.1 %d" % self.port]
+        if zone:
+            lines.append("zone " + zone)
+        lines += body.strip().split("\n")
+        if lines[-1].strip() != "send":
+            lines.append("send")
+        argv = ["nsupdate", "-g"]
+        if tcp:
+            argv.append("-v")
+        return run(argv, input="\n".join(lines) + "\n", timeout=timeout, env=env)
+
+    def kdc_alive(self):
+        if self.kdc_pid is None:
+            return False
+        if self._kdc_proc is not None:
+            return self._kdc_proc.poll() is None
+        try:
+            with open("/proc/%d/stat" % self.kdc_pid) as f:
+                return f.read().split(") ")[1][0] != "Z"
+        except OSError:
+            return False
+
+    def kdc_stop(self, timeout=10):
+        """Stop the KDC (SIGTERM, its PID only; SIGKILL after timeout): the
+        realm's KDC is unreachable until kdc_start()."""
+        if self.kdc_pid is None:
+            return
+        try:
+            os.kill(self.kdc_pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        if not wait_until(lambda: not self.kdc_alive(), timeout=timeout):
+            os.kill(self.kdc_pid, signal.SIGKILL)
+            wait_until(lambda: not self.kdc_alive(), timeout=5)
+        if self._kdc_proc is not None:
+            self._kdc_proc.wait(timeout=5)
+            self._kdc_proc = None
+        self.kdc_pid = None
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(self.dir, "kdc.started-pid"))
+
+    def kdc_start(self, timeout=10):
+        """Start the KDC again (after kdc_stop()) on the same port with the
+        same database; until a kinit works.  stop()/stop-named stop it."""
+        if self.kdc_pid is not None:
+            return
+        env = dict(os.environ, KRB5_CONFIG=self.krb5_config, KRB5_KDC_PROFILE=self.kdc_profile)
+        with open(os.path.join(self.dir, "kdc.stderr"), "a") as err:
+            proc = subprocess.Popen(["krb5kdc", "-n", "-r", self.realm, "-d",
+                                     os.path.join(self.dir, "kdc", "principal")],
+                                    stdin=subprocess.DEVNULL, stdout=err, stderr=err, env=env)
+        self._kdc_proc = proc
+        self.kdc_pid = proc.pid
+        with open(os.path.join(self.dir, "kdc.started-pid"), "w") as f:
+            f.write("%d\n" % proc.pid)  # for stop-named
+        probe = os.path.join(self.dir, "kdc-probe.ccache")
+
+        def answers():
+            if proc.poll() is not None:
+                raise RuntimeError("krb5kdc exited (%d), see %s/kdc.log" % (proc.returncode, self.dir))
+            try:
+                self.kinit("kms1", probe, timeout=5)
+                return True
+            except RuntimeError:
+                return False
+        ok = wait_until(answers, timeout=timeout, step=0.1)
+        with contextlib.suppress(OSError):
+            os.unlink(probe)
+        if not ok:
+            self.kdc_stop()
+            raise RuntimeError("the KDC did not answer again on 127.0.0.1:%d" % self.kdc_port)
 
     # ---- named's log ---------------------------------------------------
     def log(self):
