@@ -28,6 +28,7 @@
  * the credentials are released (GSS-API wipes them) when the last
  * reference goes and when the engine is freed.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,14 +44,28 @@
 #include "dns/transport.h"
 #include "publisher/pub_int.h"
 
-#define KEY_MARGIN 60 /* seconds: renegotiate this long before the key ends */
+#define KEY_MARGIN                                                                                 \
+    60 /* seconds: renegotiate this long before the key ends (at most                              \
+          a quarter of its life: short tickets give short keys) */
 
 struct pub_gss_key {
     unsigned refs;
     kms_gss_ctx_t *ctx;
     kms_tsig_signer_t signer;
-    int64_t expiry; /* unix time */
+    int64_t born, expiry; /* unix time */
 };
+
+/* The key is near its end: time to negotiate the next one. */
+static int key_ending(const pub_gss_key_t *k, int64_t now)
+{
+    int64_t margin = (k->expiry - k->born) / 4;
+    if (margin > KEY_MARGIN)
+        margin = KEY_MARGIN;
+    return now >= k->expiry - margin;
+}
+
+typedef struct job job_t;
+static void job_abandon(job_t *j);
 
 typedef enum { SESS_IDLE, SESS_QUEUED, SESS_WORK, SESS_TKEY, SESS_READY } sess_state_t;
 
@@ -65,12 +80,10 @@ typedef struct sess {
     pub_gss_key_t *key;
     xchg_t *waiters;
     /* a negotiation */
-    uv_work_t work;
+    struct job *job; /* step 1 under way on its thread */
     kms_gss_ctx_t *ctx;
     uint8_t *token;
     size_t toklen;
-    int work_rc;
-    char work_err[400];
     char keyname[KMS_DNS_NAMELEN];
     uint16_t qid;
     kms_dns_send_t *send;
@@ -120,6 +133,8 @@ void pub__gss_free(pub_engine_t *e)
     for (sess_t *s = g->sessions, *n; s; s = n) {
         n = s->next;
         key_unref(s->key);
+        if (s->job) /* not expected: the engine is stopped first */
+            job_abandon(s->job);
         kms_gss_ctx_free(s->ctx);
         kms_gss_token_free(s->token, s->toklen);
         free(s);
@@ -301,7 +316,8 @@ static void on_tkey(int status, const uint8_t *wire, size_t len, const kms_dns_s
     int64_t now = (int64_t)time(NULL), end = kms_gss_ctx_expiry(k->ctx);
     if (a.expiration > (uint32_t)now && (!end || a.expiration < end))
         end = a.expiration;
-    k->expiry = end ? end : now + 3600;
+    k->born = now;
+    k->expiry = end > now ? end : now + 3600;
     key_unref(s->key);
     s->key = k;
     e->auth_key_expiry = k->expiry;
@@ -310,54 +326,122 @@ static void on_tkey(int status, const uint8_t *wire, size_t len, const kms_dns_s
     sess_done(s, 0);
 }
 
-/* ---- step 1: credentials and the first token (worker thread) ------------- */
+/* ---- step 1: credentials and the first token (a thread of its own) ------- */
 
-static void work(uv_work_t *w)
+/*
+ * The blocking part runs on a detached thread of its own, not in libuv's
+ * pool: MIT Kerberos waits up to half a minute for a KDC that does not
+ * answer, and kmsd must still stop at once.  The job owns what the thread
+ * touches (the engine's credentials are lent to it); a session that goes
+ * away (engine stopping) abandons the job, and the thread frees it all
+ * when it returns.  The mutex orders the thread's wake-up against the
+ * abandon, so no uv_async_send() follows the handle's close.
+ */
+struct job {
+    pthread_mutex_t mu;
+    int refs;          /* the thread's and the session's */
+    int abandoned;     /* the session let go: no wake-up, the thread cleans up */
+    uv_async_t *async; /* the session's wake-up, closed by the session side */
+    kms_gss_creds_t *creds;
+    char keytab[512], principal[256], spn[KMS_DNS_NAMELEN];
+    int has_keytab;
+    int rc;
+    char err[400];
+    kms_gss_ctx_t *ctx;
+    uint8_t *token;
+    size_t toklen;
+};
+
+static void job_release(job_t *j)
 {
-    sess_t *s = w->data;
-    pub_gss_t *g = s->e->gss;
-    const pub_gss_options_t *o = &s->e->opt.gss;
-
-    s->work_err[0] = '\0';
-    if (!g->creds) {
-        kms_gss_cred_opts_t co = {o->keytab, o->principal};
-        s->work_rc = kms_gss_creds_acquire(&co, &g->creds, s->work_err, sizeof s->work_err);
-    } else {
-        s->work_rc = kms_gss_creds_refresh(g->creds, 300, s->work_err, sizeof s->work_err);
-    }
-    if (s->work_rc == 0)
-        s->work_rc = kms_gss_ctx_start(g->creds, s->spn, &s->ctx, &s->token, &s->toklen,
-                                       s->work_err, sizeof s->work_err);
+    pthread_mutex_lock(&j->mu);
+    int left = --j->refs;
+    pthread_mutex_unlock(&j->mu);
+    if (left)
+        return;
+    kms_gss_ctx_free(j->ctx);
+    kms_gss_token_free(j->token, j->toklen);
+    kms_gss_creds_free(j->creds);
+    pthread_mutex_destroy(&j->mu);
+    explicit_bzero(j, sizeof *j);
+    free(j);
 }
 
-static void after_work(uv_work_t *w, int status)
+/* Let go of @p j without closing its wake-up (the engine is being freed). */
+static void job_abandon(job_t *j)
 {
-    sess_t *s = w->data;
+    pthread_mutex_lock(&j->mu);
+    j->abandoned = 1;
+    pthread_mutex_unlock(&j->mu);
+    job_release(j);
+}
+
+static void *job_thread(void *arg)
+{
+    job_t *j = arg;
+
+    if (!j->creds) {
+        kms_gss_cred_opts_t co = {j->has_keytab ? j->keytab : NULL,
+                                  j->principal[0] ? j->principal : NULL};
+        j->rc = kms_gss_creds_acquire(&co, &j->creds, j->err, sizeof j->err);
+    } else {
+        j->rc = kms_gss_creds_refresh(j->creds, 300, j->err, sizeof j->err);
+    }
+    if (j->rc == 0)
+        j->rc = kms_gss_ctx_start(j->creds, j->spn, &j->ctx, &j->token, &j->toklen, j->err,
+                                  sizeof j->err);
+    pthread_mutex_lock(&j->mu);
+    if (!j->abandoned)
+        uv_async_send(j->async);
+    pthread_mutex_unlock(&j->mu);
+    job_release(j);
+    return NULL;
+}
+
+static void on_async_closed(uv_handle_t *h)
+{
+    pub_engine_t *e = h->data;
+    free(h);
+    e->handles--;
+    pub__engine_maybe_stopped(e);
+}
+
+/* The session lets go of its job (done with it, or abandoning it). */
+static void job_drop(sess_t *s)
+{
+    job_t *j = s->job;
+    if (!j)
+        return;
+    pthread_mutex_lock(&j->mu);
+    j->abandoned = 1;
+    pthread_mutex_unlock(&j->mu);
+    j->async->data = s->e;
+    uv_close((uv_handle_t *)j->async, on_async_closed);
+    s->job = NULL;
+    job_release(j);
+}
+
+static void after_work(sess_t *s, int rc, const char *err)
+{
     pub_engine_t *e = s->e;
     uint8_t *wire = NULL;
     size_t len = 0;
     char shown[KMS_DNS_NAMELEN];
-    int rc;
 
     if (e->gss->creds) {
         snprintf(e->auth_principal, sizeof e->auth_principal, "%s",
                  kms_gss_creds_principal(e->gss->creds));
         e->auth_creds_expiry = kms_gss_creds_expiry(e->gss->creds);
     }
-    if (status < 0 || s->work_rc < 0) {
-        if (status < 0 && !s->work_err[0])
-            snprintf(s->work_err, sizeof s->work_err, "GSS-TSIG negotiation canceled");
-        if (s->work_rc == 0)
-            s->work_rc = KMS_ECANCELED;
-        if (e->gss->creds && !kms_gss_creds_keytab(e->gss->creds) &&
-            s->work_rc == KMS_EKRB_EXPIRED) {
+    if (rc < 0) {
+        if (e->gss->creds && !kms_gss_creds_keytab(e->gss->creds) && rc == KMS_EKRB_EXPIRED) {
             kms_gss_creds_free(e->gss->creds); /* a new kinit may come: read the cache again */
             e->gss->creds = NULL;
         }
-        sess_fail(s, s->work_rc, "%s", s->work_err);
+        sess_fail(s, rc, "%s", err);
         return;
     }
-    if (s->e->stopping || (e->run && e->run->canceled && !s->waiters)) {
+    if (e->stopping || (e->run && e->run->canceled && !s->waiters)) {
         sess_fail(s, KMS_ECANCELED, "canceled");
         return;
     }
@@ -381,15 +465,66 @@ static void after_work(uv_work_t *w, int status)
     s->state = SESS_TKEY;
 }
 
+static void on_job_done(uv_async_t *a)
+{
+    sess_t *s = a->data;
+    job_t *j = s->job;
+    char err[sizeof j->err];
+    int rc = j->rc;
+
+    /* take the results back from the job */
+    s->e->gss->creds = j->creds;
+    j->creds = NULL;
+    s->ctx = j->ctx;
+    j->ctx = NULL;
+    s->token = j->token;
+    s->toklen = j->toklen;
+    j->token = NULL;
+    snprintf(err, sizeof err, "%s", j->err);
+    job_drop(s);
+    after_work(s, rc, err);
+}
+
 static void start_work(sess_t *s)
 {
+    pub_engine_t *e = s->e;
+    const pub_gss_options_t *o = &e->opt.gss;
+    job_t *j = calloc(1, sizeof *j);
+    uv_async_t *a = malloc(sizeof *a);
+    pthread_attr_t attr;
+    pthread_t t;
+
     s->state = SESS_WORK;
-    s->work.data = s;
-    if (uv_queue_work(s->e->loop, &s->work, work, after_work) < 0) {
-        s->work_rc = KMS_ENOMEM;
-        snprintf(s->work_err, sizeof s->work_err, "cannot start a worker");
-        after_work(&s->work, UV_ECANCELED);
+    if (!j || !a || uv_async_init(e->loop, a, on_job_done) < 0) {
+        free(j);
+        free(a);
+        after_work(s, KMS_ENOMEM, "out of memory");
+        return;
     }
+    e->handles++;
+    a->data = s;
+    pthread_mutex_init(&j->mu, NULL);
+    j->refs = 2;
+    j->async = a;
+    j->creds = e->gss->creds; /* lent to the job while it runs */
+    e->gss->creds = NULL;
+    j->has_keytab = o->keytab != NULL;
+    snprintf(j->keytab, sizeof j->keytab, "%s", o->keytab ? o->keytab : "");
+    snprintf(j->principal, sizeof j->principal, "%s", o->principal ? o->principal : "");
+    snprintf(j->spn, sizeof j->spn, "%s", s->spn);
+    s->job = j;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &attr, job_thread, j) != 0) {
+        j->refs = 1; /* no thread */
+        e->gss->creds = j->creds;
+        j->creds = NULL;
+        job_drop(s);
+        pthread_attr_destroy(&attr);
+        after_work(s, KMS_ESYS, "cannot start a thread for Kerberos");
+        return;
+    }
+    pthread_attr_destroy(&attr);
 }
 
 static void next_negotiation(pub_engine_t *e)
@@ -424,8 +559,7 @@ int pub__gss_key(pub_engine_t *e, xchg_t *x, const struct sockaddr *srv, const c
     *out = NULL;
     if (!s)
         return KMS_ENOMEM;
-    if (s->state == SESS_READY &&
-        (drop_current || s->key->expiry - KEY_MARGIN <= (int64_t)time(NULL))) {
+    if (s->state == SESS_READY && (drop_current || key_ending(s->key, (int64_t)time(NULL)))) {
         key_unref(s->key);
         s->key = NULL;
         s->state = SESS_IDLE;
@@ -453,7 +587,14 @@ void pub__gss_cancel(pub_engine_t *e)
 {
     if (!e->gss)
         return;
-    for (sess_t *s = e->gss->sessions; s; s = s->next)
+    for (sess_t *s = e->gss->sessions; s; s = s->next) {
         if (s->send)
             kms_dns_send_cancel(s->send);
+        if (s->job && e->stopping) {
+            /* a KDC that does not answer may hold the thread for half a
+             * minute: let it go, it frees its job itself */
+            job_drop(s);
+            sess_fail(s, KMS_ECANCELED, "GSS-TSIG negotiation canceled: kmsd is stopping");
+        }
+    }
 }
