@@ -146,6 +146,19 @@ static int gss_fail(OM_uint32 major, OM_uint32 minor, const char *what, const ch
 
 /* ---- credentials ---------------------------------------------------------- */
 
+/* Destroy the in-memory cache @p name (our tickets go with it). */
+static void ccache_destroy(const char *name)
+{
+    krb5_context k = NULL;
+    krb5_ccache cc = NULL;
+
+    if (!name[0] || krb5_init_context(&k))
+        return;
+    if (krb5_cc_resolve(k, name, &cc) == 0)
+        krb5_cc_destroy(k, cc);
+    krb5_free_context(k);
+}
+
 static int import_name(const char *s, gss_name_t *out)
 {
     OM_uint32 minor;
@@ -253,6 +266,11 @@ static int diagnose(const kms_gss_creds_t *c, gss_name_t want, gss_name_t server
         }
     }
     gss_release_cred(&m2, &cred);
+    if (c->keytab[0]) {
+        char cc[80];
+        snprintf(cc, sizeof cc, "%s-diag", c->ccache);
+        ccache_destroy(cc);
+    }
     return rc;
 }
 
@@ -437,10 +455,12 @@ int kms_gss_creds_refresh(kms_gss_creds_t *c, int64_t margin, char *err, size_t 
             return 0; /* nothing better to be had from a ticket cache */
         return gss_fail(GSS_S_CREDENTIALS_EXPIRED, 0, "", c->principal, NULL, err, errlen);
     }
-    /* a new private cache: the next context gets a fresh TGT from the keytab */
+    /* a new private cache: the next context gets a fresh TGT from the keytab;
+     * the old one, and the tickets in it, go */
     gss_release_cred(&minor, &c->cred);
     c->cred = GSS_C_NO_CREDENTIAL;
     c->expiry = 0;
+    ccache_destroy(c->ccache);
     snprintf(c->ccache, sizeof c->ccache, "MEMORY:kmsdns-%p-%lld", (void *)c, (long long)now);
     return creds_get(c, err, errlen);
 }
@@ -467,16 +487,7 @@ void kms_gss_creds_free(kms_gss_creds_t *c)
         return;
     if (c->cred != GSS_C_NO_CREDENTIAL)
         gss_release_cred(&minor, &c->cred);
-    if (c->ccache[0]) {
-        /* the private cache holds our tickets: destroy it */
-        krb5_context k = NULL;
-        krb5_ccache cc = NULL;
-        if (krb5_init_context(&k) == 0) {
-            if (krb5_cc_resolve(k, c->ccache, &cc) == 0)
-                krb5_cc_destroy(k, cc);
-            krb5_free_context(k);
-        }
-    }
+    ccache_destroy(c->ccache); /* the private cache holds our tickets */
     free(c);
 }
 
@@ -526,8 +537,12 @@ static int ctx_round(kms_gss_ctx_t *x, const uint8_t *in, size_t inlen, uint8_t 
                  x->server);
         int rc = gss_fail(major, minor, what, principal, x->server, err, errlen);
         if (!in && x->creds) {
-            int d = diagnose(x->creds, GSS_C_NO_NAME, x->target, x->server, err, errlen);
-            rc = d < 0 ? d : rc;
+            gss_name_t want = GSS_C_NO_NAME; /* the same principal as the credentials */
+            if (!x->creds->want[0] || import_name(x->creds->want, &want) == 0) {
+                int d = diagnose(x->creds, want, x->target, x->server, err, errlen);
+                rc = d < 0 ? d : rc;
+            }
+            gss_release_name(&minor, &want);
         }
         return rc;
     }

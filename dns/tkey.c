@@ -18,8 +18,11 @@ static int put_name(kms_wr_t *wr, const char *name)
     char canon[KMS_DNS_NAMELEN];
 
     if (kms_dname_canon(name, KMS_DNAME_ANY, canon, sizeof canon) < 0 ||
-        ldns_str2rdf_dname(&rdf, canon) != LDNS_STATUS_OK || !rdf)
+        ldns_str2rdf_dname(&rdf, canon) != LDNS_STATUS_OK || !rdf) {
+        if (!wr->err)
+            wr->err = KMS_EINVAL;
         return KMS_EINVAL;
+    }
     kms_wr_bytes(wr, ldns_rdf_data(rdf), ldns_rdf_size(rdf));
     ldns_rdf_deep_free(rdf);
     return wr->err;

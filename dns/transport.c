@@ -78,6 +78,8 @@ static void release(kms_dns_send_t *s)
     if (s->cb)
         s->cb(s->status, s->status == 0 ? s->reply : NULL, s->status == 0 ? s->reply_len : 0,
               &s->info, s->ud);
+    if (s->msg) /* signed updates and TKEY queries: wiped, not just freed */
+        explicit_bzero(s->msg, s->len + 2);
     free(s->msg);
     free(s->in);
     free(s->reply);

@@ -22,8 +22,11 @@ static int put_name(kms_wr_t *wr, const char *name)
 {
     ldns_rdf *rdf = NULL;
 
-    if (ldns_str2rdf_dname(&rdf, name) != LDNS_STATUS_OK || !rdf)
+    if (ldns_str2rdf_dname(&rdf, name) != LDNS_STATUS_OK || !rdf) {
+        if (!wr->err)
+            wr->err = KMS_EINVAL; /* sticky, like every other write */
         return KMS_EINVAL;
+    }
     ldns_dname2canonical(rdf);
     kms_wr_bytes(wr, ldns_rdf_data(rdf), ldns_rdf_size(rdf));
     ldns_rdf_deep_free(rdf);

@@ -326,6 +326,7 @@ void pub_engine_stop(pub_engine_t *e, pub_stopped_cb cb, void *ud)
     e->stop_cb = cb ? cb : stopped_nop;
     e->stop_ud = ud;
     pub_cancel(e);
+    pub__gss_cancel(e); /* also a negotiation that outlived its run */
     if (e->run || e->handles)
         return; /* the last callback or close callback calls back */
     /* Idle: still call back from the loop, never from in here (the engine's
@@ -352,7 +353,9 @@ void pub_auth_info(const pub_engine_t *e, pub_auth_info_t *out)
     if (e->gss) {
         out->method = "gss-tsig";
         out->key_name = e->auth_principal;
-        out->algorithm = e->opt.gss.algorithm == PUB_GSS_MS ? "gss.microsoft.com" : "gss-tsig";
+        out->algorithm = e->auth_algorithm[0]                 ? e->auth_algorithm
+                         : e->opt.gss.algorithm == PUB_GSS_MS ? "gss.microsoft.com"
+                                                              : "gss-tsig";
         out->creds_expiry = e->auth_creds_expiry;
         out->key_expiry = e->auth_key_expiry;
         out->last_error = e->auth_error;

@@ -73,6 +73,7 @@ int pub_status_retriable(int status)
     case KMS_EDNS_SERVFAIL:
     case KMS_EDNS_BADANSWER:
     case KMS_ENOMEM:
+    case KMS_EKRB_KDC: /* the KDC may be back */
         return 1;
     default:
         return 0;
@@ -293,9 +294,11 @@ static void xchg_attempt(xchg_t *x)
         return;
     }
     if (x->sign && e->gss) {
-        pub__gss_key_unref(x->gkey);
+        pub_gss_key_t *old = x->gkey;
         x->gkey = NULL;
-        rc = pub__gss_key(e, x, (struct sockaddr *)&x->srv, x->sign_for, x->rekey, &x->gkey);
+        rc = pub__gss_key(e, x, (struct sockaddr *)&x->srv, x->sign_for, x->rekey ? old : NULL,
+                          &x->gkey);
+        pub__gss_key_unref(old);
         x->rekey = 0;
         if (rc == 1)
             return; /* waits for the negotiation: pub__xchg_gss_ready() */

@@ -76,7 +76,9 @@ typedef struct sess {
     char host[KMS_DNS_NAMELEN]; /* primary's name, canonical */
     char spn[KMS_DNS_NAMELEN];  /* as asked for: "DNS/ns1.kms.test" */
     sess_state_t state;
-    int ms; /* gss.microsoft.com */
+    int ms;          /* gss.microsoft.com */
+    int last_status; /* the last negotiation's outcome (0: none or success) */
+    char last_error[512];
     pub_gss_key_t *key;
     xchg_t *waiters;
     /* a negotiation */
@@ -188,7 +190,8 @@ static void sess_done(sess_t *s, int rc)
     s->token = NULL;
     s->toklen = 0;
     e->gss->busy = 0;
-    e->auth_error_status = rc;
+    s->last_status = rc;
+    snprintf(s->last_error, sizeof s->last_error, "%s", rc ? e->auth_error : "");
     if (rc == 0)
         e->auth_error[0] = '\0';
     if (rc < 0)
@@ -245,8 +248,8 @@ static void on_tkey(int status, const uint8_t *wire, size_t len, const kms_dns_s
     }
     if (a.rcode == 1 && !s->ms && e->opt.gss.algorithm == PUB_GSS_AUTO) {
         /* older Windows servers know only their own algorithm name */
-        kms_log(KMS_LOG_INFO, "%s answered FORMERR to TKEY gss-tsig: trying gss.microsoft.com",
-                srv);
+        kms_log(e->opt.log_retries ? KMS_LOG_WARN : KMS_LOG_INFO,
+                "%s answered FORMERR to TKEY gss-tsig: trying gss.microsoft.com", srv);
         s->ms = 1;
         kms_gss_ctx_free(s->ctx);
         s->ctx = NULL;
@@ -264,6 +267,12 @@ static void on_tkey(int status, const uint8_t *wire, size_t len, const kms_dns_s
     if (!a.found || a.mode != KMS_TKEY_MODE_GSSAPI) {
         sess_fail(s, KMS_ETKEY, "TKEY negotiation with %s: the answer holds no GSS-API TKEY record",
                   srv);
+        return;
+    }
+    const char *alg = s->ms ? "gss.microsoft.com." : "gss-tsig.";
+    if (!kms_dname_eq(a.algorithm, alg)) {
+        sess_fail(s, KMS_ETKEY, "TKEY negotiation with %s: the answer is for algorithm %s, not %s",
+                  srv, a.algorithm, alg);
         return;
     }
     if (a.error) {
@@ -307,13 +316,22 @@ static void on_tkey(int status, const uint8_t *wire, size_t len, const kms_dns_s
      * already proved the server (Windows may not sign it) */
     kms_log(KMS_LOG_DEBUG, "TKEY answer from %s %s", srv,
             a.signed_ ? "signed: checking its TSIG" : "unsigned");
+    int64_t now = (int64_t)time(NULL), end = kms_gss_ctx_expiry(k->ctx);
     if (a.signed_ && kms_tsig_check(&k->signer, wire, len, &a.tsig, NULL, 0) < 0) {
         key_unref(k);
         sess_fail(s, KMS_ETSIG_VERIFY,
                   "TKEY answer from %s fails TSIG verification with the negotiated key", srv);
         return;
     }
-    int64_t now = (int64_t)time(NULL), end = kms_gss_ctx_expiry(k->ctx);
+    if (a.signed_ && (a.tsig.time > now + a.tsig.fudge || a.tsig.time < now - a.tsig.fudge)) {
+        key_unref(k);
+        long long skew = (long long)(a.tsig.time - now);
+        sess_fail(s, KMS_ETSIG_BADTIME,
+                  "TKEY answer from %s: clocks differ by %lld s (server %s); fix the time on one "
+                  "side",
+                  srv, llabs(skew), skew >= 0 ? "ahead" : "behind");
+        return;
+    }
     if (a.expiration > (uint32_t)now && (!end || a.expiration < end))
         end = a.expiration;
     k->born = now;
@@ -321,6 +339,8 @@ static void on_tkey(int status, const uint8_t *wire, size_t len, const kms_dns_s
     key_unref(s->key);
     s->key = k;
     e->auth_key_expiry = k->expiry;
+    snprintf(e->auth_algorithm, sizeof e->auth_algorithm, "%s",
+             s->ms ? "gss.microsoft.com" : "gss-tsig");
     kms_log(KMS_LOG_DEBUG, "GSS-TSIG key %s with %s negotiated, valid until %lld", s->keyname,
             s->spn, (long long)k->expiry);
     sess_done(s, 0);
@@ -441,7 +461,7 @@ static void after_work(sess_t *s, int rc, const char *err)
         sess_fail(s, rc, "%s", err);
         return;
     }
-    if (e->stopping || (e->run && e->run->canceled && !s->waiters)) {
+    if (e->stopping || !s->waiters) { /* the run that wanted it was canceled */
         sess_fail(s, KMS_ECANCELED, "canceled");
         return;
     }
@@ -456,7 +476,7 @@ static void after_work(sess_t *s, int rc, const char *err)
     if (rc == 0)
         rc = kms_dns_send(e->loop, (struct sockaddr *)&s->srv, wire, len, e->opt.timeout_ms,
                           KMS_DNS_SEND_TCP, on_tkey, s, &s->send);
-    free(wire);
+    kms_gss_token_free(wire, len); /* it carries our Kerberos request: wiped */
     if (rc < 0) {
         sess_fail(s, rc, "GSS-TSIG key negotiation: cannot send the TKEY query: %s",
                   kms_strerror(rc));
@@ -552,14 +572,15 @@ static void next_negotiation(pub_engine_t *e)
 /* ---- API for exchange.c --------------------------------------------------- */
 
 int pub__gss_key(pub_engine_t *e, xchg_t *x, const struct sockaddr *srv, const char *host,
-                 int drop_current, pub_gss_key_t **out)
+                 const pub_gss_key_t *refused, pub_gss_key_t **out)
 {
     sess_t *s = session_of(e, srv, host);
 
     *out = NULL;
     if (!s)
         return KMS_ENOMEM;
-    if (s->state == SESS_READY && (drop_current || key_ending(s->key, (int64_t)time(NULL)))) {
+    if (s->state == SESS_READY &&
+        ((refused && s->key == refused) || key_ending(s->key, (int64_t)time(NULL)))) {
         key_unref(s->key);
         s->key = NULL;
         s->state = SESS_IDLE;
@@ -581,6 +602,14 @@ int pub__gss_key(pub_engine_t *e, xchg_t *x, const struct sockaddr *srv, const c
         next_negotiation(e);
     }
     return 1;
+}
+
+const char *pub__gss_error(pub_engine_t *e, const struct sockaddr *srv, const char *host,
+                           int status)
+{
+    sess_t *s = e->gss ? session_of(e, srv, host) : NULL;
+    return s && s->last_status && s->last_status == status && s->last_error[0] ? s->last_error
+                                                                               : NULL;
 }
 
 void pub__gss_cancel(pub_engine_t *e)

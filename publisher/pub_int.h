@@ -130,8 +130,8 @@ struct pub_engine {
     char gss_spn[KMS_DNS_NAMELEN]; /* copy of opt.gss.server_principal */
     char auth_principal[256];      /* our principal, once credentials are read */
     int64_t auth_creds_expiry, auth_key_expiry;
-    char auth_error[512];  /* the last negotiation failure */
-    int auth_error_status; /* ... and its status */
+    char auth_algorithm[32]; /* of the last key negotiated */
+    char auth_error[512];    /* the last negotiation failure (any primary) */
     char key_display[KMS_TSIG_NAMELEN];
     run_t *run;
     unsigned inflight;
@@ -211,9 +211,14 @@ int pub__gss_new(pub_engine_t *e);
 void pub__gss_free(pub_engine_t *e);
 /** The GSS-TSIG key for @p srv / @p host: 0 (*out referenced), 1 (@p x waits
  *  on the negotiation: pub__xchg_gss_ready() follows), KMS_ENOMEM.
- *  @p drop_current: the current key was refused (BADKEY), negotiate anew. */
+ *  @p refused: a key the server answered BADKEY (NULL: none); when it is
+ *  still the current one, a new one is negotiated. */
 int pub__gss_key(pub_engine_t *e, xchg_t *x, const struct sockaddr *srv, const char *host,
-                 int drop_current, pub_gss_key_t **out);
+                 const pub_gss_key_t *refused, pub_gss_key_t **out);
+/** The line of the last failed negotiation with @p srv / @p host, when it
+ *  ended with @p status (the exchange's failure came from it), else NULL. */
+const char *pub__gss_error(pub_engine_t *e, const struct sockaddr *srv, const char *host,
+                           int status);
 const kms_tsig_signer_t *pub__gss_key_signer(const pub_gss_key_t *k);
 void pub__gss_key_unref(pub_gss_key_t *k);
 /** Cut a TKEY exchange on the wire short (the engine is stopping). */

@@ -149,9 +149,11 @@ static void on_update(void *ud, int status, const kms_dns_reply_t *reply, unsign
     int st = status ? status : reply->status;
 
     if (st) {
-        if (!reply && e->gss && e->auth_error[0] && status == e->auth_error_status)
-            /* the key could not be negotiated: say why, in Kerberos terms */
-            snprintf(why, sizeof why, "%s", e->auth_error);
+        const char *neg = !reply && e->gss
+                              ? pub__gss_error(e, (struct sockaddr *)&z->primary, z->mname, status)
+                              : NULL;
+        if (neg) /* the key could not be negotiated: say why, in Kerberos terms */
+            snprintf(why, sizeof why, "%s", neg);
         else if (reply)
             kms_dns_explain(reply, &c, why, sizeof why);
         else

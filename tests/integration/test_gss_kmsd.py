@@ -4,7 +4,8 @@ real MIT KDC and named (zones/start-named --gss).
 Covers: credentials from the keytab only (the ticket cache it is given does
 not exist and stays so); publish at start, cdns, sdns, decommission;
 status showing the method, the principal and when the credentials and the
-key end; a realm whose tickets live 40 s, across several expiries, every
+key end; a key named forgot (killed and restarted) answered BADKEY and
+negotiated again, once; a realm whose tickets live 40 s, across several expiries, every
 deleted record back (credentials renewed from the keytab, key negotiated
 again); activations answered while the KDC does not answer (GSS-API runs
 on a worker thread); configuration errors (gss_tsig with key_file, a
@@ -83,6 +84,26 @@ class KmsdGss(harness.KmsdTestCase):
         self.assertEqual(self.ours(ns), [])
         self.assertIn("host/kms1.kms.test\\@KMS.TEST: updating zone",
                       "\n".join(ns.update_lines()))
+        self.stop_clean(d)
+
+    def test_key_forgotten_by_named_is_negotiated_again(self):
+        ns = self.named(gss=True)
+        d = self.kmsd(extra=self.conf(ns)).start(env=self.env(ns))
+        self.assertTrue(ns.wait_srv(OWNER, lambda r: len(r) == 1, timeout=15), d.log_tail())
+        r = d.ctl("cdns")  # the verbs' engine negotiates its key
+        self.assertIn("dns kms.test ok removed", r.stdout)
+        # named killed (no chance to save its TKEY keys) and started again
+        ns.kill9()
+        ns.restart_kept()
+        mark = len(ns.log())
+        r = d.ctl("sdns")  # signed with the key named forgot: BADKEY, a new key, once
+        self.assertIn("dns kms.test ok published", r.stdout)
+        self.assertEqual(len(self.ours(ns)), 1)
+        tkeys = [l for l in ns.query_lines(mark) if " TKEY " in l]
+        self.assertEqual(len(tkeys), 1, tkeys)
+        self.assertTrue(any("tsig verify failure (BADKEY)" in l or "BADKEY" in l
+                            for l in ns.log()[mark:].split("\n")),
+                        "named saw the old key: " + ns.log()[mark:][-2000:])
         self.stop_clean(d)
 
     def test_short_tickets_renewed_from_the_keytab(self):

@@ -10,10 +10,15 @@ policy line, exit 1, nothing changed; no ticket, an expired ticket, a wrong
 server principal, an unreachable KDC, a keytab without the principal and a
 skewed clock, each one clear line, exit 1, no UPDATE and no TKEY query
 (the skew: BADTIME with the skew); one TKEY negotiation per run; interop
-with BIND's nsupdate -g both ways.
+with BIND's nsupdate -g both ways; the "gss.microsoft.com" form, forced, and
+as the fallback after a FORMERR (given by a relay in front of named that
+answers FORMERR to a gss-tsig TKEY query, as older Windows servers do).
 """
 import os
 import shutil
+import socket
+import struct
+import threading
 import time
 
 from harness import Named, check, kms_publish, program, run
@@ -28,6 +33,82 @@ def one_line(out):
 
 def tkey_queries(ns, since):
     return [l for l in ns.query_lines(since) if " TKEY " in l]
+
+
+class FormerrRelay(threading.Thread):
+    """Relays DNS over UDP and TCP to named, except that a TKEY query whose
+    algorithm is gss-tsig gets FORMERR back (an older Windows server)."""
+
+    def __init__(self, upstream_port):
+        super().__init__(daemon=True)
+        self.up = upstream_port
+        self.tcp = socket.socket()
+        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.tcp.bind(("127.0.0.1", 0))
+        self.port = self.tcp.getsockname()[1]
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind(("127.0.0.1", self.port))
+        self.tcp.listen(8)
+        self.formerrs = 0
+        self.tkeys = []
+        threading.Thread(target=self.serve_udp, daemon=True).start()
+
+    def serve_udp(self):
+        while True:
+            try:
+                msg, peer = self.udp.recvfrom(65535)
+            except OSError:
+                return
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                u.settimeout(5)
+                u.sendto(msg, ("127.0.0.1", self.up))
+                try:
+                    self.udp.sendto(u.recv(65535), peer)
+                except OSError:
+                    pass
+
+    def answer(self, msg):
+        qd, an, ns_, ar = struct.unpack(">HHHH", msg[4:12])
+        if b"\x08gss-tsig\x00" in msg and b"\x00\xf9\x00\xff" in msg:
+            self.formerrs += 1
+            flags = 0x8000 | 1  # QR, FORMERR
+            return msg[:2] + struct.pack(">HHHHH", flags, 0, 0, 0, 0)
+        if b"\x00\xf9\x00\xff" in msg:
+            self.tkeys.append(b"gss\x09microsoft\x03com" in msg)
+        with socket.create_connection(("127.0.0.1", self.up), timeout=5) as c:
+            c.sendall(struct.pack(">H", len(msg)) + msg)
+            n = struct.unpack(">H", recv_all(c, 2))[0]
+            return recv_all(c, n)
+
+    def run(self):
+        while True:
+            try:
+                conn, _ = self.tcp.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(5)
+                try:
+                    while True:
+                        n = struct.unpack(">H", recv_all(conn, 2))[0]
+                        out = self.answer(recv_all(conn, n))
+                        conn.sendall(struct.pack(">H", len(out)) + out)
+                except (OSError, struct.error, EOFError):
+                    pass
+
+    def close(self):
+        self.tcp.close()
+        self.udp.close()
+
+
+def recv_all(c, n):
+    buf = b""
+    while len(buf) < n:
+        got = c.recv(n - len(buf))
+        if not got:
+            raise EOFError
+        buf += got
+    return buf
 
 
 def main():
@@ -125,15 +206,17 @@ def main():
             "expired ticket line", out)
 
         # a skewed clock: Kerberos itself corrects for the KDC's time, the
-        # TSIG check does not: BADTIME with the skew
+        # TSIG time check does not
         if shutil.which("faketime"):
             env = dict(empty, ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") +
                        ":verify_asan_link_order=0")
             out = run(["faketime", "-f", "+2h", program("kms-publish"),
                        "publish", "--gss", "--keytab", ns.keytabs["kms1"], *A, *kms1],
                       env=env, timeout=60)
-            check(out.returncode == 1 and "(TSIG BADTIME): clocks differ by 7200 s (server "
-                  "behind)" in one_line(out), "skewed clock: BADTIME with the skew", out)
+            # the TKEY answer's signature time already tells: no UPDATE is sent
+            check(out.returncode == 1 and one_line(out) == "kms-publish: TKEY answer from "
+                  "127.0.0.1#%d: clocks differ by 7200 s (server behind); fix the time on one "
+                  "side" % ns.port, "skewed clock: the skew", out)
 
         # the KDC down: the credentials cannot be had
         ns.kdc_stop()
@@ -142,9 +225,11 @@ def main():
         out = kms_publish("publish", "--gss", "--keytab", ns.keytabs["kms1"], *A, *kms1,
                           env=ns.krb_env())
         took = time.monotonic() - t0
+        # retried like a server that does not answer (the KDC may come back),
+        # within --attempts
         check(out.returncode == 1 and one_line(out) == "kms-publish: getting Kerberos "
-              "credentials: cannot reach a KDC (is it running? krb5.conf [realms] kdc = ...)",
-              "KDC down line", out)
+              "credentials: cannot reach a KDC (is it running? krb5.conf [realms] kdc = ...) "
+              "(4 attempts)", "KDC down line", out)
         check(ns.update_lines(mark) == [] and tkey_queries(ns, mark) == [], "KDC down: nothing sent")
         check(took < 20, "KDC down: bounded (%.1f s)" % took)
         ns.kdc_start()
@@ -159,6 +244,35 @@ def main():
         r = ns.nsupdate_gss("update delete %s IN SRV 0 0 1688 kms1.kms.test." % OWNER, env1)
         check(r.returncode == 0 and all(x[3] != "kms1.kms.test." for x in ns.srv(OWNER)),
               "nsupdate -g removes kms-publish's record", r)
+
+        # 7. gss.microsoft.com: forced, and after a FORMERR to gss-tsig
+        out = kms_publish("publish", "--gss", "--gss-algorithm", "gss.microsoft.com", *A, *kms1,
+                          env=env1)
+        check(out.returncode == 0 and len([x for x in ns.srv(OWNER)
+                                           if x[3] == "kms1.kms.test."]) == 1,
+              "--gss-algorithm gss.microsoft.com", out)
+        out = kms_publish("unpublish", "--gss", *A, *kms1, env=env1)
+        check(out.returncode == 0, "unpublish", out)
+        relay = FormerrRelay(ns.port)
+        relay.start()
+        try:
+            out = kms_publish("publish", "--gss", "--server", "127.0.0.1:%d" % relay.port,
+                              "--domain", "kms.test", *kms1, "--verbose", env=env1)
+            check(out.returncode == 0, "publish through a server that FORMERRs gss-tsig", out)
+            check(relay.formerrs == 1 and relay.tkeys == [True],
+                  "one FORMERR, then one gss.microsoft.com negotiation",
+                  (relay.formerrs, relay.tkeys))
+            check("answered FORMERR to TKEY gss-tsig: trying gss.microsoft.com" in out.stderr,
+                  "the fallback is said", out)
+            check(len([x for x in ns.srv(OWNER) if x[3] == "kms1.kms.test."]) == 1,
+                  "record there")
+            out = kms_publish("publish", "--gss", "--gss-algorithm", "gss-tsig", "--server",
+                              "127.0.0.1:%d" % relay.port, "--domain", "kms.test", "--target",
+                              "kms1.kms.test", "--ttl", 77, env=env1)
+            check(out.returncode == 1 and "TKEY negotiation refused by 127.0.0.1#%d: FORMERR"
+                  % relay.port in one_line(out), "forced gss-tsig: FORMERR said", out)
+        finally:
+            relay.close()
     print("ok")
 
 
