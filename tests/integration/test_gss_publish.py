@@ -14,6 +14,7 @@ with BIND's nsupdate -g both ways; the "gss.microsoft.com" form, forced, and
 as the fallback after a FORMERR (given by a relay in front of named that
 answers FORMERR to a gss-tsig TKEY query, as older Windows servers do).
 """
+import json
 import os
 import shutil
 import socket
@@ -143,6 +144,12 @@ def main():
               "ttl changed, kms2 kept", ns.srv(OWNER))
         check(len(tkey_queries(ns, mark)) == 1, "one TKEY negotiation", tkey_queries(ns, mark))
         check(not os.path.exists(empty["KRB5CCNAME"][5:]), "the user's cache is not touched")
+        # --verify and --json as with a key
+        out = kms_publish("publish", "--gss", "--keytab", ns.keytabs["kms1"], *A, *kms1,
+                          "--ttl", 600, "--verify", "--json", env=empty)
+        res = json.loads(out.stdout) if out.returncode == 0 else {}
+        check(res.get("ok") and res["results"][0]["verified"] and
+              "nothing to change" in res["results"][0]["message"], "--verify --json", out)
         out = kms_publish("unpublish", "--gss", "--keytab", ns.keytabs["kms1"], *A, *kms1,
                           env=empty)
         check(out.returncode == 0 and ns.srv(OWNER) == [(0, 0, 1688, "kms2.kms.test.", 600)],
