@@ -3,15 +3,37 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 static const char *progname = "kmsdns";
 static int with_time;
+static int journal; /* stderr is journald's stream: "<N>" prefixes, no time */
 static kms_log_level_t threshold = KMS_LOG_INFO;
 
 static const char *const level_names[] = {"error", "warning", "info", "debug"};
+
+/* systemd sets JOURNAL_STREAM=<dev>:<inode> of the stream it connected to
+ * stderr; it counts only while stderr is still that stream. */
+static int stderr_is_journal(void)
+{
+    const char *js = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+    char end;
+
+    if (!js || sscanf(js, "%llu:%llu%c", &dev, &ino, &end) != 2 || fstat(STDERR_FILENO, &st) < 0)
+        return 0;
+    return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+int kms_log_journal(void)
+{
+    return journal;
+}
 
 void kms_log_init(const char *name, int timestamps)
 {
@@ -20,6 +42,7 @@ void kms_log_init(const char *name, int timestamps)
     if (name)
         progname = slash ? slash + 1 : name;
     with_time = timestamps;
+    journal = stderr_is_journal();
 }
 
 void kms_log_set_level(kms_log_level_t level)
@@ -69,7 +92,13 @@ void kms_log(kms_log_level_t level, const char *fmt, ...)
 
     if (level > threshold)
         return;
-    if (with_time) {
+    if (journal) {
+        /* sd-daemon(3) priorities: err, warning, info, debug; journald
+         * stamps the time and knows the program */
+        static const char prio[] = {'3', '4', '6', '7'};
+        r = snprintf(line, sizeof line, "<%c>%s: ", prio[level], level_names[level]);
+        n = r > 0 ? (size_t)r : 0;
+    } else if (with_time) {
         struct timespec ts;
         struct tm tm;
 
@@ -79,8 +108,10 @@ void kms_log(kms_log_level_t level, const char *fmt, ...)
         r = snprintf(line + n, sizeof line - n, ".%03ldZ ", ts.tv_nsec / 1000000);
         n += r > 0 ? (size_t)r : 0;
     }
-    r = snprintf(line + n, sizeof line - n, "%s: %s: ", progname, level_names[level]);
-    n += r > 0 ? (size_t)r : 0;
+    if (!journal) {
+        r = snprintf(line + n, sizeof line - n, "%s: %s: ", progname, level_names[level]);
+        n += r > 0 ? (size_t)r : 0;
+    }
     va_start(ap, fmt);
     r = vsnprintf(line + n, sizeof line - n, fmt, ap);
     va_end(ap);

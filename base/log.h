@@ -3,7 +3,11 @@
  *
  * Programs call kms_log_init() once with their name; every line then reads
  * "kmsd: warning: message" (with an ISO-8601 UTC timestamp in front when
- * timestamps are on, as for the daemon).  The level threshold filters what is
+ * timestamps are on, as for the daemon).  Started by systemd with stderr
+ * connected to the journal (JOURNAL_STREAM names stderr's device and
+ * inode), lines read "<4>warning: message" instead: the sd-daemon(3)
+ * priority prefix journald files them under, no timestamp (journald keeps
+ * its own) and no program name (journald knows it).  The level threshold filters what is
  * printed; KMS_LOG_DEBUG is off by default.  Lines are written with one
  * write() so concurrent processes do not interleave within a line.
  */
@@ -21,6 +25,9 @@ typedef enum {
 
 /** Set the program name prefix and whether to print timestamps. */
 void kms_log_init(const char *progname, int timestamps);
+
+/** 1 when lines go to journald (decided by kms_log_init()). */
+int kms_log_journal(void);
 
 /** Set the threshold: messages above @p level are dropped. */
 void kms_log_set_level(kms_log_level_t level);

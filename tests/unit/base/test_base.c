@@ -376,6 +376,49 @@ static void ratelimit(void **state)
     assert_int_equal(quiet, 0);
 }
 
+/* Log lines written to a temporary file standing in for stderr, read back. */
+static void log_lines(const char *journal_stream_of, int timestamps, char *out, size_t outlen)
+{
+    char path[] = "/tmp/kmsdns-log.XXXXXX";
+    int fd = mkstemp(path), saved = dup(STDERR_FILENO);
+    struct stat st;
+    char js[64];
+
+    assert_true(fd >= 0 && saved >= 0);
+    assert_int_equal(fstat(fd, &st), 0);
+    snprintf(js, sizeof js, "%llu:%llu", (unsigned long long)st.st_dev,
+             (unsigned long long)st.st_ino + (journal_stream_of ? 0 : 1));
+    setenv("JOURNAL_STREAM", js, 1);
+    dup2(fd, STDERR_FILENO);
+    kms_log_init("kmsd", timestamps);
+    kms_log(KMS_LOG_WARN, "disk %s", "full");
+    kms_log(KMS_LOG_INFO, "ready");
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    unsetenv("JOURNAL_STREAM");
+    ssize_t n = pread(fd, out, outlen - 1, 0);
+    out[n > 0 ? n : 0] = '\0';
+    close(fd);
+    unlink(path);
+    kms_log_init("test_base", 0);
+}
+
+static void log_for_journald_or_stderr(void **state)
+{
+    char buf[512];
+
+    (void)state;
+    /* stderr is the stream systemd named: priorities, no time, no name */
+    log_lines("journal", 1, buf, sizeof buf);
+    assert_string_equal(buf, "<4>warning: disk full\n<6>info: ready\n");
+    /* JOURNAL_STREAM names another stream (stderr was redirected): as before */
+    log_lines(NULL, 0, buf, sizeof buf);
+    assert_string_equal(buf, "kmsd: warning: disk full\nkmsd: info: ready\n");
+    log_lines(NULL, 1, buf, sizeof buf);
+    assert_non_null(strstr(buf, "Z kmsd: warning: disk full\n"));
+    assert_int_equal(buf[4], '-'); /* 2026-... */
+}
+
 static void error_table(void **state)
 {
     assert_string_equal(kms_err_name(KMS_ETIMEOUT), "KMS_ETIMEOUT");
@@ -443,6 +486,7 @@ int main(void)
         cmocka_unit_test(file_kinds_and_private_paths),
         cmocka_unit_test(stale_temps),
         cmocka_unit_test(ratelimit),
+        cmocka_unit_test(log_for_journald_or_stderr),
         cmocka_unit_test(error_table),
         cmocka_unit_test(backoff_doubles_caps_and_jitters),
         cmocka_unit_test(random_in_range),
