@@ -264,6 +264,12 @@ void kms_host_free(kms_host_t *h)
     free(h);
 }
 
+void kms_host_set_listen(kms_host_t *h, const char *addrs, const char *source)
+{
+    snprintf(h->listen_addrs, sizeof h->listen_addrs, "%s", addrs);
+    snprintf(h->listen_source, sizeof h->listen_source, "%s", source);
+}
+
 void kms_host_set_dns_auth(kms_host_t *h, const kms_dns_auth_t *a)
 {
     h->dns_auth = *a;

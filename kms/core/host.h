@@ -117,6 +117,10 @@ typedef struct {
     char message[512]; /**< one line */
 } kms_dns_state_t;
 
+/** Where kmsd listens, for `status`: @p addrs ("127.0.0.1:1688 [::]:1688")
+ *  and @p source ("config" or "socket-activation"); copied. */
+void kms_host_set_listen(kms_host_t *h, const char *addrs, const char *source);
+
 /** How kmsd signs its updates, shown by `status` (no secret in it). */
 typedef struct {
     char method[16];      /**< "tsig", "gss-tsig", "none" */

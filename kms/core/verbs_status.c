@@ -113,6 +113,15 @@ static int status_json(kms_cmd_t *c, const kms_settings_t *s, int64_t now)
             goto fail;
     }
     e |= kms_json_set_int(set, "port", s->port) < 0;
+    if (h->listen_source[0]) {
+        kms_json_t *l = kms_json_object();
+        e |= !l || kms_json_set_str(l, "addresses", h->listen_addrs) < 0;
+        e |= !l || kms_json_set_str(l, "source", h->listen_source) < 0;
+        if (e || kms_json_set(o, "listen", l) < 0) {
+            kms_json_free(l);
+            goto fail;
+        }
+    }
     e |= kms_json_set_int(set, "activation_interval", s->activation_interval) < 0;
     e |= kms_json_set_int(set, "renewal_interval", s->renewal_interval) < 0;
     e |= kms_json_set_bool(set, "publish", s->publish) < 0;
@@ -202,6 +211,8 @@ int cmd_verb_status(kms_cmd_t *c)
     cmd_line(c, "version %s", KMSDNS_VERSION);
     cmd_line(c, "uptime %lld", (long long)(now - (int64_t)st->started));
     cmd_line(c, "port %u source=%s", s.port, src(h, KMS_OVR_PORT));
+    if (h->listen_source[0])
+        cmd_line(c, "listen %s source=%s", h->listen_addrs, h->listen_source);
     cmd_line(c, "activation_interval %u source=%s", s.activation_interval,
              src(h, KMS_OVR_ACT_INTERVAL));
     cmd_line(c, "renewal_interval %u source=%s", s.renewal_interval, src(h, KMS_OVR_REN_INTERVAL));

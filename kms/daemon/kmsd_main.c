@@ -392,6 +392,42 @@ static void signal_cb(uv_signal_t *h, int signum)
     app_stop(app);
 }
 
+/*
+ * Socket activation: listening sockets systemd handed over (kmsd.socket)
+ * replace [host] listen.  0 when there are none or they were taken.
+ */
+static int take_systemd_sockets(kmsd_app *app, char *err, size_t errlen)
+{
+#ifdef KMS_HAVE_SYSTEMD
+    int n = sd_listen_fds(1), fds[64];
+
+    if (n < 0) {
+        kms_warn("sd_listen_fds: %s: using [host] listen", strerror(-n));
+        return 0;
+    }
+    if (n == 0)
+        return 0;
+    if ((size_t)n > sizeof fds / sizeof fds[0]) {
+        snprintf(err, errlen, "systemd handed over %d sockets, at most %zu are taken", n,
+                 sizeof fds / sizeof fds[0]);
+        return KMS_EINVAL;
+    }
+    for (int i = 0; i < n; i++)
+        fds[i] = SD_LISTEN_FDS_START + i;
+    int rc = kms_server_adopt(app->server, fds, (size_t)n, err, errlen);
+    if (rc == 0)
+        kms_info("socket activation: %d listening socket%s from systemd; [host] listen is not "
+                 "used",
+                 n, n == 1 ? "" : "s");
+    return rc;
+#else
+    (void)app;
+    (void)err;
+    (void)errlen;
+    return 0;
+#endif
+}
+
 static void notify_ready(void)
 {
 #ifdef KMS_HAVE_SYSTEMD
@@ -525,6 +561,11 @@ int main(int argc, char **argv)
     /* 3. listeners */
     if ((rc = kms_server_new(&app.loop, &app.cfg, app.host, &app.server)) < 0)
         goto nomem;
+    if ((rc = take_systemd_sockets(&app, err, sizeof err)) < 0) {
+        fprintf(stderr, "kmsd: %s\n", err);
+        app.exit_code = EXIT_START;
+        goto out;
+    }
     fit_open_files(&app, &app.cfg);
     err[0] = '\0';
     if ((rc = kms_server_start(app.server, err, sizeof err)) < 0) {
@@ -567,6 +608,8 @@ int main(int argc, char **argv)
         char addrs[1024];
 
         kms_server_describe(app.server, addrs, sizeof addrs);
+        kms_host_set_listen(app.host, addrs,
+                            kms_server_adopted(app.server) ? "socket-activation" : "config");
         kms_info("ready: listening on %s; control socket %s; state in %s", addrs,
                  app.cfg.control_socket, app.cfg.state_dir);
     }

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "base/addr.h"
 #include "base/err.h"
@@ -41,6 +42,7 @@ typedef struct {
     kms_server_t *srv;
     struct sockaddr_storage addr;
     int open;
+    int fd; /* >= 0: a listening socket handed over (socket activation) */
 } listener_t;
 
 struct conn {
@@ -64,6 +66,7 @@ struct kms_server {
     size_t rbuf_len;
     int rbuf_busy;
     uint32_t max_conn, idle_ms, max_pdu;
+    int adopted;                   /* the listeners came from systemd (kms_server_adopt) */
     uint32_t cfg_max_conn, fd_cap; /* max_conn = the lower of the two (fd_cap 0: none) */
     size_t n_conn;
     conn_t *conns;
@@ -102,6 +105,7 @@ static int add_listeners(kms_server_t *s, const kms_config_t *cfg)
     for (size_t i = 0; i < cfg->n_listen; i++) {
         s->ls[i].addr = cfg->listen[i];
         s->ls[i].srv = s;
+        s->ls[i].fd = -1;
     }
     s->n_ls = cfg->n_listen;
     return 0;
@@ -510,6 +514,48 @@ static int ensure_rbuf(kms_server_t *s)
     return 0;
 }
 
+int kms_server_adopt(kms_server_t *s, const int *fds, size_t n, char *err, size_t errlen)
+{
+    listener_t *ls;
+
+    if (s->started || n == 0) {
+        snprintf(err, errlen, "no socket to take over");
+        return KMS_EINVAL;
+    }
+    if (!(ls = calloc(n, sizeof *ls)))
+        return KMS_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        socklen_t len = sizeof ls[i].addr;
+        int type = 0, listening = 0;
+        socklen_t tl = sizeof type, ll = sizeof listening;
+
+        if (getsockname(fds[i], (struct sockaddr *)&ls[i].addr, &len) < 0 ||
+            getsockopt(fds[i], SOL_SOCKET, SO_TYPE, &type, &tl) < 0 ||
+            getsockopt(fds[i], SOL_SOCKET, SO_ACCEPTCONN, &listening, &ll) < 0 ||
+            type != SOCK_STREAM || !listening ||
+            (ls[i].addr.ss_family != AF_INET && ls[i].addr.ss_family != AF_INET6)) {
+            snprintf(err, errlen,
+                     "socket %d handed over is not a listening TCP socket (ListenStream= in "
+                     "the .socket unit)",
+                     fds[i]);
+            free(ls);
+            return KMS_EINVAL;
+        }
+        ls[i].srv = s;
+        ls[i].fd = fds[i];
+    }
+    free(s->ls);
+    s->ls = ls;
+    s->n_ls = n;
+    s->adopted = 1;
+    return 0;
+}
+
+int kms_server_adopted(const kms_server_t *s)
+{
+    return s->adopted;
+}
+
 int kms_server_start(kms_server_t *s, char *err, size_t errlen)
 {
     kms_settings_t st;
@@ -537,7 +583,10 @@ int kms_server_start(kms_server_t *s, char *err, size_t errlen)
         l->tcp.data = l;
         l->open = 1;
         s->open_handles++;
-        uvrc = uv_tcp_bind(&l->tcp, sa, sa->sa_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
+        if (l->fd >= 0) /* bound and listening already: systemd's */
+            uvrc = uv_tcp_open(&l->tcp, l->fd);
+        else
+            uvrc = uv_tcp_bind(&l->tcp, sa, sa->sa_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
         if (uvrc == 0)
             uvrc = uv_listen((uv_stream_t *)&l->tcp, BACKLOG, connection_cb);
         if (uvrc < 0) {

@@ -55,6 +55,17 @@ int kms_server_new(uv_loop_t *loop, const kms_config_t *cfg, kms_host_t *host, k
  */
 int kms_server_start(kms_server_t *s, char *err, size_t errlen);
 
+/**
+ * Socket activation: serve on @p fds (listening TCP sockets, IPv4 or IPv6,
+ * handed over by systemd) instead of the configured listen addresses.
+ * Before kms_server_start().  0, KMS_EINVAL (one is not a listening TCP
+ * socket; @p err says which), KMS_ENOMEM.
+ */
+int kms_server_adopt(kms_server_t *s, const int *fds, size_t n, char *err, size_t errlen);
+
+/** 1 when the listeners were handed over (kms_server_adopt()). */
+int kms_server_adopted(const kms_server_t *s);
+
 /** Callback when every handle of the server has been closed. */
 typedef void (*kms_server_stopped_fn)(kms_server_t *s, void *ud);
 
