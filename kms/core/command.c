@@ -18,6 +18,9 @@
 static const kms_verb_t verbs[] = {
     {"status", "", "[--json]", "host status: settings, counters, served products", 1,
      KMS_VERB_DNS_NONE, cmd_verb_status, 0},
+    {"metrics", "", "",
+     "the host's counters in the Prometheus text format\n(what [host] metrics_file holds)", 0,
+     KMS_VERB_DNS_NONE, cmd_verb_metrics, 0},
     {"dli", "[ACTID|all]", "[ACTID|default|all] [--json]",
      "display license information (partial keys only)", 1, KMS_VERB_DNS_NONE, cmd_verb_dli, 0},
     {"ipk", "KEY [ACTID]", "KEY [ACTID] [--family windows|office2010|office] [--kms-id GUID]...",

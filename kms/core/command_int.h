@@ -45,6 +45,7 @@ kms_json_t *cmd_product_json(const kms_product_t *p);
 int cmd_save_overrides(kms_cmd_t *c, kms_overrides_t *next);
 
 int cmd_verb_status(kms_cmd_t *c);
+int cmd_verb_metrics(kms_cmd_t *c);
 int cmd_verb_dli(kms_cmd_t *c);
 int cmd_verb_ipk(kms_cmd_t *c);
 int cmd_verb_upk(kms_cmd_t *c);

@@ -39,6 +39,7 @@ typedef struct {
     uint64_t malformed;       /* connections closed for malformed input, and bad plain
                                  activation messages (answered 0x8007000D) */
     uint64_t idle_closed;
+    uint64_t slow_closed; /* of idle_closed: a request still incomplete (slow client) */
     time_t started;
 } kms_host_stats_t;
 
@@ -110,12 +111,25 @@ void kms_host_settings(const kms_host_t *h, kms_settings_t *out);
 /** DNS publishing outcome of one domain, shown by `status` (kmsd's publisher
  *  sets the table through kms_host_set_dns()). */
 typedef struct {
-    char domain[256];  /**< "kms.test" */
-    char op[12];       /**< "publish" or "unpublish"; "" while pending */
-    int status;        /**< 0 or KMS_E* of the last outcome */
-    int64_t time;      /**< unix time of the outcome; 0: none yet (pending) */
-    char message[512]; /**< one line */
+    char domain[256];   /**< "kms.test" */
+    char op[12];        /**< "publish" or "unpublish"; "" while pending */
+    int status;         /**< 0 or KMS_E* of the last outcome */
+    int64_t time;       /**< unix time of the outcome; 0: none yet (pending) */
+    char message[512];  /**< one line */
+    int64_t last_ok;    /**< unix time of the last success (0: none) */
+    int64_t last_error; /**< unix time of the last failure (0: none) */
 } kms_dns_state_t;
+
+/**
+ * The host's counters in the Prometheus text exposition format (version
+ * 0.0.4: "# HELP", "# TYPE", kmsd_* names, labels) appended to @p out:
+ * connections, activations by result, malformed and other-encoding
+ * requests, idle and slow closes, the ledger's client counts per KMS
+ * counted ID, the DNS publish state per domain with the times of the last
+ * success and failure.  What `kmsctl metrics` prints and [host]
+ * metrics_file holds.  0 or the writer's error.
+ */
+int kms_host_metrics(kms_host_t *h, int64_t now, kms_wr_t *out);
 
 /** Where kmsd listens, for `status`: @p addrs ("127.0.0.1:1688 [::]:1688")
  *  and @p source ("config" or "socket-activation"); copied. */

@@ -265,3 +265,27 @@ int cmd_verb_status(kms_cmd_t *c)
              (unsigned long long)st->malformed, (unsigned long long)st->idle_closed);
     return 0;
 }
+
+int cmd_verb_metrics(kms_cmd_t *c)
+{
+    kms_wr_t w;
+    int rc;
+
+    if (c->ntok != 0)
+        return cmd_usage(c);
+    kms_wr_init(&w);
+    rc = kms_host_metrics(c->h, (int64_t)time(NULL), &w);
+    if (rc < 0) {
+        kms_wr_free(&w);
+        return cmd_fail(c, rc, "out of memory");
+    }
+    /* one reply line per exposition line */
+    for (size_t i = 0, start = 0; i < w.len; i++) {
+        if (w.buf[i] != '\n')
+            continue;
+        cmd_line(c, "%.*s", (int)(i - start), (const char *)w.buf + start);
+        start = i + 1;
+    }
+    kms_wr_free(&w);
+    return 0;
+}

@@ -50,6 +50,8 @@ typedef enum {
     KMS_CFG_MAX_PDU,
     KMS_CFG_LEDGER_FLUSH,
     KMS_CFG_LOG_LEVEL,
+    KMS_CFG_METRICS_FILE,
+    KMS_CFG_METRICS_INTERVAL,
     KMS_CFG_PUBLISH,
     KMS_CFG_DOMAINS,
     KMS_CFG_TARGET,
@@ -82,6 +84,8 @@ typedef struct {
     uint32_t max_pdu;      /**< bytes of one PDU */
     uint32_t ledger_flush; /**< seconds */
     char *log_level;
+    char *metrics_file;        /**< NULL: none */
+    uint32_t metrics_interval; /**< seconds */
     /* [dns] */
     int publish;
     pub_domain_list_t domains; /**< empty until finished: the target's domain */

@@ -304,6 +304,10 @@ static void run_done(const pub_result_t *r, size_t n, const pub_stats_t *stats, 
         snprintf(d->op, sizeof d->op, "%s", pub_op_name(j->op));
         d->status = r[i].status;
         d->time = r[i].time ? r[i].time : (int64_t)time(NULL);
+        if (d->status == 0)
+            d->last_ok = d->time;
+        else
+            d->last_error = d->time;
         snprintf(d->message, sizeof d->message, "%s", r[i].message);
     }
     if (unlogged)
@@ -362,6 +366,7 @@ static void job_cannot_run(kms_dnspub_t *p, job_t *j, int rc)
         snprintf(d->op, sizeof d->op, "%s", pub_op_name(j->op));
         d->status = rc;
         d->time = (int64_t)time(NULL);
+        d->last_error = d->time;
         snprintf(d->message, sizeof d->message, "%s", why ? why : kms_strerror(rc));
     }
     dp_job_answer(j, NULL, 0, rc, why);

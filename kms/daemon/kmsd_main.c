@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <uv.h>
 
 #ifdef KMS_HAVE_SYSTEMD
@@ -69,9 +70,11 @@ typedef struct {
     kms_dnspub_t *dns;
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t flush_timer;
-    uv_work_t flush_work; /* a ledger write in libuv's threadpool */
-    int flushing;         /* flush_work is under way */
-    kms_wr_t flush_buf;   /* what it writes */
+    uv_timer_t metrics_timer; /* [host] metrics_file */
+    int metrics_failed;       /* the last write failed (said once) */
+    uv_work_t flush_work;     /* a ledger write in libuv's threadpool */
+    int flushing;             /* flush_work is under way */
+    kms_wr_t flush_buf;       /* what it writes */
     int flush_rc;
     int stopping;
     int exit_code;
@@ -284,6 +287,39 @@ static void flush_cb(uv_timer_t *t)
     kms_wr_free(&app->flush_buf);
 }
 
+/* [host] metrics_file: `kmsctl metrics`, replaced atomically (no fsync:
+ * a power loss loses counters a restart resets anyway). */
+static void metrics_cb(uv_timer_t *t)
+{
+    kmsd_app *app = t->data;
+    kms_wr_t w;
+    int rc;
+
+    if (!app->cfg.metrics_file)
+        return;
+    kms_wr_init(&w);
+    rc = kms_host_metrics(app->host, (int64_t)time(NULL), &w);
+    if (rc == 0)
+        rc = kms_file_write_atomic_ex(app->cfg.metrics_file, w.buf ? w.buf : (uint8_t *)"", w.len,
+                                      0644, 0);
+    kms_wr_free(&w);
+    if (rc < 0 && !app->metrics_failed)
+        kms_warn("cannot write metrics_file %s: %s (retrying every %u s)", app->cfg.metrics_file,
+                 kms_strerror(rc), app->cfg.metrics_interval);
+    else if (rc == 0 && app->metrics_failed)
+        kms_info("metrics_file %s written again", app->cfg.metrics_file);
+    app->metrics_failed = rc < 0;
+}
+
+static void start_metrics_timer(kmsd_app *app)
+{
+    uint64_t ms = (uint64_t)app->cfg.metrics_interval * 1000u;
+
+    uv_timer_stop(&app->metrics_timer);
+    if (app->cfg.metrics_file)
+        uv_timer_start(&app->metrics_timer, metrics_cb, 0, ms);
+}
+
 static void start_flush_timer(kmsd_app *app)
 {
     uint64_t ms = (uint64_t)app->cfg.ledger_flush * 1000u;
@@ -301,6 +337,10 @@ static void app_stop(kmsd_app *app)
     kms_control_stop(app->control, NULL, NULL);
     uv_timer_stop(&app->flush_timer);
     uv_close((uv_handle_t *)&app->flush_timer, NULL);
+    uv_timer_stop(&app->metrics_timer);
+    if (app->cfg.metrics_file)
+        metrics_cb(&app->metrics_timer); /* the last counters */
+    uv_close((uv_handle_t *)&app->metrics_timer, NULL);
     uv_close((uv_handle_t *)&app->sig_term, NULL);
     uv_close((uv_handle_t *)&app->sig_int, NULL);
     uv_close((uv_handle_t *)&app->sig_hup, NULL);
@@ -374,6 +414,7 @@ static void reload(kmsd_app *app)
     kms_config_free(&app->cfg);
     app->cfg = ncfg;
     start_flush_timer(app);
+    start_metrics_timer(app);
     kmsd_app_on_reload(app);
     kms_info("configuration reloaded (log_level %s, idle_timeout %us, max_connections %u)",
              app->cfg.log_level ? app->cfg.log_level : "info", app->cfg.idle_timeout,
@@ -604,6 +645,8 @@ int main(int argc, char **argv)
     uv_timer_init(&app.loop, &app.flush_timer);
     app.flush_timer.data = &app;
     start_flush_timer(&app);
+    uv_timer_init(&app.loop, &app.metrics_timer);
+    app.metrics_timer.data = &app;
     {
         char addrs[1024];
 
@@ -615,6 +658,7 @@ int main(int argc, char **argv)
     }
     notify_ready();
     kmsd_app_on_ready(&app);
+    start_metrics_timer(&app);
 
     uv_run(&app.loop, UV_RUN_DEFAULT);
     if ((rc = kms_host_flush(app.host)) < 0)

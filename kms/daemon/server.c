@@ -203,6 +203,7 @@ static void idle_cb(uv_timer_t *t)
     int slow = in_request(c);
 
     s->stats->idle_closed++;
+    s->stats->slow_closed += slow ? 1 : 0;
     if (slow)
         snprintf(why, sizeof why,
                  "slow client (a request still incomplete %u s after its first byte)",
