@@ -63,6 +63,8 @@ typedef enum {
     KMS_CFG_ALLOW_UNSIGNED,
     KMS_CFG_REFRESH,
     KMS_CFG_CHECK,
+    KMS_CFG_VERIFY,
+    KMS_CFG_VERIFY_TIMEOUT,
     KMS_CFG_GSS_TSIG,
     KMS_CFG_KEYTAB,
     KMS_CFG_PRINCIPAL,
@@ -95,13 +97,15 @@ typedef struct {
     struct sockaddr_storage server; /**< ss_family 0: none (the SOA MNAME) */
     char *key_file;                 /**< NULL: none */
     int allow_unsigned;
-    uint64_t refresh;       /**< seconds */
-    uint64_t check;         /**< seconds; 0: no check between refreshes */
-    int gss_tsig;           /**< sign with Kerberos (GSS-TSIG) */
-    char *keytab;           /**< NULL: the default keytab (KRB5_KTNAME) */
-    char *principal;        /**< NULL: host/<target> */
-    char *server_principal; /**< NULL: DNS/<the zone's primary> */
-    char *gss_algorithm;    /**< "auto", "gss-tsig", "gss.microsoft.com" */
+    uint64_t refresh;        /**< seconds */
+    uint64_t check;          /**< seconds; 0: no check between refreshes */
+    int verify;              /**< wait until every name server serves the change */
+    uint32_t verify_timeout; /**< seconds */
+    int gss_tsig;            /**< sign with Kerberos (GSS-TSIG) */
+    char *keytab;            /**< NULL: the default keytab (KRB5_KTNAME) */
+    char *principal;         /**< NULL: host/<target> */
+    char *server_principal;  /**< NULL: DNS/<the zone's primary> */
+    char *gss_algorithm;     /**< "auto", "gss-tsig", "gss.microsoft.com" */
     /* bookkeeping */
     uint32_t set;                /**< keys the file or the command line gave (1u << id) */
     char *origin[KMS_CFG_NKEYS]; /**< where each given key came from: "kmsd.conf:12", "--set" */

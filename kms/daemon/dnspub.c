@@ -106,6 +106,8 @@ static int load_options(kms_dnspub_t *p, const kms_config_t *cfg, char *err, siz
     p->ttl = cfg->ttl;
     p->refresh_s = cfg->refresh;
     p->check_s = cfg->check;
+    p->verify = cfg->verify;
+    p->verify_s = cfg->verify_timeout;
     p->allow_unsigned = cfg->allow_unsigned;
     p->gss = cfg->gss_tsig;
     if (set_str(&p->keytab, cfg->keytab ? cfg->keytab : "") < 0 ||
@@ -133,6 +135,8 @@ int dp_engine_options(const kms_dnspub_t *p, pub_options_t *o)
     o->ttl = p->ttl;
     o->key = p->has_key ? &p->key : NULL;
     o->allow_unsigned = p->allow_unsigned;
+    o->verify = p->verify;
+    o->verify_timeout_ms = (uint64_t)p->verify_s * 1000u;
     if (p->gss) {
         o->gss.enabled = 1;
         o->gss.keytab = p->keytab ? p->keytab : ""; /* kmsd never needs kinit */

@@ -89,6 +89,8 @@ struct kms_dnspub {
     struct sockaddr_storage server; /* ss_family 0: none (the SOA MNAME) */
     uint32_t ttl;
     uint64_t refresh_s, check_s;
+    int verify;        /* [dns] verify */
+    uint32_t verify_s; /* [dns] verify_timeout */
     int allow_unsigned, has_key;
     kms_tsig_key_t key;
     int gss;                /* [dns] gss_tsig */

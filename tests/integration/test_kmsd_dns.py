@@ -291,6 +291,20 @@ class KmsdDns(harness.KmsdTestCase):
                         d.log_tail())
         self.stop_clean(d)
 
+    def test_verify_waits_for_every_name_server(self):
+        ns = self.named(lagging_ns=True)
+        d = self.kmsd(extra=self.dns_conf(ns.server, ns.key_file, verify="yes",
+                                          verify_timeout="2", domains="kms.test")).start()
+        # kms.test has one name server: verified there
+        self.assertTrue(wait_until(lambda: "verified on 1 name server" in
+                                   d.ctl("status").stdout, timeout=15), d.ctl("status").stdout)
+        # lag.test's second name server never answers: the verb's result says so
+        r = d.ctl("sdomains", "kms.test, lag.test", check=False, timeout=30)
+        self.assertIn("dns lag.test error updated, but name server ns2.lag.test. does not serve "
+                      "the new state of _vlmcs._tcp.lag.test. after 2 s", r.stdout + r.stderr)
+        self.assertIn("dns kms.test ok", r.stdout + r.stderr)
+        self.stop_clean(d)
+
     def test_cdns_removes_only_ours_persists_then_sdns(self):
         ns = self.named()
         out = ns.nsupdate("update add %s. 600 IN SRV 0 0 1688 kms2.kms.test." % OWNER)
