@@ -18,8 +18,12 @@ What it provides:
   part of a file could not run here; main() runs the unittest tests of a
   file and exits 77 when every one was skipped;
 - small tools: wait_until(), free_port(), have_ipv6(), make_key();
+- in_netns(): run this test file in a private network namespace of its own
+  (unshare -n), where more loopback addresses may be added (127.0.0.2, ...);
 - named: Named, a private named from zones/start-named (dig, srv,
-  nsupdate, named-log helpers), and kms_publish();
+  nsupdate, named-log helpers), and kms_publish(); Named(secondaries=N)
+  adds N secondaries on 127.0.0.2.. (NOTIFY + IXFR; needs in_netns()),
+  hold(k)/release(k) make one lag on demand;
 - Kerberos: Named(gss=True) also starts start-named's private MIT KDC
   (realm KMS.TEST; keytabs and principals for kms1, kms2, kms1-ad and dns):
   krb_env(), kinit(), nsupdate_gss(), kdc_stop()/kdc_start(); a machine
@@ -37,7 +41,8 @@ Every wait is bounded; every process started here is stopped (by its PID
 only: SIGTERM, then SIGKILL, or zones/stop-named) and the temporary
 directories made here are removed, also when the test fails (KMSDNS_KEEP=1
 keeps them).  Traffic stays on 127.0.0.1 (and the other 127/8 addresses of
-the test zones) and ::1.
+the test zones) and ::1; addresses other than 127.0.0.1 are only ever added
+to the lo of a private network namespace (in_netns()).
 """
 
 import calendar
@@ -167,6 +172,52 @@ def have_ipv6():
     return _ipv6
 
 
+# Set by in_netns() for the test it re-executes: the network namespace it
+# left, so the new process can tell it really is in another one.
+NETNS_FROM = "KMSDNS_NETNS_FROM"
+
+
+def in_netns():
+    """Run the rest of this test file in a private network namespace.
+
+    Call first thing in main().  Outside one, re-executes this test (the
+    same python, argv and environment; the same PID, so ctest sees its exit
+    code) under `unshare -n` (as root; else `unshare -r -n`, a user
+    namespace of its own); inside, brings lo up (127.0.0.1 and ::1) and
+    returns.  Nothing outside 127/8 and ::1 is reachable there, and
+    addresses added to its lo (start-named --secondaries adds 127.0.0.2..)
+    end with it, never touching the machine's own interfaces.  When no
+    namespace can be made here (no unshare or ip, not permitted), the test
+    is skipped (exit 77): call it before anything ran."""
+    here = os.readlink("/proc/self/ns/net")
+    origin = os.environ.get(NETNS_FROM)
+    if origin:
+        if origin == here:
+            raise RuntimeError("%s=%s but this process is still in that network namespace"
+                               % (NETNS_FROM, origin))
+        out = run(["ip", "link", "set", "lo", "up"], timeout=10)
+        if out.returncode != 0:
+            raise RuntimeError("ip link set lo up: " + out.stderr.strip())
+        return
+    for tool in ("unshare", "ip"):
+        if shutil.which(tool) is None:
+            skip("no private network namespace here: %s not installed (util-linux, iproute2)"
+                 % tool)
+    why = ""
+    for argv in (["unshare", "-n"], ["unshare", "-r", "-n"]):
+        probe = run(argv + ["true"], timeout=10)
+        if probe.returncode == 0:
+            break
+        why = why or probe.stderr.strip()
+    else:
+        skip("no private network namespace here (unshare -n: %s)" % why)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    env = dict(os.environ)
+    env[NETNS_FROM] = here
+    os.execvpe(argv[0], argv + ["--", sys.executable] + sys.argv, env)
+
+
 def free_port(host="127.0.0.1", kind=socket.SOCK_STREAM):
     """A port of kind (TCP, or SOCK_DGRAM) free on host right now; for an IPv4
     host also free on ::1 when there is one (kmsd listens on both)."""
@@ -222,12 +273,27 @@ class Named:
     krb5_config, kdc_profile, kdc_pid, kdc_port, keytabs and principals
     (dicts keyed "kms1", "kms2", "kms1-ad", "dns").  Raises NoKerberos (a
     unittest.SkipTest) when the Kerberos tools are missing.
+
+    secondaries=N (start-named --secondaries N; only in a private network
+    namespace: call in_netns() first) adds N secondary named serving
+    kms.test and corp.test, transferred from this primary (NOTIFY, IXFR),
+    on the primary's port and in the zones' NS sets (nsK.kms.test); after
+    start(): secondaries (their addresses, ["127.0.0.2", "127.0.0.3", ...]),
+    secondary_names (["ns2.kms.test", ...]), secondary_pids, servers (the
+    primary's address, then the secondaries'); hold(k)/release(k) (k: 1..N
+    or an address) make one lag and catch up; serial(), wait_synced().
     """
 
     def __init__(self, bench_domains=0, extra_zones=0, v6=False, querylog=True,
                  workdir=None, key_algorithm=None, lagging_ns=False, broken_zone=False,
-                 remote_ns=False, gss=False, ticket_lifetime=None):
+                 remote_ns=False, gss=False, ticket_lifetime=None, secondaries=0):
         self.args = []
+        self.nsecondaries = int(secondaries)
+        if self.nsecondaries:
+            self.args += ["--secondaries", str(self.nsecondaries)]
+        self.secondaries = []
+        self.secondary_names = []
+        self.secondary_pids = []
         self.gss = bool(gss or ticket_lifetime)
         if self.gss:
             missing = [t for t in KRB5_TOOLS if shutil.which(t) is None]
@@ -265,7 +331,8 @@ class Named:
                      key_algorithm)
 
     def start(self):
-        out = run([os.path.join(ZONES, "start-named")] + self.args + [self.dir], timeout=20)
+        out = run([os.path.join(ZONES, "start-named")] + self.args + [self.dir],
+                  timeout=20 + 10 * self.nsecondaries)
         if out.returncode != 0:
             raise RuntimeError("start-named failed: " + out.stderr.strip())
         # NAME=VALUE lines, values quoted for the shell where needed
@@ -279,6 +346,10 @@ class Named:
         self.key_file = env["KEY_FILE"]
         self.other_key_file = env["OTHER_KEY_FILE"]
         self.server = "127.0.0.1:%d" % self.port
+        if self.nsecondaries:
+            self.secondaries = env["SECONDARY_ADDRS"].split()
+            self.secondary_names = env["SECONDARY_NAMES"].split()
+            self.secondary_pids = [int(p) for p in env["SECONDARY_PIDS"].split()]
         if self.gss:
             self.kdc_pid = int(env["KDC_PID"])
             self.kdc_port = int(env["KDC_PORT"])
@@ -295,10 +366,12 @@ class Named:
     def stop(self):
         if self._kdc_proc is not None:
             self.kdc_stop()  # ours (kdc_start): stopped and reaped here
-        if self.pid is not None or self.kdc_pid is not None:
-            run([os.path.join(ZONES, "stop-named"), self.dir], timeout=20)
+        if self.pid is not None or self.kdc_pid is not None or self.secondary_pids:
+            run([os.path.join(ZONES, "stop-named"), self.dir],
+                timeout=20 + 6 * len(self.secondary_pids))
             self.pid = None
             self.kdc_pid = None
+            self.secondary_pids = []
 
     def kill9(self):
         """Kill named at once (SIGKILL): what a crash or a power cut leaves."""
@@ -337,6 +410,40 @@ class Named:
         except OSError:
             return False
 
+    # ---- secondaries (secondaries=N) -----------------------------------
+    @property
+    def servers(self):
+        """Every name server of kms.test here: 127.0.0.1, then the secondaries."""
+        return ["127.0.0.1"] + self.secondaries
+
+    def _secondary_op(self, op, k):
+        out = run([os.path.join(ZONES, op + "-secondary"), self.dir, str(k)], timeout=20)
+        if out.returncode != 0:
+            raise RuntimeError("%s-secondary %s: %s" % (op, k, out.stderr.strip()))
+        return out.stdout.strip()
+
+    def hold(self, k):
+        """Hold back secondary k (1..N, or its address): it keeps serving what
+        it has, takes no NOTIFY and transfers nothing (zones/hold-secondary)."""
+        return self._secondary_op("hold", k)
+
+    def release(self, k):
+        """Let secondary k catch up (zones/release-secondary): it is NOTIFYed
+        and transfers what it missed; returns without waiting for that."""
+        return self._secondary_op("release", k)
+
+    def serial(self, zone="kms.test", server="127.0.0.1"):
+        """The SOA serial of zone at server, or None."""
+        for line in self.dig(zone, "SOA", server=server):
+            f = line.split()
+            if len(f) >= 7 and f[3] == "SOA":
+                return int(f[6])
+        return None
+
+    def wait_synced(self, server, zone="kms.test", timeout=5.0):
+        """Poll until server serves zone with the primary's serial."""
+        return wait_until(lambda: self.serial(zone, server) == self.serial(zone), timeout)
+
     def __enter__(self):
         return self.start()
 
@@ -356,10 +463,11 @@ class Named:
         out = run(argv, timeout=10)
         return [l for l in out.stdout.split("\n") if l and not l.startswith(";")]
 
-    def srv(self, name):
-        """Sorted [(priority, weight, port, target, ttl)] at name."""
+    def srv(self, name, server="127.0.0.1"):
+        """Sorted [(priority, weight, port, target, ttl)] at name (as served
+        by server: a secondary's address to ask it)."""
         recs = []
-        for line in self.dig(name, "SRV"):
+        for line in self.dig(name, "SRV", server=server):
             f = line.split()
             if len(f) >= 8 and f[3] == "SRV":
                 recs.append((int(f[4]), int(f[5]), int(f[6]), f[7].lower(), int(f[1])))
