@@ -136,8 +136,10 @@ static void verify_round_end(zone_t *z)
             pub__set_result(
                 r, dd->idx, KMS_ETIMEOUT,
                 "%s, but name server %s does not serve the new state of %s after %.0f s",
-                r->op == PUB_PUBLISH ? "updated" : "removed", dd->bad_ns_name,
-                r->res[dd->idx].owner, (double)e->opt.verify_timeout_ms / 1000.0);
+                r->res[dd->idx].unchanged ? "already at the primary"
+                : r->op == PUB_PUBLISH    ? "updated"
+                                          : "removed",
+                dd->bad_ns_name, r->res[dd->idx].owner, (double)e->opt.verify_timeout_ms / 1000.0);
         }
         pub__zone_finish(z);
         return;
@@ -255,8 +257,11 @@ static void on_ns(void *ud, int status, const kms_dns_reply_t *reply, unsigned a
     if (!z->ns) {
         for (size_t k = 0; k < z->ndoms; k++)
             pub__set_result(r, z->doms[k], st ? st : KMS_ENOENT,
-                            "updated, but the NS set of %s could not be read from %s", z->name,
-                            z->primary_str);
+                            "%s, but the NS set of %s could not be read from %s",
+                            r->res[z->doms[k]].unchanged ? "already at the primary"
+                            : r->op == PUB_PUBLISH       ? "updated"
+                                                         : "removed",
+                            z->name, z->primary_str);
         pub__zone_finish(z);
         return;
     }
