@@ -17,16 +17,20 @@ the test's own (harness.in_netns()), the only place where 127.0.0.2 and
   --verify succeeds and kms-locate at ns3 sees the host;
 - held while a --verify waits (bound 15 s) and released midway: the
   verify waits for ns3 and succeeds;
+- kmsd with [dns] verify: sdns with ns3 held back answers by its bound
+  naming ns3; released, sdns is verified on all three;
 - unpublish --verify: the record is gone from all three.
 """
 import datetime
 import os
+import shutil
 import re
 import subprocess
 import tempfile
 import threading
 import time
 
+import harness
 from harness import (NETNS_FROM, ZONES, Named, check, in_netns, kms_publish, locate, program,
                      run, skip_part)
 
@@ -279,6 +283,34 @@ def main():
                   "unpublish %s --verify" % target, out)
         for a in ns.servers:
             check(ns.srv(OWNER, server=a) == [], "no record left at " + a)
+
+        # 6b. kmsd with [dns] verify: its verb answers once every server serves
+        #     the record, and names the one held back
+        wd = tempfile.mkdtemp(prefix="kmsd-sec.")
+        port = harness.free_port()
+        d = harness.Kmsd(wd, listen=["127.0.0.1:%d" % port], extra={"dns": {
+            "publish": "no", "domains": "kms.test", "target": "kms2.kms.test",
+            "server": ns.server, "key_file": ns.key_file, "verify": "yes",
+            "verify_timeout": "3", "refresh": "1h", "check": "0"}})
+        try:
+            d.start()
+            ns.hold(2)
+            r = d.ctl("sdns", check=False, timeout=30)
+            check("dns kms.test error updated, but name server ns3.kms.test. does not serve the "
+                  "new state of _vlmcs._tcp.kms.test. after 3 s" in r.stdout + r.stderr,
+                  "kmsd sdns held back by ns3", r)
+            ns.release(2)
+            r = d.ctl("sdns", check=False, timeout=30)
+            check("dns kms.test ok" in r.stdout and "verified on 3 name servers" in r.stdout,
+                  "kmsd sdns verified on all three once ns3 caught up", r)
+            for a in ns.servers:
+                check(any(x[3] == "kms2.kms.test." for x in ns.srv(OWNER, server=a)),
+                      "kmsd's record at " + a)
+            check(d.stop() == 0, "kmsd stops cleanly")
+        finally:
+            if d.alive():
+                d.kill9()
+            shutil.rmtree(wd, ignore_errors=True)
 
         # 7. stop-named stops exactly what start-named started
         pids = [ns.pid] + ns.secondary_pids
