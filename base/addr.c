@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "base/addr.h"
 
 #include "base/err.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * duration.h - "90", "30s", "15m", "24h", "7d".
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "base/guid.h"
 
 #include "base/err.h"

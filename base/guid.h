@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * guid.h - GUIDs/UUIDs as KMS and DCE/RPC carry them.
  *

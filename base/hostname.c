@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hostname.c - this host's FQDN (see hostname.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hostname.h - this host's fully qualified domain name, found one way for
  * every program: kmsd's default SRV target and kms-locate's primary DNS

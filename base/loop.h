@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * loop.h - the one lifecycle contract of every object that lives on a
  * libuv loop in kmsdns.  No code here: the rules every such module keeps,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * random.h - unpredictable numbers for protocol fields and jitter.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * wire.h - the one bounds-checked reader and writer for wire data.
  *

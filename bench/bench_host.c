@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_host.c - load generator for a running kmsd (loopback only).
  *

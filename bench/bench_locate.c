@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_locate.c - in-process KMS discoveries per second.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * gss.c - MIT GSS-API behind dns/gss.h.
  *

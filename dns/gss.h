@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * gss.h - Kerberos through MIT GSS-API, for GSS-TSIG (RFC 3645): the one
  * wrapper around libgssapi_krb5.

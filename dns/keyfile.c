@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * keyfile.c - BIND key file parser (see keyfile.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * message.h - DNS messages for kmsdns: the one wrapper around ldns.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * name.h - DNS names: the one place that says what a name is and how it
  * is written.

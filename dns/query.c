@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * query.c - c-ares on a libuv loop (see query.h for the design).
  */

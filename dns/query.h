@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * query.h - the DNS query engine: c-ares driven by a caller's libuv loop.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rcode.c - one-line explanations of DNS answers (see rcode.h).
  */

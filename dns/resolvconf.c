@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * resolvconf.c - a small resolv.conf reader (see resolvconf.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * resolvconf.h - the one reader of resolv.conf(5): the nameservers the
  * publisher and the query engine ask when none is given, and the search

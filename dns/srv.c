@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * srv.c - the resolver's SRV answer parser (see srv.h).
  */

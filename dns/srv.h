@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * srv.h - the resolver's view of an SRV answer: the SRV and CNAME records of
  * the ANSWER section and the A/AAAA records of ANSWER and ADDITIONAL (the

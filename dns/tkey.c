@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tkey.c - TKEY query and answer (see tkey.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tkey.h - TKEY messages (RFC 2930) for GSS-TSIG key negotiation (RFC 3645).
  *

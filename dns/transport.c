@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * transport.c - one DNS exchange over UDP or TCP on libuv (see transport.h).
  */

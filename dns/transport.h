@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * transport.h - send one DNS message and get its answer, on a libuv loop.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tsig.c - TSIG records and digests (see tsig.h); HMAC through OpenSSL.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tsig.h - TSIG (RFC 8945) built and checked by kmsdns itself.
  *

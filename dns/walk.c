@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * walk.c - the bounded record walk and names in presentation form (walk.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * walk.h - internal to dns/ (it names ldns types; nothing outside dns/
  * includes it): what both answer parsers, message.c's kms_dns_reply_parse()

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * discover.c - phases 1 and 2 of a run (publisher.h, steps 1 and 2): each
  * domain's zone, then each zone's primary.

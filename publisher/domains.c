@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * domains.c - the publish domain list (see domains.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * domains.h - the publish domain list (Windows' DnsDomainPublishList): the
  * one type for it, shared by kmsd's configuration, its state file and

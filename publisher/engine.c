@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * engine.c - the publisher's API (publisher.h): options, the engine, a
  * run's start, cancel and end.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * exchange.c - one DNS exchange of a run (xchg_t), with its retries.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * gss.c - GSS-TSIG for the publisher (RFC 3645): a key negotiated with TKEY
  * per primary, shared by every signed exchange to it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * kms-publish - publish, unpublish or show a KMS host's _vlmcs._tcp SRV
  * records by RFC 2136 dynamic update (the standalone face of publisher/).

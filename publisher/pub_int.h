@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pub_int.h - the publisher's internals: the types of a run and the calls
  * the files of publisher/ make into each other (prefix pub__).  Internal to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * publisher.h - the RFC 2136 publisher of `_vlmcs._tcp` SRV records.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * update.c - phase 3 of a run (publisher.h, step 3): per zone, the current
  * records, one UPDATE, the results.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * verify.c - verification (publisher.h, step 5), when the options ask for
  * it: after a zone's UPDATE, every name server of the zone is asked until

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cache.h - the KMS host cache (slmgr /skhc, /ckhc).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * client_id.c - a stable client machine ID (see client_id.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * client_id.h - the client machine ID of kms-locate's activation check.
  *

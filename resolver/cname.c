@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cname.c - following a CNAME chain (cname.h).
  */

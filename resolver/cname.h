@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cname.h - a CNAME at _vlmcs._tcp.<domain>, followed as a client's resolver
  * follows it (RFC 1034 3.6.2, RFC 2181 10.1).

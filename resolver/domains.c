@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * domains.c - the domain list of KMS discovery (see domains.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * domains.h - which DNS domains a KMS client searches, in which order.
  *

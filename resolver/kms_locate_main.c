@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * kms_locate_main.c - kms-locate: list the KMS hosts a client would try, in
  * the order it would try them, why, and (with --probe) which one answers.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * locate.c - one discovery: cache, domains, SRV, ordering, addresses,
  * probes (see locate.h).

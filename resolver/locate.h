@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * locate.h - one KMS host discovery, as a Windows KMS client makes it, on a
  * libuv loop.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * order.h - the order in which a client tries SRV targets (RFC 2782).
  *

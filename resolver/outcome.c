@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * outcome.c - HRESULTs and exit codes of discovery (see outcome.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * outcome.h - discovery outcomes as a Windows KMS client reports them.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * probe.c - reachability of a KMS host through rpc/client.h (see probe.h).
  */

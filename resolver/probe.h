@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * probe.h - is a KMS host answering?  TCP connect, then a DCE/RPC bind to
  * the KMS interface (51c82175-844e-4750-b0d8-ec255555bc06 v1.0, NDR32) with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * report.c - text and JSON views of a discovery (see report.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * report.h - a discovery result for people (text, --explain) and programs
  * (--json: one object).

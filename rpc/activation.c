@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * activation.c - opnum-0 NDR stub and kmsdns' plain activation encoding; see
  * activation.h and docs/protocol.md (the field tables there are the

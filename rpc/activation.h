@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * activation.h - the KMS activation exchange (RPC opnum 0) in kmsdns'
  * documented "plain" encoding.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * client.c - asynchronous KMS RPC client; see client.h.
  */

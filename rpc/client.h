@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * client.h - asynchronous KMS RPC client on a caller's libuv loop.
  *

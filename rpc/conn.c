@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * conn.c - one server-side DCE/RPC association; see conn.h.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * conn.h - one DCE/RPC connection-oriented association, server side,
  * independent of any transport.

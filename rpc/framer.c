@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * framer.c - stream to PDUs (see framer.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * framer.h - split a TCP byte stream into whole DCE/RPC PDUs.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pdu.c - DCE/RPC connection-oriented PDU codec; see pdu.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pdu.h - DCE/RPC connection-oriented PDU codec (Open Group C706 ch. 12,
  * MS-RPCE 2.2.2).

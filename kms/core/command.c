@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * command.c - the verb table, the control line, and command results (see
  * command.h; the protocol and every verb are in docs/control.md).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * command.h - the host's control verbs (named after slmgr's), one table,
  * and what running one gives back.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * command_int.h - internal to kms/core: a command being run, the helpers
  * every verb file uses, and the verbs the table in command.c points at.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * host.c - the KMS host object: lifecycle, effective settings (config file
  * under the verb-set overrides) and the activation handler (host.h).  The

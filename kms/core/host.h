@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * host.h - the KMS host's state and behaviour behind one object: product
  * inventory (ipk/upk/dli/ato), client ledger, slmgr settings, their

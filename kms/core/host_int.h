@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * host_int.h - the host object's fields, shared by host.c (lifecycle,
  * settings, activation), command.c and verbs_*.c (the control verbs).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * inventory.c - product key slots (see inventory.h for the rules).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * inventory.h - the host's product keys, one slot per activation ID.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ledger.c - per counted ID client pools (see ledger.h for the rules and costs).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ledger.h - the client count, kept as a Windows KMS host keeps it.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * metrics.c - the host's counters in the Prometheus text exposition format
  * (see kms_host_metrics() in host.h; names follow Prometheus' conventions:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * published.c - the SRV records this host published and has not removed,
  * and their state file (state.h, "published").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * state.c - the inventory, ledger and settings files (state.h; their
  * shared format is statefile.c, the published file published.c).

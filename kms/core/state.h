@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * state.h - the host's files in state_dir: inventory, ledger, settings,
  * published.

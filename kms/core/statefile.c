@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * statefile.c - the format every state file shares (statefile.h): a
  * versioned header, record lines, a CRC line; read whole, written

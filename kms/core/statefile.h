@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * statefile.h - internal to kms/core: the format every state file shares
  * (the kinds and their records are in state.h).

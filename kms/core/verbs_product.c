@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * verbs_product.c - the product verbs: dli, ipk, upk, ato (command_int.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * verbs_setting.c - the setting verbs: sprt, sai, sri, sdns, cdns, sprio,
  * sweight, sdomains, decommission (command_int.h).  Each persists the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * verbs_status.c - status, as text lines or one JSON document (command_int.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * config.c - kmsd.conf: the table of keys, their types, and the INI file.
  *

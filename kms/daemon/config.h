@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * config.h - kmsd's configuration: the INI file (libinih) and the
  * command-line overrides, driven by one table of keys.

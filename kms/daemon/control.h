@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * control.h - kmsd's control socket: a Unix stream socket (mode 0600) on the
  * daemon's libuv loop, speaking the line protocol of docs/control.md.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dnsjob.c - kmsd's DNS job queue: one engine run at a time, background
  * retries, superseding, the status table and the verbs' replies (see

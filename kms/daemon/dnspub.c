@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dnspub.c - kmsd's DNS publishing: lifecycle, options and engines, the
  * refresh timer, SIGHUP, and the DNS work of the verbs (see dnspub.h and,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dnspub.h - kmsd's use of the DNS publisher (publisher/publisher.h): the
  * host's `_vlmcs._tcp` SRV records over the daemon's life.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dnspub_int.h - internal to kmsd's DNS publishing: the publisher object
  * and the functions its three files call in each other.

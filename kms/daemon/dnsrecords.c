@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dnsrecords.c - the SRV records kmsd published and has not removed
  * (state_dir/published, kms/core/state.h), and the removal of those the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fdlimit.c - kmsd and the open-file limit (fdlimit.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fdlimit.h - kmsd and the open-file limit.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * kmsctl_main.c - slmgr-like client of kmsd's control socket.
  *

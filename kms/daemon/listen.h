@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * listen.h - kmsd's listen addresses: the one parser of `[host] listen`
  * and --listen, whose result the server binds as it is.

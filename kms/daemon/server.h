@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * server.h - kmsd's TCP front end: listeners and connections on one libuv
  * loop, feeding whole DCE/RPC PDUs to one kms_rpc_conn_t per connection.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_activation.c - the opnum-0 stub decoders (request and response) on
  * arbitrary bytes; whatever decodes must re-encode and decode to the same.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_client_id.c - kms-locate's client ID files: /etc/machine-id (32 hex
  * digits) and its own client-id file (one GUID line).

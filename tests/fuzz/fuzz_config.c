@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: kmsd.conf parsing (kms_config_load_string) over the defaults. */
 #include <stddef.h>
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: control lines (kms_host_command) on a host whose state files
  * stay in memory (kms_host_set_state_writer): each file a verb writes must
  * parse back, as the next start of kmsd would read it. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_ctl_reply.c - kmsctl's reply framing (kms_control_reply_complete)
  * on arbitrary bytes: never reads past the buffer, and its verdict is

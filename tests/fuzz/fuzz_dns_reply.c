@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Fuzz target: DNS answers (dns/message + dns/rcode): parse as the answer to
  * a signed UPDATE (TSIG read/verify), explain it, and parse it as an SRV

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_framer.c - kms_framer_feed() over arbitrary streams cut at arbitrary
  * points must deliver exactly the PDUs that feeding the whole stream at once

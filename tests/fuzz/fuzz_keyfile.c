@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: BIND key file parser (dns/keyfile). */
 #include <stdint.h>
 #include <string.h>

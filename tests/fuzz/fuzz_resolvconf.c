@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_resolvconf.c - the resolv.conf reader, and the domain list built
  * from what it read.

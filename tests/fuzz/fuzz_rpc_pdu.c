@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_rpc_pdu.c - a byte stream into one server association: framed with
  * kms_rpc_frame_len(), each PDU through kms_rpc_conn_pdu() with a handler

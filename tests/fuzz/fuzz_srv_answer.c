@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_srv_answer.c - SRV answer handling end to end: a raw DNS message ->
  * SRV records, CNAMEs and A/AAAA glue (dns/srv.h) -> the CNAME chain from

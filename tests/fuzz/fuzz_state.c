@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: the four state file parsers (inventory, ledger, settings, published), with and
  * without the checksum check; whatever parses must format and parse back identically. */
 #include <stddef.h>

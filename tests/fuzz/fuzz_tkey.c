@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_tkey.c - the TKEY answer of a GSS-TSIG negotiation (dns/tkey.h) and
  * its TSIG record (dns/tsig.h): parsed for the key named by the message's

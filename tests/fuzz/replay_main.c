@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * replay_main.c - run a fuzz target over its stored corpus without libFuzzer.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * kms_client.c - drive one or more KMS RPC exchanges for tests.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * locate_listener.c - a KMS RPC endpoint for the discovery tests: rpc/conn
  * on a libuv TCP listener bound to a given address (the SRV targets of the

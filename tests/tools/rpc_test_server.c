@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rpc_test_server.c - a minimal KMS RPC server for client tests: rpc/conn
  * on a libuv TCP listener with a dummy activation handler (current count =

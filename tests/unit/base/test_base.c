@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for base/: wire reader/writer, GUIDs, addresses, durations, atomic files. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_hostname.c - this host's FQDN (base/hostname.h): a dotted host name
  * is the FQDN as is; a short one takes its canonical name when that has a

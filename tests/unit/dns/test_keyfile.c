@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for dns/keyfile: BIND key files, algorithm mapping, base64. */
 #include <setjmp.h>
 #include <stdarg.h>

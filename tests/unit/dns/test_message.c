@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Unit tests for dns/message and dns/rcode: UPDATE wire form (golden bytes
  * at a fixed ID and clock), RD cleared, class-NONE deletes, re-signing,

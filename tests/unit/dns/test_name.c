@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Unit tests for dns/name: the two forms (canonical with the final dot,
  * display without), the two syntaxes (host names we publish, any name an

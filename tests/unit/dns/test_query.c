@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_query.c - the c-ares engine on libuv (dns/query.h) against a small
  * DNS responder on 127.0.0.1 run by the same loop: raw answers (with the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Unit tests for dns/srv: SRV answers with glue (compressed names, the
  * authority section ignored, every truncation refused), and RDATA bounds

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_transport.c - dns/transport.h against a small UDP+TCP responder on
  * 127.0.0.1 run by the same loop: exchanges to one server share one UDP

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Unit tests for dns/tsig: every HMAC algorithm of tsig-keygen signs and
  * checks (RFC 4231 vectors for the two ldns could not do), a changed byte or

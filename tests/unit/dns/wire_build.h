@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * wire_build.h - test helper shared by the dns/ unit tests: hand-built
  * DNS messages (names in uncompressed wire form).

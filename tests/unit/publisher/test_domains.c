@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Unit tests for publisher/domains: the DnsDomainPublishList type and its
  * text form (one parser for kmsd.conf, the state file, sdomains and

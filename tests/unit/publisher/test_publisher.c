@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Unit tests for publisher/publisher: option checks, and the
  * engine's lifecycle on a loop with no DNS server (127.0.0.1 port 9, which

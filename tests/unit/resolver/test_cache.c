@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_cache.c - the KMS host cache: file format (store, load, corrupt
  * files) and its effect on a discovery: the cached host is tried first,

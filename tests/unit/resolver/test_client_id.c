@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_client_id.c - the activation check's client machine ID: derived from
  * the machine ID as systemd derives an app-specific ID (the expected value

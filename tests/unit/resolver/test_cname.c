@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Unit tests for resolver/cname: following a CNAME chain through an
  * answer - in any order, across answers, bounded, and a loop refused.

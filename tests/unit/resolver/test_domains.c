@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_domains.c - the domain list: /skms > /skms-domain > primary DNS
  * suffix + search list; duplicates removed; explicit --domain.

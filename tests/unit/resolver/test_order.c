@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_order.c - RFC 2782 ordering: priorities, weighted first picks
  * (chi-square against the RFC's probabilities), weight 0, the "." target.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for rpc/activation: round trips, the docs/protocol.md example,
  * Microsoft's protected versions, malformed lengths, UTF-16 validation. */
 #include <setjmp.h>

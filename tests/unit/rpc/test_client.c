@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for rpc/client against an in-process libuv server that
  * runs rpc/conn with a dummy activation handler. */
 #include <setjmp.h>

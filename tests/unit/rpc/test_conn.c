@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for rpc/conn: bind decisions, alter_context, fragment
  * reassembly, faults, request before bind, response fragmentation. */
 #include <setjmp.h>

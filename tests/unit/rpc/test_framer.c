@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for rpc/framer: stream to whole DCE/RPC PDUs. */
 #include <setjmp.h>
 #include <stdarg.h>

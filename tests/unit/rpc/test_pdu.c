@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for rpc/pdu: golden bytes from C706 ch. 12 layouts, both
  * directions; truncation at every length; count caps; big-endian drep. */
 #include <setjmp.h>

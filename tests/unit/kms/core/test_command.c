@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Unit tests for kms/core/command: the verb table (lookups, the usage
  * errors it writes, the DNS work it names), command results and their

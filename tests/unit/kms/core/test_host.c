@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for kms/core/host: control verbs, --json, persistence, precedence, decommission,
  * and activation through kms_host_rpc_handler with stubs from kms_act_encode_request. */
 #include <setjmp.h>

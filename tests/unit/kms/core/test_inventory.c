@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for kms/core/inventory: key format (N rule), partial key, ipk/upk/ato, serving rule.
  */
 #include <setjmp.h>

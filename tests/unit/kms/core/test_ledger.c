@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for kms/core/ledger: 30-day window, renewal, capacity growth and clamp, eviction. */
 #include <setjmp.h>
 #include <stdarg.h>

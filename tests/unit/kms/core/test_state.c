@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for kms/core/state: round trips, atomic replace, corrupt files, mode 0600. */
 #include <setjmp.h>
 #include <stdarg.h>

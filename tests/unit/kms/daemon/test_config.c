@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for kms/daemon/config: defaults, every key good and bad, error messages,
  * continuation lines, --set (the documentation of the keys: test_config_docs.c). */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Unit tests for kms/daemon/config's documentation: the key table
  * (kms_config_keys()) against docs/configuration.md, kmsd(1) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_control.c - the control socket's deferred replies: a hook that takes
  * a command's reply over answers later; commands pipelined behind it wait

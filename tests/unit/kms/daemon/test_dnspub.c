@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Unit tests for kms/daemon/dnspub: kmsd's DNS job queue, driven through
  * the injectable engine interface (kms_pub_ops_t) by a scripted stand-in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Unit tests for kms/daemon/fdlimit: the connections that fit an open-file
  * limit, and raising the soft limit to the hard one at start.
