@@ -10,6 +10,7 @@
                a header it includes)
     kms/daemon kms/core, rpc, publisher, dns, base
     resolver   rpc, dns, base
+    fleet      publisher, resolver, rpc, dns, base (kms-publish and its sweep)
 
 Nothing includes a layer above it, publisher and resolver never include
 each other, and each library's own dependencies (ldns, c-ares, jansson,
@@ -33,6 +34,7 @@ ALLOWED = {
     "kms/core": {"kms/core", "rpc", "publisher", "dns", "base"},
     "kms/daemon": {"kms/daemon", "kms/core", "rpc", "publisher", "dns", "base"},
     "resolver": {"resolver", "rpc", "dns", "base"},
+    "fleet": {"fleet", "publisher", "resolver", "rpc", "dns", "base"},
 }
 LAYERS = sorted(ALLOWED, key=len, reverse=True)  # "kms/core" before "kms"
 
@@ -92,7 +94,8 @@ LINKS = {
     "tests/fuzz/fuzz_control.c": "kms/core", "tests/fuzz/fuzz_config.c": "kms/daemon",
     "tests/fuzz/fuzz_ctl_reply.c": "kms/daemon", "tests/fuzz/fuzz_resolvconf.c": "resolver",
     "tests/fuzz/fuzz_srv_answer.c": "resolver", "tests/fuzz/fuzz_hostcache.c": "resolver",
-    "tests/fuzz/fuzz_client_id.c": "resolver", "tests/fuzz/replay_main.c": "base",
+    "tests/fuzz/fuzz_client_id.c": "resolver",
+    "tests/fuzz/replay_main.c": "base",
     "tests/tools/kms_client.c": "rpc", "tests/tools/locate_listener.c": "rpc",
     "tests/tools/rpc_test_server.c": "rpc",
     "bench/bench_host.c": "rpc", "bench/bench_locate.c": "resolver",
