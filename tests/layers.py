@@ -94,7 +94,7 @@ LINKS = {
     "tests/fuzz/fuzz_control.c": "kms/core", "tests/fuzz/fuzz_config.c": "kms/daemon",
     "tests/fuzz/fuzz_ctl_reply.c": "kms/daemon", "tests/fuzz/fuzz_resolvconf.c": "resolver",
     "tests/fuzz/fuzz_srv_answer.c": "resolver", "tests/fuzz/fuzz_hostcache.c": "resolver",
-    "tests/fuzz/fuzz_client_id.c": "resolver",
+    "tests/fuzz/fuzz_client_id.c": "resolver", "tests/fuzz/fuzz_sweepstate.c": "fleet",
     "tests/fuzz/replay_main.c": "base",
     "tests/tools/kms_client.c": "rpc", "tests/tools/locate_listener.c": "rpc",
     "tests/tools/rpc_test_server.c": "rpc",
