@@ -1,13 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * kms-publish - publish, unpublish or show a KMS host's _vlmcs._tcp SRV
- * records by RFC 2136 dynamic update (the standalone face of publisher/).
+ * records by RFC 2136 dynamic update (the standalone face of publisher/),
+ * and sweep: withdraw the records of hosts that are gone (fleet/sweep.h).
  *
  * Output: one line per domain on stdout ("kms.test: ok: published ..."), or
  * one JSON object with --json; when any failed, one line on stderr naming
  * the cause ("kms-publish: <reason>", or "kms-publish: 3 of 5 domains
  * failed, ..." with the first reason).  Exit 0 only if every domain
  * succeeded, 1 if any failed, 2 for usage or configuration errors.
+ *
+ * sweep: one line per record ("kms.test kms3.kms.test.:1688 dead
+ * since=1764950000 failures=1: kept (1 of 3 failures)"); exit 0 when the
+ * sweep ran (even if it withdrew nothing), 1 when a domain could not be
+ * read or a withdrawal failed, 2 for usage errors.
  */
 #include <getopt.h>
 #include <math.h>
@@ -25,14 +31,20 @@
 #include "base/log.h"
 #include "dns/keyfile.h"
 #include "dns/name.h"
+#include "fleet/sweep.h"
+#include "fleet/sweepstate.h"
 #include "publisher/domains.h"
 #include "publisher/publisher.h"
 
+#define DEFAULT_STATE "kmsdns-sweep.state"
+
 static const char usage[] =
-    "usage: kms-publish publish|unpublish|show [options] --domain D [--domain D ...]\n"
+    "usage: kms-publish publish|unpublish|show|sweep [options] --domain D [--domain D ...]\n"
     "\n"
     "Register (publish), remove (unpublish) or list (show) the _vlmcs._tcp SRV\n"
-    "records of a KMS host by RFC 2136 dynamic update with TSIG.\n"
+    "records of a KMS host by RFC 2136 dynamic update with TSIG; or sweep:\n"
+    "probe every host listed (TCP connect + RPC bind) and withdraw the records\n"
+    "of hosts that stayed dead (a dry run without --apply).\n"
     "\n"
     "  --domain LIST        publish domains: \"D\" or \"D PRIORITY WEIGHT\", comma-separated\n"
     "                       entries; repeatable\n"
@@ -65,6 +77,14 @@ static const char usage[] =
     "  --verify             then wait until every name server of the zone serves it\n"
     "  --verify-timeout SEC bound for --verify (default 30)\n"
     "  --json               one JSON object instead of text lines\n"
+    "sweep:\n"
+    "  --apply              withdraw records (without it: a dry run, nothing changed)\n"
+    "  --failures N         dead in at least N runs (default 3) ...\n"
+    "  --min-age DURATION   ... spread over at least DURATION (default 1h; s, m, h, d)\n"
+    "  --allow-empty        withdraw even when no host of the name answers (else\n"
+    "                       the sweeper's own network is the likelier culprit)\n"
+    "  --state FILE         what earlier runs saw (default ./" DEFAULT_STATE ")\n"
+    "  --timeout SEC        also bounds each probe's connect and its bind\n"
     "  --verbose            log failed attempts (at most one line per 150 ms)\n"
     "  --help, --version\n";
 
@@ -91,6 +111,11 @@ enum {
     O_GSSALG,
     O_JSON,
     O_VERBOSE,
+    O_APPLY,
+    O_FAILURES,
+    O_MINAGE,
+    O_ALLOWEMPTY,
+    O_STATE,
     O_HELP,
     O_VERSION,
 };
@@ -300,6 +325,236 @@ static void on_done(const pub_result_t *res, size_t n, const pub_stats_t *st, vo
     print_failure_summary(res, n);
 }
 
+/* How updates are signed (the checks and the key of --key, --gss,
+   --allow-unsigned); @p updates 0: only queries are sent, which are never
+   signed.  0, or -1 after one line on stderr. */
+static int setup_signing(pub_options_t *opt, const char *key_file, const char *key_name,
+                         kms_tsig_key_t *key, int updates, const char *no_key)
+{
+    char err[300];
+
+    if ((opt->gss.keytab || opt->gss.principal || opt->gss.server_principal) && !opt->gss.enabled) {
+        fprintf(stderr, "kms-publish: --%s goes with --gss\n",
+                opt->gss.keytab      ? "keytab"
+                : opt->gss.principal ? "principal"
+                                     : "server-principal");
+        return -1;
+    }
+    if (opt->gss.enabled && (key_file || opt->allow_unsigned)) {
+        fprintf(stderr, "kms-publish: --gss signs with Kerberos: give it without --%s\n",
+                key_file ? "key" : "allow-unsigned");
+        return -1;
+    }
+    if (opt->gss.enabled) {
+        if (!updates) /* queries are never signed: no ticket needed */
+            opt->gss.enabled = 0, opt->allow_unsigned = 1;
+    } else if (key_file) {
+        if (kms_keyfile_load(key_file, key_name, key, err, sizeof err) < 0) {
+            fprintf(stderr, "kms-publish: %s\n", err);
+            return -1;
+        }
+        if (key->file_mode & S_IROTH) /* used all the same: refusing would break a setup */
+            kms_warn("key file %s is readable by others (mode %04o): chmod o-r %s", key_file,
+                     key->file_mode, key_file);
+        opt->key = key;
+    } else if (!updates) {
+        opt->allow_unsigned = 1; /* queries are never signed */
+    } else if (!opt->allow_unsigned) {
+        fprintf(stderr, "kms-publish: %s\n", no_key);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- sweep ---------------------------------------------------------------- */
+
+typedef struct {
+    int json;
+    int apply;
+    int ok;
+    int withdraw_failed;
+    size_t ndoms;
+} sweep_ctx_t;
+
+static void print_sweep(const fleet_sweep_result_t *res, const sweep_ctx_t *c)
+{
+    kms_json_t *root = NULL, *arr = NULL, *errs = NULL;
+    size_t dead = 0, withdrawn = 0;
+    char dom[KMS_DNS_NAMELEN], tgt[KMS_DNS_NAMELEN];
+
+    if (c->json) {
+        root = kms_json_object();
+        arr = kms_json_array();
+        errs = kms_json_array();
+    }
+    for (size_t i = 0; i < res->nerrs; i++) {
+        const fleet_sweep_domerr_t *e = &res->errs[i];
+        kms_dname_shown(e->domain, dom, sizeof dom);
+        if (!c->json) {
+            printf("%s: error: %s\n", dom, e->message);
+            continue;
+        }
+        kms_json_t *o = kms_json_object();
+        if (!o)
+            continue;
+        kms_json_set_str(o, "domain", dom);
+        kms_json_set_str(o, "error", kms_err_name(e->status));
+        kms_json_set_str(o, "message", e->message);
+        kms_json_append(errs, o);
+    }
+    for (size_t i = 0; i < res->nrecs; i++) {
+        const fleet_sweep_rec_t *r = &res->recs[i];
+        char since[24];
+        dead += r->verdict == FLEET_DEAD;
+        withdrawn += r->withdrawn != 0;
+        kms_dname_shown(r->domain, dom, sizeof dom);
+        kms_dname_shown(r->target, tgt, sizeof tgt);
+        if (r->since >= 0)
+            snprintf(since, sizeof since, "%lld", (long long)r->since);
+        else
+            snprintf(since, sizeof since, "-");
+        if (!c->json) {
+            printf("%s %s:%u %s since=%s failures=%u: %s%s%s%s%s\n", dom, tgt, r->port,
+                   fleet_verdict_name(r->verdict), since, (unsigned)r->failures,
+                   r->withdrawn ? "withdrawn" : "kept (", r->withdrawn ? "" : r->why,
+                   r->withdrawn ? "" : ")",
+                   r->detail[0] && r->verdict != FLEET_UNKNOWN ? " - " : "",
+                   r->verdict != FLEET_UNKNOWN ? r->detail : "");
+            continue;
+        }
+        kms_json_t *o = kms_json_object();
+        if (!o)
+            continue;
+        kms_json_set_str(o, "domain", dom);
+        kms_json_set_str(o, "owner", r->owner);
+        kms_json_set_str(o, "target", r->target);
+        kms_json_set_int(o, "port", r->port);
+        kms_json_set_str(o, "verdict", fleet_verdict_name(r->verdict));
+        if (r->since >= 0)
+            kms_json_set_int(o, "since", r->since);
+        else
+            kms_json_set_str(o, "since", NULL);
+        kms_json_set_int(o, "failures", r->failures);
+        kms_json_set_str(o, "action", r->withdrawn ? "withdrawn" : "kept");
+        kms_json_set_str(o, "why", r->withdrawn ? NULL : r->why);
+        kms_json_set_str(o, "detail", r->detail);
+        kms_json_set_str(o, "error", r->status ? kms_err_name(r->status) : NULL);
+        kms_json_append(arr, o);
+    }
+    if (!c->json) {
+        printf("sweep: %zu records, %zu dead, %zu withdrawn%s; %u probes in %llu ms\n", res->nrecs,
+               dead, withdrawn, c->apply ? "" : " (dry run: nothing changed; --apply withdraws)",
+               res->probes, (unsigned long long)res->probe_ms);
+        return;
+    }
+    if (root && arr && errs) {
+        kms_json_set_str(root, "operation", "sweep");
+        kms_json_set_bool(root, "ok", res->ok);
+        kms_json_set_bool(root, "dry_run", !c->apply);
+        kms_json_set(root, "records", arr);
+        kms_json_set(root, "errors", errs);
+        arr = errs = NULL;
+        kms_json_set_int(root, "probes", res->probes);
+        kms_json_set_int(root, "ms", (int64_t)res->probe_ms);
+        char *txt = kms_json_dump(root, 0);
+        if (txt)
+            printf("%s\n", txt);
+        free(txt);
+    }
+    kms_json_free(arr);
+    kms_json_free(errs);
+    kms_json_free(root);
+}
+
+static void on_swept(fleet_sweep_t *s, const fleet_sweep_result_t *res, void *ud)
+{
+    sweep_ctx_t *c = ud;
+
+    (void)s;
+    print_sweep(res, c);
+    c->ok = res->ok;
+    for (size_t i = 0; i < res->nrecs; i++)
+        if (res->recs[i].status) {
+            c->withdraw_failed++;
+            if (c->withdraw_failed == 1) {
+                char tgt[KMS_DNS_NAMELEN];
+                fprintf(stderr, "kms-publish: withdrawing %s:%u failed: %s\n",
+                        kms_dname_shown(res->recs[i].target, tgt, sizeof tgt), res->recs[i].port,
+                        res->recs[i].why);
+            }
+        }
+    if (res->nerrs)
+        fprintf(stderr, "kms-publish: %zu of %zu domains could not be read: %s\n", res->nerrs,
+                c->ndoms, res->errs[0].message);
+}
+
+/* kms-publish sweep: the options parsed by main(). */
+static int sweep_main(pub_options_t *opt, fleet_sweep_options_t *sw, pub_domain_list_t *doms,
+                      const char *key_file, const char *key_name, const char *state_file, int json,
+                      int target_given)
+{
+    fleet_sweepstate_t state = {NULL, 0};
+    fleet_sweep_t *s = NULL;
+    sweep_ctx_t c = {json, sw->apply, 0, 0, doms->n};
+    kms_tsig_key_t key;
+    uv_loop_t loop;
+    char err[400];
+    int rc = 2, r;
+
+    memset(&key, 0, sizeof key);
+    if (doms->n == 0) {
+        fprintf(stderr, "kms-publish: give at least one --domain (see --help)\n");
+        goto out;
+    }
+    if (target_given || opt->verify) {
+        fprintf(stderr, "kms-publish: sweep reads every record's target: %s does not go with it\n",
+                target_given ? "--target" : "--verify");
+        goto out;
+    }
+    if (setup_signing(opt, key_file, key_name, &key, sw->apply,
+                      "sweep --apply withdraws records: give --key FILE (a key allowed to "
+                      "delete other hosts' records), or --gss") < 0)
+        goto out;
+    if (fleet_sweepstate_load(state_file, &state, err, sizeof err) < 0) {
+        fprintf(stderr, "kms-publish: sweep state %s (remove it to start afresh)\n", err);
+        goto out;
+    }
+    sw->pub = *opt;
+    sw->timeout_ms = (unsigned)opt->timeout_ms;
+    if (uv_loop_init(&loop) < 0) {
+        fprintf(stderr, "kms-publish: cannot create the event loop\n");
+        goto out;
+    }
+    r = fleet_sweep_new(&loop, sw, &state, &s);
+    if (r == 0)
+        r = fleet_sweep_start(s, doms->v, doms->n, on_swept, &c);
+    if (r < 0) {
+        if (r == KMS_EADDR)
+            fprintf(stderr, "kms-publish: no DNS server to ask: give --server or --resolver "
+                            "(none in /etc/resolv.conf)\n");
+        else
+            fprintf(stderr, "kms-publish: %s\n", kms_strerror(r));
+        fleet_sweep_free(s);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        uv_loop_close(&loop);
+        goto out;
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    fleet_sweep_free(s);
+    if (uv_loop_close(&loop) != 0)
+        kms_warn("event loop not closed cleanly");
+    rc = c.ok ? 0 : 1;
+    if ((r = fleet_sweepstate_save(state_file, &state)) < 0) {
+        fprintf(stderr, "kms-publish: cannot write the sweep state %s: %s\n", state_file,
+                kms_strerror(r));
+        rc = 1;
+    }
+out:
+    explicit_bzero(&key, sizeof key);
+    fleet_sweepstate_free(&state);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -325,11 +580,19 @@ int main(int argc, char **argv)
         {"verify-timeout", required_argument, NULL, O_VTIMEOUT},
         {"json", no_argument, NULL, O_JSON},
         {"verbose", no_argument, NULL, O_VERBOSE},
+        {"apply", no_argument, NULL, O_APPLY},
+        {"failures", required_argument, NULL, O_FAILURES},
+        {"min-age", required_argument, NULL, O_MINAGE},
+        {"allow-empty", no_argument, NULL, O_ALLOWEMPTY},
+        {"state", required_argument, NULL, O_STATE},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
     };
     pub_options_t opt;
+    fleet_sweep_options_t sw;
+    const char *state_file = DEFAULT_STATE, *sweep_opt = NULL;
+    int target_given = 0;
     pub_domain_list_t doms = {0};
     const char *key_file = NULL, *key_name = NULL;
     struct sockaddr_storage server, resolver;
@@ -343,6 +606,7 @@ int main(int argc, char **argv)
 
     kms_log_init("kms-publish", 0);
     pub_options_init(&opt);
+    fleet_sweep_options_init(&sw);
     memset(&key, 0, sizeof key);
     opterr = 0; /* one line of our own instead of getopt's and ours */
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -355,6 +619,7 @@ int main(int argc, char **argv)
             break;
         case O_TARGET:
             opt.target = optarg;
+            target_given = 1;
             break;
         case O_PORT:
         case O_PRIORITY:
@@ -450,6 +715,33 @@ int main(int argc, char **argv)
         case O_VERBOSE:
             opt.log_retries = 1;
             break;
+        case O_APPLY:
+            sw.apply = 1;
+            sweep_opt = "--apply";
+            break;
+        case O_ALLOWEMPTY:
+            sw.allow_empty = 1;
+            sweep_opt = "--allow-empty";
+            break;
+        case O_FAILURES:
+            if (kms_uint_parse(optarg, 1, 1000000, &v) < 0) {
+                rc = die_usage("bad --failures (1..1000000):", optarg);
+                goto out;
+            }
+            sw.failures = (uint32_t)v;
+            sweep_opt = "--failures";
+            break;
+        case O_MINAGE:
+            if (kms_duration_parse(optarg, 1, &sw.min_age_s) < 0) {
+                rc = die_usage("bad --min-age (a duration: 90s, 30m, 1h, 2d):", optarg);
+                goto out;
+            }
+            sweep_opt = "--min-age";
+            break;
+        case O_STATE:
+            state_file = optarg;
+            sweep_opt = "--state";
+            break;
         case O_HELP:
             fputs(usage, stdout);
             rc = 0;
@@ -464,8 +756,16 @@ int main(int argc, char **argv)
         }
     }
     if (optind != argc - 1) {
-        fprintf(stderr,
-                "kms-publish: give one operation: publish, unpublish or show (see --help)\n");
+        fprintf(stderr, "kms-publish: give one operation: publish, unpublish, show or sweep (see "
+                        "--help)\n");
+        goto out;
+    }
+    if (strcmp(argv[optind], "sweep") == 0) {
+        rc = sweep_main(&opt, &sw, &doms, key_file, key_name, state_file, c.json, target_given);
+        goto out;
+    }
+    if (sweep_opt) {
+        fprintf(stderr, "kms-publish: %s goes with sweep\n", sweep_opt);
         goto out;
     }
     if (strcmp(argv[optind], "publish") == 0)
@@ -502,37 +802,10 @@ int main(int argc, char **argv)
                 opt.target == fqdn ? " (give --target FQDN)" : "");
         goto out;
     }
-    if ((opt.gss.keytab || opt.gss.principal || opt.gss.server_principal) && !opt.gss.enabled) {
-        fprintf(stderr, "kms-publish: --%s goes with --gss\n",
-                opt.gss.keytab      ? "keytab"
-                : opt.gss.principal ? "principal"
-                                    : "server-principal");
+    if (setup_signing(&opt, key_file, key_name, &key, c.op != PUB_SHOW,
+                      "no TSIG key: give --key FILE, or --gss for Kerberos (or "
+                      "--allow-unsigned if the server accepts unsigned updates)") < 0)
         goto out;
-    }
-    if (opt.gss.enabled && (key_file || opt.allow_unsigned)) {
-        fprintf(stderr, "kms-publish: --gss signs with Kerberos: give it without --%s\n",
-                key_file ? "key" : "allow-unsigned");
-        goto out;
-    }
-    if (opt.gss.enabled) {
-        if (c.op == PUB_SHOW) /* queries are never signed: no ticket needed */
-            opt.gss.enabled = 0, opt.allow_unsigned = 1;
-    } else if (key_file) {
-        if (kms_keyfile_load(key_file, key_name, &key, err, sizeof err) < 0) {
-            fprintf(stderr, "kms-publish: %s\n", err);
-            goto out;
-        }
-        if (key.file_mode & S_IROTH) /* used all the same: refusing would break a setup */
-            kms_warn("key file %s is readable by others (mode %04o): chmod o-r %s", key_file,
-                     key.file_mode, key_file);
-        opt.key = &key;
-    } else if (c.op == PUB_SHOW) {
-        opt.allow_unsigned = 1; /* queries are never signed */
-    } else if (!opt.allow_unsigned) {
-        fprintf(stderr, "kms-publish: no TSIG key: give --key FILE, or --gss for Kerberos (or "
-                        "--allow-unsigned if the server accepts unsigned updates)\n");
-        goto out;
-    }
     c.target = opt.target;
     c.port = opt.port;
     c.ttl = opt.ttl;
