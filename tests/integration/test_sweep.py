@@ -18,6 +18,8 @@ are published in kms.test with kms-publish --key --port P.
 - corp.test, whose only host is kms3: nothing withdrawn ("every host of the
   name looks dead"), until --allow-empty;
 - --json: the documented object;
+- a domain that cannot be read: its error line, the other domain swept,
+  exit 1;
 - measured: a sweep of 1000 records over 100 domains, half of them dead
   (RST), wall time printed.
 """
@@ -151,6 +153,14 @@ def main():
             check(out.returncode == 0 and j["dry_run"] is True and len(j["records"]) == 2
                   and all(x["verdict"] == "alive" and x["since"] is None and x["action"] == "kept"
                           and x["why"] == "alive" for x in j["records"]), out.stdout)
+
+            # a domain that cannot be read: its error, the others swept, exit 1
+            out = kms_publish("sweep", *W, "--domain", "kms.test", "--domain", "nosuch.example",
+                              "--attempts", "1")
+            check(out.returncode == 1 and "nosuch.example: error: " in out.stdout
+                  and ": kept (alive)" in line_of(out, "kms1.kms.test")
+                  and len(out.stderr.strip().splitlines()) == 1
+                  and "1 of 2 domains could not be read" in out.stderr, "unreadable domain", out)
 
             # a corrupt state file: refused, named by line
             with open(state, "w") as f:
