@@ -21,11 +21,13 @@ are published in kms.test with kms-publish --key --port P.
 - a domain that cannot be read: its error line, the other domain swept,
   exit 1;
 - measured: a sweep of 1000 records over 100 domains, half of them dead
-  (RST), wall time printed.
+  (RST), and one of 90 silent hosts (connection accepted, the bind never
+  answered: bounded by --timeout, 64 at a time); wall times printed.
 """
 import json
 import os
 import shutil
+import socket
 import tempfile
 import time
 
@@ -195,6 +197,37 @@ def main():
                   % (len(j["records"]), n_alive, n_dead, j["probes"], wall, j["ms"]))
             check(len(j["records"]) == 1000 and n_dead == 500 and n_alive == 500,
                   "500 dead, 500 alive")
+
+            # measured: silent hosts (TCP accepted by the kernel, the RPC bind never
+            # answered) cost --timeout per probe, 64 at a time
+            silent = []
+            try:
+                for k in range(90):  # named: at most 100 records per RRset
+                    sk = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                    sk.bind(("127.0.0.13", 0))
+                    sk.listen(8)
+                    silent.append(sk)
+                lines = ["update add _vlmcs._tcp.d0050.kms.test. 300 IN SRV 0 0 %d kms3.kms.test."
+                         % sk.getsockname()[1] for sk in silent]
+                out = ns.nsupdate("\n".join(lines), zone="kms.test", tcp=True, timeout=60)
+                check(out.returncode == 0, "90 silent records added", out)
+                t0 = time.monotonic()
+                out = kms_publish("sweep", *S, "--state", os.path.join(tmp, "silent.state"),
+                                  "--timeout", "1", "--domain", "d0050.kms.test", "--json",
+                                  timeout=120)
+                wall = time.monotonic() - t0
+                check(out.returncode == 0, "silent sweep", out.stderr)
+                j = json.loads(out.stdout)
+                quiet = [x for x in j["records"] if x["port"] in
+                         {sk.getsockname()[1] for sk in silent}]
+                check(len(quiet) == 90 and all(x["verdict"] == "dead" for x in quiet), quiet[:2])
+                print("measured: sweep of %d records, 90 of them silent (connect accepted, bind "
+                      "never answered), --timeout 1, 64 probes in flight: wall %.2f s (bound: "
+                      "2 rounds of 64 x 1 s + reading)" % (len(j["records"]), wall))
+                check(wall < 2 * 1 + 5, "bounded by --timeout: %.2f s" % wall)
+            finally:
+                for sk in silent:
+                    sk.close()
     finally:
         for k in daemons:
             k.stop()
