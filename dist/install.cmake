@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # dist/install.cmake - install rules for running kmsdns as a system service,
 # included last by the top-level CMakeLists.txt (after every program's own
 # install rule).  debian/ builds the package from exactly these rules.

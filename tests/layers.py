@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The dependency rule of the tree (README, "Layout"), checked on every
 #include of every source file, test and benchmark.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """harness - the one helper module of the integration tests (python3 stdlib only).
 
     import harness

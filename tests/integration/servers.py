@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """servers - Knot DNS and PowerDNS Authoritative as private test servers
 (python3 stdlib only), next to harness.Named (BIND).
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """kill -9 at random moments while state changes: kmsd always restarts with
 whole state (old or new, never torn), and kmsctl dli answers."""
 

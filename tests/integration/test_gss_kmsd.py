@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """kmsd signing its updates with Kerberos ([dns] gss_tsig = yes) against a
 real MIT KDC and named (zones/start-named --gss).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """kms-publish signing with Kerberos (GSS-TSIG, RFC 3645) against a real MIT
 KDC and a real named (zones/start-named --gss), whose kms.test lets a host
 principal change only SRV records whose target is that host

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The Kerberos test world of zones/start-named --gss, proven with BIND's own
 GSS-TSIG client (nsupdate -g): a real MIT KDC (realm KMS.TEST) and a real
 named that accepts GSS-TSIG for DNS/ns1.kms.test.

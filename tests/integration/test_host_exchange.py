@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Bind + activation round trips against a real kmsd (tests/tools/kms_client)."""
 
 import struct

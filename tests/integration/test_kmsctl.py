@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """kmsctl against a real kmsd: every verb, --json, persistence, bad input."""
 
 import json

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """kmsd's command line: help, version, bad configuration, SIGHUP reload."""
 
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """kmsd publishing its own SRV records into a real named.
 
 Covers: publish at start with exact TTL/priority/weight/port/target; a

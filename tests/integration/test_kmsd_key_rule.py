@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """kmsd's [dns] key_file / allow_unsigned rule, as docs/configuration.md
 states it: with key_file updates are signed; without key_file they go out
 unsigned only with allow_unsigned = yes; with neither, kmsd starts and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """kms-locate against a real named: priorities and weights, domain order
 (primary DNS suffix, resolv.conf search list, lookup domain, explicit
 domains, manual host), every DNS failure mapped to its Windows outcome and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """kms-locate --probe against a real named and real KMS RPC endpoints: a dead
 target (nothing listening: a stale record) is reported 0x800706BA and
 skipped, the next one answers; every host dead gives 0xC004F074; the host

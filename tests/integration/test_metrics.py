@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """kmsd's counters for Prometheus: `kmsctl metrics` and [host] metrics_file.
 
 Covers: the output passes `promtool check metrics`; counters move as a

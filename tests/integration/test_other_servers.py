@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """kms-publish, kms-locate and kmsd against two more real DNS servers, Knot
 DNS 3.2 and PowerDNS Authoritative 4.7 (tests/integration/servers.py), in
 the scenarios the BIND tests assert (test_publish_records.py,

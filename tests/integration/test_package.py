@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """kmsdns as a system service: the Debian package, the systemd units, socket
 activation, and kmsd run the way kmsd.service runs it (issue 12).
 

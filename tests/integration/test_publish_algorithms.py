@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Every TSIG algorithm kms-publish accepts works end to end with named 9.18
 (request signed, answer verified), over IPv6 too."""
 from harness import Named, check, kms_publish

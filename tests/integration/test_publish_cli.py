@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """kms-publish's command line as a user meets it: a bad option gives exactly
 one line on stderr naming that option (getopt's own message is off), exit 2;
 many domains failing give one line per domain on stdout and ONE summary line

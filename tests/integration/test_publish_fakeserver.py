@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """kms-publish against a scripted DNS server on 127.0.0.1 (answers named
 cannot be made to give on demand): TSIG BADTIME with the server's clock 400 s
 ahead is reported with the skew and not retried; SERVFAIL is retried the

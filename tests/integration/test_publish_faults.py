@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """kms-publish faults: each gives a non-zero exit, one clear line on stderr
 naming server, rcode and TSIG error, and no retry storm.
 

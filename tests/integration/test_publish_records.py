@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """kms-publish against a real named: records as a user sees them with dig.
 
 Covers: exact TTL/priority/weight/port/target; a multi-domain list with

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Messages that do not fit UDP go over TCP; truncated answers are retried
 over TCP.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """kms-publish --verify finds the addresses of every name server of the zone
 the way discovery finds names: glue first (A and AAAA), else the resolver
 with recursion desired (A and AAAA), and asks each server over IPv4 or IPv6.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Bad and slow clients: each closes only its own connection; kmsd keeps serving."""
 
 import re

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """kms_client against rpc_test_server (rpc/conn on a real TCP listener):
 the exchange, both bind styles, malformed input over the wire, exit codes."""
 import struct

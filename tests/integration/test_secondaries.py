@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A zone with more than one name server, as every real zone has: the
 primary on 127.0.0.1 and two secondaries, ns2.kms.test (127.0.0.2) and
 ns3.kms.test (127.0.0.3), that transfer kms.test and corp.test from it

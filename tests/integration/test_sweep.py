@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """kms-publish sweep: withdraw the records of KMS hosts that are gone.
 
 A real named and, in a private network namespace of the test's own
