@@ -20,7 +20,8 @@
 int kms_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
 /** The same; with @p durable 0 the fsyncs are skipped (still atomic against a
- *  crash of this process, not against a power loss): for tests and fuzzing. */
+ *  crash of this process, not against a power loss): for tests and fuzzing,
+ *  and for files a power loss may lose at no cost (kmsd's metrics_file). */
 int kms_file_write_atomic_ex(const char *path, const void *data, size_t len, mode_t mode,
                              int durable);
 

@@ -113,6 +113,7 @@ void kms_log(kms_log_level_t level, const char *fmt, ...)
         r = snprintf(line + n, sizeof line - n, "%s: %s: ", progname, level_names[level]);
         n += r > 0 ? (size_t)r : 0;
     }
+    size_t msg = n;
     va_start(ap, fmt);
     r = vsnprintf(line + n, sizeof line - n, fmt, ap);
     va_end(ap);
@@ -120,6 +121,12 @@ void kms_log(kms_log_level_t level, const char *fmt, ...)
         n += (size_t)r;
     if (n > sizeof line - 2)
         n = sizeof line - 2;
+    /* One line per message: a control character (a newline in a peer's
+     * text, say) would start a line of its own, which journald would file
+     * under a priority the text chose. */
+    for (size_t i = msg; i < n; i++)
+        if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+            line[i] = ' ';
     line[n++] = '\n';
     /* One write per line; a short write to stderr is not worth retrying. */
     if (write(STDERR_FILENO, line, n) < 0)

@@ -46,7 +46,8 @@ typedef struct {
     long leader; /* index of the record that resolves this target for it, -1: itself */
     int probes_pending;
     int answered;
-    int withdraw; /* decided: withdraw (apply) */
+    int not_tried; /* addresses whose probe could not start */
+    int withdraw;  /* decided: withdraw (apply) */
 } rec_t;
 
 struct fleet_sweep {
@@ -65,6 +66,7 @@ struct fleet_sweep {
     size_t nrecs, undecided;
     fleet_sweep_domerr_t *errs;
     size_t nerrs;
+    int oom; /* the records read could not be kept: the sweep failed */
     job_t *head, *tail;
     unsigned inflight, probes;
     size_t next_withdraw;
@@ -111,7 +113,7 @@ static void maybe_done(fleet_sweep_t *s)
     r.nerrs = s->nerrs;
     r.probes = s->probes;
     r.probe_ms = s->probe_ms;
-    r.ok = s->nerrs == 0 && r.nrecs == s->nrecs;
+    r.ok = s->nerrs == 0 && r.nrecs == s->nrecs && !s->oom;
     for (size_t i = 0; i < r.nrecs; i++)
         if (r.recs[i].status)
             r.ok = 0;
@@ -225,6 +227,30 @@ static void verdict(fleet_sweep_t *s, rec_t *rc, fleet_verdict_t v)
 
 static void pump(fleet_sweep_t *s);
 
+/*
+ * Every probe of @p rc has ended.  Dead needs a "no" from every address
+ * and both lookups answered: an address we could not even try (a local
+ * error: no route of that family, out of descriptors) or a lookup that
+ * failed leaves the record unknown, since the sweeper's own network may be
+ * the culprit.
+ */
+static void settle(fleet_sweep_t *s, rec_t *rc)
+{
+    if (rc->answered)
+        verdict(s, rc, FLEET_ALIVE);
+    else if (rc->not_tried || rc->dns_status) {
+        if (rc->dns_status)
+            snprintf(rc->out.detail, sizeof rc->out.detail,
+                     "no address answered, and a lookup of %.255s failed: %.80s", rc->out.target,
+                     kms_strerror(rc->dns_status));
+        else
+            snprintf(rc->out.detail, sizeof rc->out.detail,
+                     "no address answered, and %d could not be tried from here", rc->not_tried);
+        verdict(s, rc, FLEET_UNKNOWN);
+    } else
+        verdict(s, rc, FLEET_DEAD);
+}
+
 static void probe_done(void *ud, const loc_probe_result_t *r)
 {
     job_t *j = ud;
@@ -244,7 +270,7 @@ static void probe_done(void *ud, const loc_probe_result_t *r)
     }
     free(j);
     if (--rc->probes_pending == 0)
-        verdict(s, rc, rc->answered ? FLEET_ALIVE : FLEET_DEAD);
+        settle(s, rc);
     pump(s);
 }
 
@@ -252,20 +278,21 @@ static void pump(fleet_sweep_t *s)
 {
     while (s->head && s->inflight < s->opt.max_probes) {
         job_t *j = s->head;
-        loc_probe_result_t fake;
+        rec_t *rc = &s->recs[j->rec];
 
         if (!(s->head = j->next))
             s->tail = NULL;
         s->probes++;
-        s->inflight++;
         if (loc_probe_start(s->loop, (struct sockaddr *)&j->sa, s->opt.timeout_ms, 0, NULL,
-                            probe_done, j) < 0) {
-            /* out of memory: this address did not answer */
-            memset(&fake, 0, sizeof fake);
-            fake.state = LOC_PROBE_UNREACHABLE;
-            probe_done(j, &fake);
-            return; /* probe_done pumped */
+                            probe_done, j) == 0) {
+            s->inflight++;
+            continue;
         }
+        /* not even started (out of memory): no verdict from this address */
+        rc->not_tried++;
+        free(j);
+        if (--rc->probes_pending == 0)
+            settle(s, rc); /* may end the sweep: nothing queued is left then */
     }
 }
 
@@ -344,8 +371,8 @@ static void dns_done(void *ud, int status, const uint8_t *answer, size_t len)
 
     if (status == 0 && answer)
         add_addrs(rc, answer, len);
-    else if (!rc->dns_status)
-        rc->dns_status = status;
+    else if (!rc->dns_status && status != KMS_EDNS_NODATA && status != KMS_EDNS_NXDOMAIN)
+        rc->dns_status = status; /* no answer: NODATA (an IPv4-only host's AAAA) is one */
     if (--rc->dns_pending)
         return;
     dns_finished(s, rc);
@@ -394,6 +421,7 @@ static void show_done(const pub_result_t *res, size_t n, const pub_stats_t *st, 
         free(s->errs); /* nothing can be reported but the failure */
         s->errs = NULL;
         total = 0;
+        s->oom = 1; /* and no state entry may be dropped as "gone" */
     }
     for (size_t i = 0; i < n; i++) {
         const pub_result_t *r = &res[i];
@@ -541,12 +569,27 @@ static void drop_vanished(fleet_sweep_t *s)
     }
 }
 
+/* A record before @p i of this run with the same owner, target and port
+ * (another priority or weight): its failure was counted already. */
+static int counted_earlier(const fleet_sweep_t *s, size_t i)
+{
+    const fleet_sweep_rec_t *r = &s->recs[i].out;
+    for (size_t k = 0; k < i; k++) {
+        const fleet_sweep_rec_t *o = &s->recs[k].out;
+        if (o->verdict == FLEET_DEAD && o->port == r->port && kms_dname_eq(o->owner, r->owner) &&
+            kms_dname_eq(o->target, r->target))
+            return 1;
+    }
+    return 0;
+}
+
 static void decide_all(fleet_sweep_t *s)
 {
     const fleet_sweep_options_t *o = &s->opt;
     char a[32], b[32];
 
-    drop_vanished(s);
+    if (!s->oom)
+        drop_vanished(s);
     for (size_t i = 0; i < s->nrecs; i++) {
         fleet_sweep_rec_t *r = &s->recs[i].out;
         fleet_sweep_entry_t *e = fleet_sweepstate_find(s->state, r->owner, r->target, r->port);
@@ -571,7 +614,10 @@ static void decide_all(fleet_sweep_t *s)
         ne.port = r->port;
         ne.first_dead = e && e->first_dead <= o->now ? e->first_dead : o->now;
         ne.last_probe = o->now;
-        ne.failures = e && e->failures < UINT32_MAX ? e->failures + 1 : 1;
+        if (e && e->last_probe == o->now && counted_earlier(s, i))
+            ne.failures = e->failures; /* another RR of the same host and port: one run, one */
+        else
+            ne.failures = !e ? 1 : e->failures < UINT32_MAX ? e->failures + 1 : UINT32_MAX;
         (void)fleet_sweepstate_put(s->state, &ne); /* ENOMEM: forgotten, decided all the same */
         r->since = ne.first_dead;
         r->failures = ne.failures;

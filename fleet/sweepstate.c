@@ -30,12 +30,19 @@ void fleet_sweepstate_free(fleet_sweepstate_t *st)
     st->n = 0;
 }
 
+/* Entries hold canonical names (put() makes them so): the names asked for
+ * are made canonical once, then compared byte for byte. */
 static long find_index(const fleet_sweepstate_t *st, const char *owner, const char *target,
                        uint16_t port)
 {
+    char o[KMS_DNS_NAMELEN], t[KMS_DNS_NAMELEN];
+
+    if (kms_dname_canon(owner, KMS_DNAME_ANY, o, sizeof o) < 0 ||
+        kms_dname_canon(target, KMS_DNAME_ANY, t, sizeof t) < 0)
+        return -1;
     for (size_t i = 0; i < st->n; i++)
-        if (st->v[i].port == port && kms_dname_eq(st->v[i].owner, owner) &&
-            kms_dname_eq(st->v[i].target, target))
+        if (st->v[i].port == port && strcmp(st->v[i].target, t) == 0 &&
+            strcmp(st->v[i].owner, o) == 0)
             return (long)i;
     return -1;
 }
@@ -69,9 +76,11 @@ int fleet_sweepstate_put(fleet_sweepstate_t *st, const fleet_sweep_entry_t *e)
     }
     if (st->n >= FLEET_SWEEPSTATE_MAX)
         return KMS_ERANGE;
-    if (!(nv = realloc(st->v, (st->n + 1) * sizeof *nv)))
-        return KMS_ENOMEM;
-    st->v = nv;
+    if ((st->n & (st->n - 1)) == 0) { /* at 0, 1, 2, 4, ...: room doubles */
+        if (!(nv = realloc(st->v, (st->n ? 2 * st->n : 1) * sizeof *nv)))
+            return KMS_ENOMEM;
+        st->v = nv;
+    }
     st->v[st->n++] = r;
     return 0;
 }

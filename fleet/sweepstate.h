@@ -32,7 +32,7 @@
 
 #include "dns/name.h"
 
-#define FLEET_SWEEPSTATE_MAX  100000     /* records in one file */
+#define FLEET_SWEEPSTATE_MAX  10000      /* records in one file (each put looks for a twin) */
 #define FLEET_SWEEPSTATE_SIZE (1u << 26) /* bytes read at most */
 
 /** One record seen dead in its current streak. */

@@ -91,11 +91,12 @@ int kms_host_metrics(kms_host_t *h, int64_t now, kms_wr_t *w)
     }
     if (h->n_dns) {
         head(w, "kmsd_dns_published", "gauge",
-             "1 when the domain's last DNS run succeeded, 0 when it failed or none ended yet");
+             "1 when the domain's last DNS run published our record and succeeded (0: it "
+             "failed, removed the record, or none ended yet)");
         for (size_t i = 0; i < h->n_dns; i++)
-            kms_wr_printf(w, "kmsd_dns_published{domain=\"%s\"} %d\n",
-                          label(h->dns[i].domain, lb, sizeof lb),
-                          h->dns[i].time && h->dns[i].status == 0);
+            kms_wr_printf(
+                w, "kmsd_dns_published{domain=\"%s\"} %d\n", label(h->dns[i].domain, lb, sizeof lb),
+                h->dns[i].time && h->dns[i].status == 0 && strcmp(h->dns[i].op, "publish") == 0);
         head(w, "kmsd_dns_last_success_timestamp_seconds", "gauge",
              "Unix time of the domain's last successful DNS run (0: none)");
         for (size_t i = 0; i < h->n_dns; i++)

@@ -393,7 +393,7 @@ static void log_lines(const char *journal_stream_of, int timestamps, char *out, 
     dup2(fd, STDERR_FILENO);
     kms_log_init("kmsd", timestamps);
     kms_log(KMS_LOG_WARN, "disk %s", "full");
-    kms_log(KMS_LOG_INFO, "ready");
+    kms_log(KMS_LOG_INFO, "ready%s", "\n<3>forged");
     dup2(saved, STDERR_FILENO);
     close(saved);
     unsetenv("JOURNAL_STREAM");
@@ -411,10 +411,10 @@ static void log_for_journald_or_stderr(void **state)
     (void)state;
     /* stderr is the stream systemd named: priorities, no time, no name */
     log_lines("journal", 1, buf, sizeof buf);
-    assert_string_equal(buf, "<4>warning: disk full\n<6>info: ready\n");
+    assert_string_equal(buf, "<4>warning: disk full\n<6>info: ready <3>forged\n");
     /* JOURNAL_STREAM names another stream (stderr was redirected): as before */
     log_lines(NULL, 0, buf, sizeof buf);
-    assert_string_equal(buf, "kmsd: warning: disk full\nkmsd: info: ready\n");
+    assert_string_equal(buf, "kmsd: warning: disk full\nkmsd: info: ready <3>forged\n");
     log_lines(NULL, 1, buf, sizeof buf);
     assert_non_null(strstr(buf, "Z kmsd: warning: disk full\n"));
     assert_int_equal(buf[4], '-'); /* 2026-... */
