@@ -54,6 +54,8 @@ static const kms_verb_t verbs[] = {
      0, KMS_VERB_DNS_PUBLISH, cmd_verb_sdomains, 1},
     {"decommission", "", "", "unpublish, stop serving, mark the host decommissioned", 0,
      KMS_VERB_DNS_UNPUBLISH, cmd_verb_decommission, 0},
+    {"recommission", "", "", "undo decommission: serve the installed products again, publish", 0,
+     KMS_VERB_DNS_PUBLISH, cmd_verb_recommission, 0},
 };
 
 #define N_VERBS (sizeof verbs / sizeof verbs[0])

@@ -60,5 +60,6 @@ int cmd_verb_sprio(kms_cmd_t *c);
 int cmd_verb_sweight(kms_cmd_t *c);
 int cmd_verb_sdomains(kms_cmd_t *c);
 int cmd_verb_decommission(kms_cmd_t *c);
+int cmd_verb_recommission(kms_cmd_t *c);
 
 #endif

@@ -112,8 +112,8 @@ static int set_publish(kms_cmd_t *c, int on)
         return cmd_usage(c);
     if (on && c->h->ovr.decommissioned)
         return cmd_fail(c, KMS_EPERM,
-                        "this host is decommissioned: run ato to serve again, "
-                        "then sdns");
+                        "this host is decommissioned: kmsctl recommission brings it back "
+                        "(serving and publishing)");
     return set_override(c, KMS_OVR_PUBLISH, ap_pub, (uint64_t)on,
                         on ? "publish yes" : "publish no");
 }
@@ -178,6 +178,39 @@ int cmd_verb_decommission(kms_cmd_t *c)
         return r;
     cmd_line(c, "decommissioned yes");
     cmd_line(c, "publish no");
+    return 0;
+}
+
+/* Undo decommission: serve the installed products again and publish
+ * (kmsd then publishes, as after sdns).  A host without a key is brought
+ * back all the same and told what is missing. */
+int cmd_verb_recommission(kms_cmd_t *c)
+{
+    kms_overrides_t o;
+    size_t enabled = 0;
+    int r;
+
+    if (c->ntok != 0)
+        return cmd_usage(c);
+    if (!c->h->ovr.decommissioned)
+        return cmd_fail(c, KMS_EINVAL, "this host is not decommissioned (sdns publishes it)");
+    if ((r = kms_overrides_copy(&o, &c->h->ovr)) < 0)
+        return cmd_fail(c, r, "out of memory");
+    o.decommissioned = 0;
+    o.publish = 1;
+    o.set |= KMS_OVR_PUBLISH;
+    if ((r = cmd_save_overrides(c, &o)) < 0)
+        return r;
+    for (size_t i = 0; i < c->h->inv.n; i++)
+        enabled += c->h->inv.items[i].enabled ? 1 : 0;
+    cmd_line(c, "decommissioned no");
+    cmd_line(c, "publish yes");
+    if (enabled == 0)
+        cmd_line(c, "serving nothing yet: %s",
+                 c->h->inv.n ? "run ato to serve the installed products"
+                             : "no product key installed (run ipk, then ato)");
+    else
+        cmd_line(c, "serving %zu product%s", enabled, enabled == 1 ? "" : "s");
     return 0;
 }
 

@@ -6,7 +6,8 @@ multi-domain list with per-domain priority/weight; named down when kmsd
 starts (kmsd serves, the record appears once named is up, no restart); a
 record deleted behind kmsd's back comes back at the next refresh; cdns
 removes only our record and persists across a restart; sdns publishes again;
-decommission waits for DNS and reports per-domain results; SIGTERM leaves the
+decommission waits for DNS and reports per-domain results, recommission
+brings the host back (serving, publishing); SIGTERM leaves the
 record; a wrong key is one clear error in status and no retry storm.
 """
 import json
@@ -350,6 +351,28 @@ class KmsdDns(harness.KmsdTestCase):
         st = self.status_json(d)
         self.assertTrue(st["settings"]["decommissioned"])
         self.assertFalse(st["dns"]["publish"])
+        # a decommissioned host refuses sdns and serves nobody ...
+        r = d.ctl("sdns", check=False)
+        self.assertIn("kmsctl recommission brings it back", r.stderr)
+        d.ctl("ipk", EXAMPLE_KEY)
+        d.ctl("ato")  # ato also ends decommissioned (as it did before recommission existed)
+        d.ctl("decommission")
+        rc, kv, out = kms_client("127.0.0.1", d.port)
+        self.assertNotEqual(kv.get("status"), "0x00000000", out.stdout)
+        # ... until recommission: serving and publishing again
+        r = d.ctl("recommission")
+        lines = r.stdout.splitlines()
+        self.assertIn("decommissioned no", lines)
+        self.assertIn("publish yes", lines)
+        self.assertIn("serving 1 product", lines)
+        self.assertTrue(any(l.startswith("dns kms.test ok published") for l in lines), lines)
+        self.assertEqual(len(ns.srv(OWNER)), 1)
+        self.assertEqual(len(ns.srv(CORP)), 1)
+        rc, kv, out = kms_client("127.0.0.1", d.port)
+        self.assertEqual(kv.get("status"), "0x00000000", out.stdout)
+        self.assertFalse(self.status_json(d)["settings"]["decommissioned"])
+        r = d.ctl("recommission", check=False)
+        self.assertIn("this host is not decommissioned", r.stderr)
         self.stop_clean(d)
 
     def test_cdns_failure_is_err_naming_domain_setting_persists(self):

@@ -57,7 +57,7 @@ static void table(void **state)
 
     (void)state;
     v = kms_verbs(&n);
-    assert_int_equal(n, 15);
+    assert_int_equal(n, 16);
     for (size_t i = 0; i < n; i++) {
         assert_ptr_equal(kms_verb_find(v[i].name), &v[i]);
         for (size_t k = 0; k < i; k++)
@@ -119,7 +119,7 @@ static void results_render_and_usage_errors(void **state)
     assert_int_equal(kms_host_command(h, "frobnicate", &r), KMS_EINVAL);
     assert_null(r.verb);
     assert_non_null(strstr(r.message, "(status, metrics, dli, ipk, upk, ato, sprt, sai, sri, sdns, "
-                                      "cdns, sprio, sweight, sdomains, decommission)"));
+                                      "cdns, sprio, sweight, sdomains, decommission, recommission)"));
     kms_cmd_result_free(&r);
     kms_host_free(h);
 
