@@ -36,14 +36,6 @@ struct kms_dns_msg {
     size_t mac_len;
 };
 
-static ldns_rdf *dname(const char *s)
-{
-    char buf[KMS_DNS_NAMELEN];
-    if (kms_dname_canon(s, KMS_DNAME_ANY, buf, sizeof buf) < 0)
-        return NULL;
-    return ldns_dname_new_frm_str(buf);
-}
-
 int kms_dns_msg_update_new(const char *zone, kms_dns_msg_t **out)
 {
     kms_dns_msg_t *m = NULL;
@@ -131,8 +123,8 @@ static int push_srv(kms_dns_msg_t *m, const char *owner, ldns_rr_class cls, uint
 
     if (!m || !m->is_update)
         return KMS_EINVAL;
-    o = dname(owner);
-    f[3] = dname(target);
+    o = kms_dns_name_rdf(owner);
+    f[3] = kms_dns_name_rdf(target);
     if (!o || !f[3]) {
         rc = KMS_EINVAL;
         goto fail;

@@ -4,30 +4,12 @@
  */
 #include "dns/tkey.h"
 
-#include <ldns/ldns.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
 #include "base/wire.h"
 #include "dns/walk.h"
-
-/* @p name in wire form, uncompressed and lower case. */
-static int put_name(kms_wr_t *wr, const char *name)
-{
-    ldns_rdf *rdf = NULL;
-    char canon[KMS_DNS_NAMELEN];
-
-    if (kms_dname_canon(name, KMS_DNAME_ANY, canon, sizeof canon) < 0 ||
-        ldns_str2rdf_dname(&rdf, canon) != LDNS_STATUS_OK || !rdf) {
-        if (!wr->err)
-            wr->err = KMS_EINVAL;
-        return KMS_EINVAL;
-    }
-    kms_wr_bytes(wr, ldns_rdf_data(rdf), ldns_rdf_size(rdf));
-    ldns_rdf_deep_free(rdf);
-    return wr->err;
-}
 
 int kms_tkey_query(uint16_t id, const char *keyname, const char *algorithm, int ms, uint32_t now,
                    const uint8_t *token, size_t toklen, uint8_t **wire, size_t *len)
@@ -46,20 +28,17 @@ int kms_tkey_query(uint16_t id, const char *keyname, const char *algorithm, int 
     kms_wr_u16be(&w, ms);         /* ANCOUNT */
     kms_wr_u16be(&w, 0);          /* NSCOUNT */
     kms_wr_u16be(&w, ms ? 0 : 1); /* ARCOUNT */
-    if (put_name(&w, keyname) < 0)
-        rc = KMS_EINVAL;
+    kms_dns_wr_name(&w, keyname); /* a bad name: the writer's sticky error, below */
     kms_wr_u16be(&w, KMS_DNS_T_TKEY);
     kms_wr_u16be(&w, KMS_DNS_C_ANY);
-    if (put_name(&w, keyname) < 0)
-        rc = KMS_EINVAL;
+    kms_dns_wr_name(&w, keyname);
     kms_wr_u16be(&w, KMS_DNS_T_TKEY);
     kms_wr_u16be(&w, KMS_DNS_C_ANY);
     kms_wr_u32be(&w, 0);
     size_t rdlen_at = w.len;
     kms_wr_u16be(&w, 0);
     size_t rdata = w.len;
-    if (put_name(&w, algorithm) < 0)
-        rc = KMS_EINVAL;
+    kms_dns_wr_name(&w, algorithm);
     kms_wr_u32be(&w, now); /* inception and expiration: the server decides (as nsupdate) */
     kms_wr_u32be(&w, now);
     kms_wr_u16be(&w, KMS_TKEY_MODE_GSSAPI);
@@ -67,7 +46,7 @@ int kms_tkey_query(uint16_t id, const char *keyname, const char *algorithm, int 
     kms_wr_u16be(&w, (uint16_t)toklen);
     kms_wr_bytes(&w, token, toklen);
     kms_wr_u16be(&w, 0); /* other size */
-    if (rc == 0 && w.err)
+    if (w.err)
         rc = w.err == KMS_ENOMEM ? KMS_ENOMEM : KMS_EINVAL;
     if (rc == 0 && (w.len - rdata > 65535 || w.len > 65535))
         rc = KMS_EINVAL;

@@ -4,7 +4,6 @@
  */
 #include "dns/tsig.h"
 
-#include <ldns/ldns.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -14,25 +13,6 @@
 #include "base/err.h"
 #include "base/wire.h"
 #include "dns/walk.h"
-
-/* ---- names ---------------------------------------------------------------- */
-
-/* Append @p name (presentation form) in canonical wire form: lower case,
- * uncompressed. */
-static int put_name(kms_wr_t *wr, const char *name)
-{
-    ldns_rdf *rdf = NULL;
-
-    if (ldns_str2rdf_dname(&rdf, name) != LDNS_STATUS_OK || !rdf) {
-        if (!wr->err)
-            wr->err = KMS_EINVAL; /* sticky, like every other write */
-        return KMS_EINVAL;
-    }
-    ldns_dname2canonical(rdf);
-    kms_wr_bytes(wr, ldns_rdf_data(rdf), ldns_rdf_size(rdf));
-    ldns_rdf_deep_free(rdf);
-    return wr->err;
-}
 
 /* ---- HMAC ----------------------------------------------------------------- */
 
@@ -124,10 +104,10 @@ static void put_u48(kms_wr_t *wr, int64_t t)
 static void put_variables(kms_wr_t *wr, const char *name, const char *alg, int64_t time,
                           uint16_t fudge, uint16_t error, const uint8_t *other, uint16_t olen)
 {
-    put_name(wr, name);
+    kms_dns_wr_name(wr, name);
     kms_wr_u16be(wr, KMS_DNS_C_ANY);
     kms_wr_u32be(wr, 0);
-    put_name(wr, alg);
+    kms_dns_wr_name(wr, alg);
     put_u48(wr, time);
     kms_wr_u16be(wr, fudge);
     kms_wr_u16be(wr, error);
@@ -177,14 +157,14 @@ int kms_tsig_append(const kms_tsig_signer_t *s, uint8_t **wire, size_t *len, con
 
     kms_wr_init(&w);
     kms_wr_bytes(&w, *wire, *len);
-    put_name(&w, s->name);
+    kms_dns_wr_name(&w, s->name);
     kms_wr_u16be(&w, KMS_DNS_T_TSIG);
     kms_wr_u16be(&w, KMS_DNS_C_ANY);
     kms_wr_u32be(&w, 0);
     size_t rdlen_at = w.len;
     kms_wr_u16be(&w, 0);
     size_t rdata = w.len;
-    put_name(&w, s->algorithm);
+    kms_dns_wr_name(&w, s->algorithm);
     put_u48(&w, now);
     kms_wr_u16be(&w, KMS_TSIG_FUDGE);
     kms_wr_u16be(&w, (uint16_t)maclen);

@@ -64,6 +64,28 @@ int kms_dns_walk_rr(kms_rd_t *rd, const uint16_t count[3], unsigned i, kms_dns_w
     return 0;
 }
 
+ldns_rdf *kms_dns_name_rdf(const char *name)
+{
+    char buf[KMS_DNS_NAMELEN];
+    if (kms_dname_canon(name, KMS_DNAME_ANY, buf, sizeof buf) < 0)
+        return NULL;
+    return ldns_dname_new_frm_str(buf);
+}
+
+int kms_dns_wr_name(kms_wr_t *wr, const char *name)
+{
+    ldns_rdf *rdf = kms_dns_name_rdf(name);
+
+    if (!rdf) {
+        if (!wr->err)
+            wr->err = KMS_EINVAL;
+        return wr->err;
+    }
+    kms_wr_bytes(wr, ldns_rdf_data(rdf), ldns_rdf_size(rdf));
+    ldns_rdf_deep_free(rdf);
+    return wr->err;
+}
+
 /* The name at wire[*pos], decompressed by ldns, in presentation form. */
 int kms_dns_wire_name(const uint8_t *wire, size_t len, size_t *pos, char *out, size_t outlen)
 {

@@ -45,6 +45,15 @@ int kms_dns_walk_rr(kms_rd_t *rd, const uint16_t count[3], unsigned i, kms_dns_w
  *  0 or KMS_EDNS_BADANSWER. */
 int kms_dns_wire_name(const uint8_t *wire, size_t len, size_t *pos, char *out, size_t outlen);
 
+/** @p name (presentation form, KMS_DNAME_ANY) as an ldns dname rdf, in
+ *  canonical form (lower case); NULL when it is not a valid name. */
+ldns_rdf *kms_dns_name_rdf(const char *name);
+
+/** Append @p name in canonical wire form (lower case, uncompressed), as
+ *  TSIG and TKEY records carry names.  0, or the writer's error (KMS_EINVAL,
+ *  sticky, when @p name is not a valid name). */
+int kms_dns_wr_name(kms_wr_t *wr, const char *name);
+
 /** Presentation form of a dname rdf into @p out ("" for anything else). */
 void kms_dns_rdf_name(const ldns_rdf *rdf, char *out, size_t outlen);
 
