@@ -661,13 +661,7 @@ int main(int argc, char **argv)
             opt.gss.server_principal = optarg;
             break;
         case O_GSSALG:
-            if (strcmp(optarg, "auto") == 0)
-                opt.gss.algorithm = PUB_GSS_AUTO;
-            else if (strcmp(optarg, "gss-tsig") == 0)
-                opt.gss.algorithm = PUB_GSS_TSIG;
-            else if (strcmp(optarg, "gss.microsoft.com") == 0)
-                opt.gss.algorithm = PUB_GSS_MS;
-            else {
+            if (pub_gss_alg_parse(optarg, &opt.gss.algorithm) < 0) {
                 fprintf(stderr,
                         "kms-publish: --gss-algorithm '%s': use auto, gss-tsig or "
                         "gss.microsoft.com\n",

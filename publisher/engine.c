@@ -354,9 +354,9 @@ void pub_auth_info(const pub_engine_t *e, pub_auth_info_t *out)
     if (e->gss) {
         out->method = "gss-tsig";
         out->key_name = e->auth_principal;
-        out->algorithm = e->auth_algorithm[0]                 ? e->auth_algorithm
-                         : e->opt.gss.algorithm == PUB_GSS_MS ? "gss.microsoft.com"
-                                                              : "gss-tsig";
+        out->algorithm = e->auth_algorithm[0]
+                             ? e->auth_algorithm
+                             : pub_gss_alg_name(e->opt.gss.algorithm == PUB_GSS_MS);
         out->creds_expiry = e->auth_creds_expiry;
         out->key_expiry = e->auth_key_expiry;
         out->last_error = e->auth_error;

@@ -99,6 +99,28 @@ struct pub_gss {
     int busy;              /* a negotiation holds the worker or the wire */
 };
 
+/* ---- algorithm names ------------------------------------------------------ */
+
+int pub_gss_alg_parse(const char *name, pub_gss_alg_t *out)
+{
+    static const struct {
+        const char *name;
+        pub_gss_alg_t alg;
+    } algs[] = {
+        {"auto", PUB_GSS_AUTO}, {"gss-tsig", PUB_GSS_TSIG}, {"gss.microsoft.com", PUB_GSS_MS}};
+    for (size_t i = 0; i < sizeof algs / sizeof algs[0]; i++)
+        if (strcmp(name, algs[i].name) == 0) {
+            *out = algs[i].alg;
+            return 0;
+        }
+    return KMS_EINVAL;
+}
+
+const char *pub_gss_alg_name(int ms)
+{
+    return ms ? "gss.microsoft.com" : "gss-tsig";
+}
+
 /* ---- keys ----------------------------------------------------------------- */
 
 static void key_unref(pub_gss_key_t *k)
@@ -270,7 +292,7 @@ static void on_tkey(int status, const uint8_t *wire, size_t len, const kms_dns_s
                   srv);
         return;
     }
-    const char *alg = s->ms ? "gss.microsoft.com." : "gss-tsig.";
+    const char *alg = pub_gss_alg_name(s->ms);
     if (!kms_dname_eq(a.algorithm, alg)) {
         sess_fail(s, KMS_ETKEY, "TKEY negotiation with %s: the answer is for algorithm %s, not %s",
                   srv, a.algorithm, alg);
@@ -306,8 +328,7 @@ static void on_tkey(int status, const uint8_t *wire, size_t len, const kms_dns_s
     k->refs = 1;
     k->ctx = s->ctx;
     s->ctx = NULL;
-    if (kms_gss_signer(k->ctx, s->keyname, s->ms ? "gss.microsoft.com." : "gss-tsig.", &k->signer) <
-        0) {
+    if (kms_gss_signer(k->ctx, s->keyname, pub_gss_alg_name(s->ms), &k->signer) < 0) {
         key_unref(k);
         sess_fail(s, KMS_EINVAL, "GSS-TSIG key name %s is not valid", s->keyname);
         return;
@@ -340,8 +361,7 @@ static void on_tkey(int status, const uint8_t *wire, size_t len, const kms_dns_s
     key_unref(s->key);
     s->key = k;
     e->auth_key_expiry = k->expiry;
-    snprintf(e->auth_algorithm, sizeof e->auth_algorithm, "%s",
-             s->ms ? "gss.microsoft.com" : "gss-tsig");
+    snprintf(e->auth_algorithm, sizeof e->auth_algorithm, "%s", pub_gss_alg_name(s->ms));
     kms_log(KMS_LOG_DEBUG, "GSS-TSIG key %s with %s negotiated, valid until %lld", s->keyname,
             s->spn, (long long)k->expiry);
     sess_done(s, 0);
@@ -469,8 +489,8 @@ static void after_work(sess_t *s, int rc, const char *err)
     s->qid = (uint16_t)kms_random_uniform(65536);
     snprintf(s->keyname, sizeof s->keyname, "%u.sig-%s", (unsigned)kms_random_uniform(0x7fffffff),
              kms_dname_shown(s->host, shown, sizeof shown));
-    rc = kms_tkey_query(s->qid, s->keyname, s->ms ? "gss.microsoft.com." : "gss-tsig.", s->ms,
-                        (uint32_t)time(NULL), s->token, s->toklen, &wire, &len);
+    rc = kms_tkey_query(s->qid, s->keyname, pub_gss_alg_name(s->ms), s->ms, (uint32_t)time(NULL),
+                        s->token, s->toklen, &wire, &len);
     kms_gss_token_free(s->token, s->toklen);
     s->token = NULL;
     s->toklen = 0;

@@ -73,6 +73,15 @@ typedef enum { PUB_PUBLISH = 0, PUB_UNPUBLISH = 1, PUB_SHOW = 2 } pub_op_t;
 /** GSS-TSIG key algorithm name: "gss-tsig", with "gss.microsoft.com" after a FORMERR (auto). */
 typedef enum { PUB_GSS_AUTO = 0, PUB_GSS_TSIG = 1, PUB_GSS_MS = 2 } pub_gss_alg_t;
 
+/** "auto", "gss-tsig", "gss.microsoft.com" (the names kms-publish
+ *  --gss-algorithm and kmsd's gss_algorithm take) to @p out.
+ *  0, or KMS_EINVAL for another name. */
+int pub_gss_alg_parse(const char *name, pub_gss_alg_t *out);
+
+/** The TSIG/TKEY algorithm name of a key negotiated as @p ms (1:
+ *  "gss.microsoft.com", 0: "gss-tsig"), without the final dot. */
+const char *pub_gss_alg_name(int ms);
+
 /** Kerberos-signed updates (GSS-TSIG, RFC 3645); see publisher/gss.c. */
 typedef struct {
     int enabled;

@@ -20,6 +20,7 @@
 #include "base/log.h"
 #include "dns/name.h"
 #include "kms/daemon/listen.h"
+#include "publisher/publisher.h"
 #include "rpc/conn.h"
 
 #include <ini.h>
@@ -316,12 +317,14 @@ static int parse_value(kms_config_t *cfg, const kms_config_key_t *k, const char 
             return KMS_EINVAL;
         }
         return set_str(p, *v ? v : NULL);
-    case KMS_CFG_T_GSSALG:
-        if (strcmp(v, "auto") && strcmp(v, "gss-tsig") && strcmp(v, "gss.microsoft.com")) {
+    case KMS_CFG_T_GSSALG: {
+        pub_gss_alg_t alg;
+        if (pub_gss_alg_parse(v, &alg) < 0) {
             kms_seterr(why, whylen, "'%s': use auto, gss-tsig or gss.microsoft.com", v);
             return KMS_EINVAL;
         }
         return set_str(p, v);
+    }
     }
     return KMS_EINVAL;
 }

@@ -118,9 +118,9 @@ static int load_options(kms_dnspub_t *p, const kms_config_t *cfg, char *err, siz
         snprintf(err, errlen, "out of memory");
         return KMS_ENOMEM;
     }
-    p->gss_alg = !cfg->gss_algorithm || strcmp(cfg->gss_algorithm, "auto") == 0 ? PUB_GSS_AUTO
-                 : strcmp(cfg->gss_algorithm, "gss-tsig") == 0                  ? PUB_GSS_TSIG
-                                                                                : PUB_GSS_MS;
+    p->gss_alg = PUB_GSS_AUTO; /* the configuration checked the name */
+    if (cfg->gss_algorithm)
+        pub_gss_alg_parse(cfg->gss_algorithm, &p->gss_alg);
     p->has_key = has_key;
     p->key = key;
     explicit_bzero(&key, sizeof key);
