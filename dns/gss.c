@@ -382,19 +382,27 @@ out:
     return rc;
 }
 
-int kms_gss_keytab_check(const char *keytab, const char *principal, char *err, size_t errlen)
+/* @p keytab, or for "" the default keytab as MIT finds it (KRB5_KTNAME,
+ * else krb5.conf, else /etc/krb5.keytab), into @p out ("" if none). */
+static void keytab_name(const char *keytab, char *out, size_t outlen)
 {
-    char name[512] = "";
-
-    if (keytab && keytab[0]) {
-        snprintf(name, sizeof name, "%s", keytab);
+    out[0] = '\0';
+    if (keytab[0]) {
+        snprintf(out, outlen, "%s", keytab);
     } else {
         krb5_context k = NULL;
         if (krb5_init_context(&k) == 0) {
-            krb5_kt_default_name(k, name, (int)sizeof name);
+            krb5_kt_default_name(k, out, (int)outlen);
             krb5_free_context(k);
         }
     }
+}
+
+int kms_gss_keytab_check(const char *keytab, const char *principal, char *err, size_t errlen)
+{
+    char name[512];
+
+    keytab_name(keytab ? keytab : "", name, sizeof name);
     if (!name[0] || !principal || !principal[0]) {
         kms_seterr(err, errlen, "no keytab or no principal");
         return KMS_EKRB_KEYTAB;
@@ -416,15 +424,7 @@ int kms_gss_creds_acquire(const kms_gss_cred_opts_t *o, kms_gss_creds_t **out, c
     if (o->principal)
         snprintf(c->want, sizeof c->want, "%s", o->principal);
     if (o->keytab) {
-        if (o->keytab[0]) {
-            snprintf(c->keytab, sizeof c->keytab, "%s", o->keytab);
-        } else {
-            krb5_context k = NULL;
-            if (krb5_init_context(&k) == 0) {
-                krb5_kt_default_name(k, c->keytab, (int)sizeof c->keytab);
-                krb5_free_context(k);
-            }
-        }
+        keytab_name(o->keytab, c->keytab, sizeof c->keytab);
         if (!c->keytab[0] || !c->want[0]) {
             kms_seterr(err, errlen, "a keytab needs a principal");
             free(c);

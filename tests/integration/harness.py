@@ -30,8 +30,9 @@ What it provides:
   krb_env(), kinit(), nsupdate_gss(), kdc_stop()/kdc_start(); a machine
   without krb5kdc skips the test (NoKerberos, a unittest.SkipTest);
 - kmsd: Kmsd (one kmsd with its own state directory and config file),
-  KmsdTestCase, kms_client() (tests/tools/kms_client), and the DCE/RPC PDU
-  builders and readers (C706 ch. 12) of the raw-socket tests;
+  KmsdTestCase (NamedKmsdTestCase: with a private named, self.named()),
+  kms_client() (tests/tools/kms_client), and the DCE/RPC PDU builders and
+  readers (C706 ch. 12) of the raw-socket tests;
 - kms-locate: locate(), Listener (tests/tools/locate_listener), FakeDNS,
   srv_update(), publish().
 
@@ -489,16 +490,18 @@ class Named:
     # ---- updates -------------------------------------------------------
     def nsupdate(self, body, key_file=None, zone=None, tcp=False, timeout=30):
         """Run nsupdate with body (lines; `send` appended if missing)."""
+        return self._nsupdate(["-k", key_file or self.key_file], body, zone, tcp, timeout)
+
+    def _nsupdate(self, sign, body, zone, tcp, timeout, env=None):
+        """nsupdate with the signing options sign, at this named."""
         lines = ["server 127.0.0.1 %d" % self.port]
         if zone:
             lines.append("zone " + zone)
         lines += body.strip().split("\n")
         if lines[-1].strip() != "send":
             lines.append("send")
-        argv = ["nsupdate", "-k", key_file or self.key_file]
-        if tcp:
-            argv.append("-v")
-        return run(argv, input="\n".join(lines) + "\n", timeout=timeout)
+        argv = ["nsupdate"] + sign + (["-v"] if tcp else [])
+        return run(argv, input="\n".join(lines) + "\n", timeout=timeout, env=env)
 
     # ---- Kerberos (gss=True) -------------------------------------------
     def krb_env(self, ccache=None):
@@ -542,16 +545,7 @@ class Named:
         """Like nsupdate(), signed with GSS-TSIG (nsupdate -g) with the
         ticket in ccache (a path, a cache name, or an env from kinit())."""
         env = ccache if isinstance(ccache, dict) else self.krb_env(ccache)
-        lines = ["server 127.0.0.1 %d" % self.port]
-        if zone:
-            lines.append("zone " + zone)
-        lines += body.strip().split("\n")
-        if lines[-1].strip() != "send":
-            lines.append("send")
-        argv = ["nsupdate", "-g"]
-        if tcp:
-            argv.append("-v")
-        return run(argv, input="\n".join(lines) + "\n", timeout=timeout, env=env)
+        return self._nsupdate(["-g"], body, zone, tcp, timeout, env)
 
     def kdc_alive(self):
         if self.kdc_pid is None:
@@ -835,6 +829,26 @@ class KmsdTestCase(unittest.TestCase):
     def stop_clean(self, d):
         rc = d.stop()
         self.assertEqual(rc, 0, "kmsd did not exit 0 on SIGTERM:\n" + d.log_tail())
+
+
+class NamedKmsdTestCase(KmsdTestCase):
+    """KmsdTestCase with a private named: self.named(**Named options)
+    starts it (self.ns), and it is stopped before the kmsd are cleaned up."""
+
+    def setUp(self):
+        super().setUp()
+        self.ns = None
+
+    def tearDown(self):
+        # named first: its work dir may be inside the test's temp dir, which
+        # super().tearDown() removes (stop-named finds the PID there)
+        if self.ns is not None:
+            self.ns.__exit__(None, None, None)
+        super().tearDown()
+
+    def named(self, **kw):
+        self.ns = Named(**kw).start()
+        return self.ns
 
 
 def kms_client(host, port, *args, timeout=20):

@@ -18,25 +18,12 @@ import socket
 import time
 
 import harness
-from harness import EXAMPLE_KEY, Named, kms_client, wait_until
+from harness import EXAMPLE_KEY, kms_client, wait_until
 
 OWNER = "_vlmcs._tcp.kms.test"
 
 
-class KmsdGss(harness.KmsdTestCase):
-    def setUp(self):
-        super().setUp()
-        self.ns = None
-
-    def tearDown(self):
-        if self.ns is not None:
-            self.ns.__exit__(None, None, None)
-        super().tearDown()
-
-    def named(self, **kw):
-        self.ns = Named(**kw).start()
-        return self.ns
-
+class KmsdGss(harness.NamedKmsdTestCase):
     def conf(self, ns, **more):
         dns = {"publish": "yes", "domains": "kms.test", "target": "kms1.kms.test",
                "server": ns.server, "gss_tsig": "yes", "keytab": ns.keytabs["kms1"],

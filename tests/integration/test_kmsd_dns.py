@@ -27,22 +27,7 @@ def notl(recs):
     return [r[:4] for r in recs]
 
 
-class KmsdDns(harness.KmsdTestCase):
-    def setUp(self):
-        super().setUp()
-        self.ns = None
-
-    def tearDown(self):
-        # named first: its work dir may be inside the test's temp dir, which
-        # super().tearDown() removes (stop-named finds the PID there)
-        if self.ns is not None:
-            self.ns.__exit__(None, None, None)
-        super().tearDown()
-
-    def named(self, **kw):
-        self.ns = Named(**kw).start()
-        return self.ns
-
+class KmsdDns(harness.NamedKmsdTestCase):
     def dns_conf(self, ns_server, key_file, **more):
         conf = {"publish": "yes", "domains": "kms.test", "target": "kms1.kms.test",
                 "ttl": "1234", "priority": "3", "weight": "7", "server": ns_server,
