@@ -245,6 +245,7 @@ class _Server:
     srv = harness.Named.srv
     wait_srv = harness.Named.wait_srv
     nsupdate = harness.Named.nsupdate
+    _nsupdate = harness.Named._nsupdate
     alive = harness.Named.alive
 
     def __init__(self, hosts=0):
