@@ -118,8 +118,9 @@ static void results_render_and_usage_errors(void **state)
     kms_cmd_result_init(&r);
     assert_int_equal(kms_host_command(h, "frobnicate", &r), KMS_EINVAL);
     assert_null(r.verb);
-    assert_non_null(strstr(r.message, "(status, metrics, dli, ipk, upk, ato, sprt, sai, sri, sdns, "
-                                      "cdns, sprio, sweight, sdomains, decommission, recommission)"));
+    assert_non_null(strstr(r.message,
+                           "(status, metrics, dli, ipk, upk, ato, sprt, sai, sri, sdns, "
+                           "cdns, sprio, sweight, sdomains, decommission, recommission)"));
     kms_cmd_result_free(&r);
     kms_host_free(h);
 
