@@ -91,6 +91,18 @@ typedef struct {
     pub_gss_alg_t algorithm;
 } pub_gss_options_t;
 
+/** DNS-over-TLS (RFC 7858) to the primary: every UPDATE and every query
+ *  to the primary (reads, TKEY, --verify's question to it) goes over one
+ *  reused, certificate-checked TLS connection per primary; see dns/tls.h. */
+typedef struct {
+    int enabled;
+    const char *ca_file;   /**< certificates to trust (PEM); NULL: the system store */
+    const char *name;      /**< name (or IP) the server's certificate must match; NULL: the
+                                primary's name (SOA MNAME), or the host given as the server */
+    const char *cert_file; /**< client certificate (PEM); NULL: none */
+    const char *key_file;  /**< its private key; NULL: in cert_file */
+} pub_tls_options_t;
+
 typedef struct {
     const char *target;              /**< SRV target FQDN (publish/unpublish) */
     uint16_t port;                   /**< default 1688 */
@@ -102,6 +114,7 @@ typedef struct {
                                           the discovered primary's port (like nsupdate -p). */
     const kms_tsig_key_t *key;       /**< NULL: unsigned, only with allow_unsigned */
     pub_gss_options_t gss;           /**< enabled: sign with Kerberos instead of a key */
+    pub_tls_options_t tls;           /**< enabled: to the primary over DNS-over-TLS */
     int allow_unsigned;
     unsigned attempts;          /**< per exchange; 0 = unbounded (daemon) */
     uint64_t timeout_ms;        /**< per attempt (default 2000) */
