@@ -34,6 +34,10 @@ const char *pub_op_name(pub_op_t op)
         return "publish";
     case PUB_UNPUBLISH:
         return "unpublish";
+    case PUB_AWAIT_PUBLISHED:
+        return "await-published";
+    case PUB_AWAIT_WITHDRAWN:
+        return "await-withdrawn";
     default:
         return "show";
     }
@@ -240,7 +244,8 @@ int pub_run(pub_engine_t *e, pub_op_t op, const pub_domain_t *domains, size_t n,
         return KMS_EINVAL;
     if (e->run)
         return KMS_EBUSY;
-    if (!domains || n == 0 || n > 100000 || (op != PUB_SHOW && !e->target[0]))
+    if (!domains || n == 0 || n > 100000 || op > PUB_AWAIT_WITHDRAWN ||
+        (op != PUB_SHOW && !e->target[0]))
         return KMS_EINVAL;
     r = calloc(1, sizeof *r);
     if (!r)

@@ -151,6 +151,12 @@ struct pub_engine {
 /** Call the stop callback if @p e is stopping, has no run and no open handle. */
 void pub__engine_maybe_stopped(pub_engine_t *e);
 
+/** @p op changes nothing and waits for a state (PUB_AWAIT_*). */
+static inline int pub__op_awaits(pub_op_t op)
+{
+    return op == PUB_AWAIT_PUBLISHED || op == PUB_AWAIT_WITHDRAWN;
+}
+
 /** Result of domain @p i: @p status (0 or KMS_E*), the message, the time now. */
 void pub__set_result(run_t *r, size_t i, int status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -244,7 +250,8 @@ void pub__zone_finish(zone_t *z);
 
 /* ---- verify.c ------------------------------------------------------------- */
 
-/** Verify zone @p z, whose UPDATE succeeded; ends with pub__zone_finish(). */
+/** Verify zone @p z, whose UPDATE succeeded (or whose primary holds the
+ *  state a PUB_AWAIT_* waits for); ends with pub__zone_finish(). */
 void pub__verify_start(zone_t *z);
 
 /** Close @p z's verification timer, if any (its memory goes in the close callback). */

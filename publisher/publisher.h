@@ -68,7 +68,24 @@
 #include "dns/keyfile.h"
 #include "publisher/domains.h"
 
-typedef enum { PUB_PUBLISH = 0, PUB_UNPUBLISH = 1, PUB_SHOW = 2 } pub_op_t;
+/*
+ * The await operations change nothing: they read the records at the primary
+ * and then, as verification does (always on for them, bounded by
+ * verify_timeout_ms), ask every name server of the zone until it serves a
+ * record with the target and port of the options (any priority, weight and
+ * TTL: AWAIT_PUBLISHED) or no longer serves one (AWAIT_WITHDRAWN).  A
+ * domain whose primary does not hold that state fails at once (KMS_ENOENT,
+ * KMS_EEXIST): nobody is going to change it while we wait.  For `kmsctl
+ * handover`, which waits for another host's record to reach every server
+ * and for ours to leave them.  No key is needed.
+ */
+typedef enum {
+    PUB_PUBLISH = 0,
+    PUB_UNPUBLISH = 1,
+    PUB_SHOW = 2,
+    PUB_AWAIT_PUBLISHED = 3,
+    PUB_AWAIT_WITHDRAWN = 4,
+} pub_op_t;
 
 /** GSS-TSIG key algorithm name: "gss-tsig", with "gss.microsoft.com" after a FORMERR (auto). */
 typedef enum { PUB_GSS_AUTO = 0, PUB_GSS_TSIG = 1, PUB_GSS_MS = 2 } pub_gss_alg_t;
@@ -210,7 +227,7 @@ typedef struct {
 /** Fill @p out (strings valid until the engine's next run step or free). */
 void pub_auth_info(const pub_engine_t *e, pub_auth_info_t *out);
 
-/** "publish", "unpublish", "show". */
+/** "publish", "unpublish", "show", "await-published", "await-withdrawn". */
 const char *pub_op_name(pub_op_t op);
 
 #endif

@@ -287,6 +287,45 @@ void pub__take_current(dom_t *d, const char *owner, const kms_dns_reply_t *reply
     }
 }
 
+/* The await operations: the state each domain's primary holds decides
+   whether there is anything to wait for; the domains that hold it go on
+   to verification, always on for them. */
+static void await_start(zone_t *z)
+{
+    run_t *r = z->run;
+    pub_engine_t *e = r->e;
+    size_t k = 0;
+
+    for (size_t i = 0; i < z->ndoms; i++) {
+        dom_t *d = &r->doms[z->doms[i]];
+        pub_result_t *res = &r->res[d->idx];
+        size_t ours = 0;
+
+        if (!d->cur_ok)
+            continue; /* current_done() said why */
+        for (size_t j = 0; j < d->ncur; j++)
+            ours += is_ours(e, &d->cur[j]);
+        if (r->op == PUB_AWAIT_PUBLISHED && ours == 0)
+            pub__set_result(r, d->idx, KMS_ENOENT,
+                            "the primary %s holds no record %s SRV * * %u %s: nothing to wait for",
+                            z->primary_str, res->owner, e->opt.port, e->target);
+        else if (r->op == PUB_AWAIT_WITHDRAWN && ours > 0)
+            pub__set_result(r, d->idx, KMS_EEXIST,
+                            "the primary %s still holds %s SRV * * %u %s: nothing to wait for",
+                            z->primary_str, res->owner, e->opt.port, e->target);
+        else {
+            pub__set_result(r, d->idx, 0, "%s at the primary %s",
+                            r->op == PUB_AWAIT_PUBLISHED ? "served" : "gone", z->primary_str);
+            z->doms[k++] = z->doms[i];
+        }
+    }
+    z->ndoms = k;
+    if (k == 0 || r->canceled)
+        pub__zone_finish(z);
+    else
+        pub__verify_start(z);
+}
+
 /* One more domain's current state is in; after the last, update (or, for
    show, finish).  May finish the zone, and with it the run. */
 static void zone_current_step(zone_t *z)
@@ -296,6 +335,10 @@ static void zone_current_step(zone_t *z)
         return;
     if (r->op == PUB_SHOW || r->canceled) {
         pub__zone_finish(z);
+        return;
+    }
+    if (pub__op_awaits(r->op)) {
+        await_start(z);
         return;
     }
     /* A domain whose current records could not be read is not updated (its
@@ -320,7 +363,9 @@ static void current_done(zone_t *z, dom_t *d, int st, int status, const kms_dns_
     pub_result_t *res = &r->res[d->idx];
     char why[400];
     kms_dns_explain_ctx_t c = {"query", z->primary_str, NULL, z->name, 0};
-    const char *pre = r->op == PUB_SHOW ? "" : "current records not read, nothing changed: ";
+    const char *pre = r->op == PUB_SHOW || pub__op_awaits(r->op)
+                          ? ""
+                          : "current records not read, nothing changed: ";
     if (!st && !d->cur_ok)
         st = status = KMS_ENOMEM; /* read, but could not be kept */
     if (r->op == PUB_SHOW && d->cur_ok) {

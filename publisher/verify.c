@@ -83,15 +83,34 @@ static int verify_serves(const run_t *r, const pub_result_t *res, const kms_dns_
         if (x->section != KMS_DNS_ANSWER || x->type != KMS_DNS_T_SRV ||
             !kms_dname_eq(x->target, e->target) || x->port != e->opt.port)
             continue;
-        if (r->op == PUB_UNPUBLISH)
-            found = 1; /* any record of ours left means not yet removed */
+        if (r->op != PUB_PUBLISH)
+            found = 1; /* any record of ours: still there, or (await-published) there */
         else if (x->priority == res->priority && x->weight == res->weight) {
             if (found == 0)
                 found = 1;
         } else
             found = -1; /* an old record of ours still served */
     }
+    if (r->op == PUB_AWAIT_PUBLISHED)
+        return found == 1;
     return r->op == PUB_PUBLISH ? found == 1 : found == 0;
+}
+
+/* What the primary holds of @p res, for the messages of verification. */
+static const char *primary_state(const run_t *r, const pub_result_t *res)
+{
+    if (res->unchanged)
+        return "already at the primary";
+    switch (r->op) {
+    case PUB_PUBLISH:
+        return "updated";
+    case PUB_AWAIT_PUBLISHED:
+        return "served at the primary";
+    case PUB_AWAIT_WITHDRAWN:
+        return "gone from the primary";
+    default:
+        return "removed";
+    }
 }
 
 /* Name server @p ns does not (yet) serve @p d's new state: remember the
@@ -134,13 +153,12 @@ static void verify_round_end(zone_t *z)
             dom_t *dd = &r->doms[z->doms[k]];
             if (!dd->bad_ns)
                 continue;
-            pub__set_result(
-                r, dd->idx, KMS_ETIMEOUT,
-                "%s, but name server %s does not serve the new state of %s after %.0f s",
-                r->res[dd->idx].unchanged ? "already at the primary"
-                : r->op == PUB_PUBLISH    ? "updated"
-                                          : "removed",
-                dd->bad_ns_name, r->res[dd->idx].owner, (double)e->opt.verify_timeout_ms / 1000.0);
+            pub__set_result(r, dd->idx, KMS_ETIMEOUT, "%s, but name server %s %s %s after %.0f s",
+                            primary_state(r, &r->res[dd->idx]), dd->bad_ns_name,
+                            r->op == PUB_AWAIT_PUBLISHED   ? "does not serve the record of"
+                            : r->op == PUB_AWAIT_WITHDRAWN ? "still serves the record of"
+                                                           : "does not serve the new state of",
+                            r->res[dd->idx].owner, (double)e->opt.verify_timeout_ms / 1000.0);
         }
         pub__zone_finish(z);
         return;
@@ -259,10 +277,7 @@ static void on_ns(void *ud, int status, const kms_dns_reply_t *reply, unsigned a
         for (size_t k = 0; k < z->ndoms; k++)
             pub__set_result(r, z->doms[k], st ? st : KMS_ENOENT,
                             "%s, but the NS set of %s could not be read from %s",
-                            r->res[z->doms[k]].unchanged ? "already at the primary"
-                            : r->op == PUB_PUBLISH       ? "updated"
-                                                         : "removed",
-                            z->name, z->primary_str);
+                            primary_state(r, &r->res[z->doms[k]]), z->name, z->primary_str);
         pub__zone_finish(z);
         return;
     }
