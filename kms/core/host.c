@@ -276,6 +276,11 @@ void kms_host_set_dns_auth(kms_host_t *h, const kms_dns_auth_t *a)
     h->dns_auth = *a;
 }
 
+void kms_host_set_dns_record(kms_host_t *h, const kms_dns_record_t *r)
+{
+    h->dns_record = *r;
+}
+
 int kms_host_set_dns(kms_host_t *h, const kms_dns_state_t *d, size_t n, int running)
 {
     kms_dns_state_t *copy = NULL;

@@ -148,6 +148,18 @@ typedef struct {
 /** Set what `status` shows of the DNS authentication (@p a copied). */
 void kms_host_set_dns_auth(kms_host_t *h, const kms_dns_auth_t *a);
 
+/** The record kmsd publishes, shown by `status` (what `kmsctl handover`
+ *  waits for to leave every name server). */
+typedef struct {
+    char target[256]; /**< "kms1.kms.test." ("" before kmsd set it) */
+    uint16_t port;
+    uint32_t ttl;
+    char server[64]; /**< [dns] server as "127.0.0.1:53"; "": the zone's primary (SOA MNAME) */
+} kms_dns_record_t;
+
+/** Set what `status` shows of the published record (@p r copied). */
+void kms_host_set_dns_record(kms_host_t *h, const kms_dns_record_t *r);
+
 /** Replace the DNS status table (@p d, @p n copied); @p running: a DNS run is
  *  under way.  0 or KMS_ENOMEM (then the old table stays). */
 int kms_host_set_dns(kms_host_t *h, const kms_dns_state_t *d, size_t n, int running);

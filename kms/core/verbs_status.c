@@ -61,6 +61,16 @@ static int dns_json(const kms_host_t *h, kms_json_t *o)
         kms_json_free(auth);
         goto fail;
     }
+    const kms_dns_record_t *rec = &h->dns_record;
+    kms_json_t *rj = kms_json_object();
+    e |= !rj || kms_json_set_str(rj, "target", rec->target[0] ? rec->target : NULL) < 0;
+    e |= !rj || kms_json_set_int(rj, "port", rec->port) < 0;
+    e |= !rj || kms_json_set_int(rj, "ttl", rec->ttl) < 0;
+    e |= !rj || kms_json_set_str(rj, "server", rec->server[0] ? rec->server : NULL) < 0;
+    if (e || kms_json_set(dns, "record", rj) < 0) {
+        kms_json_free(rj);
+        goto fail;
+    }
     e |= kms_json_set_bool(dns, "publish", s.publish && !s.decommissioned) < 0;
     e |= kms_json_set_bool(dns, "running", h->dns_running) < 0;
     if (e || kms_json_set(dns, "domains", arr) < 0)
@@ -237,6 +247,10 @@ int cmd_verb_status(kms_cmd_t *c)
         else
             cmd_line(c, "dns_auth none");
     }
+    if (h->dns_record.target[0])
+        cmd_line(c, "dns_record target=%s port=%u ttl=%lu server=%s", h->dns_record.target,
+                 h->dns_record.port, (unsigned long)h->dns_record.ttl,
+                 h->dns_record.server[0] ? h->dns_record.server : "primary");
     for (size_t i = 0; i < h->n_dns; i++) {
         const kms_dns_state_t *d = &h->dns[i];
 

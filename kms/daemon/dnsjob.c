@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/addr.h"
 #include "base/backoff.h"
 #include "base/err.h"
 #include "base/log.h"
@@ -96,9 +97,26 @@ static void auth_push(kms_dnspub_t *p)
     kms_host_set_dns_auth(p->host, &a);
 }
 
+/* What is published, for `status` (and kmsctl handover). */
+static void record_push(kms_dnspub_t *p)
+{
+    kms_dns_record_t rec;
+    char a[KMS_ADDRSTRLEN];
+
+    memset(&rec, 0, sizeof rec);
+    snprintf(rec.target, sizeof rec.target, "%s", p->target ? p->target : "");
+    rec.port = p->port;
+    rec.ttl = p->ttl;
+    if (p->server.ss_family)
+        snprintf(rec.server, sizeof rec.server, "%s",
+                 kms_addr_format((const struct sockaddr *)&p->server, a));
+    kms_host_set_dns_record(p->host, &rec);
+}
+
 void dp_status_push(kms_dnspub_t *p)
 {
     auth_push(p);
+    record_push(p);
     if (kms_host_set_dns(p->host, p->st, p->n_st, p->active != NULL || p->delayed != NULL) < 0)
         kms_warn("dns: out of memory updating the status table");
 }
