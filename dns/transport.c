@@ -10,6 +10,7 @@
 #include "base/addr.h"
 #include "base/err.h"
 #include "base/wire.h"
+#include "dns/stream.h"
 
 typedef struct udp_mux udp_mux_t;
 
@@ -164,15 +165,6 @@ static void finish(kms_dns_send_t *s, int status, const uint8_t *data, size_t le
     uv_close((uv_handle_t *)&s->timer, on_close);
 }
 
-static uint16_t msg_id(const uint8_t *p, size_t len)
-{
-    kms_rd_t rd;
-    uint16_t id = 0;
-    kms_rd_init(&rd, p, len);
-    kms_rd_u16be(&rd, &id);
-    return id;
-}
-
 static int is_truncated(const uint8_t *p, size_t len)
 {
     kms_rd_t rd;
@@ -229,7 +221,7 @@ static void tcp_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     if (rd.err || kms_rd_left(&rd) < n)
         return; /* need more */
     kms_rd_view(&rd, &body, n);
-    if (n < 12 || msg_id(body, n) != s->id) {
+    if (n < 12 || kms_dns_u16_at(body, n) != s->id) {
         finish(s, KMS_EDNS_BADANSWER, NULL, 0);
         return;
     }
@@ -316,7 +308,7 @@ static void udp_read(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const stru
     if (nread < 12)
         return; /* not a DNS answer: keep waiting */
     const uint8_t *p = (const uint8_t *)buf->base;
-    if (msg_id(p, (size_t)nread) != s->id)
+    if (kms_dns_u16_at(p, (size_t)nread) != s->id)
         return; /* a stray or late datagram */
     udp_answer(s, p, (size_t)nread, flags);
 }
@@ -351,7 +343,7 @@ static void mux_read(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const stru
     if (nread < 12)
         return; /* not a DNS answer */
     const uint8_t *p = (const uint8_t *)buf->base;
-    id = msg_id(p, (size_t)nread);
+    id = kms_dns_u16_at(p, (size_t)nread);
     for (s = m->waiting; s && s->id != id; s = s->mux_next)
         ;
     if (s)
@@ -491,7 +483,7 @@ int kms_dns_send(uv_loop_t *loop, const struct sockaddr *server, const uint8_t *
     kms_wr_free(&wr);
     memcpy(s->msg + 2, msg, len);
     s->len = len;
-    s->id = msg_id(msg, len);
+    s->id = kms_dns_u16_at(msg, len);
     s->loop = loop;
     memcpy(&s->server, server, kms_addr_len(server));
     s->timeout_ms = timeout_ms ? timeout_ms : 1;

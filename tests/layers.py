@@ -89,7 +89,7 @@ def test_layer(path):
 # What each fuzz target, tool and benchmark links (tests/fuzz, tests/tools, bench CMakeLists).
 LINKS = {
     "tests/fuzz/fuzz_dns_reply.c": "dns", "tests/fuzz/fuzz_keyfile.c": "dns",
-    "tests/fuzz/fuzz_tkey.c": "dns",
+    "tests/fuzz/fuzz_tkey.c": "dns", "tests/fuzz/fuzz_dns_stream.c": "dns",
     "tests/fuzz/fuzz_rpc_pdu.c": "rpc", "tests/fuzz/fuzz_framer.c": "rpc",
     "tests/fuzz/fuzz_activation.c": "rpc", "tests/fuzz/fuzz_state.c": "kms/core",
     "tests/fuzz/fuzz_control.c": "kms/core", "tests/fuzz/fuzz_config.c": "kms/daemon",
