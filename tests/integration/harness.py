@@ -24,7 +24,9 @@ What it provides:
 - named: Named, a private named from zones/start-named (dig, srv,
   nsupdate, named-log helpers), and kms_publish(); Named(secondaries=N)
   adds N secondaries on 127.0.0.2.. (NOTIFY + IXFR; needs in_netns()),
-  hold(k)/release(k) make one lag on demand;
+  hold(k)/release(k) make one lag on demand; Named(tls=True) adds
+  DNS-over-TLS listeners (a valid and an expired certificate of a CA made
+  for the run, and one that wants a client certificate);
 - Kerberos: Named(gss=True) also starts start-named's private MIT KDC
   (realm KMS.TEST; keytabs and principals for kms1, kms2, kms1-ad and dns):
   krb_env(), kinit(), nsupdate_gss(), kdc_stop()/kdc_start(); a machine
@@ -34,7 +36,9 @@ What it provides:
   kms_client() (tests/tools/kms_client), and the DCE/RPC PDU builders and
   readers (C706 ch. 12) of the raw-socket tests;
 - kms-locate: locate(), Listener (tests/tools/locate_listener), FakeDNS,
-  srv_update(), publish().
+  srv_update(), publish();
+- TcpRelay: a counting TCP relay (connections made, cut() to drop them),
+  e.g. in front of a DoT port (Named(tls=True): start-named --tls).
 
 A program missing from BUILD/bin raises NotBuilt, a unittest.SkipTest: a
 unittest test is reported skipped; a plain-function file fails on it.
@@ -284,12 +288,27 @@ class Named:
     secondary_names (["ns2.kms.test", ...]), secondary_pids, servers (the
     primary's address, then the secondaries'); hold(k)/release(k) (k: 1..N
     or an address) make one lag and catch up; serial(), wait_synced().
+
+    tls=True (start-named --tls) adds DNS-over-TLS listeners with a CA and
+    certificates made for the run; after start(): tls_port and tls_server
+    ("127.0.0.1:TLS_PORT", a certificate for tls_name "ns1.kms.test" and
+    IP 127.0.0.1), tls_expired_port and tls_expired_server (the same key in
+    a certificate that expired yesterday), tls_mutual_port and
+    tls_mutual_server (the valid certificate; only clients with a client
+    certificate of the CA get an answer), tls_ca_file (the CA that signed
+    them), tls_other_ca_file (a CA that signed none), tls_cert_file,
+    tls_key_file (the server's), tls_expired_cert_file, tls_client_cert_file
+    and tls_client_key_file (a client certificate of the CA); dig(...,
+    tls=True) asks over DoT.
     """
 
     def __init__(self, bench_domains=0, extra_zones=0, v6=False, querylog=True,
                  workdir=None, key_algorithm=None, lagging_ns=False, broken_zone=False,
-                 remote_ns=False, gss=False, ticket_lifetime=None, secondaries=0):
+                 remote_ns=False, gss=False, ticket_lifetime=None, secondaries=0, tls=False):
         self.args = []
+        self.tls = bool(tls)
+        if self.tls:
+            self.args.append("--tls")  # DoT listeners, CA and certificates in DIR/tls
         self.nsecondaries = int(secondaries)
         if self.nsecondaries:
             self.args += ["--secondaries", str(self.nsecondaries)]
@@ -352,6 +371,21 @@ class Named:
             self.secondaries = env["SECONDARY_ADDRS"].split()
             self.secondary_names = env["SECONDARY_NAMES"].split()
             self.secondary_pids = [int(p) for p in env["SECONDARY_PIDS"].split()]
+        if self.tls:
+            self.tls_port = int(env["TLS_PORT"])
+            self.tls_server = "127.0.0.1:%d" % self.tls_port
+            self.tls_expired_port = int(env["TLS_EXPIRED_PORT"])
+            self.tls_expired_server = "127.0.0.1:%d" % self.tls_expired_port
+            self.tls_mutual_port = int(env["TLS_MUTUAL_PORT"])
+            self.tls_mutual_server = "127.0.0.1:%d" % self.tls_mutual_port
+            self.tls_name = env["TLS_NAME"]
+            self.tls_ca_file = env["TLS_CA_FILE"]
+            self.tls_other_ca_file = env["TLS_OTHER_CA_FILE"]
+            self.tls_cert_file = env["TLS_CERT_FILE"]
+            self.tls_key_file = env["TLS_KEY_FILE"]
+            self.tls_expired_cert_file = env["TLS_EXPIRED_CERT_FILE"]
+            self.tls_client_cert_file = env["TLS_CLIENT_CERT_FILE"]
+            self.tls_client_key_file = env["TLS_CLIENT_KEY_FILE"]
         if self.gss:
             self.kdc_pid = int(env["KDC_PID"])
             self.kdc_port = int(env["KDC_PORT"])
@@ -395,7 +429,9 @@ class Named:
         self._proc = proc
         with open(os.path.join(self.dir, "named.started-pid"), "w") as f:
             f.write("%d\n" % proc.pid)  # for stop-named
-        if not wait_until(lambda: self.dig("kms.test", "SOA") != [], timeout=timeout):
+        if not wait_until(lambda: self.dig("kms.test", "SOA") != [] and
+                          (not self.tls or self.dig("kms.test", "SOA", tls=True) != []),
+                          timeout=timeout):
             raise RuntimeError("named did not come back in %s" % self.dir)
 
     def alive(self):
@@ -456,12 +492,16 @@ class Named:
         return False
 
     # ---- queries -------------------------------------------------------
-    def dig(self, name, rtype="SRV", tcp=False, server="127.0.0.1"):
-        """Answer section lines (+noall +answer) for name/rtype."""
-        argv = ["dig", "-p", str(self.port), "@" + server, "+noall", "+answer",
-                "+time=2", "+tries=1", name, rtype]
+    def dig(self, name, rtype="SRV", tcp=False, server="127.0.0.1", tls=False):
+        """Answer section lines (+noall +answer) for name/rtype; tls=True:
+        over DoT at tls_port, the certificate checked against tls_ca_file
+        and tls_name."""
+        argv = ["dig", "-p", str(self.tls_port if tls else self.port), "@" + server, "+noall",
+                "+answer", "+time=2", "+tries=1", name, rtype]
         if tcp:
             argv.insert(1, "+tcp")
+        if tls:
+            argv[1:1] = ["+tls-ca=" + self.tls_ca_file, "+tls-hostname=" + self.tls_name]
         out = run(argv, timeout=10)
         return [l for l in out.stdout.split("\n") if l and not l.startswith(";")]
 
@@ -1023,7 +1063,26 @@ class Listener:
         return False
 
 
-class FakeDNS:
+class _Background:
+    """A helper serving from a thread of its own (self._t, polling
+    self._stop): started on enter, stopped on exit (bounded), then
+    _closed()."""
+
+    def _closed(self):
+        pass
+
+    def __enter__(self):
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop = True
+        self._t.join(timeout=5)
+        self._closed()
+        return False
+
+
+class FakeDNS(_Background):
     """A UDP DNS responder on 127.0.0.1 that answers every query with a fixed
     rcode (e.g. 2 = SERVFAIL), or never answers (rcode=None)."""
 
@@ -1060,15 +1119,102 @@ class FakeDNS:
             hdr = struct.pack(">HHHHHH", qid, 0x8000 | (flags & 0x0100) | self.rcode, 1, 0, 0, 0)
             self.sock.sendto(hdr + question, peer)
 
-    def __enter__(self):
-        self._t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop = True
-        self._t.join(timeout=5)
+    def _closed(self):
         self.sock.close()
-        return False
+
+
+class TcpRelay(_Background):
+    """A TCP relay on 127.0.0.1 (a free port) to 127.0.0.1:target: bytes
+    pass unchanged both ways (a TLS session is end to end through it).
+    It counts the connections it accepted (connections) and can cut every
+    open one (cut(): both sides closed, as a server restart or a
+    middlebox does); bounded, one thread, stopped on exit.
+
+        with harness.TcpRelay(ns.tls_port) as relay:
+            kms_publish(..., "--server", relay.server, ...)
+            harness.check(relay.connections == 1, "one connection")
+    """
+
+    def __init__(self, target, host="127.0.0.1"):
+        self.target = (host, int(target))
+        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind((host, 0))
+        self.lsock.listen(128)
+        self.lsock.setblocking(False)
+        self.port = self.lsock.getsockname()[1]
+        self.server = "%s:%d" % (host, self.port)
+        self.connections = 0
+        self._pairs = {}  # socket -> its peer socket
+        self._lock = threading.Lock()
+        self._cut = False
+        self._stop = False
+        self._t = threading.Thread(target=self._serve, daemon=True)
+
+    def _close(self, sel, sock):
+        for s in (sock, self._pairs.get(sock)):
+            if s is None:
+                continue
+            self._pairs.pop(s, None)
+            with contextlib.suppress(Exception):
+                sel.unregister(s)
+            with contextlib.suppress(OSError):
+                s.close()
+
+    def _serve(self):
+        import selectors
+        sel = selectors.DefaultSelector()
+        sel.register(self.lsock, selectors.EVENT_READ)
+        while not self._stop:
+            if self._cut:
+                for sock in list(self._pairs):
+                    self._close(sel, sock)
+                self._cut = False
+            for key, _ in sel.select(0.05):
+                sock = key.fileobj
+                if sock is self.lsock:
+                    try:
+                        c, _ = self.lsock.accept()
+                    except OSError:
+                        continue
+                    with self._lock:
+                        self.connections += 1
+                    try:
+                        u = socket.create_connection(self.target, timeout=5)
+                    except OSError:
+                        c.close()
+                        continue
+                    for a, b in ((c, u), (u, c)):
+                        a.setblocking(True)
+                        a.settimeout(5)
+                        self._pairs[a] = b
+                        sel.register(a, selectors.EVENT_READ)
+                    continue
+                if sock not in self._pairs:
+                    continue
+                try:
+                    data = sock.recv(65536)
+                except OSError:
+                    data = b""
+                if not data:
+                    self._close(sel, sock)
+                    continue
+                try:
+                    self._pairs[sock].sendall(data)
+                except OSError:
+                    self._close(sel, sock)
+        for sock in list(self._pairs):
+            self._close(sel, sock)
+        sel.close()
+        self.lsock.close()
+
+    def cut(self):
+        """Close every open connection (both sides), within about 50 ms."""
+        self._cut = True
+        wait_until(lambda: not self._cut, timeout=5, step=0.01)
+
+    def open_connections(self):
+        return len(self._pairs) // 2
 
 
 def srv_update(ns, lines):

@@ -44,9 +44,11 @@ NotInstalled, a unittest.SkipTest.
 
 DNS wire helpers (stdlib only) for looking at what a server answered, as
 no client tool shows it whole: query() (an EDNS query over UDP, sections
-decoded) and raw_update() (one RFC 2136 UPDATE adding an SRV record,
-TSIG-signed with hmac-sha256 per RFC 8945 or unsigned; returns the rcode,
-the TSIG error of the answer and whether the answer was signed).
+decoded), raw_update() (one RFC 2136 UPDATE adding an SRV record,
+TSIG-signed with hmac-sha256 per RFC 8945 or unsigned, over UDP or DoT;
+returns the rcode, the TSIG error of the answer and whether the answer was
+signed) and dot_exchange() (one message over DNS-over-TLS, certificate
+checked).
 """
 
 import base64
@@ -174,6 +176,24 @@ def _exchange(port, msg, timeout=3.0):
     raise socket.timeout("no answer from 127.0.0.1#%d" % port)
 
 
+def dot_exchange(port, msg, ca_file, name, timeout=3.0, host="127.0.0.1"):
+    """Send msg over DNS-over-TLS (RFC 7858: TCP framing, a 2-byte length,
+    inside TLS) to host#port and return the answer; the certificate must
+    chain to ca_file and match name (ssl.SSLCertVerificationError if not)."""
+    import ssl
+    ctx = ssl.create_default_context(cafile=ca_file)
+    with socket.create_connection((host, port), timeout=timeout) as raw:
+        with ctx.wrap_socket(raw, server_hostname=name) as s:
+            s.sendall(struct.pack(">H", len(msg)) + msg)
+            buf = b""
+            while len(buf) < 2 or len(buf) < 2 + struct.unpack(">H", buf[:2])[0]:
+                data = s.recv(65535)
+                if not data:
+                    raise ConnectionError("DoT connection closed before the answer")
+                buf += data
+            return buf[2:2 + struct.unpack(">H", buf[:2])[0]]
+
+
 def query(port, name, rtype="SRV", bufsize=1232, timeout=3.0):
     """Ask 127.0.0.1#port name/rtype over UDP with EDNS (bufsize); returns
     parse() of the answer (never retried over TCP: what the server put in
@@ -198,10 +218,11 @@ def _tsig_rr(msg, key_name, secret, mid, now):
 
 
 def raw_update(port, zone, owner, target, srv_port=1688, ttl=60, key_file=None,
-               clock_offset=0, timeout=3.0):
+               clock_offset=0, timeout=3.0, tls=None):
     """Send one UPDATE to 127.0.0.1#port adding `owner ttl IN SRV 0 0
     srv_port target` to zone, signed with key_file (hmac-sha256) or
-    unsigned (None), the signer's clock clock_offset seconds off.  Returns
+    unsigned (None), the signer's clock clock_offset seconds off; over UDP,
+    or over DNS-over-TLS with tls=(ca_file, name) (dot_exchange).  Returns
     {"rcode": name, "tsig_error": name or None, "tsig_present": bool,
     "signed": bool (the answer carries a MAC)}."""
     mid = random.randrange(65536)
@@ -215,7 +236,10 @@ def raw_update(port, zone, owner, target, srv_port=1688, ttl=60, key_file=None,
             raise ValueError("raw_update signs with hmac-sha256 only, not %s" % alg)
         tsig = _tsig_rr(msg, name, secret, mid, int(time.time()) + clock_offset)
         msg = msg[:10] + struct.pack(">H", 1) + msg[12:] + tsig
-    ans = parse(_exchange(port, msg, timeout))
+    if tls:
+        ans = parse(dot_exchange(port, msg, tls[0], tls[1], timeout))
+    else:
+        ans = parse(_exchange(port, msg, timeout))
     out = {"rcode": RCODES.get(ans["rcode"], str(ans["rcode"])), "tsig_error": None,
            "tsig_present": False, "signed": False}
     for name, rtype, _ttl, _text, raw in ans["additional"]:
