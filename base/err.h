@@ -76,7 +76,9 @@
     X(KMS_EKRB_KDC, -74, "KDC unreachable")                                                        \
     X(KMS_EKRB_SKEW, -75, "clock skew too great for Kerberos")                                     \
     X(KMS_EKRB, -76, "Kerberos (GSS-API) failure")                                                 \
-    X(KMS_ETKEY, -77, "TKEY negotiation refused")
+    X(KMS_ETKEY, -77, "TKEY negotiation refused")                                                  \
+    X(KMS_ETLS, -80, "TLS handshake or session failed")                                            \
+    X(KMS_ETLSVERIFY, -81, "TLS server certificate not accepted")
 
 typedef enum {
 #define KMS_ERR_ENUM(name, val, msg) name = (val),

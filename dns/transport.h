@@ -20,6 +20,7 @@
  * kms_dns_send_cancel() may be called any time before the callback; the
  * callback then reports KMS_ECANCELED.  Retries are the caller's business:
  * re-render (new ID, new signature) and call kms_dns_send() again.
+ * DNS over TLS has its own entry point with this callback: dns/tls.h.
  */
 #ifndef KMS_DNS_TRANSPORT_H
 #define KMS_DNS_TRANSPORT_H
@@ -39,6 +40,7 @@ enum {
 typedef struct {
     int tcp;         /**< the answer came over TCP */
     int tc_fallback; /**< a truncated UDP answer made us retry over TCP */
+    int tls;         /**< the exchange went over DNS-over-TLS (dns/tls.h) */
     uint64_t rtt_ms; /**< from start to answer */
 } kms_dns_send_info_t;
 
