@@ -98,6 +98,11 @@ int kms_json_int(const kms_json_t *v, int64_t *out)
     return 0;
 }
 
+int kms_json_bool(const kms_json_t *v)
+{
+    return json_is_boolean(J(v)) ? json_is_true(J(v)) : -1;
+}
+
 size_t kms_json_len(const kms_json_t *arr)
 {
     return json_is_array(J(arr)) ? json_array_size(J(arr)) : 0;

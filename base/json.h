@@ -35,6 +35,8 @@ kms_json_t *kms_json_parse(const char *text, char *err, size_t errlen);
 kms_json_t *kms_json_get(const kms_json_t *obj, const char *key);
 const char *kms_json_str(const kms_json_t *v);
 int kms_json_int(const kms_json_t *v, int64_t *out);
+/** 1 for true, 0 for false, -1 when @p v is no boolean. */
+int kms_json_bool(const kms_json_t *v);
 size_t kms_json_len(const kms_json_t *arr);
 kms_json_t *kms_json_at(const kms_json_t *arr, size_t i);
 

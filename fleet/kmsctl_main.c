@@ -38,6 +38,8 @@
 #include "kms/daemon/config.h"
 #include "kms/core/command.h"
 #include "kms/daemon/control.h"
+#include "fleet/handover.h"
+#include "resolver/locate.h"
 
 #ifndef KMSDNS_VERSION
 #define KMSDNS_VERSION "unknown"
@@ -199,6 +201,247 @@ static int wait_fd(int fd, short events, long long deadline)
     }
 }
 
+/*
+ * One exchange with kmsd at @p sock: @p line (with its newline) out, the
+ * whole reply in (*@p reply, malloc'd, NUL-terminated).  0, or 3 with the
+ * reason in @p err (cannot connect, timeout, closed early, too large).
+ */
+static int ctl_exchange(const char *sock, const char *line, unsigned timeout_s, char **reply,
+                        char *err, size_t errlen)
+{
+    struct sockaddr_un sun;
+    char *buf = NULL;
+    size_t blen = 0, bcap = 0;
+    long long deadline;
+    int fd = -1, rc = 3;
+
+    *reply = NULL;
+    memset(&sun, 0, sizeof sun);
+    sun.sun_family = AF_UNIX;
+    if (strlen(sock) >= sizeof sun.sun_path) {
+        snprintf(err, errlen, "socket path too long: %s", sock);
+        return 3;
+    }
+    memcpy(sun.sun_path, sock, strlen(sock) + 1);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
+        int e = errno;
+
+        /* "is kmsd running?" only where that is the question: not for a
+         * socket it runs behind but this user may not use */
+        snprintf(err, errlen, "cannot connect to %s: %s%s", sock, strerror(e),
+                 e == ENOENT || e == ECONNREFUSED ? " (is kmsd running?)"
+                 : e == EACCES || e == EPERM      ? " (run kmsctl as kmsd's user or root)"
+                                                  : "");
+        goto out;
+    }
+    deadline = now_ms() + (long long)timeout_s * 1000;
+    for (size_t off = 0, len = strlen(line); off < len;) {
+        ssize_t w;
+
+        if (wait_fd(fd, POLLOUT, deadline) < 0)
+            goto timeout;
+        w = send(fd, line + off, len - off, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            goto closed;
+        off += (size_t)w;
+    }
+    for (;;) {
+        ssize_t r;
+        int done;
+
+        if (bcap - blen < 4096) {
+            char *nb;
+
+            if (bcap >= MAX_REPLY) {
+                snprintf(err, errlen, "reply from %s too large", sock);
+                goto out;
+            }
+            nb = realloc(buf, bcap ? bcap * 2 : 8192);
+            if (!nb) {
+                snprintf(err, errlen, "out of memory");
+                goto out;
+            }
+            buf = nb;
+            bcap = bcap ? bcap * 2 : 8192;
+        }
+        if (wait_fd(fd, POLLIN, deadline) < 0)
+            goto timeout;
+        r = recv(fd, buf + blen, bcap - blen - 1, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            goto closed;
+        blen += (size_t)r;
+        buf[blen] = '\0';
+        done = kms_control_reply_complete(buf, blen);
+        if (done < 0) {
+            snprintf(err, errlen, "unexpected reply from %s", sock);
+            goto out;
+        }
+        if (done)
+            break;
+    }
+    *reply = buf;
+    buf = NULL;
+    rc = 0;
+    goto out;
+timeout:
+    snprintf(err, errlen, "no answer from %s within %u s", sock, timeout_s);
+    goto out;
+closed:
+    snprintf(err, errlen, "%s closed the connection before answering", sock);
+out:
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+    return rc;
+}
+
+/* handover's line to kmsd (fleet_ctl_fn): the payload of an OK, the
+ * message of an ERR. */
+static int handover_ctl(void *ud, const char *line, unsigned timeout_s, char **payload, char *err,
+                        size_t errlen)
+{
+    char *cmd, *reply = NULL, *nl;
+    size_t len = strlen(line);
+    int rc;
+
+    *payload = NULL;
+    if (!(cmd = malloc(len + 2))) {
+        snprintf(err, errlen, "out of memory");
+        return 3;
+    }
+    memcpy(cmd, line, len);
+    memcpy(cmd + len, "\n", 2);
+    rc = ctl_exchange(ud, cmd, timeout_s, &reply, err, errlen);
+    free(cmd);
+    if (rc != 0)
+        return rc;
+    nl = strchr(reply, '\n');
+    *nl = '\0';
+    if (strncmp(reply, "ERR ", 4) == 0) {
+        const char *msg = strchr(reply + 4, ' ');
+        snprintf(err, errlen, "%s: %s", line, msg ? msg + 1 : reply + 4);
+        free(reply);
+        return 1;
+    }
+    memmove(reply, nl + 1, strlen(nl + 1) + 1); /* the lines after "OK <n>" */
+    *payload = reply;
+    return 0;
+}
+
+static void handover_usage(FILE *f)
+{
+    fprintf(f, "Usage: kmsctl [--socket PATH | --config FILE | --state-dir DIR] [--json]\n"
+               "              handover [OPTIONS] HOST[:PORT]\n"
+               "Hands this host's role to the KMS host HOST (its DNS name, as its SRV target),\n"
+               "checking each step: 1 HOST answers (bind, activation count), 2 its record is\n"
+               "served by every name server of each of this host's domains, 3 this host's\n"
+               "record removed (cdns) and gone from every name server, 4 a client's discovery\n"
+               "finds HOST and not this host, 5 this host keeps answering for the drain, then\n"
+               "is decommissioned.  Nothing changes when step 1 or 2 fails.\n"
+               "\n"
+               "Options:\n"
+               "  --dry-run            print the plan, change nothing\n"
+               "  --force              go on when HOST's count is below --required\n"
+               "  --required N         the activation threshold HOST must meet (default 25:\n"
+               "                       Windows clients; 5 for a host of servers and Office)\n"
+               "  --wait DURATION      bound of each wait for the name servers and resolvers\n"
+               "                       (default 5m)\n"
+               "  --drain DURATION     keep answering this long before decommission (default 10m)\n"
+               "  --resolver IP[:PORT] the DNS server clients ask (default: /etc/resolv.conf's)\n"
+               "  --probe-timeout SEC  connect and bind timeout, each (default 2)\n"
+               "\n"
+               "Exit status: 0 handed over (or planned), 1 a step failed (its line says what\n"
+               "to fix), 2 bad usage, 3 kmsd could not be reached.\n");
+}
+
+/* `kmsctl handover ...`: @p argv from the verb on. */
+static int handover_main(int argc, char **argv, const char *sock, int json, unsigned timeout_s)
+{
+    static const struct option opts[] = {
+        {"dry-run", no_argument, NULL, 'n'},
+        {"force", no_argument, NULL, 'f'},
+        {"required", required_argument, NULL, 'r'},
+        {"wait", required_argument, NULL, 'w'},
+        {"drain", required_argument, NULL, 'D'},
+        {"resolver", required_argument, NULL, 'R'},
+        {"probe-timeout", required_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    fleet_handover_options_t o;
+    char host[KMS_DNS_NAMELEN];
+    uint64_t v;
+    int opt;
+
+    fleet_handover_options_init(&o);
+    o.json = json;
+    o.ctl = handover_ctl;
+    o.ctl_ud = (void *)sock;
+    o.ctl_timeout_s = timeout_s;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'n':
+            o.dry_run = 1;
+            break;
+        case 'f':
+            o.force = 1;
+            break;
+        case 'r':
+            if (kms_uint_parse(optarg, 1, 1000, &v) < 0) {
+                fprintf(stderr, "kmsctl: handover --required %s: expected 1..1000\n", optarg);
+                return 2;
+            }
+            o.required = (uint32_t)v;
+            break;
+        case 'w':
+        case 'D':
+            if (kms_duration_parse(optarg, 1, &v) < 0 || v > 7 * 86400 || (opt == 'w' && !v)) {
+                fprintf(stderr, "kmsctl: handover --%s %s: expected a duration (30s, 5m, 1h)%s\n",
+                        opt == 'w' ? "wait" : "drain", optarg, opt == 'w' ? " above 0" : "");
+                return 2;
+            }
+            *(opt == 'w' ? &o.wait_ms : &o.drain_ms) = v * 1000;
+            break;
+        case 'R':
+            o.resolver = optarg;
+            break;
+        case 'p':
+            if (kms_uint_parse(optarg, 1, 60, &v) < 0) {
+                fprintf(stderr, "kmsctl: handover --probe-timeout %s: expected 1..60 s\n", optarg);
+                return 2;
+            }
+            o.probe_timeout_ms = (unsigned)v * 1000;
+            break;
+        case 'h':
+            handover_usage(stdout);
+            return 0;
+        case ':':
+            fprintf(stderr, "kmsctl: handover: option %s needs an argument\n", argv[optind - 1]);
+            return 2;
+        default:
+            fprintf(stderr, "kmsctl: handover: unknown option %s (see kmsctl handover --help)\n",
+                    argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (argc - optind != 1) {
+        fprintf(stderr, "kmsctl: handover takes one HOST[:PORT] (see kmsctl handover --help)\n");
+        return 2;
+    }
+    if (loc_parse_hostport(argv[optind], host, sizeof host, &o.port) < 0) {
+        fprintf(stderr, "kmsctl: handover: %s: expected HOST[:PORT]\n", argv[optind]);
+        return 2;
+    }
+    o.host = host;
+    return fleet_handover(&o);
+}
+
 static int print_reply(char *buf, int json, const char *verb)
 {
     char *line = buf, *nl;
@@ -279,12 +522,11 @@ int main(int argc, char **argv)
     };
     const char *sock_opt = NULL, *config = NULL, *state_dir = NULL;
     char *sock = NULL, *line = NULL, *buf = NULL;
-    size_t line_len = 0, blen = 0, bcap = 0;
+    size_t line_len = 0;
     kms_wr_t cmd = {0};
     uint64_t timeout_s = 10;
-    struct sockaddr_un sun;
-    long long deadline;
-    int opt, json = 0, fd = -1, rc = 0;
+    char err[512];
+    int opt, json = 0, rc = 0;
 
     opterr = 0;
     while ((opt = getopt_long(argc, argv, "+:S:c:d:jt:hV", opts, NULL)) != -1) {
@@ -342,6 +584,11 @@ int main(int argc, char **argv)
     if (!sock)
         goto nomem;
 
+    if (strcmp(argv[optind], "handover") == 0) {
+        rc = handover_main(argc - optind, argv + optind, sock, json, (unsigned)timeout_s);
+        goto out;
+    }
+
     /* The command line: the verb and its arguments, separated by spaces. */
     kms_wr_init(&cmd);
     if (argc - optind == 3 && strcmp(argv[optind], "sdomains") == 0 &&
@@ -382,94 +629,18 @@ int main(int argc, char **argv)
     if (cmd.err || !(line = (char *)kms_wr_steal(&cmd, &line_len)))
         goto nomem;
 
-    memset(&sun, 0, sizeof sun);
-    sun.sun_family = AF_UNIX;
-    if (strlen(sock) >= sizeof sun.sun_path) {
-        fprintf(stderr, "kmsctl: socket path too long: %s\n", sock);
-        rc = 2;
+    rc = ctl_exchange(sock, line, (unsigned)timeout_s, &buf, err, sizeof err);
+    if (rc != 0) {
+        fprintf(stderr, "kmsctl: %s\n", err);
         goto out;
-    }
-    memcpy(sun.sun_path, sock, strlen(sock) + 1);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
-        int e = errno;
-
-        /* "is kmsd running?" only where that is the question: not for a
-         * socket it runs behind but this user may not use */
-        fprintf(stderr, "kmsctl: cannot connect to %s: %s%s\n", sock, strerror(e),
-                e == ENOENT || e == ECONNREFUSED ? " (is kmsd running?)"
-                : e == EACCES || e == EPERM      ? " (run kmsctl as kmsd's user or root)"
-                                                 : "");
-        rc = 3;
-        goto out;
-    }
-    deadline = now_ms() + (long long)timeout_s * 1000;
-    for (size_t off = 0, len = strlen(line); off < len;) {
-        ssize_t w;
-
-        if (wait_fd(fd, POLLOUT, deadline) < 0)
-            goto timeout;
-        w = send(fd, line + off, len - off, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            goto closed;
-        off += (size_t)w;
-    }
-    for (;;) {
-        ssize_t r;
-        int done;
-
-        if (bcap - blen < 4096) {
-            char *nb;
-
-            if (bcap >= MAX_REPLY) {
-                fprintf(stderr, "kmsctl: reply from %s too large\n", sock);
-                rc = 3;
-                goto out;
-            }
-            nb = realloc(buf, bcap ? bcap * 2 : 8192);
-            if (!nb)
-                goto nomem;
-            buf = nb;
-            bcap = bcap ? bcap * 2 : 8192;
-        }
-        if (wait_fd(fd, POLLIN, deadline) < 0)
-            goto timeout;
-        r = recv(fd, buf + blen, bcap - blen - 1, 0);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            goto closed;
-        blen += (size_t)r;
-        buf[blen] = '\0';
-        done = kms_control_reply_complete(buf, blen);
-        if (done < 0) {
-            fprintf(stderr, "kmsctl: unexpected reply from %s\n", sock);
-            rc = 3;
-            goto out;
-        }
-        if (done)
-            break;
     }
     rc = print_reply(buf, json, argv[optind]);
     goto out;
 
-timeout:
-    fprintf(stderr, "kmsctl: no answer from %s within %llu s\n", sock,
-            (unsigned long long)timeout_s);
-    rc = 3;
-    goto out;
-closed:
-    fprintf(stderr, "kmsctl: %s closed the connection before answering\n", sock);
-    rc = 3;
-    goto out;
 nomem:
     fprintf(stderr, "kmsctl: out of memory\n");
     rc = 3;
 out:
-    if (fd >= 0)
-        close(fd);
     free(sock);
     if (cmd.buf) /* the arguments may hold a whole product key (ipk) */
         explicit_bzero(cmd.buf, cmd.len);

@@ -1,0 +1,191 @@
+# SPDX-License-Identifier: MIT
+"""kmsctl handover: the migration of the seed, step by step, against a zone
+with three name servers (the primary and two secondaries, ns2 and ns3) and
+two kmsd on their own loopback addresses, kms1.kms.test (127.0.0.11, the
+old host) and kms2.kms.test (127.0.0.12, the new one), in a private network
+namespace of the test's own (harness.in_netns()).
+
+- --dry-run prints the plan (the five steps with what each checks) and
+  changes nothing;
+- a handover to a host where nothing listens stops at step 1, exit 1,
+  "nothing was changed": kms1 still publishes and every server serves it;
+- a handover to kms2 while its count is below 25 stops at step 1 (the
+  count and the threshold named); with --required 1 it would pass;
+- kms2 brought to 25 clients; ns3 held back (its transfers blocked): the
+  handover (--json) waits at step 3 for ns3, which is released 3 s in, then
+  completes: kms1's record gone from all three servers, kms2's intact, kms1
+  decommissioned, kms-locate at every server finds kms2 only;
+- the way back (kms1 recommissioned, kms2 hands over to it, nothing held):
+  the time from start to "old record gone from every server" printed
+  beside the NOTIFY-to-transfer-end times the secondaries logged and the
+  time dig saw each server stop serving the record.
+"""
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+
+import harness
+from harness import EXAMPLE_KEY, Named, check, in_netns, kms_client, locate
+from test_secondaries import dig_poll, notify_to_transfer, secondary_log
+
+OWNER = "_vlmcs._tcp.kms.test"
+WIN10_KMS_ID = "58e2134f-8e11-4d17-9cb2-91069c151148"  # the pool the activation check counts in
+
+
+def targets(ns, server):
+    return sorted((x[2], x[3]) for x in ns.srv(OWNER, server=server))
+
+
+def make_kmsd(ns, wd, addr, port, target, publish=True):
+    os.makedirs(wd)
+    return harness.Kmsd(wd, listen=["%s:%d" % (addr, port)], extra={"dns": {
+        "publish": "yes" if publish else "no", "domains": "kms.test", "target": target,
+        "server": ns.server, "key_file": ns.key_file, "verify": "yes", "verify_timeout": "10",
+        "refresh": "1h", "check": "0"}})
+
+
+def handover(d, *args, timeout=120):
+    return d.ctl("handover", *args, check=False, timeout=timeout)
+
+
+def main():
+    in_netns()
+    tmp = tempfile.mkdtemp(prefix="kms-handover.")
+    kmsds = []
+    try:
+        with Named(secondaries=2) as ns:
+            port = harness.free_port()
+            res = ["--resolver", ns.server, "--probe-timeout", "1"]
+            old = make_kmsd(ns, os.path.join(tmp, "kms1"), "127.0.0.11", port, "kms1.kms.test")
+            new = make_kmsd(ns, os.path.join(tmp, "kms2"), "127.0.0.12", port, "kms2.kms.test")
+            kmsds += [old, new]
+            for d in kmsds:
+                d.start()
+            for d in kmsds:
+                d.ctl("ipk", EXAMPLE_KEY)
+                d.ctl("ato")
+            both = [(port, "kms1.kms.test."), (port, "kms2.kms.test.")]
+            check(harness.wait_until(lambda: all(targets(ns, a) == both for a in ns.servers),
+                                     timeout=15),
+                  "both hosts published and served by all three servers",
+                  {a: targets(ns, a) for a in ns.servers})
+            st = json.loads(old.ctl("status", json=True).stdout)
+            check(st["dns"]["record"] == {"target": "kms1.kms.test", "port": port, "ttl": 3600,
+                                          "server": ns.server},
+                  "status names the published record", st["dns"])
+
+            # --dry-run: the plan, nothing changed
+            r = handover(old, "--dry-run", *res, "kms2.kms.test:%d" % port)
+            check(r.returncode == 0, "dry run exits 0", r)
+            for n, name in enumerate(("new-host", "new-record", "withdraw", "discovery", "drain")):
+                check("step %d/5 %s ok: would " % (n + 1, name) in r.stdout,
+                      "dry run plans step %d" % (n + 1), r)
+            check("(dry run: nothing is changed)" in r.stdout, "dry run says so", r)
+            check(all(targets(ns, a) == both for a in ns.servers), "dry run changed nothing")
+
+            # to a host where nothing listens: stops at step 1, nothing changed
+            dead = harness.free_port("127.0.0.13")
+            r = handover(old, *res, "kms3.kms.test:%d" % dead)
+            check(r.returncode == 1, "handover to a dead host exits 1", r)
+            check("step 1/5 new-host FAILED: kms3.kms.test:%d: connection refused at "
+                  "127.0.0.13:%d" % (dead, dead) in r.stdout, "the dead host's line", r)
+            check("step 2/5" not in r.stdout and "stopped at step 1" in r.stdout
+                  and "nothing was changed, this host is as it was" in r.stdout,
+                  "stops at step 1 and says nothing changed", r)
+            check("dns publishing=yes" in old.ctl("status").stdout, "kms1 still publishes")
+            check(all(targets(ns, a) == both for a in ns.servers), "kms1 still served")
+
+            # the new host's count is below 25
+            r = handover(old, *res, "kms2.kms.test:%d" % port)
+            check(r.returncode == 1 and "step 1/5 new-host FAILED" in r.stdout
+                  and "is below 25 (0xC004F038" in r.stdout and "or --force" in r.stdout,
+                  "a new host below the threshold stops the handover", r)
+            check(all(targets(ns, a) == both for a in ns.servers), "still unchanged")
+
+            # 25 clients on kms2, ns3 held back: the handover waits for it
+            rc, kv, out = kms_client("127.0.0.12", port, "--kms-id", WIN10_KMS_ID, "--repeat", "25")
+            check(rc == 0, "25 activations on kms2", out)
+            ns.hold(2)
+            released = {}
+
+            def release_later():
+                time.sleep(3)
+                released["t"] = time.monotonic()
+                ns.release(2)
+
+            t0 = time.monotonic()
+            th = threading.Thread(target=release_later)
+            th.start()
+            r = harness.run([harness.program("kmsctl"), "--socket", old.socket_path, "--json",
+                             "handover", "--wait", "60s", "--drain", "2s"] + res
+                            + ["kms2.kms.test:%d" % port], timeout=180)
+            th.join()
+            check(r.returncode == 0, "handover with ns3 lagging completes", r)
+            doc = json.loads(r.stdout)
+            for s in doc["steps"]:
+                print("  step %d %s: %s" % (s["step"], s["name"], s["message"]))
+            check(doc["ok"] and doc["stopped_at"] is None and doc["changed"], "JSON outcome",
+                  doc)
+            names = [s["name"] for s in doc["steps"] if s["ok"]]
+            check(names[0] == "new-host" and "count 26 meets 25" in doc["steps"][0]["message"],
+                  "step 1: kms2's count 26 (25 + this check) meets 25", doc["steps"][0])
+            for name in ("new-record", "withdraw", "discovery", "drain"):
+                check(name in names, "step %s ok" % name, doc)
+            check(t0 + doc["withdrawn_ms"] / 1000.0 >= released["t"],
+                  "the old record left every server only after ns3 was released", doc)
+            check(any("decommissioned" in s["message"] for s in doc["steps"]), "decommission",
+                  doc)
+            for a in ns.servers:
+                check(targets(ns, a) == [(port, "kms2.kms.test.")],
+                      "only kms2 served by %s" % a, targets(ns, a))
+                rc, data, err = locate("%s:%d" % (a, ns.port), "--lookup-domain", "kms.test",
+                                       "--no-cache")
+                hosts = [h["target"] for h in data["hosts"]] if data else err
+                check(hosts == ["kms2.kms.test"], "kms-locate at %s finds kms2 only" % a, hosts)
+            check("decommissioned yes" in old.ctl("status").stdout, "kms1 decommissioned")
+
+            # the way back, nothing held: measured beside the transfers
+            old.ctl("recommission")
+            check(harness.wait_until(lambda: all(targets(ns, a) == both for a in ns.servers),
+                                     timeout=15), "kms1 back on every server")
+            rc, kv, out = kms_client("127.0.0.11", port, "--kms-id", WIN10_KMS_ID, "--repeat", "25")
+            logs_before = {k: len(secondary_log(ns, k)) for k in (1, 2)}
+            t0 = time.monotonic()
+            seen = {}
+            poller = threading.Thread(target=lambda: seen.update(dig_poll(
+                ns, lambda rr: all(x[3] != "kms2.kms.test." for x in rr), ns.servers, t0,
+                timeout=30)))
+            poller.start()
+            r = harness.run([harness.program("kmsctl"), "--socket", new.socket_path, "--json",
+                             "handover", "--drain", "1s"] + res + ["kms1.kms.test:%d" % port],
+                            timeout=120)
+            poller.join()
+            check(r.returncode == 0, "handover back to kms1", r)
+            doc = json.loads(r.stdout)
+            xfer = [t for k in (1, 2)
+                    for t in notify_to_transfer(secondary_log(ns, k)[logs_before[k]:])]
+            print("handover kms2 -> kms1: old record gone from every server %.3f s after the "
+                  "start (whole handover %.3f s, drain 1 s)"
+                  % (doc["withdrawn_ms"] / 1000.0, doc["elapsed_ms"] / 1000.0))
+            print("  same run, dig: record gone at %s"
+                  % ", ".join("%s %.3f s" % (a, v) for a, v in sorted(seen.items())
+                              if v is not None))
+            print("  secondaries' NOTIFY -> transfer end: %s"
+                  % ", ".join("%.3f s" % t for t in xfer))
+            check(all(v is not None for v in seen.values()), "dig saw it leave every server",
+                  seen)
+            for d in kmsds:
+                check(d.stop() == 0, "kmsd stops cleanly")
+    finally:
+        for d in kmsds:
+            if d.alive():
+                d.kill9()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
