@@ -314,8 +314,9 @@ static void await_start(zone_t *z)
                             "the primary %s still holds %s SRV * * %u %s: nothing to wait for",
                             z->primary_str, res->owner, e->opt.port, e->target);
         else {
-            pub__set_result(r, d->idx, 0, "%s at the primary %s",
-                            r->op == PUB_AWAIT_PUBLISHED ? "served" : "gone", z->primary_str);
+            pub__set_result(r, d->idx, 0, "%s the primary %s",
+                            r->op == PUB_AWAIT_PUBLISHED ? "served at" : "gone from",
+                            z->primary_str);
             z->doms[k++] = z->doms[i];
         }
     }
