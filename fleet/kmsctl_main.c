@@ -91,6 +91,9 @@ static void usage(FILE *f)
             h += len + (h[len] == '\n');
         }
     }
+    fprintf(f, "  %-20s  %s\n  %-20s  %s\n", "handover HOST[:PORT]",
+            "hand this host's role to HOST, each step checked, then",
+            "", "decommission (kmsctl handover --help)");
     fprintf(f, "\n"
                "Exit status: 0 OK, 1 the host refused the command, 2 bad usage (also an\n"
                "unknown verb or a bad or out-of-range argument the host rejected),\n"

@@ -22,6 +22,7 @@ namespace of the test's own (harness.in_netns()).
 """
 import json
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -119,25 +120,30 @@ def main():
             t0 = time.monotonic()
             th = threading.Thread(target=release_later)
             th.start()
-            r = harness.run([harness.program("kmsctl"), "--socket", old.socket_path, "--json",
-                             "handover", "--wait", "60s", "--drain", "2s"] + res
-                            + ["kms2.kms.test:%d" % port], timeout=180)
+            r = handover(old, "--wait", "60s", "--drain", "2s", *res, "kms2.kms.test:%d" % port)
             th.join()
+            print(r.stdout, end="")
             check(r.returncode == 0, "handover with ns3 lagging completes", r)
-            doc = json.loads(r.stdout)
-            for s in doc["steps"]:
-                print("  step %d %s: %s" % (s["step"], s["name"], s["message"]))
-            check(doc["ok"] and doc["stopped_at"] is None and doc["changed"], "JSON outcome",
-                  doc)
-            names = [s["name"] for s in doc["steps"] if s["ok"]]
-            check(names[0] == "new-host" and "count 26 meets 25" in doc["steps"][0]["message"],
-                  "step 1: kms2's count 26 (25 + this check) meets 25", doc["steps"][0])
-            for name in ("new-record", "withdraw", "discovery", "drain"):
-                check(name in names, "step %s ok" % name, doc)
-            check(t0 + doc["withdrawn_ms"] / 1000.0 >= released["t"],
-                  "the old record left every server only after ns3 was released", doc)
-            check(any("decommissioned" in s["message"] for s in doc["steps"]), "decommission",
-                  doc)
+            lines = r.stdout.splitlines()
+            check(lines[0] == "handover kms1.kms.test:%d -> kms2.kms.test:%d in kms.test"
+                  % (port, port), "the first line names both hosts and the domains", r)
+            check(lines[1].startswith("step 1/5 new-host ok: kms2.kms.test:%d answered at "
+                                      "127.0.0.12:%d" % (port, port))
+                  and lines[1].endswith("its count 26 meets 25"),
+                  "step 1: kms2's count 26 (25 + this check) meets 25", r)
+            check(lines[2].startswith("step 2/5 new-record ok: kms.test: served at the primary")
+                  and lines[2].endswith("verified on 3 name servers"), "step 2", r)
+            check(lines[3].startswith("step 3/5 withdraw ok: kms.test: gone from the primary")
+                  and lines[3].endswith("verified on 3 name servers"), "step 3", r)
+            m = re.match(r"step 3/5 withdraw ok: this host's record is gone from every name "
+                         r"server, ([0-9.]+) s after the start$", lines[4])
+            check(m and t0 + float(m.group(1)) + 0.1 >= released["t"],
+                  "the old record left every server only after ns3 was released", r)
+            check(lines[5] == "step 4/5 discovery ok: kms.test: a client finds the new host "
+                  "first (1 host listed), this host not at all", "step 4", r)
+            check(lines[7].startswith("step 5/5 drain ok: kept answering for 2s (")
+                  and lines[7].endswith("then decommissioned"), "step 5", r)
+            check(lines[8].startswith("handover to kms2.kms.test:%d done in " % port), "done", r)
             for a in ns.servers:
                 check(targets(ns, a) == [(port, "kms2.kms.test.")],
                       "only kms2 served by %s" % a, targets(ns, a))
@@ -165,6 +171,10 @@ def main():
             poller.join()
             check(r.returncode == 0, "handover back to kms1", r)
             doc = json.loads(r.stdout)
+            check(doc["ok"] and doc["stopped_at"] is None and doc["changed"]
+                  and [s["name"] for s in doc["steps"] if s["ok"]]
+                  == ["new-host", "new-record", "withdraw", "withdraw", "discovery", "drain"],
+                  "JSON: every step ok", doc)
             xfer = [t for k in (1, 2)
                     for t in notify_to_transfer(secondary_log(ns, k)[logs_before[k]:])]
             print("handover kms2 -> kms1: old record gone from every server %.3f s after the "
