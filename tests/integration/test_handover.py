@@ -9,8 +9,12 @@ namespace of the test's own (harness.in_netns()).
   changes nothing;
 - a handover to a host where nothing listens stops at step 1, exit 1,
   "nothing was changed": kms1 still publishes and every server serves it;
-- a handover to kms2 while its count is below 25 stops at step 1 (the
-  count and the threshold named); with --required 1 it would pass;
+- a handover to kms2 before it serves a product stops at step 1 with its
+  0xC004F042 and "kmsctl ipk"; while its count is below 25, with the count
+  and the threshold;
+- a handover to kms3, which answers (--required 1) but is in no name
+  server, stops at step 2 ("the primary ... holds no record"), nothing
+  changed;
 - kms2 brought to 25 clients; ns3 held back (its transfers blocked): the
   handover (--json) waits at step 3 for ns3, which is released 3 s in, then
   completes: kms1's record gone from all three servers, kms2's intact, kms1
@@ -65,9 +69,8 @@ def main():
             kmsds += [old, new]
             for d in kmsds:
                 d.start()
-            for d in kmsds:
-                d.ctl("ipk", EXAMPLE_KEY)
-                d.ctl("ato")
+            old.ctl("ipk", EXAMPLE_KEY)
+            old.ctl("ato")
             both = [(port, "kms1.kms.test."), (port, "kms2.kms.test.")]
             check(harness.wait_until(lambda: all(targets(ns, a) == both for a in ns.servers),
                                      timeout=15),
@@ -96,6 +99,34 @@ def main():
             check("step 2/5" not in r.stdout and "stopped at step 1" in r.stdout
                   and "nothing was changed, this host is as it was" in r.stdout,
                   "stops at step 1 and says nothing changed", r)
+            check("dns publishing=yes" in old.ctl("status").stdout, "kms1 still publishes")
+            check(all(targets(ns, a) == both for a in ns.servers), "kms1 still served")
+
+            # the new host serves no product yet: its refusal named
+            r = handover(old, *res, "kms2.kms.test:%d" % port)
+            check(r.returncode == 1 and "step 1/5 new-host FAILED" in r.stdout
+                  and "refused the activation check with 0xC004F042" in r.stdout
+                  and "kmsctl ipk" in r.stdout, "a new host without a product stops it", r)
+            new.ctl("ipk", EXAMPLE_KEY)
+            new.ctl("ato")
+
+            # a new host that answers but is in no name server: stops at step 2
+            third = make_kmsd(ns, os.path.join(tmp, "kms3"), "127.0.0.13", port,
+                              "kms3.kms.test", publish=False)
+            kmsds.append(third)
+            third.start()
+            third.ctl("ipk", EXAMPLE_KEY)
+            third.ctl("ato")
+            r = handover(old, "--required", "1", "--wait", "3s", *res, "kms3.kms.test:%d" % port)
+            check(r.returncode == 1 and "step 1/5 new-host ok" in r.stdout
+                  and "step 2/5 new-record FAILED: kms.test: the primary %s holds no record "
+                  "_vlmcs._tcp.kms.test. SRV * * %d kms3.kms.test." % (ns.server.replace(":", "#"),
+                                                                      port) in r.stdout
+                  and "nothing was changed, this host is as it was" in r.stdout
+                  and "step 3/5" not in r.stdout, "a new host DNS does not list stops at step 2",
+                  r)
+            check(third.stop() == 0, "kms3 stops cleanly")
+            kmsds.remove(third)
             check("dns publishing=yes" in old.ctl("status").stdout, "kms1 still publishes")
             check(all(targets(ns, a) == both for a in ns.servers), "kms1 still served")
 
