@@ -35,8 +35,10 @@
 #include "fleet/sweepstate.h"
 #include "publisher/domains.h"
 #include "publisher/publisher.h"
+#include "publisher/tlscheck.h"
 
 #define DEFAULT_STATE "kmsdns-sweep.state"
+#define KMS_DOT_PORT  853 /* RFC 7858 section 3.1: --server's default port with --tls */
 
 static const char usage[] =
     "usage: kms-publish publish|unpublish|show|sweep [options] --domain D [--domain D ...]\n"
@@ -67,7 +69,17 @@ static const char usage[] =
     "                       server answers FORMERR), gss-tsig, gss.microsoft.com\n"
     "  --allow-unsigned     send unsigned updates (only if the server allows them)\n"
     "  --server IP[:PORT]   send updates (and queries) to this server, not to the\n"
-    "                       zone's SOA MNAME primary\n"
+    "                       zone's SOA MNAME primary (port 53; 853 with --tls)\n"
+    "  --tls                to the primary over DNS-over-TLS (RFC 7858): updates and\n"
+    "                       its queries (show, --verify) in TLS, the certificate\n"
+    "                       checked; other name servers are asked over plain DNS\n"
+    "  --tls-ca FILE        with --tls: CA certificates to trust (PEM; default: the\n"
+    "                       system store)\n"
+    "  --tls-name NAME      with --tls: the name (or IP) the server's certificate must\n"
+    "                       match (default: the --server address as given, else\n"
+    "                       the primary's name, SOA MNAME)\n"
+    "  --tls-cert FILE      with --tls: a client certificate (PEM) ...\n"
+    "  --tls-key FILE       ... and its private key (default: in --tls-cert's file)\n"
     "  --resolver IP[:PORT] where to look up zones, primaries and (--verify) name\n"
     "                       servers without glue (default: first nameserver of\n"
     "                       /etc/resolv.conf); its port also applies to the\n"
@@ -109,6 +121,11 @@ enum {
     O_PRINCIPAL,
     O_SPN,
     O_GSSALG,
+    O_TLS,
+    O_TLSCA,
+    O_TLSNAME,
+    O_TLSCERT,
+    O_TLSKEY,
     O_JSON,
     O_VERBOSE,
     O_APPLY,
@@ -127,6 +144,7 @@ typedef struct {
     const char *target;
     uint16_t port;
     uint32_t ttl;
+    int tls; /* --tls: the primary was asked over DNS-over-TLS */
 } ctx_t;
 
 static int die_usage(const char *what, const char *arg)
@@ -302,6 +320,7 @@ static void on_done(const pub_result_t *res, size_t n, const pub_stats_t *st, vo
     }
     if (c->json && root && arr) {
         kms_json_set_str(root, "operation", pub_op_name(c->op));
+        kms_json_set_str(root, "transport", c->tls ? "tls" : "dns");
         kms_json_set_bool(root, "ok", c->ok);
         kms_json_set(root, "results", arr);
         arr = NULL;
@@ -363,6 +382,40 @@ static int setup_signing(pub_options_t *opt, const char *key_file, const char *k
         fprintf(stderr, "kms-publish: %s\n", no_key);
         return -1;
     }
+    return 0;
+}
+
+/* The DNS-over-TLS options (--tls and the --tls-* that go with it): checked
+   now (files readable, a name that can match); without --tls-name the
+   certificate must match the --server address as given (the engine's
+   default without --server: the primary's name).  @p name_buf holds that
+   name.  0, or -1 after one line on stderr. */
+static int setup_tls(pub_options_t *opt, char name_buf[KMS_ADDRSTRLEN])
+{
+    static const char *const names[] = {
+        [PUB_TLS_CA_FILE] = "--tls-ca",
+        [PUB_TLS_NAME] = "--tls-name",
+        [PUB_TLS_CERT_FILE] = "--tls-cert",
+        [PUB_TLS_KEY_FILE] = "--tls-key",
+    };
+    pub_tls_setting_t bad;
+    unsigned mode;
+    char why[600];
+
+    if (pub_tls_check(&opt->tls, &bad, &mode, why, sizeof why) < 0) {
+        if (!opt->tls.enabled)
+            fprintf(stderr, "kms-publish: %s goes with --tls (updates over DNS-over-TLS)\n",
+                    names[bad]);
+        else
+            fprintf(stderr, "kms-publish: %s: %s\n", names[bad], why);
+        return -1;
+    }
+    if (mode & S_IROTH) { /* used all the same, like a key file */
+        const char *f = opt->tls.key_file ? opt->tls.key_file : opt->tls.cert_file;
+        kms_warn("TLS client key %s is readable by others (mode %04o): chmod o-r %s", f, mode, f);
+    }
+    if (opt->tls.enabled && !opt->tls.name && opt->server)
+        opt->tls.name = kms_addr_format_ip(opt->server, name_buf);
     return 0;
 }
 
@@ -572,6 +625,11 @@ int main(int argc, char **argv)
         {"principal", required_argument, NULL, O_PRINCIPAL},
         {"server-principal", required_argument, NULL, O_SPN},
         {"gss-algorithm", required_argument, NULL, O_GSSALG},
+        {"tls", no_argument, NULL, O_TLS},
+        {"tls-ca", required_argument, NULL, O_TLSCA},
+        {"tls-name", required_argument, NULL, O_TLSNAME},
+        {"tls-cert", required_argument, NULL, O_TLSCERT},
+        {"tls-key", required_argument, NULL, O_TLSKEY},
         {"server", required_argument, NULL, O_SERVER},
         {"resolver", required_argument, NULL, O_RESOLVER},
         {"timeout", required_argument, NULL, O_TIMEOUT},
@@ -594,7 +652,8 @@ int main(int argc, char **argv)
     const char *state_file = DEFAULT_STATE, *sweep_opt = NULL;
     int target_given = 0;
     pub_domain_list_t doms = {0};
-    const char *key_file = NULL, *key_name = NULL;
+    const char *key_file = NULL, *key_name = NULL, *server_arg = NULL;
+    char tls_name[KMS_ADDRSTRLEN];
     struct sockaddr_storage server, resolver;
     kms_tsig_key_t key;
     pub_engine_t *eng = NULL;
@@ -672,19 +731,31 @@ int main(int argc, char **argv)
         case O_UNSIGNED:
             opt.allow_unsigned = 1;
             break;
+        case O_TLS:
+            opt.tls.enabled = 1;
+            break;
+        case O_TLSCA:
+            opt.tls.ca_file = optarg;
+            break;
+        case O_TLSNAME:
+            opt.tls.name = optarg;
+            break;
+        case O_TLSCERT:
+            opt.tls.cert_file = optarg;
+            break;
+        case O_TLSKEY:
+            opt.tls.key_file = optarg;
+            break;
         case O_SERVER:
-        case O_RESOLVER: {
-            struct sockaddr_storage *ss = ch == O_SERVER ? &server : &resolver;
-            if (kms_addr_parse(optarg, 53, ss) < 0) {
+            server_arg = optarg; /* its default port depends on --tls: parsed below */
+            break;
+        case O_RESOLVER:
+            if (kms_addr_parse(optarg, 53, &resolver) < 0) {
                 rc = die_usage("bad address (IP[:PORT] or [IPv6]:PORT):", optarg);
                 goto out;
             }
-            if (ch == O_SERVER)
-                opt.server = (struct sockaddr *)&server;
-            else
-                opt.resolver = (struct sockaddr *)&resolver;
+            opt.resolver = (struct sockaddr *)&resolver;
             break;
-        }
         case O_TIMEOUT:
         case O_VTIMEOUT:
             if (parse_seconds(optarg, ch == O_TIMEOUT ? &opt.timeout_ms : &opt.verify_timeout_ms) <
@@ -749,6 +820,15 @@ int main(int argc, char **argv)
             goto out;
         }
     }
+    if (server_arg) {
+        if (kms_addr_parse(server_arg, opt.tls.enabled ? KMS_DOT_PORT : 53, &server) < 0) {
+            rc = die_usage("bad address (IP[:PORT] or [IPv6]:PORT):", server_arg);
+            goto out;
+        }
+        opt.server = (struct sockaddr *)&server;
+    }
+    if (setup_tls(&opt, tls_name) < 0)
+        goto out;
     if (optind != argc - 1) {
         fprintf(stderr, "kms-publish: give one operation: publish, unpublish, show or sweep (see "
                         "--help)\n");
@@ -803,6 +883,7 @@ int main(int argc, char **argv)
     c.target = opt.target;
     c.port = opt.port;
     c.ttl = opt.ttl;
+    c.tls = opt.tls.enabled;
 
     if (uv_loop_init(&loop) < 0) {
         fprintf(stderr, "kms-publish: cannot create the event loop\n");

@@ -281,6 +281,11 @@ void kms_host_set_dns_record(kms_host_t *h, const kms_dns_record_t *r)
     h->dns_record = *r;
 }
 
+void kms_host_set_dns_transport(kms_host_t *h, const kms_dns_transport_t *t)
+{
+    h->dns_transport = *t;
+}
+
 int kms_host_set_dns(kms_host_t *h, const kms_dns_state_t *d, size_t n, int running)
 {
     kms_dns_state_t *copy = NULL;

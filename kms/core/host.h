@@ -160,6 +160,17 @@ typedef struct {
 /** Set what `status` shows of the published record (@p r copied). */
 void kms_host_set_dns_record(kms_host_t *h, const kms_dns_record_t *r);
 
+/** How kmsd reaches the primary, shown by `status` ([dns] tls ...). */
+typedef struct {
+    int tls;             /**< DNS-over-TLS; 0: plain DNS (UDP, TCP) */
+    char name[256];      /**< the name its certificate must match; "": the primary's (SOA MNAME) */
+    char ca_file[512];   /**< CA certificates trusted; "": the system store */
+    char cert_file[512]; /**< our client certificate; "": none */
+} kms_dns_transport_t;
+
+/** Set what `status` shows of the transport to the primary (@p t copied). */
+void kms_host_set_dns_transport(kms_host_t *h, const kms_dns_transport_t *t);
+
 /** Replace the DNS status table (@p d, @p n copied); @p running: a DNS run is
  *  under way.  0 or KMS_ENOMEM (then the old table stays). */
 int kms_host_set_dns(kms_host_t *h, const kms_dns_state_t *d, size_t n, int running);

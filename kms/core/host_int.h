@@ -31,13 +31,14 @@ struct kms_host {
     void *writer_ud;
     kms_host_stats_t stats;
     char hostname[EPID_HOST_MAX + 1];
-    kms_ratelimit_t unsupported_log; /* requests in another encoding */
-    kms_ratelimit_t malformed_log;   /* bad plain messages */
-    kms_dns_state_t *dns;            /* DNS status table (kms_host_set_dns) */
-    kms_dns_auth_t dns_auth;         /* how updates are signed (kms_host_set_dns_auth) */
-    kms_dns_record_t dns_record;     /* what is published (kms_host_set_dns_record) */
-    char listen_addrs[1024];         /* where kmsd listens (kms_host_set_listen) */
-    char listen_source[24];          /* "config", "socket-activation"; "" before ready */
+    kms_ratelimit_t unsupported_log;   /* requests in another encoding */
+    kms_ratelimit_t malformed_log;     /* bad plain messages */
+    kms_dns_state_t *dns;              /* DNS status table (kms_host_set_dns) */
+    kms_dns_auth_t dns_auth;           /* how updates are signed (kms_host_set_dns_auth) */
+    kms_dns_record_t dns_record;       /* what is published (kms_host_set_dns_record) */
+    kms_dns_transport_t dns_transport; /* plain DNS or TLS (kms_host_set_dns_transport) */
+    char listen_addrs[1024];           /* where kmsd listens (kms_host_set_listen) */
+    char listen_source[24];            /* "config", "socket-activation"; "" before ready */
     size_t n_dns;
     int dns_running;
 };

@@ -71,6 +71,17 @@ static int dns_json(const kms_host_t *h, kms_json_t *o)
         kms_json_free(rj);
         goto fail;
     }
+    const kms_dns_transport_t *tr = &h->dns_transport;
+    kms_json_t *tj = kms_json_object();
+    e |= !tj || kms_json_set_bool(tj, "tls", tr->tls) < 0;
+    e |= !tj || kms_json_set_str(tj, "name", tr->tls && tr->name[0] ? tr->name : NULL) < 0;
+    e |= !tj || kms_json_set_str(tj, "ca_file", tr->tls && tr->ca_file[0] ? tr->ca_file : NULL) < 0;
+    e |= !tj ||
+         kms_json_set_str(tj, "cert_file", tr->tls && tr->cert_file[0] ? tr->cert_file : NULL) < 0;
+    if (e || kms_json_set(dns, "transport", tj) < 0) {
+        kms_json_free(tj);
+        goto fail;
+    }
     e |= kms_json_set_bool(dns, "publish", s.publish && !s.decommissioned) < 0;
     e |= kms_json_set_bool(dns, "running", h->dns_running) < 0;
     if (e || kms_json_set(dns, "domains", arr) < 0)
@@ -247,6 +258,13 @@ int cmd_verb_status(kms_cmd_t *c)
         else
             cmd_line(c, "dns_auth none");
     }
+    if (h->dns_transport.tls)
+        cmd_line(c, "dns_transport tls name=%s ca=%s cert=%s",
+                 h->dns_transport.name[0] ? h->dns_transport.name : "primary",
+                 h->dns_transport.ca_file[0] ? h->dns_transport.ca_file : "system",
+                 h->dns_transport.cert_file[0] ? h->dns_transport.cert_file : "-");
+    else
+        cmd_line(c, "dns_transport dns");
     if (h->dns_record.target[0])
         cmd_line(c, "dns_record target=%s port=%u ttl=%lu server=%s", h->dns_record.target,
                  h->dns_record.port, (unsigned long)h->dns_record.ttl,

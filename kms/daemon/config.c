@@ -35,6 +35,9 @@
 
 #define F(field) offsetof(kms_config_t, field), sizeof(((kms_config_t *)0)->field)
 
+/* kms_config_t.set and the loader's seen have a bit per key */
+_Static_assert(KMS_CFG_NKEYS <= 64, "a key's bit must fit in uint64_t");
+
 /* The table.  Order = kms_cfg_id_t. */
 static const kms_config_key_t keys[KMS_CFG_NKEYS] = {
     {KMS_CFG_LISTEN, "host", "listen", KMS_CFG_T_LISTEN, "0.0.0.0, [::]", 0, 0, F(listen),
@@ -85,6 +88,14 @@ static const kms_config_key_t keys[KMS_CFG_NKEYS] = {
      F(server_principal), KMS_CFG_EMPTY},
     {KMS_CFG_GSS_ALGORITHM, "dns", "gss_algorithm", KMS_CFG_T_GSSALG, "auto", 0, 0,
      F(gss_algorithm), 0},
+    {KMS_CFG_TLS, "dns", "tls", KMS_CFG_T_BOOL, "no", 0, 0, F(tls), 0},
+    {KMS_CFG_TLS_CA_FILE, "dns", "tls_ca_file", KMS_CFG_T_FILE, "", 0, 0, F(tls_ca_file),
+     KMS_CFG_EMPTY},
+    {KMS_CFG_TLS_NAME, "dns", "tls_name", KMS_CFG_T_STRING, "", 0, 0, F(tls_name), KMS_CFG_EMPTY},
+    {KMS_CFG_TLS_CERT_FILE, "dns", "tls_cert_file", KMS_CFG_T_FILE, "", 0, 0, F(tls_cert_file),
+     KMS_CFG_EMPTY},
+    {KMS_CFG_TLS_KEY_FILE, "dns", "tls_key_file", KMS_CFG_T_FILE, "", 0, 0, F(tls_key_file),
+     KMS_CFG_EMPTY},
 };
 
 const kms_config_key_t *kms_config_keys(size_t *n)
@@ -302,7 +313,8 @@ static int parse_value(kms_config_t *cfg, const kms_config_key_t *k, const char 
         struct sockaddr_storage ss;
 
         memset(&ss, 0, sizeof ss);
-        if (*v && (r = kms_addr_parse(v, 53, &ss)) < 0) {
+        /* port 0 (none given) until kms_config_finish(): 53, or 853 with tls */
+        if (*v && (r = kms_addr_parse(v, 0, &ss)) < 0) {
             kms_seterr(why, whylen, "'%s' is not a numeric address[:port]", v);
             return r;
         }
@@ -468,13 +480,13 @@ int kms_config_take(kms_config_t *dst, const kms_config_t *src, kms_cfg_id_t id)
     if (r == 0)
         r = set_str(&dst->origin[id], src->origin[id]);
     if (r == 0)
-        dst->set = (dst->set & ~(1u << id)) | (src->set & (1u << id));
+        dst->set = (dst->set & ~(1ull << id)) | (src->set & (1ull << id));
     return r;
 }
 
 int kms_config_given(const kms_config_t *cfg, kms_cfg_id_t id)
 {
-    return (cfg->set >> id) & 1u;
+    return (int)((cfg->set >> id) & 1u);
 }
 
 const char *kms_config_origin(const kms_config_t *cfg, kms_cfg_id_t id)
@@ -522,6 +534,8 @@ int kms_config_finish(kms_config_t *cfg, char *err, size_t errlen)
     }
     if (!kms_config_given(cfg, KMS_CFG_DOMAINS) && target_domains(cfg) < 0)
         goto nomem;
+    if (cfg->server.ss_family && kms_addr_port((struct sockaddr *)&cfg->server) == 0)
+        kms_addr_set_port((struct sockaddr *)&cfg->server, cfg->tls ? 853 : 53);
     if (cfg->gss_tsig && cfg->key_file) {
         kms_seterr(err, errlen,
                    "%s: [dns] gss_tsig = yes and %s: [dns] key_file = %s: sign either with "
@@ -584,7 +598,7 @@ static int set_key(kms_config_t *cfg, const char *section, const char *name, con
             kms_seterr(why, whylen, "bad value '%s'", value);
         return KMS_ECONFIG;
     }
-    cfg->set |= 1u << k->id;
+    cfg->set |= 1ull << k->id;
     return 0;
 }
 
@@ -612,7 +626,7 @@ typedef struct {
     int err; /* first error (KMS_E*), reported in msg */
     char *msg;
     size_t msglen;
-    uint32_t seen;                /* keys already given in this file */
+    uint64_t seen;                /* keys already given in this file */
     const kms_config_key_t *last; /* the key of the last key line */
     int cont;                     /* the line just read is an indented continuation line */
     int have_prev; /* a key was given since the last section header (inih prev_name) */
@@ -738,7 +752,7 @@ static int handler(void *user, const char *section, const char *name, const char
         if (!(value = continued(c, section, name, value)))
             return 0;
     } else {
-        if (k && (c->seen & (1u << k->id))) {
+        if (k && (c->seen & (1ull << k->id))) {
             ctx_error(c, KMS_ECONFIG, "[%s] %s: duplicate key", section, name);
             return 0;
         }
@@ -755,7 +769,7 @@ static int handler(void *user, const char *section, const char *name, const char
         ctx_error(c, r == KMS_ENOMEM ? r : KMS_ECONFIG, "[%s] %s: %s", section, name, why);
         return 0;
     }
-    c->seen |= 1u << k->id;
+    c->seen |= 1ull << k->id;
     c->last = k;
     return 1;
 }

@@ -22,7 +22,8 @@
  * kms_config_finish() fills what follows from other keys when they were
  * not given: control_socket from state_dir, target from this host's FQDN
  * (a lookup bounded to 2 s, done only then), domains from the target's
- * domain.  Errors name file, line and key:
+ * domain, the server's port when it gave none (53, 853 with tls).  Errors
+ * name file, line and key:
  * "kmsd.conf:7: [host] idle_timeout: 'x' is not a duration (...)".  Every
  * key is documented in docs/configuration.md and kmsd(1).
  */
@@ -39,7 +40,7 @@
 #define KMS_CONFIG_ERRLEN 512
 
 /** The keys, in table order (config.c).  A key's bit in kms_config_t.set
- *  is 1u << its id. */
+ *  is 1ull << its id. */
 typedef enum {
     KMS_CFG_LISTEN,
     KMS_CFG_STATE_DIR,
@@ -71,6 +72,11 @@ typedef enum {
     KMS_CFG_PRINCIPAL,
     KMS_CFG_SERVER_PRINCIPAL,
     KMS_CFG_GSS_ALGORITHM,
+    KMS_CFG_TLS,
+    KMS_CFG_TLS_CA_FILE,
+    KMS_CFG_TLS_NAME,
+    KMS_CFG_TLS_CERT_FILE,
+    KMS_CFG_TLS_KEY_FILE,
     KMS_CFG_NKEYS
 } kms_cfg_id_t;
 
@@ -107,8 +113,13 @@ typedef struct {
     char *principal;         /**< NULL: host/<target> */
     char *server_principal;  /**< NULL: DNS/<the zone's primary> */
     char *gss_algorithm;     /**< "auto", "gss-tsig", "gss.microsoft.com" */
+    int tls;                 /**< updates and the primary's queries over DNS-over-TLS */
+    char *tls_ca_file;       /**< NULL: the system store */
+    char *tls_name;          /**< NULL: the primary's name, or the [dns] server address */
+    char *tls_cert_file;     /**< client certificate; NULL: none */
+    char *tls_key_file;      /**< its key; NULL: in tls_cert_file */
     /* bookkeeping */
-    uint32_t set;                /**< keys the file or the command line gave (1u << id) */
+    uint64_t set;                /**< keys the file or the command line gave (1ull << id) */
     char *origin[KMS_CFG_NKEYS]; /**< where each given key came from: "kmsd.conf:12", "--set" */
 } kms_config_t;
 
@@ -124,7 +135,8 @@ typedef enum {
     KMS_CFG_T_LOGLEVEL, /**< error, warning, info, debug */
     KMS_CFG_T_DOMAINS,  /**< DnsDomainPublishList (publisher/domains.h) */
     KMS_CFG_T_HOSTNAME, /**< a host name (dns/name.h, host syntax) */
-    KMS_CFG_T_ADDRESS,  /**< numeric address[:port], port 53 by default; empty: none */
+    KMS_CFG_T_ADDRESS,  /**< numeric address[:port]; empty: none.  Without a port, port 0
+                             until kms_config_finish() (53, or 853 with [dns] tls) */
     KMS_CFG_T_FILE,     /**< a path; empty: none */
     KMS_CFG_T_STRING,   /**< text without spaces; empty: none */
     KMS_CFG_T_GSSALG,   /**< auto, gss-tsig, gss.microsoft.com */

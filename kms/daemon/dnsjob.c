@@ -113,10 +113,26 @@ static void record_push(kms_dnspub_t *p)
     kms_host_set_dns_record(p->host, &rec);
 }
 
+/* How the primary is reached, for `status`. */
+static void transport_push(kms_dnspub_t *p)
+{
+    kms_dns_transport_t t;
+    const char *name = p->tls_name ? p->tls_name : p->tls_server_name;
+
+    memset(&t, 0, sizeof t);
+    t.tls = p->tls;
+    snprintf(t.name, sizeof t.name, "%s", p->tls ? name : "");
+    snprintf(t.ca_file, sizeof t.ca_file, "%s", p->tls && p->tls_ca_file ? p->tls_ca_file : "");
+    snprintf(t.cert_file, sizeof t.cert_file, "%s",
+             p->tls && p->tls_cert_file ? p->tls_cert_file : "");
+    kms_host_set_dns_transport(p->host, &t);
+}
+
 void dp_status_push(kms_dnspub_t *p)
 {
     auth_push(p);
     record_push(p);
+    transport_push(p);
     if (kms_host_set_dns(p->host, p->st, p->n_st, p->active != NULL || p->delayed != NULL) < 0)
         kms_warn("dns: out of memory updating the status table");
 }

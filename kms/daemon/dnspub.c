@@ -16,6 +16,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "dns/gss.h"
+#include "publisher/tlscheck.h"
 
 const kms_pub_ops_t kms_dnspub_engine = {pub_engine_new, pub_run, pub_cancel, pub_engine_stop,
                                          pub_engine_free};
@@ -33,6 +34,55 @@ static int set_str(char **dst, const char *src)
 
 /* ---- options and engines ------------------------------------------------- */
 
+/* The DNS-over-TLS settings of @p cfg (its strings, borrowed). */
+static pub_tls_options_t tls_settings(const kms_config_t *cfg)
+{
+    pub_tls_options_t t;
+
+    memset(&t, 0, sizeof t);
+    t.enabled = cfg->tls;
+    t.ca_file = cfg->tls_ca_file;
+    t.name = cfg->tls_name;
+    t.cert_file = cfg->tls_cert_file;
+    t.key_file = cfg->tls_key_file;
+    return t;
+}
+
+/* The [dns] tls settings checked as kms-publish checks its --tls options:
+   "kmsd.conf:15: [dns] tls_ca_file: cannot read /etc/kmsd/ca.pem: ...".
+   Warns when others can read the client's private key. */
+static int check_tls(const kms_config_t *cfg, char *err, size_t errlen)
+{
+    static const kms_cfg_id_t ids[] = {
+        [PUB_TLS_CA_FILE] = KMS_CFG_TLS_CA_FILE,
+        [PUB_TLS_NAME] = KMS_CFG_TLS_NAME,
+        [PUB_TLS_CERT_FILE] = KMS_CFG_TLS_CERT_FILE,
+        [PUB_TLS_KEY_FILE] = KMS_CFG_TLS_KEY_FILE,
+    };
+    static const char *const keys[] = {
+        [PUB_TLS_CA_FILE] = "tls_ca_file",
+        [PUB_TLS_NAME] = "tls_name",
+        [PUB_TLS_CERT_FILE] = "tls_cert_file",
+        [PUB_TLS_KEY_FILE] = "tls_key_file",
+    };
+    pub_tls_options_t t = tls_settings(cfg);
+    pub_tls_setting_t bad;
+    unsigned mode;
+    char why[KMS_CONFIG_ERRLEN];
+
+    if (pub_tls_check(&t, &bad, &mode, why, sizeof why) < 0) {
+        const char *origin = kms_config_origin(cfg, ids[bad]);
+        snprintf(err, errlen, "%s%s[dns] %s: %s", origin ? origin : "", origin ? ": " : "",
+                 keys[bad], t.enabled ? why : "goes with tls = yes (updates over DNS-over-TLS)");
+        return KMS_ECONFIG;
+    }
+    if (mode & S_IROTH) { /* used all the same, like a key file */
+        const char *f = t.key_file ? t.key_file : t.cert_file;
+        kms_warn("TLS client key %s is readable by others (mode %04o): chmod o-r %s", f, mode, f);
+    }
+    return 0;
+}
+
 int kms_dnspub_check_config(const kms_config_t *cfg, char *err, size_t errlen)
 {
     kms_tsig_key_t key;
@@ -41,6 +91,8 @@ int kms_dnspub_check_config(const kms_config_t *cfg, char *err, size_t errlen)
     int rc;
 
     err[0] = '\0';
+    if ((rc = check_tls(cfg, err, errlen)) < 0)
+        return rc;
     if (cfg->gss_tsig) {
         /* the keytab is read at start and SIGHUP, like a key file (no KDC asked) */
         char principal[300];
@@ -118,6 +170,20 @@ static int load_options(kms_dnspub_t *p, const kms_config_t *cfg, char *err, siz
         snprintf(err, errlen, "out of memory");
         return KMS_ENOMEM;
     }
+    p->tls = cfg->tls;
+    if (set_str(&p->tls_ca_file, cfg->tls_ca_file) < 0 ||
+        set_str(&p->tls_name, cfg->tls_name) < 0 ||
+        set_str(&p->tls_cert_file, cfg->tls_cert_file) < 0 ||
+        set_str(&p->tls_key_file, cfg->tls_key_file) < 0) {
+        explicit_bzero(&key, sizeof key);
+        snprintf(err, errlen, "out of memory");
+        return KMS_ENOMEM;
+    }
+    /* without tls_name the certificate must match [dns] server as given,
+       as kms-publish --server; without a server, the primary's name */
+    p->tls_server_name[0] = '\0';
+    if (p->server.ss_family)
+        kms_addr_format_ip((const struct sockaddr *)&p->server, p->tls_server_name);
     p->gss_alg = PUB_GSS_AUTO; /* the configuration checked the name */
     if (cfg->gss_algorithm)
         pub_gss_alg_parse(cfg->gss_algorithm, &p->gss_alg);
@@ -146,6 +212,13 @@ int dp_engine_options(const kms_dnspub_t *p, pub_options_t *o)
         o->gss.algorithm = p->gss_alg;
     }
     o->server = p->server.ss_family ? (const struct sockaddr *)&p->server : NULL;
+    if (p->tls) {
+        o->tls.enabled = 1;
+        o->tls.ca_file = p->tls_ca_file;
+        o->tls.name = p->tls_name ? p->tls_name : p->tls_server_name[0] ? p->tls_server_name : NULL;
+        o->tls.cert_file = p->tls_cert_file;
+        o->tls.key_file = p->tls_key_file;
+    }
     /* a socket per exchange: kmsd keeps these descriptors for itself (fdlimit.h) */
     o->max_inflight = KMS_FD_DNS;
     return 0;
@@ -586,6 +659,10 @@ void kms_dnspub_free(kms_dnspub_t *p)
     free(p->keytab);
     free(p->principal);
     free(p->server_principal);
+    free(p->tls_ca_file);
+    free(p->tls_name);
+    free(p->tls_cert_file);
+    free(p->tls_key_file);
     explicit_bzero(&p->key, sizeof p->key);
     free(p);
 }

@@ -37,6 +37,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "base/addr.h"
 #include "dns/keyfile.h"
 #include "dns/name.h"
 #include "kms/core/state.h"
@@ -99,7 +100,13 @@ struct kms_dnspub {
     char *principal;        /* NULL: host/<target> */
     char *server_principal; /* NULL: DNS/<primary> */
     pub_gss_alg_t gss_alg;
-    int stale; /* engines must be rebuilt from the options above */
+    int tls;                              /* [dns] tls */
+    char *tls_ca_file;                    /* NULL: the system store */
+    char *tls_name;                       /* NULL: tls_server_name, or the primary's name */
+    char *tls_cert_file;                  /* NULL: no client certificate */
+    char *tls_key_file;                   /* NULL: in tls_cert_file */
+    char tls_server_name[KMS_ADDRSTRLEN]; /* [dns] server's address, the default name */
+    int stale;                            /* engines must be rebuilt from the options above */
     pub_engine_t *eng_daemon, *eng_cmd;
     pub_engine_t *eng_old; /* for a job removing an older record (its own target or port) */
     /* jobs */

@@ -429,6 +429,60 @@ static void load_string(void **state)
     kms_config_free(&cfg);
 }
 
+/* [dns] tls and its keys; the server's port: 53, 853 with tls, unless given. */
+static void tls_keys_and_the_servers_port(void **state)
+{
+    kms_config_t cfg;
+    char err[KMS_CONFIG_ERRLEN], a[KMS_ADDRSTRLEN];
+
+    assert_int_equal(kms_config_defaults(&cfg), 0);
+    assert_int_equal(cfg.tls, 0);
+    assert_null(cfg.tls_ca_file);
+    assert_null(cfg.tls_name);
+    assert_null(cfg.tls_cert_file);
+    assert_null(cfg.tls_key_file);
+    kms_config_free(&cfg);
+
+    assert_int_equal(load_text(&cfg,
+                               "[dns]\nserver = 127.0.0.1\ntls = yes\n"
+                               "tls_ca_file = /etc/kmsd/ca.pem\ntls_name = ns1.kms.test\n"
+                               "tls_cert_file = /etc/kmsd/c.pem\ntls_key_file = /etc/kmsd/c.key\n",
+                               err),
+                     0);
+    assert_int_equal(cfg.tls, 1);
+    assert_string_equal(cfg.tls_ca_file, "/etc/kmsd/ca.pem");
+    assert_string_equal(cfg.tls_name, "ns1.kms.test");
+    assert_string_equal(cfg.tls_cert_file, "/etc/kmsd/c.pem");
+    assert_string_equal(cfg.tls_key_file, "/etc/kmsd/c.key");
+    /* given before tls = yes, and without a port: 853 (RFC 7858) */
+    assert_string_equal(kms_addr_format((struct sockaddr *)&cfg.server, a), "127.0.0.1:853");
+    assert_true(kms_config_given(&cfg, KMS_CFG_TLS_KEY_FILE)); /* id above 31 */
+    kms_config_t cp;
+    assert_int_equal(kms_config_copy(&cp, &cfg), 0);
+    kms_config_free(&cfg);
+    assert_string_equal(cp.tls_key_file, "/etc/kmsd/c.key");
+    assert_true(kms_config_given(&cp, KMS_CFG_TLS_KEY_FILE));
+    kms_config_free(&cp);
+
+    assert_int_equal(load_text(&cfg, "[dns]\nserver = [::1]\n", err), 0);
+    assert_string_equal(kms_addr_format((struct sockaddr *)&cfg.server, a), "[::1]:53");
+    kms_config_free(&cfg);
+    assert_int_equal(load_text(&cfg, "[dns]\ntls = yes\nserver = 127.0.0.1:8853\n", err), 0);
+    assert_string_equal(kms_addr_format((struct sockaddr *)&cfg.server, a), "127.0.0.1:8853");
+    kms_config_free(&cfg);
+
+    /* a key given twice is still an error past the 32nd key */
+    assert_int_equal(load_text(&cfg, "[dns]\ntls_name = a.test\ntls_name = b.test\n", err),
+                     KMS_ECONFIG);
+    assert_non_null(strstr(err, "tls_name"));
+    kms_config_free(&cfg);
+    assert_int_equal(load_text(&cfg, "[dns]\ntls = maybe\n", err), KMS_ECONFIG);
+    assert_non_null(strstr(err, "kmsd.conf:2: [dns] tls:"));
+    kms_config_free(&cfg);
+    assert_int_equal(load_text(&cfg, "[dns]\ntls_name = two words\n", err), KMS_ECONFIG);
+    kms_config_free(&cfg);
+}
+
 /* The shipped example must load as it is. */
 static void example_file_loads(void **state)
 {
@@ -459,6 +513,7 @@ int main(void)
         cmocka_unit_test(continuation_lines),
         cmocka_unit_test(set_from_command_line),
         cmocka_unit_test(load_string),
+        cmocka_unit_test(tls_keys_and_the_servers_port),
         cmocka_unit_test(example_file_loads),
     };
 
