@@ -17,6 +17,7 @@
  */
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -664,6 +665,9 @@ int main(int argc, char **argv)
     uint64_t v;
 
     kms_log_init("kms-publish", 0);
+    /* a server that closes a TCP or TLS session while we write to it must
+       be an error of that exchange (retried), not the end of the process */
+    signal(SIGPIPE, SIG_IGN);
     pub_options_init(&opt);
     fleet_sweep_options_init(&sw);
     memset(&key, 0, sizeof key);
