@@ -56,6 +56,7 @@ struct kms_tls_conn {
     kms_tls_closed_cb close_cb;
     void *close_ud;
     char error[KMS_TLS_ERRLEN];
+    int error_status; /* what the session that wrote error[] failed with */
 };
 
 struct session {
@@ -66,7 +67,9 @@ struct session {
     SSL *ssl;
     BIO *rbio, *wbio; /* owned by ssl: what came from the server, what goes to it */
     int connected, hs_done, failed;
-    uint64_t rx; /* reads from the server so far */
+    int cert_asked;   /* the server asked for a client certificate we do not have */
+    uint64_t rx;      /* reads from the server so far */
+    uint64_t answers; /* messages from the server so far */
     kms_dns_stream_t in;
     uint8_t netbuf[16 * 1024];
     uint8_t plain[16 * 1024]; /* one TLS record's plaintext at most */
@@ -109,6 +112,18 @@ static const char *ssl_reason(char *buf, size_t len)
     snprintf(buf, len, "%s", r ? r : "unknown error");
     ERR_clear_error();
     return buf;
+}
+
+/* The server asks for a client certificate and none is configured: go on
+ * without (it may not insist), but remember it for the line if it closes. */
+static int no_client_cert(SSL *ssl, X509 **x509, EVP_PKEY **pkey)
+{
+    session_t *s = SSL_get_app_data(ssl);
+    (void)x509;
+    (void)pkey;
+    if (s)
+        s->cert_asked = 1;
+    return 0;
 }
 
 int kms_tls_ctx_new(const kms_tls_config_t *cfg, kms_tls_ctx_t **out, char *err, size_t errlen)
@@ -158,6 +173,8 @@ int kms_tls_ctx_new(const kms_tls_config_t *cfg, kms_tls_ctx_t **out, char *err,
         kms_seterr(err, errlen, "TLS: a client key (%s) without its certificate", cfg->key_file);
         rc = KMS_EINVAL;
         goto fail;
+    } else {
+        SSL_CTX_set_client_cert_cb(c->ssl, no_client_cert);
     }
     *out = c;
     return 0;
@@ -226,8 +243,10 @@ static void send_end(kms_tls_send_t *x, int status, const uint8_t *data, size_t 
             c->waiting_tail = x->prev;
         x->next = x->prev = NULL;
         x->conn = NULL;
-        if (!c->waiting && c->s && !c->closing)
+        if (!c->waiting && c->s && !c->closing) {
             uv_timer_start(&c->idle, on_idle, c->idle_ms, 0);
+            uv_unref((uv_handle_t *)&c->s->tcp); /* an idle session keeps no loop running */
+        }
     }
     uv_timer_stop(&x->timer);
     uv_close((uv_handle_t *)&x->timer, send_closed);
@@ -243,8 +262,15 @@ static void on_send_timeout(uv_timer_t *t)
     /* A session that has not finished its handshake, or has said nothing
      * since this message went out, is likely dead (a server gone without a
      * FIN): the next attempt gets a new one. */
-    if (s && (!s->hs_done || (x->written && s->rx == x->rx_at)))
+    if (s && !s->hs_done) {
+        char line[KMS_TLS_ERRLEN];
+        snprintf(line, sizeof line,
+                 "TLS: no handshake with %s in time (%s; is it a DNS-over-TLS port?)",
+                 c->server_str, s->rx ? "it answered, but not in TLS" : "no answer at all");
+        session_fail(s, KMS_ETIMEOUT, line);
+    } else if (s && x->written && s->rx == x->rx_at) {
         session_fail(s, KMS_ETIMEOUT, NULL);
+    }
 }
 
 /* ---- session ------------------------------------------------------------- */
@@ -288,8 +314,10 @@ static void session_fail(session_t *s, int status, const char *line)
     if (s->failed)
         return;
     s->failed = 1;
-    if (line)
+    if (line) {
         snprintf(c->error, sizeof c->error, "%s", line);
+        c->error_status = status;
+    }
     session_detach(s); /* no idle timer from the ends below */
     while (current && c->waiting)
         send_end(c->waiting, status, NULL, 0);
@@ -382,6 +410,7 @@ static int on_message(void *ud, const uint8_t *msg, size_t len)
 
     if (len < 12)
         return KMS_EDNS_BADANSWER;
+    s->answers++;
     id = kms_dns_u16_at(msg, len);
     for (x = s->conn->waiting; x && !(x->written && x->id == id); x = x->next)
         ;
@@ -409,6 +438,8 @@ static void pump(session_t *s)
             }
         } else {
             s->hs_done = 1;
+            c->error[0] = '\0'; /* an earlier failure is over */
+            c->error_status = 0;
             c->handshakes++;
             c->ctx->handshakes++;
         }
@@ -471,6 +502,15 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
             snprintf(line, sizeof line, "TLS: %s closed the connection during the handshake (%s)",
                      s->conn->server_str, kms_strerror(kms_err_from_uv((int)nread)));
             session_fail(s, KMS_ECLOSED, line);
+        } else if (s->cert_asked && !s->answers && s->conn->waiting) {
+            /* TLS 1.3: a server that insists on a client certificate checks
+             * it after our side of the handshake is done, and may close
+             * without an alert: definitive, not a lost connection */
+            snprintf(line, sizeof line,
+                     "TLS: %s asked for a client certificate and closed the connection; none is "
+                     "configured",
+                     s->conn->server_str);
+            session_fail(s, KMS_ETLS, line);
         } else {
             session_fail(s, kms_err_from_uv((int)nread), NULL);
         }
@@ -525,6 +565,7 @@ static int session_open(kms_tls_conn_t *c)
     BIO_set_mem_eof_return(s->rbio, -1); /* empty: "want more", not EOF */
     SSL_set_bio(s->ssl, s->rbio, s->wbio);
     SSL_set_connect_state(s->ssl);
+    SSL_set_app_data(s->ssl, s);
     X509_VERIFY_PARAM *vp = SSL_get0_param(s->ssl);
     X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
     if (c->name_is_ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, c->name) != 1
@@ -626,6 +667,7 @@ int kms_tls_conn_new(uv_loop_t *loop, kms_tls_ctx_t *ctx, const struct sockaddr 
         return kms_err_from_uv(rc);
     }
     c->idle.data = c;
+    uv_unref((uv_handle_t *)&c->idle); /* the loop may end while it waits: the owner closes */
     c->open = 1;
     *out = c;
     return 0;
@@ -657,8 +699,10 @@ void kms_tls_conn_close(kms_tls_conn_t *c, kms_tls_closed_cb cb, void *ud)
     uv_close((uv_handle_t *)&c->idle, idle_closed);
 }
 
-const char *kms_tls_conn_error(const kms_tls_conn_t *c)
+const char *kms_tls_conn_error(const kms_tls_conn_t *c, int *status)
 {
+    if (status)
+        *status = c ? c->error_status : 0;
     return c ? c->error : "";
 }
 
@@ -714,6 +758,7 @@ int kms_tls_send(kms_tls_conn_t *c, const uint8_t *msg, size_t len, uint64_t tim
         return rc;
     }
     uv_timer_stop(&c->idle);
+    uv_ref((uv_handle_t *)&c->s->tcp); /* busy again: the loop runs until the answer */
     x->conn = c;
     x->prev = c->waiting_tail;
     if (c->waiting_tail)

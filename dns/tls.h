@@ -23,10 +23,12 @@
  * message ID, in any order, so two exchanges waiting on one connection may
  * not share an ID).  It stays up while exchanges use it and @c idle_ms
  * after the last, then ends with a close_notify; the next exchange opens a
- * new one.  A server that closes it (named restarted) ends every exchange
- * waiting there with KMS_ECLOSED (retriable, like TCP); so does a session
- * that stays silent while an exchange times out on it (the next attempt
- * gets a new connection instead of a dead one).
+ * new one.  An idle connection keeps no loop alive (its handles are
+ * unreferenced while no exchange waits): uv_run() returns when the
+ * exchanges are done, and the owner closes the connection.  A server that closes it (named
+ * restarted) ends every exchange waiting there with KMS_ECLOSED (retriable, like TCP); so does a
+ * session that stays silent while an exchange times out on it (the next attempt gets a new
+ * connection instead of a dead one).
  *
  * Failures: a certificate that is not accepted is KMS_ETLSVERIFY, another
  * failed handshake or broken session (the server speaks no TLS, an alert)
@@ -103,8 +105,11 @@ typedef void (*kms_tls_closed_cb)(kms_tls_conn_t *c, void *ud);
  *  once all is closed, then the memory goes.  NULL is a no-op. */
 void kms_tls_conn_close(kms_tls_conn_t *c, kms_tls_closed_cb cb, void *ud);
 
-/** The line of the connection's last TLS failure (KMS_ETLS, KMS_ETLSVERIFY), "" if none. */
-const char *kms_tls_conn_error(const kms_tls_conn_t *c);
+/** The line of the connection's last failure that has one (KMS_ETLS,
+ *  KMS_ETLSVERIFY, a handshake that timed out or that the server closed),
+ *  "" if none or once a handshake has succeeded since; @p status (may be
+ *  NULL) gets the status the exchanges ended with. */
+const char *kms_tls_conn_error(const kms_tls_conn_t *c, int *status);
 
 /** Handshakes completed by this connection (a new session after each close). */
 unsigned kms_tls_conn_handshakes(const kms_tls_conn_t *c);

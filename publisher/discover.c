@@ -12,7 +12,9 @@
  * domain.  run->disc_pending counts the domains still walking; after the
  * last, phase 2 groups the domains per zone and finds each zone's primary:
  * the configured server, or the SOA MNAME's address (A, then AAAA) at the
- * resolver, with the resolver's port.  Each zone then goes on to phase 3
+ * resolver, with the resolver's port (with DNS-over-TLS: opt.tls.port,
+ * default 853).  Discovery itself asks the resolver over plain DNS, or the
+ * configured server (a primary: over DNS-over-TLS when enabled).  Each zone then goes on to phase 3
  * (pub__zone_work(), update.c).  A domain whose zone was not found has its
  * result and takes no further part.
  */
@@ -36,11 +38,14 @@ static void on_mname(void *ud, int status, const kms_dns_reply_t *reply, unsigne
     zone_t *z = ud;
     run_t *r = z->run;
     pub_engine_t *e = r->e;
+    uint16_t port = !e->tls           ? kms_addr_port(disc_server(e))
+                    : e->opt.tls.port ? e->opt.tls.port
+                                      : KMS_TLS_PORT;
     (void)attempts;
     for (size_t i = 0; !status && reply && i < reply->nrrs; i++) {
         const kms_dns_rr_t *x = &reply->rrs[i];
         if (x->section != KMS_DNS_ANSWER || !x->family ||
-            kms_addr_from_bytes(x->family, x->addr, kms_addr_port(disc_server(e)), &z->primary) < 0)
+            kms_addr_from_bytes(x->family, x->addr, port, &z->primary) < 0)
             continue;
         pub__zone_work(z);
         return;
@@ -130,12 +135,18 @@ static void on_soa(void *ud, int status, const kms_dns_reply_t *reply, unsigned 
     kms_dns_explain_ctx_t c = {"query", kms_addr_format_dns(disc_server(e), srv), NULL, NULL, 0};
     (void)attempts;
 
+    if (status == KMS_ETLS || status == KMS_ETLSVERIFY) { /* the line says it all */
+        pub__set_result(r, d->idx, status, "%s",
+                        pub__explain_err(e, disc_server(e), status, &c, why, sizeof why));
+        pub__disc_done(r);
+        return;
+    }
     if (status) {
         char n[32] = "";
         if (attempts > 1)
             snprintf(n, sizeof n, " (%u attempts)", attempts);
         pub__set_result(r, d->idx, status, "zone of %s not found: %s%s", r->res[d->idx].owner,
-                        kms_dns_explain_err(status, &c, why, sizeof why), n);
+                        pub__explain_err(e, disc_server(e), status, &c, why, sizeof why), n);
         pub__disc_done(r);
         return;
     }

@@ -3,19 +3,18 @@
  * engine.c - the publisher's API (publisher.h): options, the engine, a
  * run's start, cancel and end.
  *
- * pub_engine_new() copies the options (target, addresses, key) into the
- * engine.  pub_run() checks the domains, copies them into a run (one dom_t
- * and one pub_result_t each) and starts every domain's discovery
- * (discover.c); the zones go on to update.c and verify.c, every DNS
- * exchange through exchange.c.  pub_cancel() marks the run canceled and
- * cuts its exchanges and verification waits short; each still ends through
- * its own callback, from the loop.  pub__run_maybe_done() ends the run once
- * discovery and every zone are done: a domain without a result gets
- * "canceled" or "not processed", the user callback runs, the run is freed.
- * pub_engine_stop() calls back once its run has ended and the loop has
- * closed every handle its runs opened (pub__engine_maybe_stopped(), called
- * again from each close callback); pub_engine_free() then releases the
- * memory.
+ * pub_engine_new() copies the options (target, addresses, key, the
+ * DNS-over-TLS name) into the engine and reads the DNS-over-TLS files into
+ * its client configuration (dns/tls.h).  pub_run() checks the domains, copies them into a run (one
+ * dom_t and one pub_result_t each) and starts every domain's discovery (discover.c); the zones go
+ * on to update.c and verify.c, every DNS exchange through exchange.c.  pub_cancel() marks the run
+ * canceled and cuts its exchanges and verification waits short; each still ends through its own
+ * callback, from the loop.  pub__run_maybe_done() ends the run once discovery and every zone are
+ * done: a domain without a result gets "canceled" or "not processed", the user callback runs, the
+ * run is freed. pub_engine_stop() calls back once its run has ended and the loop has closed every
+ * handle its runs opened (pub__engine_maybe_stopped(), called again from each close callback; the
+ * DNS-over-TLS connections, kept for the engine's life, are closed then too); pub_engine_free()
+ * then releases the memory.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -107,6 +106,7 @@ void pub__run_maybe_done(run_t *r)
             pub__set_result(r, i, r->canceled ? KMS_ECANCELED : KMS_EIO, "%s",
                             r->canceled ? "canceled" : "not processed");
     }
+    r->stats.tls_handshakes = kms_tls_ctx_handshakes(e->tls) - r->tls_hs_at_start;
     r->cb(r->res, r->n, &r->stats, r->ud);
     e->run = NULL;
     run_free(r);
@@ -186,6 +186,17 @@ int pub_engine_new(uv_loop_t *loop, const pub_options_t *opt, pub_engine_t **out
     } else {
         memset(&e->opt.gss, 0, sizeof e->opt.gss);
     }
+    if (opt->tls.enabled) {
+        const pub_tls_options_t *t = &opt->tls;
+        kms_tls_config_t cfg = {t->ca_file, t->cert_file, t->key_file,
+                                t->ca_file ? "not signed by a CA of --tls-ca" : "give --tls-ca"};
+        if ((rc = kms_tls_ctx_new(&cfg, &e->tls, NULL, 0)) < 0)
+            goto fail; /* pub_tls_check() says why */
+        snprintf(e->tls_name, sizeof e->tls_name, "%s", t->name ? t->name : "");
+    }
+    /* strings read (the files) or copied (the name) */
+    e->opt.tls.ca_file = e->opt.tls.cert_file = e->opt.tls.key_file = NULL;
+    e->opt.tls.name = e->tls_name[0] ? e->tls_name : NULL;
     if (!e->opt.timeout_ms)
         e->opt.timeout_ms = 2000;
     if (!e->opt.backoff_max_ms)
@@ -199,6 +210,7 @@ int pub_engine_new(uv_loop_t *loop, const pub_options_t *opt, pub_engine_t **out
 fail:
     explicit_bzero(&e->key, sizeof e->key);
     pub__gss_free(e);
+    kms_tls_ctx_free(e->tls);
     free(e);
     return rc;
 }
@@ -291,6 +303,7 @@ int pub_run(pub_engine_t *e, pub_op_t op, const pub_domain_t *domains, size_t n,
     uv_timer_start(r->start, run_start, 0, 0);
     e->run = r;
     r->disc_pending = n;
+    r->tls_hs_at_start = kms_tls_ctx_handshakes(e->tls);
     return 0;
 fail:
     run_free(r);
@@ -333,6 +346,7 @@ void pub_engine_stop(pub_engine_t *e, pub_stopped_cb cb, void *ud)
     e->stop_ud = ud;
     pub_cancel(e);
     pub__gss_cancel(e); /* also a negotiation that outlived its run */
+    pub__dots_close(e); /* DNS-over-TLS connections: their close callbacks count down */
     if (e->run || e->handles)
         return; /* the last callback or close callback calls back */
     /* Idle: still call back from the loop, never from in here (the engine's
@@ -349,6 +363,7 @@ void pub_engine_free(pub_engine_t *e)
         return;
     explicit_bzero(&e->key, sizeof e->key);
     pub__gss_free(e);
+    kms_tls_ctx_free(e->tls);
     free(e);
 }
 

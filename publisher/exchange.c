@@ -13,17 +13,24 @@
  * timer, as if the attempt had failed on the wire.  A failed attempt is
  * logged (at most a line per 150 ms, with a count of the others): a warning
  * with log_retries, else at debug level.  The exchange's memory goes in its timer's close callback.
+ *
+ * DNS over TLS: with opt.tls.enabled every message to a primary (the
+ * configured server, or a zone's SOA MNAME address) goes over the engine's
+ * connection to that (address, name) - one pub_dot_t each, kept in e->dots
+ * for the engine's life (its session comes and goes, dns/tls.h), closed by
+ * pub_engine_stop().  Messages to anyone else (the resolver, other name
+ * servers) stay plain DNS.  A message whose ID already waits on the
+ * connection is rendered again with another ID.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/backoff.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/random.h"
-#include "dns/rcode.h"
-#include "dns/transport.h"
 #include "publisher/pub_int.h"
 
 struct xchg {
@@ -39,7 +46,8 @@ struct xchg {
     xchg_t *gnext, *gprev;
     unsigned attempt;
     uv_timer_t timer;
-    kms_dns_send_t *send;
+    pub_send_t send;
+    int sending;           /* send holds the attempt on the wire */
     int start_err;         /* why the last attempt could not even be sent */
     int fatal;             /* start_err cannot change by retrying */
     int queued;            /* waiting for an inflight slot */
@@ -76,7 +84,8 @@ int pub_status_retriable(int status)
     case KMS_ENOMEM:
     case KMS_EKRB_KDC: /* the KDC may be back */
         return 1;
-    default:
+    default: /* KMS_ETLSVERIFY, KMS_ETLS among them: a certificate or a server
+                that is not DNS-over-TLS stays so */
         return 0;
     }
 }
@@ -222,7 +231,8 @@ static void on_sent(int status, const uint8_t *wire, size_t len, const kms_dns_s
     run_t *r = x->run;
     kms_dns_reply_t *reply = NULL;
 
-    x->send = NULL;
+    memset(&x->send, 0, sizeof x->send);
+    x->sending = 0;
     e->inflight--;
     engine_dequeue(e);
     if (status == 0) {
@@ -231,7 +241,9 @@ static void on_sent(int status, const uint8_t *wire, size_t len, const kms_dns_s
                                                     : NULL;
         status = kms_dns_reply_parse(x->msg, signer, wire, len, &reply);
         if (status == 0) {
-            if (info->tcp)
+            if (info->tls)
+                r->stats.tls++;
+            else if (info->tcp)
                 r->stats.tcp++;
             else
                 r->stats.udp++;
@@ -322,14 +334,21 @@ static void xchg_attempt(xchg_t *x)
     }
     x->attempt++;
     x->run->stats.attempts++;
-    /* fresh ID and fresh signature for every attempt */
+    /* fresh ID and fresh signature for every attempt (and another ID while
+       the one drawn waits on the same DNS-over-TLS connection) */
     const kms_tsig_signer_t *signer = x->gkey   ? pub__gss_key_signer(x->gkey)
                                       : x->sign ? &e->signer
                                                 : NULL;
-    rc = kms_dns_msg_render(x->msg, (uint16_t)kms_random_uniform(65536), signer, &wire, &len);
-    if (rc == 0)
-        rc = kms_dns_send(e->loop, (struct sockaddr *)&x->srv, wire, len, xchg_timeout(x), 0,
-                          on_sent, x, &x->send);
+    const char *tls_name = pub__tls_name(e, (struct sockaddr *)&x->srv);
+    rc = KMS_EEXIST;
+    for (int draw = 0; rc == KMS_EEXIST && draw < 8; draw++) {
+        free(wire);
+        wire = NULL;
+        rc = kms_dns_msg_render(x->msg, (uint16_t)kms_random_uniform(65536), signer, &wire, &len);
+        if (rc == 0)
+            rc = pub__send(e, (struct sockaddr *)&x->srv, tls_name, wire, len, xchg_timeout(x), 0,
+                           on_sent, x, &x->send);
+    }
     free(wire);
     if (rc < 0) {
         /* report asynchronously, as if the attempt had failed on the wire;
@@ -343,6 +362,7 @@ static void xchg_attempt(xchg_t *x)
         uv_timer_start(&x->timer, on_start_failed, 0, 0);
         return;
     }
+    x->sending = 1;
     e->inflight++;
 }
 
@@ -409,8 +429,8 @@ void pub__xchg_cancel(run_t *r)
             gss_unwait(x); /* waiting for a key: end from its timer */
             x->in_backoff = 1;
             uv_timer_start(&x->timer, on_backoff, 0, 0);
-        } else if (x->send)
-            kms_dns_send_cancel(x->send);
+        } else if (x->sending)
+            pub__send_cancel(&x->send);
         else if (x->queued || x->in_backoff) {
             if (x->queued) {
                 /* take it out of the queue; end it from its timer */
@@ -431,5 +451,124 @@ void pub__xchg_cancel(run_t *r)
             x->in_backoff = 1;
             uv_timer_start(&x->timer, on_backoff, 0, 0);
         }
+    }
+}
+
+/* ---- DNS over TLS ---------------------------------------------------------- */
+
+/* The engine's connection to one primary (address and name checked). */
+struct pub_dot {
+    pub_dot_t *next;
+    pub_engine_t *e;
+    struct sockaddr_storage srv;
+    char name[KMS_DNS_NAMELEN];
+    kms_tls_conn_t *conn;
+};
+
+static int same_addr(const struct sockaddr *a, const struct sockaddr *b)
+{
+    if (a->sa_family != b->sa_family || kms_addr_port(a) != kms_addr_port(b))
+        return 0;
+    if (a->sa_family == AF_INET)
+        return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
+                      &((const struct sockaddr_in *)b)->sin_addr, sizeof(struct in_addr)) == 0;
+    return a->sa_family == AF_INET6 &&
+           memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                  &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
+}
+
+const char *pub__tls_name(pub_engine_t *e, const struct sockaddr *srv)
+{
+    run_t *r = e->run;
+
+    if (!e->tls)
+        return NULL;
+    if (e->has_server) /* the host given as the server: its address unless a name is given */
+        return same_addr(srv, (struct sockaddr *)&e->server) ? e->tls_name : NULL;
+    for (size_t z = 0; r && z < r->nzones; z++)
+        if (same_addr(srv, (struct sockaddr *)&r->zones[z].primary))
+            return e->tls_name[0] ? e->tls_name : r->zones[z].mname;
+    return NULL;
+}
+
+static pub_dot_t *dot_find(pub_engine_t *e, const struct sockaddr *srv, const char *name)
+{
+    for (pub_dot_t *d = e->dots; d; d = d->next)
+        if (same_addr(srv, (struct sockaddr *)&d->srv) && strcasecmp(d->name, name) == 0)
+            return d;
+    return NULL;
+}
+
+int pub__send(pub_engine_t *e, const struct sockaddr *srv, const char *tls_name,
+              const uint8_t *wire, size_t len, uint64_t timeout_ms, unsigned flags,
+              kms_dns_send_cb cb, void *ud, pub_send_t *out)
+{
+    pub_dot_t *d;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (!tls_name)
+        return kms_dns_send(e->loop, srv, wire, len, timeout_ms, flags, cb, ud, &out->dns);
+    if (e->stopping)
+        return KMS_ECANCELED;
+    if (!(d = dot_find(e, srv, tls_name))) {
+        if (!(d = calloc(1, sizeof *d)))
+            return KMS_ENOMEM;
+        if ((rc = kms_tls_conn_new(e->loop, e->tls, srv, tls_name, 0, &d->conn)) < 0) {
+            free(d);
+            return rc;
+        }
+        d->e = e;
+        memcpy(&d->srv, srv, kms_addr_len(srv));
+        snprintf(d->name, sizeof d->name, "%s", tls_name);
+        d->next = e->dots;
+        e->dots = d;
+        e->handles++; /* until pub__dots_close() has closed it */
+    }
+    return kms_tls_send(d->conn, wire, len, timeout_ms, cb, ud, &out->tls);
+}
+
+void pub__send_cancel(pub_send_t *s)
+{
+    if (s->dns)
+        kms_dns_send_cancel(s->dns);
+    if (s->tls)
+        kms_tls_send_cancel(s->tls);
+}
+
+char *pub__explain_err(pub_engine_t *e, const struct sockaddr *srv, int status,
+                       const kms_dns_explain_ctx_t *c, char *buf, size_t len)
+{
+    const char *name = pub__tls_name(e, srv);
+    pub_dot_t *d = name ? dot_find(e, srv, name) : NULL;
+    int st = 0;
+    const char *line = d ? kms_tls_conn_error(d->conn, &st) : "";
+
+    if (line[0] && st == status) {
+        snprintf(buf, len, "%s", line);
+        return buf;
+    }
+    return kms_dns_explain_err(status, c, buf, len);
+}
+
+static void dot_closed(kms_tls_conn_t *c, void *ud)
+{
+    pub_dot_t *d = ud;
+    pub_engine_t *e = d->e;
+    (void)c;
+    free(d);
+    e->handles--;
+    pub__engine_maybe_stopped(e);
+}
+
+void pub__dots_close(pub_engine_t *e)
+{
+    pub_dot_t *d = e->dots;
+
+    e->dots = NULL;
+    while (d) {
+        pub_dot_t *next = d->next;
+        kms_tls_conn_close(d->conn, dot_closed, d);
+        d = next;
     }
 }

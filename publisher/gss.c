@@ -89,7 +89,7 @@ typedef struct sess {
     size_t toklen;
     char keyname[KMS_DNS_NAMELEN];
     uint16_t qid;
-    kms_dns_send_t *send;
+    pub_send_t send; /* the TKEY query (over DNS-over-TLS to a DoT primary) */
 } sess_t;
 
 struct pub_gss {
@@ -256,11 +256,11 @@ static void on_tkey(int status, const uint8_t *wire, size_t len, const kms_dns_s
     int rc;
 
     (void)info;
-    s->send = NULL;
+    memset(&s->send, 0, sizeof s->send);
     kms_addr_format_dns((struct sockaddr *)&s->srv, srv);
     if (status < 0) {
         kms_dns_explain_ctx_t c = {"TKEY query", srv, NULL, NULL, 0};
-        kms_dns_explain_err(status, &c, why, sizeof why);
+        pub__explain_err(e, (struct sockaddr *)&s->srv, status, &c, why, sizeof why);
         sess_fail(s, status, "GSS-TSIG key negotiation: %s", why);
         return;
     }
@@ -495,9 +495,11 @@ static void after_work(sess_t *s, int rc, const char *err)
     s->token = NULL;
     s->toklen = 0;
     if (rc == 0)
-        rc = kms_dns_send(e->loop, (struct sockaddr *)&s->srv, wire, len, e->opt.timeout_ms,
-                          KMS_DNS_SEND_TCP, on_tkey, s, &s->send);
+        rc = pub__send(e, (struct sockaddr *)&s->srv, pub__tls_name(e, (struct sockaddr *)&s->srv),
+                       wire, len, e->opt.timeout_ms, KMS_DNS_SEND_TCP, on_tkey, s, &s->send);
     kms_gss_token_free(wire, len); /* it carries our Kerberos request: wiped */
+    if (rc == KMS_EEXIST)
+        rc = KMS_EIO; /* its ID waits on the DoT connection: a later attempt draws another */
     if (rc < 0) {
         sess_fail(s, rc, "GSS-TSIG key negotiation: cannot send the TKEY query: %s",
                   kms_strerror(rc));
@@ -638,8 +640,7 @@ void pub__gss_cancel(pub_engine_t *e)
     if (!e->gss)
         return;
     for (sess_t *s = e->gss->sessions; s; s = s->next) {
-        if (s->send)
-            kms_dns_send_cancel(s->send);
+        pub__send_cancel(&s->send);
         if (s->job && e->stopping) {
             /* a KDC that does not answer may hold the thread for half a
              * minute: let it go, it frees its job itself */

@@ -47,6 +47,9 @@
 #include "base/addr.h"
 #include "base/log.h"
 #include "dns/message.h"
+#include "dns/rcode.h"
+#include "dns/tls.h"
+#include "dns/transport.h"
 #include "publisher/publisher.h"
 
 typedef struct run run_t;
@@ -54,6 +57,13 @@ typedef struct xchg xchg_t;               /* defined in exchange.c */
 typedef struct ns ns_t;                   /* a zone's name server, defined in verify.c */
 typedef struct pub_gss pub_gss_t;         /* GSS-TSIG credentials and sessions, gss.c */
 typedef struct pub_gss_key pub_gss_key_t; /* a negotiated key, gss.c */
+typedef struct pub_dot pub_dot_t;         /* a DNS-over-TLS connection of the engine, exchange.c */
+
+/* A message on the wire, over UDP/TCP or DNS-over-TLS (pub__send()). */
+typedef struct {
+    kms_dns_send_t *dns;
+    kms_tls_send_t *tls;
+} pub_send_t;
 
 /** Exchange outcome: status 0 with a reply (whose own status may be an error), or a
  *  transport-level KMS_E* with reply NULL. */
@@ -112,7 +122,8 @@ struct run {
     pub_stats_t stats;
     int canceled;
     xchg_t *live;
-    uv_timer_t *start; /* the run begins from the loop, never inside pub_run() */
+    uv_timer_t *start;        /* the run begins from the loop, never inside pub_run() */
+    unsigned tls_hs_at_start; /* the engine's TLS handshakes when the run began */
 };
 
 /* The engine: its options (copied), the active run, the in-flight queue. */
@@ -142,8 +153,11 @@ struct pub_engine {
     uv_timer_t tick;        /* stopping while idle: calls back from the loop */
     pub_stopped_cb stop_cb; /* ... and has not called back yet */
     void *stop_ud;
-    kms_ratelimit_t retry_log; /* log_retries: a line per 150 ms at most (an exchange retries
-                                  after >= 187 ms, so its own lines all show) */
+    kms_ratelimit_t retry_log;      /* log_retries: a line per 150 ms at most (an exchange retries
+                                       after >= 187 ms, so its own lines all show) */
+    kms_tls_ctx_t *tls;             /* opt.tls.enabled: the client configuration */
+    char tls_name[KMS_DNS_NAMELEN]; /* copy of opt.tls.name */
+    pub_dot_t *dots;                /* one DNS-over-TLS connection per (primary, name) */
 };
 
 /* ---- engine.c ------------------------------------------------------------- */
@@ -211,6 +225,33 @@ uint64_t pub__backoff_delay(const pub_options_t *o, unsigned attempt);
 /** Cancel every live exchange of @p r (r->canceled is set): those on the
  *  wire are canceled, the queued and waiting ones end from their timer. */
 void pub__xchg_cancel(run_t *r);
+
+/** The name to check in @p srv's certificate when @p srv is reached over
+ *  DNS-over-TLS (the configured server, or a primary of the run; "" for the
+ *  server's address), NULL when it is asked over plain DNS. */
+const char *pub__tls_name(pub_engine_t *e, const struct sockaddr *srv);
+
+/** Send @p wire to @p srv: over the engine's DNS-over-TLS connection to
+ *  (@p srv, @p tls_name) when @p tls_name is not NULL, else kms_dns_send()
+ *  with @p flags.  0 (@p cb will run, @p out holds the handle), KMS_EEXIST
+ *  (a message with this ID waits on that connection: render another),
+ *  KMS_ECANCELED (the engine is stopping), other KMS_E* (no callback). */
+int pub__send(pub_engine_t *e, const struct sockaddr *srv, const char *tls_name,
+              const uint8_t *wire, size_t len, uint64_t timeout_ms, unsigned flags,
+              kms_dns_send_cb cb, void *ud, pub_send_t *out);
+
+/** Cancel the message of @p s, if any (its callback runs with KMS_ECANCELED). */
+void pub__send_cancel(pub_send_t *s);
+
+/** One line for an exchange with @p srv that ended with @p status and no
+ *  answer: the DNS-over-TLS failure's own line (server, name, reason) when
+ *  it was one, else kms_dns_explain_err(). */
+char *pub__explain_err(pub_engine_t *e, const struct sockaddr *srv, int status,
+                       const kms_dns_explain_ctx_t *c, char *buf, size_t len);
+
+/** Close every DNS-over-TLS connection (the engine stops); each counts in
+ *  e->handles until closed. */
+void pub__dots_close(pub_engine_t *e);
 
 /* ---- gss.c ---------------------------------------------------------------- */
 

@@ -118,6 +118,8 @@ typedef struct {
                                 primary's name (SOA MNAME), or the host given as the server */
     const char *cert_file; /**< client certificate (PEM); NULL: none */
     const char *key_file;  /**< its private key; NULL: in cert_file */
+    uint16_t port;         /**< DoT port of a discovered primary (0: 853); a given
+                                server is asked at its own port */
 } pub_tls_options_t;
 
 typedef struct {
@@ -170,11 +172,14 @@ typedef struct {
 } pub_result_t;
 
 typedef struct {
-    unsigned queries;      /**< query exchanges completed */
-    unsigned updates;      /**< UPDATE messages answered */
-    unsigned attempts;     /**< every send, retries included */
-    unsigned udp, tcp;     /**< answers per transport */
-    unsigned tc_fallbacks; /**< truncated UDP answers retried over TCP */
+    unsigned queries;        /**< query exchanges completed */
+    unsigned updates;        /**< UPDATE messages answered */
+    unsigned attempts;       /**< every send, retries included */
+    unsigned udp, tcp;       /**< answers per transport */
+    unsigned tc_fallbacks;   /**< truncated UDP answers retried over TCP */
+    unsigned tls;            /**< answers over DNS-over-TLS (not counted in tcp) */
+    unsigned tls_handshakes; /**< TLS handshakes of the run: 1 per primary when its
+                                  connection is reused throughout */
 } pub_stats_t;
 
 /** End of a run: @p results (n, in input order) are valid during the call only. */
@@ -187,7 +192,8 @@ typedef struct pub_engine pub_engine_t; /* opaque */
  * New engine on @p loop; copies @p opt (strings, addresses, key).
  * @return 0, KMS_EINVAL (no target, key missing without allow_unsigned,
  *         port 0), KMS_EADDR (no resolver: none given and none in
- *         /etc/resolv.conf), KMS_ENOMEM
+ *         /etc/resolv.conf), KMS_ECONFIG (a DNS-over-TLS file cannot be
+ *         loaded: pub_tls_check() says why), KMS_ENOMEM
  */
 int pub_engine_new(uv_loop_t *loop, const pub_options_t *opt, pub_engine_t **out);
 

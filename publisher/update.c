@@ -158,7 +158,7 @@ static void on_update(void *ud, int status, const kms_dns_reply_t *reply, unsign
         else if (reply)
             kms_dns_explain(reply, &c, why, sizeof why);
         else
-            kms_dns_explain_err(status, &c, why, sizeof why);
+            pub__explain_err(e, (struct sockaddr *)&z->primary, status, &c, why, sizeof why);
         if (!reply && attempts > 1) {
             size_t l = strlen(why);
             snprintf(why + l, sizeof why - l, " (%u attempts)", attempts);
@@ -364,7 +364,8 @@ static void current_done(zone_t *z, dom_t *d, int st, int status, const kms_dns_
     pub_result_t *res = &r->res[d->idx];
     char why[400];
     kms_dns_explain_ctx_t c = {"query", z->primary_str, NULL, z->name, 0};
-    const char *pre = r->op == PUB_SHOW || pub__op_awaits(r->op)
+    const char *pre = r->op == PUB_SHOW || pub__op_awaits(r->op) || status == KMS_ETLS ||
+                              status == KMS_ETLSVERIFY /* that line says it all */
                           ? ""
                           : "current records not read, nothing changed: ";
     if (!st && !d->cur_ok)
@@ -378,8 +379,9 @@ static void current_done(zone_t *z, dom_t *d, int st, int status, const kms_dns_
     } else if (!d->cur_ok && reply && reply->status) {
         pub__set_result(r, d->idx, st, "%s%s", pre, kms_dns_explain(reply, &c, why, sizeof why));
     } else if (!d->cur_ok) {
-        pub__set_result(r, d->idx, st, "%s%s", pre,
-                        kms_dns_explain_err(status, &c, why, sizeof why));
+        pub__set_result(
+            r, d->idx, st, "%s%s", pre,
+            pub__explain_err(r->e, (struct sockaddr *)&z->primary, status, &c, why, sizeof why));
     }
     zone_current_step(z);
 }

@@ -49,15 +49,24 @@ static void on_verify_timer(uv_timer_t *t);
 
 /* Keep the address of an A/AAAA record @p x for @p ns, with the primary's
    port (tests and labs run every server on one port), unless it is known
-   already or NS_MAX_PER_FAMILY of its family are. */
+   already or NS_MAX_PER_FAMILY of its family are.  With DNS-over-TLS the
+   primary's own address keeps its DoT port (it is asked over TLS); the
+   other servers are asked over plain DNS, at the resolver's port (53 when
+   the resolver is the DoT server itself). */
 static void ns_add_addr(const zone_t *z, ns_t *ns, const kms_dns_rr_t *x)
 {
+    pub_engine_t *e = z->run->e;
     struct sockaddr_storage ss;
     size_t same = 0;
 
     if (kms_addr_from_bytes(x->family, x->addr, kms_addr_port((const struct sockaddr *)&z->primary),
                             &ss) < 0)
         return;
+    if (e->tls && !pub__tls_name(e, (struct sockaddr *)&ss))
+        kms_addr_set_port((struct sockaddr *)&ss,
+                          pub__tls_name(e, (struct sockaddr *)&e->resolver)
+                              ? 53
+                              : kms_addr_port((struct sockaddr *)&e->resolver));
     for (size_t i = 0; i < ns->naddr; i++) {
         if (ns->addr[i].ss_family != ss.ss_family)
             continue;
@@ -139,8 +148,9 @@ static void verify_round_end(zone_t *z)
             pub_result_t *x = &r->res[z->doms[k]];
             x->verified = 1;
             size_t l = strlen(x->message);
-            snprintf(x->message + l, sizeof x->message - l, "; verified on %zu name server%s",
-                     z->nns, z->nns == 1 ? "" : "s");
+            snprintf(x->message + l, sizeof x->message - l, "; verified on %zu name server%s%s",
+                     z->nns, z->nns == 1 ? "" : "s",
+                     r->e->tls ? " (the primary over DNS-over-TLS, any other over plain DNS)" : "");
         }
         pub__zone_finish(z);
         return;
