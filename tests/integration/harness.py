@@ -290,7 +290,9 @@ class Named:
     or an address) make one lag and catch up; serial(), wait_synced().
 
     tls=True (start-named --tls) adds DNS-over-TLS listeners with a CA and
-    certificates made for the run; after start(): tls_port and tls_server
+    certificates made for the run (tls_port=N: the valid one on port N,
+    port=N: the plain one; 853 and 53 only in a private network namespace,
+    in_netns()); after start(): tls_port and tls_server
     ("127.0.0.1:TLS_PORT", a certificate for tls_name "ns1.kms.test" and
     IP 127.0.0.1), tls_expired_port and tls_expired_server (the same key in
     a certificate that expired yesterday), tls_mutual_port and
@@ -304,11 +306,16 @@ class Named:
 
     def __init__(self, bench_domains=0, extra_zones=0, v6=False, querylog=True,
                  workdir=None, key_algorithm=None, lagging_ns=False, broken_zone=False,
-                 remote_ns=False, gss=False, ticket_lifetime=None, secondaries=0, tls=False):
+                 remote_ns=False, gss=False, ticket_lifetime=None, secondaries=0, tls=False,
+                 port=None, tls_port=None):
         self.args = []
-        self.tls = bool(tls)
+        self.tls = bool(tls or tls_port)
         if self.tls:
             self.args.append("--tls")  # DoT listeners, CA and certificates in DIR/tls
+        if tls_port:
+            self.args += ["--tls-port", str(tls_port)]  # 853: only in a private netns
+        if port:
+            self.args += ["--port", str(port)]  # 53: only in a private netns
         self.nsecondaries = int(secondaries)
         if self.nsecondaries:
             self.args += ["--secondaries", str(self.nsecondaries)]
@@ -1128,15 +1135,22 @@ class TcpRelay(_Background):
     pass unchanged both ways (a TLS session is end to end through it).
     It counts the connections it accepted (connections) and can cut every
     open one (cut(): both sides closed, as a server restart or a
-    middlebox does); bounded, one thread, stopped on exit.
+    middlebox does); with cut_after=N it cuts the first connection by
+    itself once N bytes came back from the target on it (a server that
+    closes the session mid-run, at a reproducible point); bounded, one
+    thread, stopped on exit.
 
         with harness.TcpRelay(ns.tls_port) as relay:
             kms_publish(..., "--server", relay.server, ...)
             harness.check(relay.connections == 1, "one connection")
     """
 
-    def __init__(self, target, host="127.0.0.1"):
+    def __init__(self, target, host="127.0.0.1", cut_after=None):
         self.target = (host, int(target))
+        self.cut_after = cut_after
+        self.cuts = 0      # connections cut by cut_after
+        self._first = None  # the first connection's upstream socket
+        self._back = 0      # bytes it brought back
         self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.lsock.bind((host, 0))
@@ -1184,6 +1198,8 @@ class TcpRelay(_Background):
                     except OSError:
                         c.close()
                         continue
+                    if self._first is None:
+                        self._first = u
                     for a, b in ((c, u), (u, c)):
                         a.setblocking(True)
                         a.settimeout(5)
@@ -1203,6 +1219,13 @@ class TcpRelay(_Background):
                     self._pairs[sock].sendall(data)
                 except OSError:
                     self._close(sel, sock)
+                    continue
+                if sock is self._first and self.cut_after is not None:
+                    self._back += len(data)
+                    if self._back >= self.cut_after:
+                        self._first = False  # once
+                        self.cuts += 1
+                        self._close(sel, sock)
         for sock in list(self._pairs):
             self._close(sel, sock)
         sel.close()
