@@ -333,6 +333,8 @@ static void on_done(const pub_result_t *res, size_t n, const pub_stats_t *st, vo
             kms_json_set_int(s, "udp", st->udp);
             kms_json_set_int(s, "tcp", st->tcp);
             kms_json_set_int(s, "tc_fallbacks", st->tc_fallbacks);
+            kms_json_set_int(s, "tls", st->tls);
+            kms_json_set_int(s, "tls_handshakes", st->tls_handshakes);
             kms_json_set(root, "stats", s);
         }
         char *txt = kms_json_dump(root, 0);

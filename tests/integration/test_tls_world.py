@@ -48,6 +48,14 @@ def soa_serial(out):
     return None
 
 
+def zombie(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(") ")[1][0] == "Z"
+    except OSError:
+        return True
+
+
 def verify_error(port, ca_file, name):
     """The verification error of a TLS handshake with 127.0.0.1#port that
     trusts ca_file and checks name; None when the certificate passes."""
@@ -191,9 +199,8 @@ class TlsWorld(unittest.TestCase):
         check(soa_serial(out) == ns.serial(), "DoT again on the same port", out)
         pid = ns.pid
         ns.stop()
-        check(not os.path.exists("/proc/%d" % pid) or
-              open("/proc/%d/stat" % pid).read().split(") ")[1][0] == "Z",
-              "stop-named stopped it")
+        check(not ns.alive() and harness.wait_until(lambda: not os.path.exists("/proc/%d" % pid)
+                                                     or zombie(pid)), "stop-named stopped it")
 
     def test_without_tls_named_has_no_tls(self):
         ns = Named()
