@@ -17,7 +17,6 @@
 /* What the activation check asks for: Windows 10/11 Enterprise as a client
  * would (application: Windows; the KMS counted ID of Windows client
  * products).  The host answers with its count for that counted ID. */
-#define APP_WINDOWS    "55c92734-d682-4d71-983e-d6ec3f16059f"
 #define SKU_ENTERPRISE "73111121-5638-40f6-bc11-f1d7b0d64300"
 #define COUNTED_WIN10  "58e2134f-8e11-4d17-9cb2-91069c151148"
 
@@ -99,7 +98,7 @@ static void on_done(kms_rpcc_t *op, const kms_rpcc_result_t *r, void *ud)
     free(p);
 }
 
-static void fill_request(kms_act_request_t *q, uint32_t required, const kms_guid_t *client_id)
+static void fill_request(kms_act_request_t *q, const loc_act_check_t *c)
 {
     char host[65] = "kms-locate";
 
@@ -108,14 +107,20 @@ static void fill_request(kms_act_request_t *q, uint32_t required, const kms_guid
     q->version_minor = KMS_ACT_PLAIN_MINOR;
     q->license_status = 2; /* out-of-box grace, as a client that needs activation */
     q->grace_time = 43200;
-    kms_guid_parse(APP_WINDOWS, &q->app_id);
-    kms_guid_parse(SKU_ENTERPRISE, &q->sku_id);
-    kms_guid_parse(COUNTED_WIN10, &q->kms_counted_id);
-    if (client_id)
-        q->client_machine_id = *client_id;
+    if (c->app_id)
+        q->app_id = *c->app_id;
+    else
+        kms_guid_parse(KMS_APP_WINDOWS, &q->app_id);
+    kms_guid_parse(SKU_ENTERPRISE, &q->sku_id); /* the host goes by application and pool */
+    if (c->kms_id)
+        q->kms_counted_id = *c->kms_id;
+    else
+        kms_guid_parse(COUNTED_WIN10, &q->kms_counted_id);
+    if (c->client_id)
+        q->client_machine_id = *c->client_id;
     else if (kms_guid_random(&q->client_machine_id) != 0)
         q->client_machine_id.b[0] = 1;
-    q->required_client_count = required;
+    q->required_client_count = c->required;
     q->request_time = kms_filetime_from_unix((int64_t)time(NULL));
     gethostname(host, sizeof(host) - 1);
     snprintf(q->workstation, sizeof(q->workstation), "%s", host);
@@ -123,6 +128,14 @@ static void fill_request(kms_act_request_t *q, uint32_t required, const kms_guid
 
 int loc_probe_start(uv_loop_t *loop, const struct sockaddr *sa, unsigned timeout_ms,
                     uint32_t required, const kms_guid_t *client_id, loc_probe_cb cb, void *ud)
+{
+    loc_act_check_t c = {required, client_id, NULL, NULL};
+
+    return loc_probe_start_check(loop, sa, timeout_ms, &c, cb, ud);
+}
+
+int loc_probe_start_check(uv_loop_t *loop, const struct sockaddr *sa, unsigned timeout_ms,
+                          const loc_act_check_t *c, loc_probe_cb cb, void *ud)
 {
     probe_t *p = calloc(1, sizeof(*p));
     kms_rpcc_opts_t o;
@@ -132,15 +145,15 @@ int loc_probe_start(uv_loop_t *loop, const struct sockaddr *sa, unsigned timeout
         return KMS_ENOMEM;
     p->cb = cb;
     p->ud = ud;
-    p->res.required = required;
+    p->res.required = c->required;
     kms_addr_format(sa, p->res.addr);
     memset(&o, 0, sizeof(o));
     o.connect_timeout_ms = timeout_ms ? timeout_ms : 1;
     o.exchange_timeout_ms = timeout_ms ? timeout_ms : 1;
     o.bind_style = KMS_RPCC_BIND_NDR32;
-    if (required) {
+    if (c->required) {
         o.send_request = 1;
-        fill_request(&o.request, required, client_id);
+        fill_request(&o.request, c);
         p->res.client_id = o.request.client_machine_id;
     }
     rc = kms_rpcc_start(loop, sa, &o, on_done, p, NULL);

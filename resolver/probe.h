@@ -64,6 +64,19 @@ typedef void (*loc_probe_cb)(void *ud, const loc_probe_result_t *r);
 int loc_probe_start(uv_loop_t *loop, const struct sockaddr *sa, unsigned timeout_ms,
                     uint32_t required, const kms_guid_t *client_id, loc_probe_cb cb, void *ud);
 
+/** An activation check of loc_probe_start_check(). */
+typedef struct {
+    uint32_t required;           /* the client's threshold; 0: bind only */
+    const kms_guid_t *client_id; /* NULL: a random one */
+    const kms_guid_t *app_id;    /* the application (family) asked for; NULL: Windows */
+    const kms_guid_t *kms_id;    /* the KMS counted ID (pool); NULL: the Windows 10 client's */
+} loc_act_check_t;
+
+/** loc_probe_start() with the activation request's application and pool
+ *  chosen (kmsctl handover checks every pool the old host counts). */
+int loc_probe_start_check(uv_loop_t *loop, const struct sockaddr *sa, unsigned timeout_ms,
+                          const loc_act_check_t *c, loc_probe_cb cb, void *ud);
+
 /** Short text for a probe state ("answered (RPC bind accepted)", ...). */
 const char *loc_probe_state_name(loc_probe_state_t s);
 

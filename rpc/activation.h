@@ -26,6 +26,12 @@
 #define KMS_ACT_PLAIN_MINOR 1
 #define KMS_ACT_NAME_MAX    64 /* UTF-16 code units on the wire, as Windows */
 
+/* The application IDs of the product families a request names (public
+ * identifiers of the licensing applications, not key material). */
+#define KMS_APP_WINDOWS    "55c92734-d682-4d71-983e-d6ec3f16059f"
+#define KMS_APP_OFFICE2010 "59a52881-a989-479d-af46-f275c6370663"
+#define KMS_APP_OFFICE     "0ff1ce15-a989-479d-af46-f275c6370663" /* 2013 and later */
+
 /* HRESULTs a user knows from Windows. */
 #define KMS_HR_OK                 0x00000000u
 #define KMS_HR_NOT_SERVED         0xC004F042u /* product not served by this KMS host */

@@ -5,6 +5,7 @@
 #include "kms/core/inventory.h"
 
 #include "base/err.h"
+#include "rpc/activation.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -50,11 +51,7 @@ void kms_key_partial(const char *key, char out[KMS_PARTIAL_STRLEN])
 }
 
 static const char *family_names[] = {"windows", "office2010", "office"};
-static const char *family_apps[] = {
-    "55c92734-d682-4d71-983e-d6ec3f16059f",
-    "59a52881-a989-479d-af46-f275c6370663",
-    "0ff1ce15-a989-479d-af46-f275c6370663",
-};
+static const char *family_apps[] = {KMS_APP_WINDOWS, KMS_APP_OFFICE2010, KMS_APP_OFFICE};
 
 const char *kms_family_name(kms_family_t f)
 {
