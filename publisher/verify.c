@@ -201,7 +201,9 @@ static void verify_answer(void *ud, int status, const kms_dns_reply_t *reply, un
     (void)attempts;
 
     int st = status ? status : reply->status;
-    int answered = st == 0 || st == KMS_EDNS_NXDOMAIN;
+    /* only the server's own answer counts: a NOERROR without AA (a server
+       that does not hold the zone, or a cache) says nothing of the zone */
+    int answered = (st == 0 || st == KMS_EDNS_NXDOMAIN) && reply && reply->aa;
     if (!answered && ++q->tried < ns->naddr && !r->canceled && uv_now(r->e->loop) < z->vdeadline) {
         /* no usable answer at this address: the same server's next one */
         q->addr = (q->addr + 1) % ns->naddr;
