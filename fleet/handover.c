@@ -3,25 +3,29 @@
  * handover.c - `kmsctl handover` (see handover.h).
  *
  * One libuv loop of its own; each step starts its asynchronous work (a
- * discovery with probe, a publisher run, discoveries per domain) and runs
- * the loop until that work called back, so the steps read top to bottom.
- * What kmsd publishes (target, port, the server its updates go to, the
- * domains) comes from its `status --json`, never from a configuration file
- * that may differ from what it runs with.
+ * discovery with probe, activation checks, a publisher run, discoveries
+ * per domain) and runs the loop until that work called back, so the steps
+ * read top to bottom.  What kmsd publishes (target, port, TTL, the server
+ * its updates go to, the domains), what it serves (products, the pools it
+ * counts) and where it listens come from its `status --json`, never from a
+ * configuration file that may differ from what it runs with.
  */
 #include "fleet/handover.h"
 
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "base/addr.h"
 #include "base/duration.h"
 #include "base/err.h"
+#include "base/guid.h"
 #include "base/json.h"
 #include "dns/name.h"
 #include "dns/query.h"
@@ -31,25 +35,44 @@
 #include "resolver/locate.h"
 #include "resolver/outcome.h"
 #include "resolver/report.h"
+#include "rpc/activation.h"
 
-#define STEPS 5
+#define STEPS      5
+#define MAX_CHECKS 16 /* activation checks at step 1: one per pool the old host counts */
+#define MAX_LISTEN 16
+
+/* One activation check of step 1: a pool (KMS counted ID) the old host's
+   clients count in, the application its product serves, the threshold. */
+typedef struct {
+    kms_guid_t app, kms_id;
+    int has_kms_id; /* 0: the Windows 10 client pool (the old host counted nothing yet) */
+    char family[16];
+    uint32_t required;
+} check_t;
 
 typedef struct {
     const fleet_handover_options_t *o;
     uv_loop_t loop;
     uint64_t t0;
     kms_json_t *doc, *steps; /* --json: the document, its "steps" */
-    int changed;             /* step 3 has begun: the host is no longer as it was */
+    int changed;             /* cdns went through: the host no longer publishes */
+    int interrupted;         /* SIGINT/SIGTERM during the drain */
     /* from kmsd's status */
     char target[KMS_DNS_NAMELEN]; /* this host's record */
     uint16_t port;
+    uint32_t ttl;
     struct sockaddr_storage server; /* [dns] server; ss_family 0: the primary */
     pub_domain_list_t doms;
+    struct sockaddr_storage listen[MAX_LISTEN];
+    size_t nlisten;
+    check_t checks[MAX_CHECKS];
+    size_t nchecks;
     int64_t activations_ok;
     /* the new host */
     char host[KMS_DNS_NAMELEN];       /* canonical, for comparisons */
     char shown[KMS_DNS_NAMELEN];      /* as written: "kms2.kms.test" */
     struct sockaddr_storage resolver; /* --resolver; ss_family 0: resolv.conf */
+    struct sockaddr_storage answered; /* the new host's address that answered */
     int64_t withdrawn_ms;             /* step 3: from the start to "gone from every server" */
 } ho_t;
 
@@ -57,7 +80,6 @@ void fleet_handover_options_init(fleet_handover_options_t *o)
 {
     memset(o, 0, sizeof *o);
     o->port = 1688;
-    o->required = 25;
     o->wait_ms = 300000;
     o->drain_ms = 600000;
     o->probe_timeout_ms = 2000;
@@ -70,10 +92,11 @@ static uint64_t elapsed_ms(ho_t *h)
     return uv_now(&h->loop) - h->t0;
 }
 
-/* One line of step @p n (text), or one entry of "steps" (JSON). */
-static void step_line(ho_t *h, int n, const char *name, int ok, const char *fmt, ...)
+/* One line of step @p n (text), or one entry of "steps" (JSON).  @p state:
+   "ok", "FAILED", or "plan" (--dry-run). */
+static void step_line(ho_t *h, int n, const char *name, const char *state, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-static void step_line(ho_t *h, int n, const char *name, int ok, const char *fmt, ...)
+static void step_line(ho_t *h, int n, const char *name, const char *state, const char *fmt, ...)
 {
     char msg[2048];
     va_list ap;
@@ -82,71 +105,162 @@ static void step_line(ho_t *h, int n, const char *name, int ok, const char *fmt,
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (!h->o->json) {
-        printf("step %d/%d %s %s: %s\n", n, STEPS, name, ok ? "ok" : "FAILED", msg);
+        printf("step %d/%d %s %s: %s\n", n, STEPS, name, state, msg);
         fflush(stdout);
         return;
     }
     kms_json_t *s = kms_json_object();
     if (!s || kms_json_set_int(s, "step", n) < 0 || kms_json_set_str(s, "name", name) < 0 ||
-        kms_json_set_bool(s, "ok", ok) < 0 || kms_json_set_str(s, "message", msg) < 0 ||
+        kms_json_set_str(s, "result", strcmp(state, "FAILED") == 0 ? "failed" : state) < 0 ||
+        kms_json_set_bool(s, "ok", strcmp(state, "ok") == 0) < 0 ||
+        kms_json_set_str(s, "message", msg) < 0 ||
         kms_json_set_int(s, "elapsed_ms", (int64_t)elapsed_ms(h)) < 0 ||
         kms_json_append(h->steps, s) < 0)
         kms_json_free(s);
 }
 
+#define OK(h, n, name, ...)     step_line(h, n, name, "ok", __VA_ARGS__)
+#define FAILED(h, n, name, ...) step_line(h, n, name, "FAILED", __VA_ARGS__)
+
 /* ---- kmsd's status -------------------------------------------------------- */
 
+/* The application ID of a product family as status names it. */
+static int family_app(const char *family, kms_guid_t *out)
+{
+    const char *id = !family                             ? NULL
+                     : strcmp(family, "windows") == 0    ? KMS_APP_WINDOWS
+                     : strcmp(family, "office2010") == 0 ? KMS_APP_OFFICE2010
+                     : strcmp(family, "office") == 0     ? KMS_APP_OFFICE
+                                                         : NULL;
+    return id ? kms_guid_parse(id, out) : KMS_EINVAL;
+}
+
+/* The enabled product that serves pool @p id: one that lists it, else one
+   of any pool (the first); NULL if none. */
+static const kms_json_t *product_for(const kms_json_t *prods, const char *id)
+{
+    const kms_json_t *any = NULL;
+
+    for (size_t i = 0; i < kms_json_len(prods); i++) {
+        const kms_json_t *p = kms_json_at(prods, i), *ids = kms_json_get(p, "kms_ids");
+
+        if (kms_json_bool(kms_json_get(p, "enabled")) != 1)
+            continue;
+        if (kms_json_len(ids) == 0 && !any)
+            any = p;
+        for (size_t k = 0; k < kms_json_len(ids); k++) {
+            const char *s = kms_json_str(kms_json_at(ids, k));
+            if (s && strcasecmp(s, id) == 0)
+                return p;
+        }
+    }
+    return any;
+}
+
+/* Step 1's checks: every pool the old host counts, asked for with the
+   application of the product that serves it, at the threshold its clients
+   asked for (a pool's capacity is twice the highest one seen); with no
+   pool yet, the Windows 10 client pool at 25. --required overrides. */
+static void plan_checks(ho_t *h, const kms_json_t *prods, const kms_json_t *counts)
+{
+    const fleet_handover_options_t *o = h->o;
+
+    for (size_t i = 0; i < kms_json_len(counts) && h->nchecks < MAX_CHECKS; i++) {
+        const kms_json_t *c = kms_json_at(counts, i);
+        const char *id = kms_json_str(kms_json_get(c, "kms_counted_id"));
+        const kms_json_t *p = id ? product_for(prods, id) : NULL;
+        const char *fam = p ? kms_json_str(kms_json_get(p, "family")) : NULL;
+        check_t *k = &h->checks[h->nchecks];
+        int64_t cap = 0;
+
+        if (!p || family_app(fam, &k->app) < 0 || kms_guid_parse(id, &k->kms_id) < 0)
+            continue; /* a pool no product serves any more */
+        kms_json_int(kms_json_get(c, "capacity"), &cap);
+        k->has_kms_id = 1;
+        snprintf(k->family, sizeof k->family, "%s", fam);
+        k->required = o->required ? o->required : cap >= 2 ? (uint32_t)(cap / 2) : 1;
+        h->nchecks++;
+    }
+    if (h->nchecks == 0) {
+        check_t *k = &h->checks[h->nchecks++];
+
+        kms_guid_parse(KMS_APP_WINDOWS, &k->app);
+        snprintf(k->family, sizeof k->family, "windows");
+        k->required = o->required ? o->required : 25;
+    }
+}
+
+/* Where this host listens ("127.0.0.11:1688 [::1]:1688"). */
+static void parse_listen(ho_t *h, const char *text)
+{
+    char buf[1024], *save = NULL;
+
+    snprintf(buf, sizeof buf, "%s", text ? text : "");
+    for (char *t = strtok_r(buf, " ", &save); t && h->nlisten < MAX_LISTEN;
+         t = strtok_r(NULL, " ", &save))
+        if (kms_addr_parse(t, 1688, &h->listen[h->nlisten]) == 0)
+            h->nlisten++;
+}
+
+/* kmsd's status.  @p first: everything; else only the activation counter.
+   0, or the exit code after a message. */
 static int read_status(ho_t *h, int first)
 {
     const fleet_handover_options_t *o = h->o;
     char err[512] = "", *payload = NULL;
-    kms_json_t *st = NULL, *set, *rec, *doms, *stats;
+    kms_json_t *st = NULL, *set, *rec, *doms;
+    int64_t port = 0, ttl = 0;
+    const char *target, *srv;
     int rc;
 
     rc = o->ctl(o->ctl_ud, "status --json", o->ctl_timeout_s, &payload, err, sizeof err);
     if (rc != 0) {
         fprintf(stderr, "kmsctl: handover: status: %s\n", err);
-        return rc;
+        goto out;
     }
+    rc = 1;
     st = kms_json_parse(payload, err, sizeof err);
-    free(payload);
+    if (kms_json_int(kms_json_get(kms_json_get(st, "stats"), "activations_ok"),
+                     &h->activations_ok) < 0)
+        h->activations_ok = -1;
+    if (!first) {
+        rc = h->activations_ok >= 0 ? 0 : 1;
+        goto out;
+    }
     set = kms_json_get(st, "settings");
     rec = kms_json_get(kms_json_get(st, "dns"), "record");
     doms = kms_json_get(set, "domains");
-    stats = kms_json_get(st, "stats");
-    if (kms_json_int(kms_json_get(stats, "activations_ok"), &h->activations_ok) < 0)
-        h->activations_ok = -1;
-    if (!first) {
-        kms_json_free(st);
-        return 0;
-    }
-    if (!st || !set || !rec || !kms_json_str(kms_json_get(rec, "target"))) {
+    target = kms_json_str(kms_json_get(rec, "target"));
+    kms_json_int(kms_json_get(rec, "port"), &port);
+    kms_json_int(kms_json_get(rec, "ttl"), &ttl);
+    if (!st || !set || !rec) {
         fprintf(stderr,
                 "kmsctl: handover: kmsd's status does not say what it publishes%s%s "
                 "(a kmsd older than this kmsctl?)\n",
                 err[0] ? ": " : "", err);
-        kms_json_free(st);
-        return 3;
+        goto out;
     }
     if (kms_json_bool(kms_json_get(set, "decommissioned")) == 1) {
         fprintf(stderr, "kmsctl: handover: this host is decommissioned: nothing to hand over "
                         "(kmsctl recommission brings it back)\n");
-        kms_json_free(st);
-        return 1;
+        goto out;
     }
     if (kms_json_bool(kms_json_get(set, "publish")) != 1 || kms_json_len(doms) == 0) {
         fprintf(stderr,
                 "kmsctl: handover: this host publishes %s: nothing to hand over "
                 "(kmsctl sdns, sdomains)\n",
                 kms_json_len(doms) ? "nothing (cdns)" : "in no domain");
-        kms_json_free(st);
-        return 1;
+        goto out;
     }
-    int64_t port = 0;
-    kms_json_int(kms_json_get(rec, "port"), &port);
+    if (!target || !target[0] || port < 1 || port > 65535) {
+        fprintf(stderr, "kmsctl: handover: kmsd has not said which record it publishes yet "
+                        "(its DNS publishing has not started): try again in a moment\n");
+        goto out;
+    }
+    snprintf(h->target, sizeof h->target, "%s", target);
     h->port = (uint16_t)port;
-    snprintf(h->target, sizeof h->target, "%s", kms_json_str(kms_json_get(rec, "target")));
-    const char *srv = kms_json_str(kms_json_get(rec, "server"));
+    h->ttl = ttl > 0 && ttl < 2147483647 ? (uint32_t)ttl : 0;
+    srv = kms_json_str(kms_json_get(rec, "server"));
     if (srv && kms_addr_parse(srv, 53, &h->server) < 0)
         memset(&h->server, 0, sizeof h->server);
     for (size_t i = 0; i < kms_json_len(doms); i++) {
@@ -160,13 +274,18 @@ static int read_status(ho_t *h, int first)
         pd.priority = (int)pr;
         pd.weight = (int)w;
         if (pd.name && pub_domains_add(&h->doms, &pd) < 0) {
-            kms_json_free(st);
-            fprintf(stderr, "kmsctl: handover: out of memory\n");
-            return 3;
+            fprintf(stderr, "kmsctl: handover: domain %s from kmsd's status: cannot use it\n",
+                    pd.name);
+            goto out;
         }
     }
+    parse_listen(h, kms_json_str(kms_json_get(kms_json_get(st, "listen"), "addresses")));
+    plan_checks(h, kms_json_get(st, "products"), kms_json_get(st, "counts"));
+    rc = 0;
+out:
     kms_json_free(st);
-    return 0;
+    free(payload);
+    return rc;
 }
 
 /* ---- step 1: the new host answers ------------------------------------------ */
@@ -185,7 +304,7 @@ static void on_located(void *ud, int err, loc_result_t *res)
     w->res = res;
 }
 
-/* A DNS engine asking the resolver clients ask. */
+/* A DNS engine asking the resolver clients ask.  0, or 1 after a message. */
 static int dnsq_for_clients(ho_t *h, kms_dnsq_t **out)
 {
     char err[256] = "", a[KMS_ADDRSTRLEN];
@@ -203,7 +322,7 @@ static int dnsq_for_clients(ho_t *h, kms_dnsq_t **out)
     rc = kms_dnsq_new(&h->loop, &qo, out, err, sizeof err);
     if (rc < 0)
         fprintf(stderr, "kmsctl: handover: %s\n", err[0] ? err : kms_strerror(rc));
-    return rc;
+    return rc < 0 ? 1 : 0;
 }
 
 static void dnsq_done(ho_t *h, kms_dnsq_t *q)
@@ -211,6 +330,112 @@ static void dnsq_done(ho_t *h, kms_dnsq_t *q)
     kms_dnsq_stop(q, NULL, NULL);
     uv_run(&h->loop, UV_RUN_DEFAULT);
     kms_dnsq_free(q);
+}
+
+/* An address of this machine (one it can bind). */
+static int is_local(const struct sockaddr *sa)
+{
+    struct sockaddr_storage ss;
+    int fd, ok;
+
+    memcpy(&ss, sa, kms_addr_len(sa));
+    kms_addr_set_port((struct sockaddr *)&ss, 0);
+    fd = socket(sa->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ok = fd >= 0 && bind(fd, (struct sockaddr *)&ss, kms_addr_len(sa)) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+/* @p sa is where this host's kmsd listens: a listen address, or a local
+   address with the port of a wildcard listener. */
+static int is_this_host(const ho_t *h, const struct sockaddr *sa)
+{
+    char a[KMS_ADDRSTRLEN], b[KMS_ADDRSTRLEN];
+
+    for (size_t i = 0; i < h->nlisten; i++) {
+        const struct sockaddr *l = (const struct sockaddr *)&h->listen[i];
+        int wild;
+
+        if (l->sa_family != sa->sa_family || kms_addr_port(l) != kms_addr_port(sa))
+            continue;
+        kms_addr_format_ip(l, a);
+        wild = strcmp(a, "0.0.0.0") == 0 || strcmp(a, "::") == 0;
+        if (wild ? is_local(sa) : strcmp(a, kms_addr_format_ip(sa, b)) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+typedef struct {
+    int done;
+    loc_probe_result_t r;
+} probe_wait_t;
+
+static void on_probed(void *ud, const loc_probe_result_t *r)
+{
+    probe_wait_t *w = ud;
+
+    w->done = 1;
+    w->r = *r;
+}
+
+/* One activation check at the address that answered: 0 ok (or below the
+   threshold with --force), 1 failed. */
+static int check_one(ho_t *h, const char *hp, const check_t *k, const kms_guid_t *cid)
+{
+    const fleet_handover_options_t *o = h->o;
+    char hr[32], g[KMS_GUID_STRLEN], pool[64];
+    loc_act_check_t c = {k->required, cid, &k->app, k->has_kms_id ? &k->kms_id : NULL};
+    probe_wait_t w = {0};
+    const loc_probe_result_t *p = &w.r;
+    int rc;
+
+    snprintf(pool, sizeof pool, "%s pool %s", k->family,
+             k->has_kms_id ? kms_guid_format(&k->kms_id, g) : "(Windows 10 client)");
+    rc = loc_probe_start_check(&h->loop, (struct sockaddr *)&h->answered, o->probe_timeout_ms, &c,
+                               on_probed, &w);
+    if (rc == 0)
+        uv_run(&h->loop, UV_RUN_DEFAULT);
+    if (rc < 0 || !w.done) {
+        FAILED(h, 1, "new-host", "%s: activation check (%s): %s", hp, pool, kms_strerror(rc));
+        return 1;
+    }
+    if (p->state != LOC_PROBE_OK) {
+        FAILED(h, 1, "new-host", "%s: %s at %s during the activation check (%s)", hp,
+               loc_probe_state_name(p->state), p->addr, pool);
+        return 1;
+    }
+    if (!p->activation) {
+        FAILED(h, 1, "new-host",
+               "%s answered the RPC bind at %s, but not an activation request in kmsdns's "
+               "encoding (%s): a Windows KMS host or another implementation; hand over by "
+               "hand (README: Migration)",
+               hp, p->addr, loc_hr_format(p->hr, hr));
+        return 1;
+    }
+    if (p->act_status != 0) {
+        FAILED(h, 1, "new-host",
+               "%s at %s refused the activation check for the %s with %s: install and enable "
+               "that product there (kmsctl ipk, ato) and try again",
+               hp, p->addr, pool, loc_hr_format(p->act_status, hr));
+        return 1;
+    }
+    if (p->current_count < k->required) {
+        step_line(h, 1, "new-host", o->force ? "ok" : "FAILED",
+                  "%s at %s: its count in the %s is %" PRIu32 ", below %" PRIu32
+                  " (0xC004F038: those clients are not activated there yet)%s",
+                  hp, p->addr, pool, p->current_count, k->required,
+                  o->force ? "; going on (--force): keep this host's drain long enough"
+                           : "; this host must keep serving until the new one can: try again "
+                             "later, or --force");
+        return o->force ? 0 : 1;
+    }
+    OK(h, 1, "new-host",
+       "%s answered at %s (TCP, RPC bind, activation check in %" PRIu64
+       " ms); its count in the %s is %" PRIu32 ", meets %" PRIu32,
+       hp, p->addr, p->ms, pool, p->current_count, k->required);
+    return 0;
 }
 
 static int step_new_host(ho_t *h)
@@ -222,76 +447,56 @@ static int step_new_host(ho_t *h)
     loc_cid_source_t src;
     kms_dnsq_t *q;
     loc_opts_t lo;
-    int rc, ok = 0;
+    int rc, failed = 1;
 
-    if (dnsq_for_clients(h, &q) < 0)
-        return 3;
-    /* the activation check counts this machine once, as kms-locate's does */
-    char *cid_path = loc_client_id_path(NULL);
-    loc_client_id(NULL, cid_path, &cid, &src);
-    free(cid_path);
+    if (dnsq_for_clients(h, &q) != 0)
+        return 1;
     snprintf(hp, sizeof hp, "%s:%u", h->shown, o->port);
     memset(&lo, 0, sizeof lo);
     lo.manual_host = hp;
-    lo.probe = 1;
+    lo.probe = 1; /* resolved as a client resolves it, bound as a client binds */
     lo.probe_timeout_ms = o->probe_timeout_ms;
-    lo.activation_required = o->required;
-    lo.client_id = &cid;
     rc = loc_locate_start(&h->loop, q, &lo, on_located, &w);
     if (rc == 0)
         uv_run(&h->loop, UV_RUN_DEFAULT);
     dnsq_done(h, q);
-    if (rc < 0 || w.err < 0 || !w.res) {
-        step_line(h, 1, "new-host", 0, "%s: %s", hp, kms_strerror(rc < 0 ? rc : w.err));
-        loc_result_free(w.res);
-        return 1;
-    }
     const loc_result_t *r = w.res;
-    const loc_host_t *x = r->n_hosts ? &r->hosts[0] : NULL;
+    const loc_host_t *x = r && r->n_hosts ? &r->hosts[0] : NULL;
     const loc_probe_result_t *p = x ? &x->probe : NULL;
-    if (!x || x->n_addrs == 0) {
-        step_line(h, 1, "new-host", 0,
-                  "%s: the name does not resolve at %s (%s): give the new host's DNS name "
-                  "as clients resolve it",
-                  hp, h->resolver.ss_family ? "the resolver" : "/etc/resolv.conf's resolver",
-                  kms_strerror(x && x->resolve_status ? x->resolve_status : KMS_ENOENT));
+    if (rc < 0 || w.err < 0 || !r) {
+        FAILED(h, 1, "new-host", "%s: %s", hp, kms_strerror(rc < 0 ? rc : w.err));
+    } else if (!x || x->n_addrs == 0) {
+        FAILED(h, 1, "new-host",
+               "%s: the name does not resolve at %s (%s): give the new host's DNS name as "
+               "clients resolve it",
+               hp, h->resolver.ss_family ? "the resolver" : "/etc/resolv.conf's resolvers",
+               kms_strerror(x && x->resolve_status ? x->resolve_status : KMS_ENOENT));
     } else if (!x->probed || p->state != LOC_PROBE_OK) {
-        step_line(h, 1, "new-host", 0, "%s: %s at %s (%s): %s", hp,
-                  x->probed ? loc_probe_state_name(p->state) : "not probed",
-                  x->probed ? p->addr : kms_addr_format(&x->addrs[0].sa, a),
-                  loc_hr_format(x->probed ? p->hr : LOC_HR_RPC_UNAVAIL, hr),
-                  x->probed && p->state == LOC_PROBE_REJECTED
-                      ? "something listens there but refuses the KMS interface: not a KMS host"
-                      : "start kmsd on the new host, or check its address, port and firewall");
-    } else if (!p->activation) {
-        step_line(h, 1, "new-host", 0,
-                  "%s answered the RPC bind at %s, but not an activation request in kmsdns's "
-                  "encoding (%s): a Windows KMS host or another implementation; hand over "
-                  "by hand (README: Migration)",
-                  hp, p->addr, loc_hr_format(p->hr, hr));
-    } else if (p->act_status != 0) {
-        step_line(h, 1, "new-host", 0,
-                  "%s at %s refused the activation check with %s: install a product key "
-                  "there (kmsctl ipk) and try again",
-                  hp, p->addr, loc_hr_format(p->act_status, hr));
-    } else if (p->current_count < o->required) {
-        ok = o->force;
-        step_line(h, 1, "new-host", ok,
-                  "%s answered at %s; its count %" PRIu32 " is below %" PRIu32
-                  " (0xC004F038: clients needing %" PRIu32 " are not activated yet)%s",
-                  hp, p->addr, p->current_count, o->required, o->required,
-                  o->force ? "; going on (--force): keep this host's drain long enough"
-                           : "; this host must keep serving until the new one can: try again "
-                             "later, or --force");
+        FAILED(h, 1, "new-host", "%s: %s at %s (%s): %s", hp,
+               x->probed ? loc_probe_state_name(p->state) : "not probed",
+               x->probed ? p->addr : kms_addr_format(&x->addrs[0].sa, a),
+               loc_hr_format(x->probed ? p->hr : LOC_HR_RPC_UNAVAIL, hr),
+               x->probed && p->state == LOC_PROBE_REJECTED
+                   ? "something listens there but refuses the KMS interface: not a KMS host"
+                   : "start kmsd on the new host, or check its address, port and firewall");
+    } else if (is_this_host(h, &x->addrs[x->answered_addr].sa)) {
+        FAILED(h, 1, "new-host",
+               "%s answered at %s, where this host's kmsd listens: name the new host", hp, p->addr);
     } else {
-        ok = 1;
-        step_line(h, 1, "new-host", 1,
-                  "%s answered at %s (TCP, RPC bind, activation check in %" PRIu64
-                  " ms); its count %" PRIu32 " meets %" PRIu32,
-                  hp, p->addr, p->ms, p->current_count, o->required);
+        memcpy(&h->answered, &x->addrs[x->answered_addr],
+               kms_addr_len(&x->addrs[x->answered_addr].sa));
+        failed = 0;
     }
     loc_result_free(w.res);
-    return ok ? 0 : 1;
+    if (failed)
+        return 1;
+    /* the checks count this machine once per pool, as kms-locate's does */
+    char *cid_path = loc_client_id_path(NULL);
+    loc_client_id(NULL, cid_path, &cid, &src);
+    free(cid_path);
+    for (size_t i = 0; i < h->nchecks; i++)
+        failed |= check_one(h, hp, &h->checks[i], &cid);
+    return failed;
 }
 
 /* ---- steps 2 and 3: what every name server serves -------------------------- */
@@ -310,15 +515,19 @@ static void on_awaited(const pub_result_t *res, size_t n, const pub_stats_t *sta
 
     (void)stats;
     for (size_t i = 0; i < n; i++) {
-        w->failed |= res[i].status != 0;
-        step_line(w->h, w->n, w->name, res[i].status == 0, "%s: %s",
-                  kms_dname_shown(res[i].domain, dn, sizeof dn), res[i].message);
+        /* every name server asked, or it is no answer */
+        int ok = res[i].status == 0 && res[i].verified;
+
+        w->failed |= !ok;
+        step_line(w->h, w->n, w->name, ok ? "ok" : "FAILED", "%s: %s%s",
+                  kms_dname_shown(res[i].domain, dn, sizeof dn), res[i].message,
+                  res[i].status == 0 && !ok ? " (the name servers could not be asked)" : "");
     }
 }
 
 /* Wait until every name server of every domain's zone serves (@p op
  * PUB_AWAIT_PUBLISHED) or no longer serves a record of @p target and
- * @p port.  0, 1 (a domain failed), 3 (could not start). */
+ * @p port.  0, or 1 (a domain failed, or the wait could not start). */
 static int await_state(ho_t *h, int step, const char *name, pub_op_t op, const char *target,
                        uint16_t port)
 {
@@ -335,6 +544,7 @@ static int await_state(ho_t *h, int step, const char *name, pub_op_t op, const c
     opt.resolver = h->resolver.ss_family ? (const struct sockaddr *)&h->resolver : NULL;
     opt.verify = 1;
     opt.verify_timeout_ms = h->o->wait_ms;
+    opt.backoff_max_ms = 1000; /* a server that caught up is seen within a second */
     opt.attempts = 3;
     rc = pub_engine_new(&h->loop, &opt, &e);
     if (rc == 0)
@@ -342,10 +552,10 @@ static int await_state(ho_t *h, int step, const char *name, pub_op_t op, const c
     if (rc == 0)
         uv_run(&h->loop, UV_RUN_DEFAULT);
     else
-        step_line(h, step, name, 0, "%s",
-                  rc == KMS_EADDR ? "no DNS server to ask: give --resolver (none in "
-                                    "/etc/resolv.conf)"
-                                  : kms_strerror(rc));
+        FAILED(h, step, name, "%s",
+               rc == KMS_EADDR ? "no DNS server to ask: give --resolver (none in "
+                                 "/etc/resolv.conf)"
+                               : kms_strerror(rc));
     pub_engine_stop(e, NULL, NULL);
     uv_run(&h->loop, UV_RUN_DEFAULT);
     pub_engine_free(e);
@@ -355,37 +565,60 @@ static int await_state(ho_t *h, int step, const char *name, pub_op_t op, const c
 static int step_withdraw(ho_t *h)
 {
     const fleet_handover_options_t *o = h->o;
-    char err[512] = "", *payload = NULL;
-    unsigned t = o->ctl_timeout_s > 120 ? o->ctl_timeout_s : 120;
-    int rc;
+    char err[512] = "", *payload = NULL, *st = NULL;
+    uint64_t t = o->wait_ms / 1000 + 60; /* kmsd's own verification may wait too */
+    int rc, rs;
+    kms_json_t *doc;
 
-    h->changed = 1;
-    rc = o->ctl(o->ctl_ud, "cdns", t, &payload, err, sizeof err);
+    if (t < o->ctl_timeout_s)
+        t = o->ctl_timeout_s;
+    rc = o->ctl(o->ctl_ud, "cdns", (unsigned)(t < 3600 ? t : 3600), &payload, err, sizeof err);
     free(payload);
-    if (rc != 0) {
-        step_line(h, 3, "withdraw", 0,
-                  "cdns: %s: fix that and run kmsctl cdns, or kmsctl sdns to publish again", err);
-        return rc;
+    /* Whatever cdns answered, kmsd's status says whether it stopped
+       publishing; the name servers say whether the record is gone (kmsd's
+       own verification may give up before --wait does). */
+    rs = o->ctl(o->ctl_ud, "status --json", o->ctl_timeout_s, &st, NULL, 0);
+    doc = rs == 0 ? kms_json_parse(st, NULL, 0) : NULL;
+    rs = kms_json_bool(kms_json_get(kms_json_get(doc, "settings"), "publish"));
+    kms_json_free(doc);
+    free(st);
+    if (rs < 0) {
+        h->changed = 1; /* perhaps: say so */
+        FAILED(h, 3, "withdraw",
+               "cdns: %s; kmsd's status cannot be read to tell whether it stopped publishing: "
+               "check with kmsctl status (kmsctl sdns publishes again)",
+               rc ? err : "OK");
+        return 3;
     }
-    rc = await_state(h, 3, "withdraw", PUB_AWAIT_WITHDRAWN, h->target, h->port);
-    if (rc != 0) {
-        step_line(h, 3, "withdraw", 0,
-                  "this host no longer publishes (cdns), but a name server still gives its "
-                  "record: see the lines above; kmsctl sdns undoes the cdns");
-        return rc;
+    h->changed = rs == 0;
+    if (!h->changed) {
+        FAILED(h, 3, "withdraw", "cdns: %s: this host still publishes; fix that and try again",
+               rc ? err : "kmsd answered OK but still publishes");
+        return rc == 3 ? 3 : 1;
+    }
+    if (rc != 0)
+        OK(h, 3, "withdraw",
+           "cdns: publishing off; kmsd's own check says: %s (the name servers "
+           "are asked next)",
+           err);
+    if (await_state(h, 3, "withdraw", PUB_AWAIT_WITHDRAWN, h->target, h->port) != 0) {
+        FAILED(h, 3, "withdraw",
+               "this host no longer publishes (cdns), but its record is not gone from every "
+               "name server: see the lines above; kmsctl sdns publishes it again");
+        return 1;
     }
     h->withdrawn_ms = (int64_t)elapsed_ms(h);
-    step_line(h, 3, "withdraw", 1,
-              "this host's record is gone from every name server, %.1f s "
-              "after the start",
-              (double)h->withdrawn_ms / 1000.0);
+    OK(h, 3, "withdraw",
+       "this host's record is gone from every name server, %.1f s after the "
+       "start",
+       (double)h->withdrawn_ms / 1000.0);
     return 0;
 }
 
 /* ---- step 4: discovery as a client ----------------------------------------- */
 
-/* 0: the new host listed, this host not, the probe reached the new host;
- * else 1 and why in @p why. */
+/* 0: the new host listed and reached first, this host not listed; else 1
+ * and why in @p why. */
 static int discovered(ho_t *h, const loc_result_t *r, char *why, size_t len)
 {
     long newest = -1, old = -1;
@@ -397,39 +630,44 @@ static int discovered(ho_t *h, const loc_result_t *r, char *why, size_t len)
         if (old < 0 && x->port == h->port && kms_dname_eq(x->target, h->target))
             old = (long)i;
     }
-    if (old >= 0) {
-        snprintf(why, len, "still lists this host (%s:%u) among %zu host%s: a resolver's cache?",
+    if (old >= 0)
+        snprintf(why, len, "still finds this host (%s:%u) among %zu host%s: a resolver's cache?",
                  h->target, h->port, r->n_hosts, r->n_hosts == 1 ? "" : "s");
-        return 1;
-    }
-    if (newest < 0) {
-        snprintf(why, len, "does not list the new host (%zu host%s found)", r->n_hosts,
+    else if (newest < 0)
+        snprintf(why, len, "does not find the new host (%zu host%s listed)", r->n_hosts,
                  r->n_hosts == 1 ? "" : "s");
-        return 1;
-    }
-    if (r->answered < 0) {
-        snprintf(why, len, "lists the new host but no host answered the probe");
-        return 1;
-    }
-    if (r->answered != newest)
+    else if (r->answered < 0)
+        snprintf(why, len, "lists the new host, but no host answered its probe");
+    else if (r->answered != newest)
         snprintf(why, len,
-                 "finds %s:%u first (it answered the probe), the new host %s; "
-                 "this host not at all",
-                 r->hosts[r->answered].target, r->hosts[r->answered].port, "listed too");
-    else
+                 "reaches %s:%u first, not the new host (priority, weight, or the new host "
+                 "did not answer its probe)",
+                 r->hosts[r->answered].target, r->hosts[r->answered].port);
+    else {
         snprintf(why, len, "finds the new host first (%zu host%s listed), this host not at all",
                  r->n_hosts, r->n_hosts == 1 ? "" : "s");
-    return 0;
+        return 0;
+    }
+    return 1;
+}
+
+/* Step 4's bound: --wait, or the record's TTL and a little more when that
+   is longer (a resolver may give the old answer until it runs out). */
+static uint64_t discovery_bound_ms(const ho_t *h)
+{
+    uint64_t ttl_ms = (uint64_t)h->ttl * 1000 + 10000;
+
+    return h->ttl && ttl_ms > h->o->wait_ms ? ttl_ms : h->o->wait_ms;
 }
 
 static int step_discovery(ho_t *h)
 {
-    uint64_t deadline = elapsed_ms(h) + h->o->wait_ms;
+    uint64_t deadline = elapsed_ms(h) + discovery_bound_ms(h);
     kms_dnsq_t *q;
     int failed = 0;
 
-    if (dnsq_for_clients(h, &q) < 0)
-        return 3;
+    if (dnsq_for_clients(h, &q) != 0)
+        return 1;
     for (size_t i = 0; i < h->doms.n; i++) {
         char why[600] = "";
         loc_domain_t d;
@@ -464,8 +702,9 @@ static int step_discovery(ho_t *h)
             uv_sleep(1000); /* a cache to run out, a transfer to land */
         }
         failed |= bad;
-        step_line(h, 4, "discovery", !bad, "%s: a client %s%s", h->doms.v[i].name, why,
-                  bad ? "; this host no longer publishes (kmsctl sdns undoes it)" : "");
+        step_line(h, 4, "discovery", bad ? "FAILED" : "ok", "%s: a client %s%s", h->doms.v[i].name,
+                  why,
+                  bad ? "; this host no longer publishes (kmsctl sdns publishes it again)" : "");
     }
     dnsq_done(h, q);
     return failed;
@@ -473,43 +712,83 @@ static int step_discovery(ho_t *h)
 
 /* ---- step 5: drain, then decommission -------------------------------------- */
 
+static void on_drained(uv_timer_t *t)
+{
+    uv_stop(t->loop);
+}
+
+static void on_drain_signal(uv_signal_t *s, int signum)
+{
+    ho_t *h = s->data;
+
+    (void)signum;
+    h->interrupted = 1;
+    uv_stop(s->loop);
+}
+
+static void on_closed(uv_handle_t *hd)
+{
+    (void)hd;
+}
+
+/* Keep answering for the drain; 0, or 1 when a signal cut it short. */
+static int drain(ho_t *h)
+{
+    uv_timer_t timer;
+    uv_signal_t sig[2];
+    static const int signums[2] = {SIGINT, SIGTERM};
+
+    uv_timer_init(&h->loop, &timer);
+    uv_timer_start(&timer, on_drained, h->o->drain_ms, 0);
+    for (int i = 0; i < 2; i++) {
+        uv_signal_init(&h->loop, &sig[i]);
+        sig[i].data = h;
+        uv_signal_start(&sig[i], on_drain_signal, signums[i]);
+    }
+    uv_run(&h->loop, UV_RUN_DEFAULT);
+    uv_close((uv_handle_t *)&timer, on_closed);
+    for (int i = 0; i < 2; i++)
+        uv_close((uv_handle_t *)&sig[i], on_closed);
+    uv_run(&h->loop, UV_RUN_DEFAULT);
+    return h->interrupted;
+}
+
 static int step_drain(ho_t *h)
 {
     const fleet_handover_options_t *o = h->o;
-    char err[512] = "", *payload = NULL, d[32];
-    int64_t before = h->activations_ok;
+    char err[512] = "", *payload = NULL, d[32], served[64] = "";
     unsigned t = o->ctl_timeout_s > 120 ? o->ctl_timeout_s : 120;
+    int64_t before;
     int rc;
 
+    kms_duration_format(o->drain_ms / 1000, d, sizeof d);
     if (!o->json) {
         printf("step 5/%d drain: answering clients that cached this host for %s, then "
-               "decommission\n",
-               STEPS, kms_duration_format(o->drain_ms / 1000, d, sizeof d));
+               "decommission (Ctrl-C stops here, the host unpublished and serving)\n",
+               STEPS, d);
         fflush(stdout);
     }
-    for (uint64_t left = o->drain_ms; left > 0;) {
-        uint64_t s = left > 1000 ? 1000 : left;
-        uv_sleep((unsigned)s);
-        left -= s;
+    before = read_status(h, 0) == 0 ? h->activations_ok : -1;
+    if (drain(h)) {
+        FAILED(h, 5, "drain",
+               "interrupted after %.1f s of the drain: this host no longer publishes and still "
+               "serves; kmsctl decommission when its clients have moved",
+               (double)elapsed_ms(h) / 1000.0);
+        return 1;
     }
-    read_status(h, 0);
+    if (before >= 0 && read_status(h, 0) == 0 && h->activations_ok >= before)
+        snprintf(served, sizeof served, " (%" PRId64 " activation%s served meanwhile)",
+                 h->activations_ok - before, h->activations_ok - before == 1 ? "" : "s");
     rc = o->ctl(o->ctl_ud, "decommission", t, &payload, err, sizeof err);
     free(payload);
     if (rc != 0) {
-        step_line(h, 5, "drain", 0,
-                  "decommission: %s: this host is unpublished and still serving; run kmsctl "
-                  "decommission when that is fixed",
-                  err);
+        FAILED(h, 5, "drain",
+               "decommission: %s: this host no longer publishes and still serves; run kmsctl "
+               "decommission when that is fixed",
+               err);
         return rc;
     }
-    if (before >= 0 && h->activations_ok >= before)
-        step_line(h, 5, "drain", 1,
-                  "kept answering for %s (%" PRId64 " activations served meanwhile), then "
-                  "decommissioned",
-                  kms_duration_format(o->drain_ms / 1000, d, sizeof d), h->activations_ok - before);
-    else
-        step_line(h, 5, "drain", 1, "kept answering for %s, then decommissioned",
-                  kms_duration_format(o->drain_ms / 1000, d, sizeof d));
+    OK(h, 5, "drain", "kept answering for %s%s, then decommissioned", d, served);
     return 0;
 }
 
@@ -537,30 +816,39 @@ static char *domain_names(const ho_t *h)
 static void plan(ho_t *h)
 {
     const fleet_handover_options_t *o = h->o;
-    char d[32], w[32], a[KMS_ADDRSTRLEN], *list = domain_names(h);
+    char d[32], w[32], w4[32], a[KMS_ADDRSTRLEN], g[KMS_GUID_STRLEN], checks[1024] = "";
+    char *list = domain_names(h);
     const char *res = h->resolver.ss_family
                           ? kms_addr_format((const struct sockaddr *)&h->resolver, a)
-                          : "/etc/resolv.conf's resolver";
+                          : "/etc/resolv.conf's resolvers";
+    size_t off = 0;
 
+    for (size_t i = 0; i < h->nchecks && off < sizeof checks; i++) {
+        const check_t *k = &h->checks[i];
+        off += (size_t)snprintf(
+            checks + off, sizeof checks - off, "%s%s pool %s >= %" PRIu32, i ? ", " : "", k->family,
+            k->has_kms_id ? kms_guid_format(&k->kms_id, g) : "(Windows 10 client)", k->required);
+    }
     kms_duration_format(o->wait_ms / 1000, w, sizeof w);
+    kms_duration_format(discovery_bound_ms(h) / 1000, w4, sizeof w4);
     kms_duration_format(o->drain_ms / 1000, d, sizeof d);
-    step_line(h, 1, "new-host", 1,
-              "would resolve %s at %s, connect to port %u, bind the KMS interface and send "
-              "one activation request: count at least %" PRIu32 "%s",
-              h->shown, res, o->port, o->required, o->force ? " (or --force)" : "");
-    step_line(h, 2, "new-record", 1,
+    step_line(h, 1, "new-host", "plan",
+              "would resolve %s at %s, connect to port %u, bind the KMS interface and check "
+              "its count: %s%s",
+              h->shown, res, o->port, checks, o->force ? " (or --force)" : "");
+    step_line(h, 2, "new-record", "plan",
               "would wait up to %s until every name server of the zones of %s serves "
               "_vlmcs._tcp SRV * * %u %s",
               w, list ? list : "?", o->port, h->shown);
-    step_line(h, 3, "withdraw", 1,
+    step_line(h, 3, "withdraw", "plan",
               "would send cdns, then wait up to %s until no name server serves "
               "_vlmcs._tcp SRV * * %u %s",
               w, h->port, h->target);
-    step_line(h, 4, "discovery", 1,
-              "would discover as a client in each domain at %s (up to %s): %s listed and "
-              "reached, %s not listed",
-              res, w, h->shown, h->target);
-    step_line(h, 5, "drain", 1, "would keep answering for %s, then send decommission", d);
+    step_line(h, 4, "discovery", "plan",
+              "would discover as a client in each domain at %s (up to %s: the record's TTL "
+              "is %" PRIu32 " s): %s listed and reached first, %s not listed",
+              res, w4, h->ttl, h->shown, h->target);
+    step_line(h, 5, "drain", "plan", "would keep answering for %s, then send decommission", d);
     free(list);
 }
 
@@ -573,21 +861,24 @@ int fleet_handover(const fleet_handover_options_t *o)
     memset(&h, 0, sizeof h);
     h.o = o;
     if (!o->host || kms_addr_parse(o->host, 1, &literal) == 0 ||
-        kms_dname_canon(o->host, KMS_DNAME_ANY, h.host, sizeof h.host) < 0) {
+        kms_dname_canon(o->host, KMS_DNAME_ANY, h.host, sizeof h.host) < 0 ||
+        !strchr(h.host, '.') || strchr(h.host, '.') == h.host + strlen(h.host) - 1) {
         fprintf(stderr,
-                "kmsctl: handover: %s: give the new host's DNS name (its SRV target), not an "
-                "address\n",
+                "kmsctl: handover: %s: give the new host's fully qualified DNS name (its SRV "
+                "target, e.g. kms2.corp.example), not an address\n",
                 o->host ? o->host : "(none)");
         return 2;
     }
     kms_dname_shown(h.host, h.shown, sizeof h.shown);
     if (o->resolver && kms_addr_parse(o->resolver, 53, &h.resolver) < 0) {
-        fprintf(stderr, "kmsctl: handover: --resolver %s: expected IP[:PORT]\n", o->resolver);
+        fprintf(stderr,
+                "kmsctl: handover: --resolver %s: expected IP[:PORT] ([IPv6]:PORT with a port)\n",
+                o->resolver);
         return 2;
     }
     if (uv_loop_init(&h.loop) < 0) {
         fprintf(stderr, "kmsctl: handover: cannot create the event loop\n");
-        return 3;
+        return 1;
     }
     h.t0 = uv_now(&h.loop);
     if (o->json) {
@@ -598,7 +889,7 @@ int fleet_handover(const fleet_handover_options_t *o)
     if (rc != 0)
         goto out;
     if (kms_dname_eq(h.host, h.target) && o->port == h.port) {
-        fprintf(stderr, "kmsctl: handover: %s:%u is this host\n", o->host, o->port);
+        fprintf(stderr, "kmsctl: handover: %s:%u is this host\n", h.shown, o->port);
         rc = 2;
         goto out;
     }
@@ -626,7 +917,7 @@ int fleet_handover(const fleet_handover_options_t *o)
     if (!o->json && stopped)
         printf("handover stopped at step %d after %.1f s: %s\n", stopped,
                (double)elapsed_ms(&h) / 1000.0,
-               h.changed ? "this host no longer publishes; see the line above"
+               h.changed ? "this host no longer publishes (kmsctl sdns publishes it again)"
                          : "nothing was changed, this host is as it was");
     else if (!o->json)
         printf("handover to %s:%u done in %.1f s\n", h.shown, o->port,

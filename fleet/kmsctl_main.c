@@ -55,51 +55,6 @@ static int exit_code_for(const char *err_name)
     return err < 0 && kms_cmd_usage_error(err) ? 2 : 1;
 }
 
-static void usage(FILE *f)
-{
-    const kms_verb_t *v;
-    size_t n;
-
-    fprintf(f,
-            "Usage: kmsctl [--socket PATH | --config FILE | --state-dir DIR] [--json]\n"
-            "              [--timeout SEC] VERB [ARGS...]\n"
-            "Talks to a running kmsd over its control socket (verbs named after slmgr).\n"
-            "\n"
-            "Options:\n"
-            "  -S, --socket PATH     control socket (default: from --config, else\n"
-            "                        <state_dir>/kmsd.sock of the built-in state_dir)\n"
-            "  -c, --config FILE     take control_socket / state_dir from kmsd's config file\n"
-            "  -d, --state-dir DIR   use DIR/kmsd.sock\n"
-            "  -j, --json            print the answer as JSON: status and dli as the host's own\n"
-            "                        JSON document, other verbs as {\"ok\", \"verb\", \"lines\"}\n"
-            "  -t, --timeout SEC     give up after SEC seconds (default 10)\n"
-            "  -h, --help            show this help and exit\n"
-            "  -V, --version         show the version and exit\n"
-            "\n"
-            "Verbs:\n");
-    v = kms_verbs(&n);
-    for (size_t i = 0; i < n; i++) {
-        char head[64];
-        const char *h = v[i].help;
-
-        snprintf(head, sizeof head, "%s%s%s", v[i].name, v[i].args[0] ? " " : "", v[i].args);
-        /* the help's own lines, the first beside the verb, the others under it */
-        for (int first = 1; *h; first = 0) {
-            size_t len = strcspn(h, "\n");
-
-            fprintf(f, "  %-20s  %.*s\n", first ? head : "", (int)len, h);
-            h += len + (h[len] == '\n');
-        }
-    }
-    fprintf(f, "  %-20s  %s\n  %-20s  %s\n", "handover HOST[:PORT]",
-            "hand this host's role to HOST, each step checked, then",
-            "", "decommission (kmsctl handover --help)");
-    fprintf(f, "\n"
-               "Exit status: 0 OK, 1 the host refused the command, 2 bad usage (also an\n"
-               "unknown verb or a bad or out-of-range argument the host rejected),\n"
-               "3 kmsd could not be reached.\n");
-}
-
 /* The control socket kmsd takes from the configuration file @p path, or
  * from the defaults when @p path is NULL; malloc'd (NULL on ENOMEM). */
 static char *socket_from_config(const char *path)
@@ -304,7 +259,7 @@ out:
 }
 
 /* handover's line to kmsd (fleet_ctl_fn): the payload of an OK, the
- * message of an ERR. */
+ * message of an ERR (handover names the command). */
 static int handover_ctl(void *ud, const char *line, unsigned timeout_s, char **payload, char *err,
                         size_t errlen)
 {
@@ -327,7 +282,7 @@ static int handover_ctl(void *ud, const char *line, unsigned timeout_s, char **p
     *nl = '\0';
     if (strncmp(reply, "ERR ", 4) == 0) {
         const char *msg = strchr(reply + 4, ' ');
-        snprintf(err, errlen, "%s: %s", line, msg ? msg + 1 : reply + 4);
+        snprintf(err, errlen, "%s", msg ? msg + 1 : reply + 4);
         free(reply);
         return 1;
     }
@@ -340,29 +295,33 @@ static void handover_usage(FILE *f)
 {
     fprintf(f, "Usage: kmsctl [--socket PATH | --config FILE | --state-dir DIR] [--json]\n"
                "              handover [OPTIONS] HOST[:PORT]\n"
-               "Hands this host's role to the KMS host HOST (its DNS name, as its SRV target),\n"
-               "checking each step: 1 HOST answers (bind, activation count), 2 its record is\n"
-               "served by every name server of each of this host's domains, 3 this host's\n"
-               "record removed (cdns) and gone from every name server, 4 a client's discovery\n"
-               "finds HOST and not this host, 5 this host keeps answering for the drain, then\n"
-               "is decommissioned.  Nothing changes when step 1 or 2 fails.\n"
+               "Hands this host's role to the KMS host HOST (its fully qualified DNS name, as\n"
+               "its SRV target), checking each step: 1 HOST answers (bind, and its count in\n"
+               "every pool this host's clients count in), 2 its record is served by every\n"
+               "name server of each of this host's domains, 3 this host's record removed\n"
+               "(cdns) and gone from every name server, 4 a client's discovery finds HOST\n"
+               "first and not this host, 5 this host keeps answering for the drain, then is\n"
+               "decommissioned.  Nothing changes when step 1 or 2 fails.\n"
                "\n"
                "Options:\n"
                "  --dry-run            print the plan, change nothing\n"
-               "  --force              go on when HOST's count is below --required\n"
-               "  --required N         the activation threshold HOST must meet (default 25:\n"
-               "                       Windows clients; 5 for a host of servers and Office)\n"
+               "  --force              go on when a count of HOST is below its threshold\n"
+               "  --required N         the threshold of every pool (default: what this host's\n"
+               "                       clients asked for, 25 Windows clients, 5 servers and\n"
+               "                       Office; 25 when it has counted none)\n"
                "  --wait DURATION      bound of each wait for the name servers and resolvers\n"
-               "                       (default 5m)\n"
-               "  --drain DURATION     keep answering this long before decommission (default 10m)\n"
-               "  --resolver IP[:PORT] the DNS server clients ask (default: /etc/resolv.conf's)\n"
+               "                       (default 5m; discovery also waits out the record's TTL)\n"
+               "  --drain DURATION     keep answering this long before decommission (default\n"
+               "                       10m); Ctrl-C ends it there, the host unpublished\n"
+               "  --resolver IP[:PORT] the DNS server clients ask ([IPv6]:PORT with a port;\n"
+               "                       default: the nameservers of /etc/resolv.conf)\n"
                "  --probe-timeout SEC  connect and bind timeout, each (default 2)\n"
                "\n"
                "Exit status: 0 handed over (or planned), 1 a step failed (its line says what\n"
                "to fix), 2 bad usage, 3 kmsd could not be reached.\n");
 }
 
-/* `kmsctl handover ...`: @p argv from the verb on. */
+/* `kmsctl handover ...`: @p argv from the verb on (argv[0] "handover"). */
 static int handover_main(int argc, char **argv, const char *sock, int json, unsigned timeout_s)
 {
     static const struct option opts[] = {
@@ -386,7 +345,7 @@ static int handover_main(int argc, char **argv, const char *sock, int json, unsi
     o.ctl = handover_ctl;
     o.ctl_ud = (void *)sock;
     o.ctl_timeout_s = timeout_s;
-    optind = 1;
+    optind = 0; /* a fresh scan, options after HOST too (main's was "+": verb first) */
     while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (opt) {
         case 'n':
@@ -443,6 +402,75 @@ static int handover_main(int argc, char **argv, const char *sock, int json, unsi
     }
     o.host = host;
     return fleet_handover(&o);
+}
+
+/* Verbs kmsctl carries out itself (talking to kmsd and others), beside
+ * kmsd's own verb table (kms/core/command.h). */
+typedef struct {
+    const char *name, *args, *help;
+    int (*run)(int argc, char **argv, const char *sock, int json, unsigned timeout_s);
+} own_verb_t;
+
+static const own_verb_t own_verbs[] = {
+    {"handover", "HOST[:PORT]",
+     "hand this host's role to HOST, each step checked, then\ndecommission (kmsctl handover "
+     "--help)",
+     handover_main},
+};
+
+static const own_verb_t *own_verb_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof own_verbs / sizeof own_verbs[0]; i++)
+        if (strcmp(own_verbs[i].name, name) == 0)
+            return &own_verbs[i];
+    return NULL;
+}
+
+/* A verb's lines of --help: the first beside the verb, the others under it. */
+static void verb_help(FILE *f, const char *name, const char *args, const char *h)
+{
+    char head[64];
+
+    snprintf(head, sizeof head, "%s%s%s", name, args[0] ? " " : "", args);
+    for (int first = 1; *h; first = 0) {
+        size_t len = strcspn(h, "\n");
+
+        fprintf(f, "  %-20s  %.*s\n", first ? head : "", (int)len, h);
+        h += len + (h[len] == '\n');
+    }
+}
+
+static void usage(FILE *f)
+{
+    const kms_verb_t *v;
+    size_t n;
+
+    fprintf(f,
+            "Usage: kmsctl [--socket PATH | --config FILE | --state-dir DIR] [--json]\n"
+            "              [--timeout SEC] VERB [ARGS...]\n"
+            "Talks to a running kmsd over its control socket (verbs named after slmgr).\n"
+            "\n"
+            "Options:\n"
+            "  -S, --socket PATH     control socket (default: from --config, else\n"
+            "                        <state_dir>/kmsd.sock of the built-in state_dir)\n"
+            "  -c, --config FILE     take control_socket / state_dir from kmsd's config file\n"
+            "  -d, --state-dir DIR   use DIR/kmsd.sock\n"
+            "  -j, --json            print the answer as JSON: status and dli as the host's own\n"
+            "                        JSON document, other verbs as {\"ok\", \"verb\", \"lines\"}\n"
+            "  -t, --timeout SEC     give up after SEC seconds (default 10)\n"
+            "  -h, --help            show this help and exit\n"
+            "  -V, --version         show the version and exit\n"
+            "\n"
+            "Verbs:\n");
+    v = kms_verbs(&n);
+    for (size_t i = 0; i < n; i++)
+        verb_help(f, v[i].name, v[i].args, v[i].help);
+    for (size_t i = 0; i < sizeof own_verbs / sizeof own_verbs[0]; i++)
+        verb_help(f, own_verbs[i].name, own_verbs[i].args, own_verbs[i].help);
+    fprintf(f, "\n"
+               "Exit status: 0 OK, 1 the host refused the command, 2 bad usage (also an\n"
+               "unknown verb or a bad or out-of-range argument the host rejected),\n"
+               "3 kmsd could not be reached.\n");
 }
 
 static int print_reply(char *buf, int json, const char *verb)
@@ -587,8 +615,9 @@ int main(int argc, char **argv)
     if (!sock)
         goto nomem;
 
-    if (strcmp(argv[optind], "handover") == 0) {
-        rc = handover_main(argc - optind, argv + optind, sock, json, (unsigned)timeout_s);
+    if (own_verb_find(argv[optind])) {
+        rc = own_verb_find(argv[optind])
+                 ->run(argc - optind, argv + optind, sock, json, (unsigned)timeout_s);
         goto out;
     }
 
