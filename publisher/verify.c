@@ -133,6 +133,42 @@ static void verify_mark_bad(dom_t *d, const ns_t *ns, const char *why)
              (int)(sizeof d->bad_ns_name - 1 - strlen(why)), ns->name, why);
 }
 
+/* With DNS-over-TLS, which name servers were asked over it (the primary,
+   at the address the updates go to) and which over plain DNS, for the
+   message: "(ns1.kms.test. over DNS-over-TLS; ns2.kms.test. over plain DNS)". */
+static void transports(const zone_t *z, char *out, size_t len)
+{
+    pub_engine_t *e = z->run->e;
+    size_t off = 0;
+
+    out[0] = '\0';
+    if (!e->tls)
+        return;
+    for (int tls = 1; tls >= 0; tls--) {
+        size_t n = 0;
+
+        for (size_t k = 0; k < z->nns && off < len; k++) {
+            const ns_t *ns = &z->ns[k];
+            int over_tls = 0;
+
+            for (size_t a = 0; a < ns->naddr; a++)
+                over_tls |= pub__tls_name(e, (const struct sockaddr *)&ns->addr[a]) != NULL;
+            if (over_tls != tls)
+                continue;
+            off += (size_t)snprintf(out + off, len - off, "%s%s",
+                                    n++   ? ", "
+                                    : off ? "; "
+                                          : " (",
+                                    ns->name);
+        }
+        if (n && off < len)
+            off += (size_t)snprintf(out + off, len - off, " over %s",
+                                    tls ? "DNS-over-TLS" : "plain DNS");
+    }
+    if (off && off < len)
+        snprintf(out + off, len - off, ")");
+}
+
 /* Every query of the round is in: done, given up, or another round. */
 static void verify_round_end(zone_t *z)
 {
@@ -144,13 +180,14 @@ static void verify_round_end(zone_t *z)
         if (r->doms[z->doms[k]].bad_ns)
             all = 0;
     if (all) {
+        char how[300];
+        transports(z, how, sizeof how);
         for (size_t k = 0; k < z->ndoms; k++) {
             pub_result_t *x = &r->res[z->doms[k]];
             x->verified = 1;
             size_t l = strlen(x->message);
             snprintf(x->message + l, sizeof x->message - l, "; verified on %zu name server%s%s",
-                     z->nns, z->nns == 1 ? "" : "s",
-                     r->e->tls ? " (the primary over DNS-over-TLS, any other over plain DNS)" : "");
+                     z->nns, z->nns == 1 ? "" : "s", how);
         }
         pub__zone_finish(z);
         return;

@@ -108,8 +108,8 @@ class PublishTls(harness.NamedKmsdTestCase):
                       "--resolver", ns.server)
         check(out.returncode == 0, "publish --verify over DoT", out)
         check("verified on 2 name servers" in out.stdout, "both name servers serve it", out)
-        check("plain DNS" in out.stdout and "TLS" in out.stdout,
-              "the line says which were asked over plain DNS", out)
+        check("verified on 2 name servers (ns1.kms.test. over DNS-over-TLS; ns2.kms.test. over "
+              "plain DNS)" in out.stdout, "the line says which were asked over plain DNS", out)
         check(ns.srv(OWNER, server="127.0.0.2") == [(0, 0, 1688, TARGET, 60)],
               "the secondary serves it", ns.srv(OWNER, server="127.0.0.2"))
         out = publish(ns, "unpublish", "--verify", "--verify-timeout", 10, "--json",
