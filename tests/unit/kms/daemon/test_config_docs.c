@@ -76,6 +76,8 @@ static int doc_next(doc_t *d)
 
 /* Print one disagreement about [@p section] @p key at @p line (0: the file as a whole). */
 static void problem(doc_t *d, unsigned line, const char *section, const char *key, const char *fmt,
+                    ...) __attribute__((format(printf, 5, 6)));
+static void problem(doc_t *d, unsigned line, const char *section, const char *key, const char *fmt,
                     ...)
 {
     char what[512], at[16] = "";
