@@ -389,7 +389,7 @@ static int setup_signing(pub_options_t *opt, const char *key_file, const char *k
 }
 
 /* The DNS-over-TLS options (--tls and the --tls-* that go with it): checked
-   now (files readable, a name that can match); without --tls-name the
+   now (files readable and loadable, a name that can match); without --tls-name the
    certificate must match the --server address as given (the engine's
    default without --server: the primary's name).  @p name_buf holds that
    name.  0, or -1 after one line on stderr. */
@@ -419,6 +419,8 @@ static int setup_tls(pub_options_t *opt, char name_buf[KMS_ADDRSTRLEN])
     }
     if (opt->tls.enabled && !opt->tls.name && opt->server)
         opt->tls.name = kms_addr_format_ip(opt->server, name_buf);
+    /* after an unknown-CA failure: what to do about it, in our option's words */
+    opt->tls.ca_hint = opt->tls.ca_file ? "not signed by a CA of --tls-ca" : "give --tls-ca";
     return 0;
 }
 

@@ -188,14 +188,17 @@ int pub_engine_new(uv_loop_t *loop, const pub_options_t *opt, pub_engine_t **out
     }
     if (opt->tls.enabled) {
         const pub_tls_options_t *t = &opt->tls;
-        kms_tls_config_t cfg = {t->ca_file, t->cert_file, t->key_file,
-                                t->ca_file ? "not signed by a CA of --tls-ca" : "give --tls-ca"};
-        if ((rc = kms_tls_ctx_new(&cfg, &e->tls, NULL, 0)) < 0)
-            goto fail; /* pub_tls_check() says why */
+        kms_tls_config_t cfg = {t->ca_file, t->cert_file, t->key_file, t->ca_hint};
+        char why[KMS_TLS_ERRLEN];
+        if ((rc = kms_tls_ctx_new(&cfg, &e->tls, why, sizeof why)) < 0) {
+            /* pub_tls_check() said it at configuration time; a file changed since */
+            kms_error("%s", why);
+            goto fail;
+        }
         snprintf(e->tls_name, sizeof e->tls_name, "%s", t->name ? t->name : "");
     }
     /* strings read (the files) or copied (the name) */
-    e->opt.tls.ca_file = e->opt.tls.cert_file = e->opt.tls.key_file = NULL;
+    e->opt.tls.ca_file = e->opt.tls.cert_file = e->opt.tls.key_file = e->opt.tls.ca_hint = NULL;
     e->opt.tls.name = e->tls_name[0] ? e->tls_name : NULL;
     if (!e->opt.timeout_ms)
         e->opt.timeout_ms = 2000;

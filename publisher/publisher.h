@@ -118,6 +118,8 @@ typedef struct {
                                 primary's name (SOA MNAME), or the host given as the server */
     const char *cert_file; /**< client certificate (PEM); NULL: none */
     const char *key_file;  /**< its private key; NULL: in cert_file */
+    const char *ca_hint;   /**< appended to an unknown-CA failure, in the caller's words
+                                ("give --tls-ca", "set [dns] tls_ca_file"); NULL: none */
     uint16_t port;         /**< DoT port of a discovered primary (0: 853); a given
                                 server is asked at its own port */
 } pub_tls_options_t;
@@ -193,7 +195,7 @@ typedef struct pub_engine pub_engine_t; /* opaque */
  * @return 0, KMS_EINVAL (no target, key missing without allow_unsigned,
  *         port 0), KMS_EADDR (no resolver: none given and none in
  *         /etc/resolv.conf), KMS_ECONFIG (a DNS-over-TLS file cannot be
- *         loaded: pub_tls_check() says why), KMS_ENOMEM
+ *         loaded: logged as an error; pub_tls_check() says it beforehand), KMS_ENOMEM
  */
 int pub_engine_new(uv_loop_t *loop, const pub_options_t *opt, pub_engine_t **out);
 

@@ -13,6 +13,7 @@
 
 #include "base/err.h"
 #include "dns/name.h"
+#include "dns/tls.h"
 #include "publisher/tlscheck.h"
 
 static int readable(const char *path, struct stat *st, char *why, size_t whylen)
@@ -31,6 +32,41 @@ static int readable(const char *path, struct stat *st, char *why, size_t whylen)
         return KMS_ECONFIG;
     }
     return 0;
+}
+
+/* 0 when @p cfg loads (the context is freed at once), else its status. */
+static int loads(const kms_tls_config_t *cfg, char *why, size_t whylen)
+{
+    kms_tls_ctx_t *ctx = NULL;
+    int rc = kms_tls_ctx_new(cfg, &ctx, why, whylen);
+
+    kms_tls_ctx_free(ctx);
+    return rc;
+}
+
+/* Trial-load the files as a run will (dns/tls.h): a file that can be read
+ * but holds no certificate, or a key that does not match its certificate,
+ * is a configuration error now.  @p why is the loader's line, which names
+ * the file; @p bad the setting at fault, found by loading less: the CA
+ * file alone, then the certificate file as certificates, else the key. */
+static int trial_load(const pub_tls_options_t *t, pub_tls_setting_t *bad, char *why, size_t whylen)
+{
+    const kms_tls_config_t all = {t->ca_file, t->cert_file, t->key_file, NULL};
+    const kms_tls_config_t ca = {t->ca_file, NULL, NULL, NULL};
+    const kms_tls_config_t certs = {t->cert_file, NULL, NULL, NULL};
+    char spare[KMS_TLS_ERRLEN];
+    int rc = loads(&all, why, whylen);
+
+    *bad = PUB_TLS_CA_FILE;
+    if (rc == 0 || rc == KMS_ENOMEM)
+        return rc;
+    if (loads(&ca, spare, sizeof spare) < 0)
+        *bad = PUB_TLS_CA_FILE;
+    else if (!t->key_file || loads(&certs, spare, sizeof spare) < 0)
+        *bad = PUB_TLS_CERT_FILE;
+    else
+        *bad = PUB_TLS_KEY_FILE; /* unreadable as a key, or not the certificate's */
+    return KMS_ECONFIG;
 }
 
 int pub_tls_check(const pub_tls_options_t *t, pub_tls_setting_t *bad, unsigned *key_mode, char *why,
@@ -76,5 +112,5 @@ int pub_tls_check(const pub_tls_options_t *t, pub_tls_setting_t *bad, unsigned *
                  kms_dname_why(t->name, KMS_DNAME_HOST));
         return KMS_ECONFIG;
     }
-    return 0;
+    return trial_load(t, bad, why, whylen);
 }

@@ -24,14 +24,17 @@ typedef enum {
  * Check DNS-over-TLS settings where they are given, before any run
  * (publisher/tlscheck.c): without @c enabled no other setting may be
  * given; a key file needs a certificate file; every file given can be
- * read now; the name is a host name or an IP address.
+ * read now; the name is a host name or an IP address; the files load as
+ * a run will load them (kms_tls_ctx_new(), dns/tls.h: certificates in the
+ * CA file, a certificate and its matching key).
  * @param bad      the setting at fault (on failure)
  * @param key_mode the mode bits of the file holding the client's private
  *                 key (key_file, else cert_file), 0 without one: a caller
  *                 warns when others can read it
  * @param why      one line without the setting's name ("cannot read
- *                 /etc/kmsd/ca.pem: No such file or directory")
- * @return 0, or KMS_ECONFIG
+ *                 /etc/kmsd/ca.pem: No such file or directory", "TLS: cannot
+ *                 load the CA file /etc/hosts: no certificate or CRL found")
+ * @return 0, KMS_ECONFIG, or KMS_ENOMEM
  */
 int pub_tls_check(const pub_tls_options_t *t, pub_tls_setting_t *bad, unsigned *key_mode, char *why,
                   size_t whylen);

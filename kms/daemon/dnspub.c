@@ -48,8 +48,10 @@ static pub_tls_options_t tls_settings(const kms_config_t *cfg)
     return t;
 }
 
-/* The [dns] tls settings checked as kms-publish checks its --tls options:
-   "kmsd.conf:15: [dns] tls_ca_file: cannot read /etc/kmsd/ca.pem: ...".
+/* The [dns] tls settings checked (and their files trial-loaded) as
+   kms-publish checks its --tls options, at start and on SIGHUP:
+   "kmsd.conf:15: [dns] tls_ca_file: cannot read /etc/kmsd/ca.pem: ...",
+   "kmsd.conf:15: [dns] tls_ca_file: TLS: cannot load the CA file ...".
    Warns when others can read the client's private key. */
 static int check_tls(const kms_config_t *cfg, char *err, size_t errlen)
 {
@@ -218,6 +220,9 @@ int dp_engine_options(const kms_dnspub_t *p, pub_options_t *o)
         o->tls.name = p->tls_name ? p->tls_name : p->tls_server_name[0] ? p->tls_server_name : NULL;
         o->tls.cert_file = p->tls_cert_file;
         o->tls.key_file = p->tls_key_file;
+        /* after an unknown-CA failure: what to do about it, in kmsd.conf's words */
+        o->tls.ca_hint =
+            p->tls_ca_file ? "not signed by a CA of tls_ca_file" : "set [dns] tls_ca_file";
     }
     /* a socket per exchange: kmsd keeps these descriptors for itself (fdlimit.h) */
     o->max_inflight = KMS_FD_DNS;

@@ -25,6 +25,8 @@ listens on 853 and 53 there, and secondaries get 127.0.0.2.
 """
 import json
 import os
+import re
+import signal
 import subprocess
 import time
 
@@ -166,6 +168,8 @@ class PublishTls(harness.NamedKmsdTestCase):
         line = self.refused(ns, ns.tls_port, ca=ns.tls_other_ca_file,
                             reason="unable to get local issuer certificate")
         check("ns1.kms.test" in line, "names the name checked", line)
+        check(line.endswith("(unknown CA; not signed by a CA of --tls-ca)"),
+              "the hint in kms-publish's words", line)
         line = self.refused(ns, ns.tls_expired_port, reason="certificate has expired")
         check("ns1.kms.test" in line, "names the name checked", line)
 
@@ -270,19 +274,48 @@ class PublishTls(harness.NamedKmsdTestCase):
             (["--tls", "--tls-name", "bad_name!"], "kms-publish: --tls-name: 'bad_name!'"),
             (["--tls", "--server", "127.0.0.1:x"], "kms-publish: bad address"),
         ]
+        # files that can be read but not loaded: refused at start, naming
+        # the option and the file (not a "configuration error" later)
+        garbage, (cert, key), other_key = self.unloadable_files()
+        cases += [
+            (["--tls", "--tls-ca", garbage],
+             "kms-publish: --tls-ca: TLS: cannot load the CA file %s: " % garbage),
+            (["--tls", "--tls-cert", "/etc/hosts"],
+             "kms-publish: --tls-cert: TLS: cannot load the client certificate /etc/hosts: "),
+            (["--tls", "--tls-cert", cert, "--tls-key", garbage],
+             "kms-publish: --tls-key: TLS: cannot load the client key %s: " % garbage),
+            (["--tls", "--tls-cert", cert, "--tls-key", other_key],
+             "kms-publish: --tls-key: TLS: cannot load the client key %s: key values mismatch"
+             % other_key),
+        ]
         for args, want in cases:
             out = kms_publish("show", "--domain", "kms.test", *args)
             check(out.returncode == 2, "exit 2: %s" % args, out)
             check(one_line(out).startswith(want), want, out)
-        key = os.path.join(self.tmp, "client.key")
-        with open(key, "w") as f:
-            f.write("not a key\n")
+            check("configuration error" not in out.stderr, "the reason, not a status", out)
         os.chmod(key, 0o644)
-        out = kms_publish("show", "--domain", "kms.test", "--tls", "--tls-cert", "/etc/hosts",
+        out = kms_publish("show", "--domain", "kms.test", "--tls", "--tls-cert", cert,
                           "--tls-key", key, "--server", "127.0.0.1:1", "--attempts", 1)
         check("TLS client key %s is readable by others (mode 0644): chmod o-r" % key in out.stderr,
               "a key others can read is warned about", out)
-        check(out.returncode != 0, "and the run fails on it", out)
+        check(out.returncode == 1, "used all the same: the run fails on the server", out)
+
+    def client_pair(self, name):
+        """A self-signed certificate and its key (PEM files in the test's dir)."""
+        cert = os.path.join(self.tmp, name + ".crt")
+        key = os.path.join(self.tmp, name + ".key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                        "-subj", "/CN=" + name, "-days", "1"],
+                       check=True, capture_output=True)
+        return cert, key
+
+    def unloadable_files(self):
+        """A file that holds no PEM, a client pair, and a key of another pair."""
+        garbage = os.path.join(self.tmp, "garbage.pem")
+        with open(garbage, "w") as f:
+            f.write("not a certificate\n")
+        return garbage, self.client_pair("client"), self.client_pair("other")[1]
 
     # ---- kmsd ---------------------------------------------------------------
     def dns_conf(self, ns, server=None, **more):
@@ -336,6 +369,20 @@ class PublishTls(harness.NamedKmsdTestCase):
             check(ns.srv(OWNER) == [], "nothing published")
             self.stop_clean(d)
 
+    def test_kmsd_unknown_ca_says_what_to_set_in_kmsd_conf(self):
+        ns = self.world()
+        conf = self.dns_conf(ns, tls_ca_file=ns.tls_other_ca_file)
+        d = self.kmsd("kmsd-other-ca", extra=conf).start()
+        check(d.wait_log("(unknown CA; not signed by a CA of tls_ca_file)", timeout=15),
+              "the hint in kmsd.conf's words", d.log_tail())
+        self.stop_clean(d)
+        del conf["dns"]["tls_ca_file"]  # the system store: the test CA is not in it
+        d = self.kmsd("kmsd-system-ca", extra=conf).start()
+        check(d.wait_log("(unknown CA; set [dns] tls_ca_file)", timeout=15),
+              "the hint in kmsd.conf's words", d.log_tail())
+        check("--tls-ca" not in d.log(), "no kms-publish option named", d.log_tail())
+        self.stop_clean(d)
+
     def test_kmsd_tls_configuration_errors(self):
         ns = self.world()
         cases = [
@@ -346,6 +393,18 @@ class PublishTls(harness.NamedKmsdTestCase):
              "[dns] tls_key_file: a client key needs its certificate"),
             ({"tls_name": "bad_name!"}, "[dns] tls_name: 'bad_name!'"),
         ]
+        # files kmsd can read but not load: refused at start, not a
+        # "cannot publish: configuration error" on every job
+        garbage, (cert, _), other_key = self.unloadable_files()
+        cases += [
+            ({"tls_ca_file": garbage},
+             "[dns] tls_ca_file: TLS: cannot load the CA file %s: " % garbage),
+            ({"tls_cert_file": "/etc/hosts"},
+             "[dns] tls_cert_file: TLS: cannot load the client certificate /etc/hosts: "),
+            ({"tls_cert_file": cert, "tls_key_file": other_key},
+             "[dns] tls_key_file: TLS: cannot load the client key %s: key values mismatch"
+             % other_key),
+        ]
         for i, (more, want) in enumerate(cases):
             d = self.kmsd("kmsd%d" % i, extra=self.dns_conf(ns, **more))
             d.start(wait=False)
@@ -353,7 +412,22 @@ class PublishTls(harness.NamedKmsdTestCase):
             rc = d.proc.returncode
             d.stop()
             check(rc == 2, "kmsd refuses to start: %s" % more, d.log())
-            check(want in d.log() and "kmsd.conf:" in d.log(), want, d.log())
+            check(re.search(r"kmsd\.conf:\d+: " + re.escape(want), d.log()), want, d.log())
+            check("configuration error" not in d.log(), "the reason, not a status", d.log())
+
+        # on SIGHUP the same line refuses the reload; the running settings stay
+        d = self.kmsd("kmsd-hup", extra=self.dns_conf(ns)).start()
+        recs = ns.wait_srv(OWNER, lambda r: len(r) == 1, timeout=15)
+        check(recs == [(0, 0, d.port, TARGET, 60)], "published", recs)
+        d.write_config(self.dns_conf(ns, tls_ca_file=garbage))
+        d.signal(signal.SIGHUP)
+        want = ("reload failed, keeping the running configuration: %s:" % d.config)
+        check(d.wait_log(want, timeout=10), "the reload refused", d.log_tail())
+        line = [l for l in d.log().splitlines() if want in l][0]
+        check(re.search(r"kmsd\.conf:\d+: \[dns\] tls_ca_file: TLS: cannot load the CA file "
+                        + re.escape(garbage), line), "naming the key and the file", line)
+        check("kms.test publish ok" in d.ctl("status").stdout, "still publishing", d.log_tail())
+        self.stop_clean(d)
 
 
 if __name__ == "__main__":
