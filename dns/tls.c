@@ -28,6 +28,7 @@
 
 #include "base/addr.h"
 #include "base/err.h"
+#include "base/wire.h"
 #include "dns/stream.h"
 
 struct kms_tls_ctx {
@@ -51,7 +52,8 @@ struct kms_tls_conn {
     kms_tls_send_t *waiting; /* exchanges of the current session, oldest first */
     kms_tls_send_t *waiting_tail;
     unsigned handshakes;
-    unsigned open; /* the idle timer and every session not yet closed */
+    unsigned open; /* the idle timer, every session not yet closed and every
+                      exchange whose callback has not run: the last frees */
     int closing;
     kms_tls_closed_cb close_cb;
     void *close_ud;
@@ -67,16 +69,18 @@ struct session {
     SSL *ssl;
     BIO *rbio, *wbio; /* owned by ssl: what came from the server, what goes to it */
     int connected, hs_done, failed;
-    int cert_asked;   /* the server asked for a client certificate we do not have */
-    uint64_t rx;      /* reads from the server so far */
-    uint64_t answers; /* messages from the server so far */
+    int broken;     /* the stream takes no more writes (a reset, a failed write) */
+    int cert_asked; /* the server asked for a client certificate we do not have */
+    uint64_t rx;    /* reads from the server so far */
+    uint64_t rx_hs; /* rx when our side of the handshake was done */
     kms_dns_stream_t in;
     uint8_t netbuf[16 * 1024];
     uint8_t plain[16 * 1024]; /* one TLS record's plaintext at most */
 };
 
 struct kms_tls_send {
-    kms_tls_conn_t *conn; /* NULL once ended */
+    kms_tls_conn_t *conn;  /* NULL once ended */
+    kms_tls_conn_t *owner; /* counted in owner->open until the callback ran */
     uv_timer_t timer;
     uint8_t *msg; /* length prefix + message (owned) */
     size_t len;   /* with the prefix */
@@ -198,9 +202,21 @@ unsigned kms_tls_ctx_handshakes(const kms_tls_ctx_t *c)
 
 /* ---- exchanges ----------------------------------------------------------- */
 
+/* One of what c->open counts is over; once closing, the last one calls the
+ * owner back and frees the connection. */
+static void conn_release(kms_tls_conn_t *c)
+{
+    if (--c->open == 0 && c->closing) {
+        if (c->close_cb)
+            c->close_cb(c, c->close_ud);
+        free(c);
+    }
+}
+
 static void send_closed(uv_handle_t *h)
 {
     kms_tls_send_t *x = h->data;
+    kms_tls_conn_t *owner = x->owner;
 
     if (x->cb)
         x->cb(x->status, x->status == 0 ? x->reply : NULL, x->status == 0 ? x->reply_len : 0,
@@ -209,6 +225,8 @@ static void send_closed(uv_handle_t *h)
     free(x->msg);
     free(x->reply);
     free(x);
+    if (owner)
+        conn_release(owner); /* kms_tls_conn_close()'s callback comes after this one */
 }
 
 static void on_idle(uv_timer_t *t);
@@ -283,11 +301,7 @@ static void session_closed(uv_handle_t *h)
     SSL_free(s->ssl); /* and both BIOs */
     kms_dns_stream_reset(&s->in);
     free(s);
-    if (--c->open == 0 && c->closing) {
-        if (c->close_cb)
-            c->close_cb(c, c->close_ud);
-        free(c);
-    }
+    conn_release(c);
 }
 
 static void session_detach(session_t *s)
@@ -302,6 +316,32 @@ static void session_close(session_t *s)
     session_detach(s);
     if (!uv_is_closing((uv_handle_t *)&s->tcp))
         uv_close((uv_handle_t *)&s->tcp, session_closed);
+}
+
+static int flush(session_t *s);
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    session_t *s = req->data;
+    (void)status;
+    if (!uv_is_closing((uv_handle_t *)&s->tcp))
+        uv_close((uv_handle_t *)&s->tcp, session_closed);
+}
+
+/* Hand what TLS still has to say (an alert, a close_notify) to the socket,
+ * best effort, then FIN and close; straight to the close if the stream
+ * takes no more writes or the kernel did not take it all at once (a server
+ * that reads nothing must not hold the loop with a shutdown that waits). */
+static void session_wind_down(session_t *s)
+{
+    session_detach(s);
+    if (s->connected && !s->broken && !uv_is_closing((uv_handle_t *)&s->tcp) && flush(s) == 0 &&
+        uv_stream_get_write_queue_size((uv_stream_t *)&s->tcp) == 0) {
+        s->shutdown_req.data = s;
+        if (uv_shutdown(&s->shutdown_req, (uv_stream_t *)&s->tcp, on_shutdown) == 0)
+            return;
+    }
+    session_close(s);
 }
 
 /* The session fails: every exchange waiting ends with @p status; @p line
@@ -321,7 +361,7 @@ static void session_fail(session_t *s, int status, const char *line)
     session_detach(s); /* no idle timer from the ends below */
     while (current && c->waiting)
         send_end(c->waiting, status, NULL, 0);
-    session_close(s);
+    session_wind_down(s);
 }
 
 static void on_written(uv_write_t *req, int status)
@@ -330,8 +370,10 @@ static void on_written(uv_write_t *req, int status)
     session_t *s = req->data;
 
     free(w);
-    if (status < 0 && status != UV_ECANCELED)
+    if (status < 0 && status != UV_ECANCELED) {
+        s->broken = 1;
         session_fail(s, kms_err_from_uv(status), NULL);
+    }
 }
 
 /* What TLS wants to send, from the write BIO to the socket. */
@@ -410,7 +452,6 @@ static int on_message(void *ud, const uint8_t *msg, size_t len)
 
     if (len < 12)
         return KMS_EDNS_BADANSWER;
-    s->answers++;
     id = kms_dns_u16_at(msg, len);
     for (x = s->conn->waiting; x && !(x->written && x->id == id); x = x->next)
         ;
@@ -438,6 +479,7 @@ static void pump(session_t *s)
             }
         } else {
             s->hs_done = 1;
+            s->rx_hs = s->rx;
             c->error[0] = '\0'; /* an earlier failure is over */
             c->error_status = 0;
             c->handshakes++;
@@ -447,8 +489,14 @@ static void pump(session_t *s)
     for (kms_tls_send_t *x = c->waiting; s->hs_done && x; x = x->next) {
         if (x->written)
             continue;
-        if (SSL_write(s->ssl, x->msg, (int)x->len) <= 0) {
+        n = SSL_write(s->ssl, x->msg, (int)x->len);
+        if (n <= 0) {
+            int e = SSL_get_error(s->ssl, n);
             char line[KMS_TLS_ERRLEN], why[200];
+            /* a renegotiation under way (SSL_write() takes nothing of the
+             * message before it is done): this one and the later ones wait */
+            if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+                break;
             snprintf(line, sizeof line, "TLS: cannot write to %s: %s", c->server_str,
                      ssl_reason(why, sizeof why));
             session_fail(s, KMS_ETLS, line);
@@ -463,7 +511,11 @@ static void pump(session_t *s)
             int e = SSL_get_error(s->ssl, n);
             if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
                 break;
-            if (e == SSL_ERROR_ZERO_RETURN) { /* close_notify: the server is done */
+            if (e == SSL_ERROR_ZERO_RETURN) {
+                /* close_notify: the server is done; ours in return (RFC 8446
+                 * section 6.1), sent by session_fail() before the FIN */
+                ERR_clear_error();
+                SSL_shutdown(s->ssl);
                 ERR_clear_error();
                 session_fail(s, KMS_ECLOSED, NULL);
             } else {
@@ -490,6 +542,20 @@ static void net_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
     *buf = uv_buf_init((char *)s->netbuf, sizeof s->netbuf);
 }
 
+/* The server drops the connection: is it refusing us for want of a client
+ * certificate?  Only if it asked for one (none is configured, or it would
+ * not be asked here) and the drop comes during the handshake, or, in TLS
+ * 1.3, where the server checks the certificate after our side of the
+ * handshake is done and may close without an alert, before it has sent
+ * anything since (a server that accepted us sends its session tickets, its
+ * answers).  Otherwise it is a lost connection, retried. */
+static int cert_refused(const session_t *s)
+{
+    if (!s->cert_asked)
+        return 0;
+    return !s->hs_done || (SSL_version(s->ssl) == TLS1_3_VERSION && s->rx == s->rx_hs);
+}
+
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
     session_t *s = (session_t *)st;
@@ -498,19 +564,18 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     if (s->failed)
         return;
     if (nread < 0) {
-        if (!s->hs_done) {
-            snprintf(line, sizeof line, "TLS: %s closed the connection during the handshake (%s)",
-                     s->conn->server_str, kms_strerror(kms_err_from_uv((int)nread)));
-            session_fail(s, KMS_ECLOSED, line);
-        } else if (s->cert_asked && !s->answers && s->conn->waiting) {
-            /* TLS 1.3: a server that insists on a client certificate checks
-             * it after our side of the handshake is done, and may close
-             * without an alert: definitive, not a lost connection */
+        if (nread != UV_EOF)
+            s->broken = 1; /* a reset: nothing more to write */
+        if (cert_refused(s)) {
             snprintf(line, sizeof line,
                      "TLS: %s asked for a client certificate and closed the connection; none is "
                      "configured",
                      s->conn->server_str);
             session_fail(s, KMS_ETLS, line);
+        } else if (!s->hs_done) {
+            snprintf(line, sizeof line, "TLS: %s closed the connection during the handshake (%s)",
+                     s->conn->server_str, kms_strerror(kms_err_from_uv((int)nread)));
+            session_fail(s, KMS_ECLOSED, line);
         } else {
             session_fail(s, kms_err_from_uv((int)nread), NULL);
         }
@@ -600,30 +665,16 @@ fail_ssl:
     return rc;
 }
 
-static void on_shutdown(uv_shutdown_t *req, int status)
-{
-    session_t *s = req->data;
-    (void)status;
-    if (!uv_is_closing((uv_handle_t *)&s->tcp))
-        uv_close((uv_handle_t *)&s->tcp, session_closed);
-}
-
 /* End an idle session politely: close_notify, FIN, close. */
 static void session_end(session_t *s)
 {
-    session_detach(s);
     s->failed = 1; /* takes no more exchanges, reports nothing */
     if (s->connected && s->hs_done) {
         ERR_clear_error();
         SSL_shutdown(s->ssl);
         ERR_clear_error();
-        if (flush(s) == 0) {
-            s->shutdown_req.data = s;
-            if (uv_shutdown(&s->shutdown_req, (uv_stream_t *)&s->tcp, on_shutdown) == 0)
-                return;
-        }
     }
-    session_close(s);
+    session_wind_down(s);
 }
 
 static void on_idle(uv_timer_t *t)
@@ -675,13 +726,7 @@ int kms_tls_conn_new(uv_loop_t *loop, kms_tls_ctx_t *ctx, const struct sockaddr 
 
 static void idle_closed(uv_handle_t *h)
 {
-    kms_tls_conn_t *c = h->data;
-
-    if (--c->open == 0) {
-        if (c->close_cb)
-            c->close_cb(c, c->close_ud);
-        free(c);
-    }
+    conn_release(h->data);
 }
 
 void kms_tls_conn_close(kms_tls_conn_t *c, kms_tls_closed_cb cb, void *ud)
@@ -720,6 +765,7 @@ int kms_tls_send(kms_tls_conn_t *c, const uint8_t *msg, size_t len, uint64_t tim
                  kms_dns_send_cb cb, void *ud, kms_tls_send_t **out)
 {
     kms_tls_send_t *x, *w;
+    kms_wr_t wr;
     uint16_t id;
     int rc;
 
@@ -732,14 +778,16 @@ int kms_tls_send(kms_tls_conn_t *c, const uint8_t *msg, size_t len, uint64_t tim
         ;
     if (w)
         return KMS_EEXIST;
-    if (!(x = calloc(1, sizeof *x)) || !(x->msg = malloc(len + 2))) {
+    if (!(x = calloc(1, sizeof *x)))
+        return KMS_ENOMEM;
+    kms_wr_init(&wr);
+    kms_wr_reserve(&wr, len + 2);     /* one buffer: no copy left behind by a realloc */
+    kms_wr_u16be(&wr, (uint16_t)len); /* RFC 7858 section 3.3: TCP's 2-byte length */
+    kms_wr_bytes(&wr, msg, len);
+    if (!(x->msg = kms_wr_steal(&wr, &x->len))) {
         free(x);
         return KMS_ENOMEM;
     }
-    x->msg[0] = (uint8_t)(len >> 8); /* RFC 7858 3.3: TCP's 2-byte length */
-    x->msg[1] = (uint8_t)len;
-    memcpy(x->msg + 2, msg, len);
-    x->len = len + 2;
     x->id = id;
     x->cb = cb;
     x->ud = ud;
@@ -760,6 +808,8 @@ int kms_tls_send(kms_tls_conn_t *c, const uint8_t *msg, size_t len, uint64_t tim
     uv_timer_stop(&c->idle);
     uv_ref((uv_handle_t *)&c->s->tcp); /* busy again: the loop runs until the answer */
     x->conn = c;
+    x->owner = c;
+    c->open++; /* the connection outlives this exchange's callback */
     x->prev = c->waiting_tail;
     if (c->waiting_tail)
         c->waiting_tail->next = x;

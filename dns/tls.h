@@ -25,15 +25,19 @@
  * after the last, then ends with a close_notify; the next exchange opens a
  * new one.  An idle connection keeps no loop alive (its handles are
  * unreferenced while no exchange waits): uv_run() returns when the
- * exchanges are done, and the owner closes the connection.  A server that closes it (named
- * restarted) ends every exchange waiting there with KMS_ECLOSED (retriable, like TCP); so does a
- * session that stays silent while an exchange times out on it (the next attempt gets a new
- * connection instead of a dead one).
+ * exchanges are done, and the owner closes the connection.  A server that
+ * closes it (named restarted; a close_notify gets ours in return) ends every
+ * exchange waiting there with KMS_ECLOSED (retriable, like TCP); so does a
+ * session that stays silent while an exchange times out on it (the next
+ * attempt gets a new connection instead of a dead one).  A server that asked
+ * for a client certificate (none configured) and drops the connection during
+ * the handshake, or in TLS 1.3 before saying anything after it, refused us:
+ * KMS_ETLS, with a line that says so.
  *
- * Failures: a certificate that is not accepted is KMS_ETLSVERIFY, another
- * failed handshake or broken session (the server speaks no TLS, an alert)
- * KMS_ETLS; both come with one line naming the server, the name checked and
- * the reason (kms_tls_conn_error()), e.g.
+ * Failures: a certificate that is not accepted is KMS_ETLSVERIFY (our alert
+ * tells the server why), another failed handshake or broken session (the
+ * server speaks no TLS, an alert) KMS_ETLS; both come with one line naming
+ * the server, the name checked and the reason (kms_tls_conn_error()), e.g.
  *
  *   TLS: certificate of 127.0.0.1#8853 does not match the name ns.kms.test (hostname mismatch)
  *   TLS: certificate of 127.0.0.1#8853 for ns.kms.test: unable to get local issuer certificate
@@ -46,6 +50,11 @@
  * rule: its callback runs exactly once, from the loop, after its timer is
  * closed, never from inside kms_tls_send() or kms_tls_send_cancel().  The
  * context must outlive its connections.
+ *
+ * Signals: the session's bytes go out through libuv's write() on a socket,
+ * which raises SIGPIPE when the server has reset the connection; the
+ * program must ignore SIGPIPE (kms-publish and kmsd do), and the write then
+ * fails with EPIPE, reported as a closed connection.
  */
 #ifndef KMS_DNS_TLS_H
 #define KMS_DNS_TLS_H
@@ -102,13 +111,17 @@ typedef void (*kms_tls_closed_cb)(kms_tls_conn_t *c, void *ud);
 
 /** End every exchange waiting (KMS_ECANCELED), close the session
  *  (close_notify) and the timer; @p cb (may be NULL) runs from the loop
- *  once all is closed, then the memory goes.  NULL is a no-op. */
+ *  once all is closed and after the last exchange's callback, then the
+ *  memory goes.  NULL is a no-op. */
 void kms_tls_conn_close(kms_tls_conn_t *c, kms_tls_closed_cb cb, void *ud);
 
 /** The line of the connection's last failure that has one (KMS_ETLS,
  *  KMS_ETLSVERIFY, a handshake that timed out or that the server closed),
  *  "" if none or once a handshake has succeeded since; @p status (may be
- *  NULL) gets the status the exchanges ended with. */
+ *  NULL) gets the status the exchanges ended with.  The string belongs to
+ *  @p c and changes with its next failure or handshake: read or copy it
+ *  before calling kms_tls_send() on @p c or returning to the loop.  It is
+ *  gone once kms_tls_conn_close()'s callback returns. */
 const char *kms_tls_conn_error(const kms_tls_conn_t *c, int *status);
 
 /** Handshakes completed by this connection (a new session after each close). */
@@ -131,7 +144,10 @@ const char *kms_tls_conn_name(const kms_tls_conn_t *c);
 int kms_tls_send(kms_tls_conn_t *c, const uint8_t *msg, size_t len, uint64_t timeout_ms,
                  kms_dns_send_cb cb, void *ud, kms_tls_send_t **out);
 
-/** Cancel a pending exchange: its callback runs soon with KMS_ECANCELED. */
+/** Cancel a pending exchange: its callback runs soon with KMS_ECANCELED
+ *  (an exchange already ended keeps its outcome).  @p s is valid until its
+ *  callback returns: never cancel it after that (its memory is gone; drop
+ *  the handle in the callback).  NULL is a no-op. */
 void kms_tls_send_cancel(kms_tls_send_t *s);
 
 #endif

@@ -10,9 +10,14 @@
  * server that speaks no TLS; a client certificate the server demands;
  * 50 pipelined exchanges on one connection and one handshake, answered in
  * reverse order, byte by byte in one TLS record each or several answers in
- * one record; a server that closes mid-run (the waiting exchanges fail
- * retriably, the next opens a new session); the idle close; an ID already
- * waiting; cancel; and a loop that closes cleanly.
+ * one record; a server that closes mid-run, with or without close_notify
+ * (the waiting exchanges fail retriably, ours goes back, the next opens a
+ * new session); a refused certificate whose alert reaches the server; a
+ * server that asked for a client certificate, accepted us without and then
+ * dropped the connection (retriable); a query written while the server
+ * renegotiates; a close during the handshake (the exchanges' callbacks come
+ * before the connection's); the idle close; an ID already waiting; cancel;
+ * and a loop that closes cleanly.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +30,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -142,11 +148,15 @@ static int teardown_certs(void **state)
 /* ---- the responder (a thread) --------------------------------------------- */
 
 typedef enum {
-    R_ECHO,      /* answer each query at once */
-    R_REVERSE,   /* collect `batch` queries, answer in reverse, cut oddly */
-    R_CLOSE,     /* answer `batch` queries, then close the connection */
-    R_PLAIN,     /* no TLS: write bytes that are not a TLS record */
-    R_CLIENTCERT /* demand a client certificate */
+    R_ECHO,       /* answer each query at once */
+    R_REVERSE,    /* collect `batch` queries, answer in reverse, cut oddly */
+    R_CLOSE,      /* answer `batch` queries, then close the connection */
+    R_PLAIN,      /* no TLS: write bytes that are not a TLS record */
+    R_CLIENTCERT, /* demand a client certificate */
+    R_SILENT,     /* accept the TCP connection, never say a word */
+    R_NOTIFY,     /* answer `batch` queries, then close_notify; later connections echo */
+    R_DROP,       /* read a query, drop the connection unanswered; later ones echo */
+    R_RENEG       /* TLS 1.2: with the first answer, a HelloRequest; then echo */
 } mode_t_;
 
 typedef struct {
@@ -156,8 +166,10 @@ typedef struct {
     mode_t_ mode;
     const ident_t *id;
     int batch;
-    int conns;    /* connections accepted (read after the join) */
-    int answered; /* queries answered */
+    int conns;         /* connections accepted (read after the join) */
+    int answered;      /* queries answered */
+    int accept_reason; /* OpenSSL's reason of the last SSL_accept() that failed */
+    int got_notify;    /* our close_notify came back after the server's */
 } responder_t;
 
 static int read_full(SSL *ssl, uint8_t *p, size_t n)
@@ -198,12 +210,41 @@ static void serve_conn(responder_t *r, int fd, SSL_CTX *sctx)
             (void)!write(fd, junk, sizeof junk - 1);
         return;
     }
+    if (r->mode == R_SILENT) {
+        uint8_t sink[4096];
+        while (recv(fd, sink, sizeof sink, 0) > 0)
+            ;
+        return;
+    }
     ssl = SSL_new(sctx);
     SSL_set_fd(ssl, fd);
     if (SSL_accept(ssl) != 1) {
+        __atomic_store_n(&r->accept_reason, ERR_GET_REASON(ERR_peek_last_error()),
+                         __ATOMIC_SEQ_CST);
         ERR_clear_error();
         SSL_free(ssl);
         return;
+    }
+    if (r->mode == R_DROP && r->conns == 1) {
+        /* accepted (its session tickets sent), then gone with a query unanswered */
+        if (read_query(ssl, q[0], sizeof q[0]) > 0)
+            shutdown(fd, SHUT_WR);
+        while (SSL_read(ssl, q[0], sizeof q[0]) > 0)
+            ;
+        ERR_clear_error();
+        SSL_free(ssl);
+        return;
+    }
+    if (r->mode == R_RENEG && (qlen[0] = read_query(ssl, q[0], sizeof q[0])) > 0) {
+        /* the answer and the HelloRequest in one segment: the client reads
+         * both at once and is renegotiating when it writes its next query */
+        int one = 1, zero = 0;
+        setsockopt(fd, IPPROTO_TCP, TCP_CORK, &one, sizeof one);
+        SSL_write(ssl, q[0], qlen[0]);
+        __atomic_add_fetch(&r->answered, 1, __ATOMIC_SEQ_CST);
+        assert_int_equal(SSL_renegotiate(ssl), 1);
+        SSL_do_handshake(ssl);
+        setsockopt(fd, IPPROTO_TCP, TCP_CORK, &zero, sizeof zero);
     }
     for (;;) {
         int n = 0;
@@ -240,6 +281,17 @@ static void serve_conn(responder_t *r, int fd, SSL_CTX *sctx)
             usleep(200 * 1000);
             break;
         }
+        if (r->mode == R_NOTIFY && r->conns == 1 && r->answered >= r->batch) {
+            /* close_notify, then read on (queries sent meanwhile) until the client's */
+            uint8_t sink[600];
+            int got;
+            SSL_shutdown(ssl);
+            while ((got = SSL_read(ssl, sink, sizeof sink)) > 0)
+                ;
+            __atomic_store_n(&r->got_notify, SSL_get_error(ssl, got) == SSL_ERROR_ZERO_RETURN,
+                             __ATOMIC_SEQ_CST);
+            break;
+        }
         if (n < want)
             break;
     }
@@ -257,6 +309,12 @@ static void *responder_main(void *arg)
     if (r->mode == R_CLIENTCERT) {
         X509_STORE_add_cert(SSL_CTX_get_cert_store(sctx), ca.cert);
         SSL_CTX_set_verify(sctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    } else if (r->mode == R_NOTIFY || r->mode == R_DROP) {
+        /* asks for a client certificate, goes on without one */
+        X509_STORE_add_cert(SSL_CTX_get_cert_store(sctx), ca.cert);
+        SSL_CTX_set_verify(sctx, SSL_VERIFY_PEER, NULL);
+    } else if (r->mode == R_RENEG) {
+        SSL_CTX_set_max_proto_version(sctx, TLS1_2_VERSION); /* TLS 1.3 has no renegotiation */
     }
     for (;;) {
         int fd = accept(r->lfd, NULL, NULL);
@@ -297,8 +355,11 @@ static void responder_stop(responder_t *r)
 
 /* ---- the client side ------------------------------------------------------ */
 
+static int closed_calls; /* connections closed (kms_tls_conn_close's callback) */
+
 typedef struct {
     int calls, status, tls;
+    int closed; /* closed_calls when the callback ran */
     uint16_t id;
     size_t len;
 } got_t;
@@ -308,6 +369,7 @@ static void on_answer(int status, const uint8_t *reply, size_t len, const kms_dn
 {
     got_t *g = ud;
     g->calls++;
+    g->closed = closed_calls;
     g->status = status;
     g->tls = info->tls;
     g->len = len;
@@ -337,7 +399,6 @@ static kms_tls_ctx_t *ctx_with(const char *ca_file, const char *cert, const char
     return c;
 }
 
-static int closed_calls;
 static void on_conn_closed(kms_tls_conn_t *c, void *ud)
 {
     (void)c;
@@ -355,6 +416,8 @@ static void finish_loop(uv_loop_t *loop, kms_tls_conn_t *c)
     assert_int_equal(closed_calls, before + 1);
     assert_int_equal(uv_loop_close(loop), 0);
 }
+
+static int last_accept_reason; /* the responder's, in one_exchange() */
 
 /* One exchange with a responder in @p mode holding @p id, name @p name. */
 static int one_exchange(const ident_t *id, mode_t_ mode, const char *ca_file, const char *name,
@@ -383,6 +446,7 @@ static int one_exchange(const ident_t *id, mode_t_ mode, const char *ca_file, co
     snprintf(line, linelen, "%s", kms_tls_conn_error(c, NULL));
     finish_loop(&loop, c);
     responder_stop(&r);
+    last_accept_reason = r.accept_reason;
     kms_tls_ctx_free(ctx);
     return g.status;
 }
@@ -440,6 +504,21 @@ static void test_client_certificate(void **state)
     assert_int_equal(st, KMS_ETLS);
     assert_non_null(strstr(line, "certificate required") ? line
                                                          : strstr(line, "client certificate"));
+}
+
+/* A certificate we refuse: the server hears why (our alert reaches it
+ * before the connection closes), not an unexpected EOF. */
+static void test_alert_on_refused_certificate(void **state)
+{
+    char line[KMS_TLS_ERRLEN];
+    (void)state;
+    assert_int_equal(
+        one_exchange(&good, R_ECHO, other_ca_pem, "ns.kms.test", NULL, line, sizeof line),
+        KMS_ETLSVERIFY);
+    assert_int_equal(last_accept_reason, SSL_R_TLSV1_ALERT_UNKNOWN_CA);
+    assert_int_equal(one_exchange(&expired, R_ECHO, ca_pem, "ns.kms.test", NULL, line, sizeof line),
+                     KMS_ETLSVERIFY);
+    assert_int_equal(last_accept_reason, SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED);
 }
 
 static void test_bad_files(void **state)
@@ -521,22 +600,22 @@ static void test_pipelined_on_one_connection(void **state)
     kms_tls_ctx_free(ctx);
 }
 
-static void test_server_closes_mid_run(void **state)
+/* A server in @p mode answers 2 of 4 exchanges, then ends the session: the
+ * two others fail retriably, as over TCP; the next exchange opens a new
+ * session.  The responder, stopped, is left in @p r. */
+static void server_ends_mid_run(mode_t_ mode, responder_t *r)
 {
     uv_loop_t loop;
-    responder_t r;
     kms_tls_ctx_t *ctx = ctx_with(ca_pem, NULL, NULL);
     kms_tls_conn_t *c = NULL;
     got_t g[4] = {{0}};
     uint8_t q[64];
     size_t qlen;
-    (void)state;
 
-    /* answers 2 queries, then drops the connection without close_notify */
-    responder_start(&r, R_CLOSE, &good, 2);
+    responder_start(r, mode, &good, 2);
     uv_loop_init(&loop);
-    assert_int_equal(kms_tls_conn_new(&loop, ctx, (struct sockaddr *)&r.addr, "ns.kms.test", 0, &c),
-                     0);
+    assert_int_equal(
+        kms_tls_conn_new(&loop, ctx, (struct sockaddr *)&r->addr, "ns.kms.test", 0, &c), 0);
     for (int i = 0; i < 4; i++) {
         query(q, &qlen, (uint16_t)(0x300 + i));
         assert_int_equal(kms_tls_send(c, q, qlen, 5000, on_answer, &g[i], NULL), 0);
@@ -545,12 +624,69 @@ static void test_server_closes_mid_run(void **state)
         uv_run(&loop, UV_RUN_ONCE);
     assert_int_equal(g[0].status, 0);
     assert_int_equal(g[1].status, 0);
-    /* the others: the connection closed under them, as over TCP (retriable) */
     assert_int_equal(g[2].status, KMS_ECLOSED);
     assert_int_equal(g[3].status, KMS_ECLOSED);
-    /* the next attempt opens a new session */
     memset(g, 0, sizeof g);
     query(q, &qlen, 0x302);
+    assert_int_equal(kms_tls_send(c, q, qlen, 5000, on_answer, &g[0], NULL), 0);
+    while (!g[0].calls)
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_int_equal(g[0].status, 0);
+    assert_int_equal(kms_tls_conn_handshakes(c), 2);
+    finish_loop(&loop, c);
+    responder_stop(r);
+    assert_int_equal(r->conns, 2);
+    kms_tls_ctx_free(ctx);
+}
+
+/* Dropped without close_notify, as when named restarts. */
+static void test_server_closes_mid_run(void **state)
+{
+    responder_t r;
+    (void)state;
+    server_ends_mid_run(R_CLOSE, &r);
+}
+
+/* Ended with close_notify (by a server that asked for a client certificate
+ * and went on without): ours goes back before the FIN. */
+static void test_close_notify_mid_run(void **state)
+{
+    responder_t r;
+    (void)state;
+    server_ends_mid_run(R_NOTIFY, &r);
+    assert_int_equal(r.got_notify, 1);
+}
+
+/* A server that asked for a client certificate, accepted us without one
+ * (its session tickets came) and then dropped the connection unanswered:
+ * a lost connection (KMS_ECLOSED, retried), not a refused certificate. */
+static void test_drop_after_optional_certificate_request(void **state)
+{
+    uv_loop_t loop;
+    responder_t r;
+    kms_tls_ctx_t *ctx = ctx_with(ca_pem, NULL, NULL);
+    kms_tls_conn_t *c = NULL;
+    got_t g[2] = {{0}};
+    uint8_t q[64];
+    size_t qlen;
+    int st = -1;
+    (void)state;
+
+    responder_start(&r, R_DROP, &good, 1);
+    uv_loop_init(&loop);
+    assert_int_equal(kms_tls_conn_new(&loop, ctx, (struct sockaddr *)&r.addr, "ns.kms.test", 0, &c),
+                     0);
+    for (int i = 0; i < 2; i++) {
+        query(q, &qlen, (uint16_t)(0x800 + i));
+        assert_int_equal(kms_tls_send(c, q, qlen, 5000, on_answer, &g[i], NULL), 0);
+    }
+    while (g[0].calls + g[1].calls < 2)
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_int_equal(g[0].status, KMS_ECLOSED);
+    assert_int_equal(g[1].status, KMS_ECLOSED);
+    assert_string_equal(kms_tls_conn_error(c, &st), "");
+    assert_int_equal(st, 0);
+    memset(g, 0, sizeof g);
     assert_int_equal(kms_tls_send(c, q, qlen, 5000, on_answer, &g[0], NULL), 0);
     while (!g[0].calls)
         uv_run(&loop, UV_RUN_ONCE);
@@ -560,6 +696,99 @@ static void test_server_closes_mid_run(void **state)
     responder_stop(&r);
     assert_int_equal(r.conns, 2);
     kms_tls_ctx_free(ctx);
+}
+
+typedef struct {
+    kms_tls_conn_t *c;
+    got_t first, second;
+} chain_t;
+
+/* The first answer's callback sends the next query at once. */
+static void on_answer_then_send(int status, const uint8_t *reply, size_t len,
+                                const kms_dns_send_info_t *info, void *ud)
+{
+    chain_t *ch = ud;
+    uint8_t q[64];
+    size_t qlen;
+
+    on_answer(status, reply, len, info, &ch->first);
+    query(q, &qlen, 0x701);
+    assert_int_equal(kms_tls_send(ch->c, q, qlen, 5000, on_answer, &ch->second, NULL), 0);
+}
+
+/* A query written while the server renegotiates (TLS 1.2): SSL_write()
+ * wants to read first, and the query waits for the new handshake instead
+ * of failing the session. */
+static void test_write_during_renegotiation(void **state)
+{
+    uv_loop_t loop;
+    responder_t r;
+    kms_tls_ctx_t *ctx = ctx_with(ca_pem, NULL, NULL);
+    chain_t ch = {0};
+    uint8_t q[64];
+    size_t qlen;
+    (void)state;
+
+    responder_start(&r, R_RENEG, &good, 1);
+    uv_loop_init(&loop);
+    assert_int_equal(
+        kms_tls_conn_new(&loop, ctx, (struct sockaddr *)&r.addr, "ns.kms.test", 0, &ch.c), 0);
+    query(q, &qlen, 0x700);
+    assert_int_equal(kms_tls_send(ch.c, q, qlen, 5000, on_answer_then_send, &ch, NULL), 0);
+    while (!ch.second.calls)
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_int_equal(ch.first.status, 0);
+    if (ch.second.status != 0)
+        fail_msg("%s: %s", kms_err_name(ch.second.status), kms_tls_conn_error(ch.c, NULL));
+    assert_int_equal(ch.second.id, 0x701);
+    assert_int_equal(kms_tls_conn_handshakes(ch.c), 1);
+    finish_loop(&loop, ch.c);
+    responder_stop(&r);
+    assert_int_equal(r.answered, 2);
+    kms_tls_ctx_free(ctx);
+}
+
+/* Closed while the handshake is under way (@p wait_accept: the server has
+ * the connection; else the TCP connect is still pending): each exchange's
+ * callback (KMS_ECANCELED) comes before the connection's. */
+static void close_during_handshake(int wait_accept)
+{
+    uv_loop_t loop;
+    responder_t r;
+    kms_tls_ctx_t *ctx = ctx_with(ca_pem, NULL, NULL);
+    kms_tls_conn_t *c = NULL;
+    got_t g[2] = {{0}};
+    uint8_t q[64];
+    size_t qlen;
+    int before = closed_calls;
+
+    responder_start(&r, R_SILENT, &good, 1);
+    uv_loop_init(&loop);
+    assert_int_equal(kms_tls_conn_new(&loop, ctx, (struct sockaddr *)&r.addr, "ns.kms.test", 0, &c),
+                     0);
+    for (int i = 0; i < 2; i++) {
+        query(q, &qlen, (uint16_t)(0x900 + i));
+        assert_int_equal(kms_tls_send(c, q, qlen, 5000, on_answer, &g[i], NULL), 0);
+    }
+    while (wait_accept && !__atomic_load_n(&r.conns, __ATOMIC_SEQ_CST)) {
+        uv_run(&loop, UV_RUN_NOWAIT); /* connected, the ClientHello out */
+        usleep(1000);
+    }
+    finish_loop(&loop, c);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(g[i].calls, 1);
+        assert_int_equal(g[i].status, KMS_ECANCELED);
+        assert_int_equal(g[i].closed, before); /* the connection's callback had not run */
+    }
+    responder_stop(&r);
+    kms_tls_ctx_free(ctx);
+}
+
+static void test_close_during_handshake(void **state)
+{
+    (void)state;
+    close_during_handshake(1);
+    close_during_handshake(0);
 }
 
 static void on_tick(uv_timer_t *t)
@@ -656,6 +885,11 @@ int main(void)
         cmocka_unit_test(test_server_closes_mid_run),
         cmocka_unit_test(test_idle_close_and_cancel),
         cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_alert_on_refused_certificate),
+        cmocka_unit_test(test_close_notify_mid_run),
+        cmocka_unit_test(test_drop_after_optional_certificate_request),
+        cmocka_unit_test(test_write_during_renegotiation),
+        cmocka_unit_test(test_close_during_handshake),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, setup_certs, teardown_certs);
