@@ -71,6 +71,7 @@ static const char usage[] =
     "  --allow-unsigned     send unsigned updates (only if the server allows them)\n"
     "  --server IP[:PORT]   send updates (and queries) to this server, not to the\n"
     "                       zone's SOA MNAME primary (port 53; 853 with --tls)\n"
+    "  --tcp                every message over TCP (a connection each), not UDP first\n"
     "  --tls                to the primary over DNS-over-TLS (RFC 7858): updates and\n"
     "                       its queries (show, --verify) in TLS, the certificate\n"
     "                       checked; other name servers are asked over plain DNS\n"
@@ -84,7 +85,7 @@ static const char usage[] =
     "  --resolver IP[:PORT] where to look up zones, primaries and (--verify) name\n"
     "                       servers without glue (default: first nameserver of\n"
     "                       /etc/resolv.conf); its port also applies to the\n"
-    "                       discovered primary\n"
+    "                       discovered primary, unless --tls (then 853)\n"
     "  --timeout SEC        per attempt (default 2)\n"
     "  --attempts N         attempts per message (default 4)\n"
     "  --verify             then wait until every name server of the zone serves it\n"
@@ -122,6 +123,7 @@ enum {
     O_PRINCIPAL,
     O_SPN,
     O_GSSALG,
+    O_TCP,
     O_TLS,
     O_TLSCA,
     O_TLSNAME,
@@ -630,6 +632,7 @@ int main(int argc, char **argv)
         {"principal", required_argument, NULL, O_PRINCIPAL},
         {"server-principal", required_argument, NULL, O_SPN},
         {"gss-algorithm", required_argument, NULL, O_GSSALG},
+        {"tcp", no_argument, NULL, O_TCP},
         {"tls", no_argument, NULL, O_TLS},
         {"tls-ca", required_argument, NULL, O_TLSCA},
         {"tls-name", required_argument, NULL, O_TLSNAME},
@@ -738,6 +741,9 @@ int main(int argc, char **argv)
             break;
         case O_UNSIGNED:
             opt.allow_unsigned = 1;
+            break;
+        case O_TCP:
+            opt.tcp = 1;
             break;
         case O_TLS:
             opt.tls.enabled = 1;

@@ -21,6 +21,10 @@
  * pub_engine_stop().  Messages to anyone else (the resolver, other name
  * servers) stay plain DNS.  A message whose ID already waits on the
  * connection is rendered again with another ID.
+ *
+ * Plain DNS is UDP first (TCP after a truncated answer, or when the
+ * message does not fit); with opt.tcp (kms-publish --tcp) every message
+ * goes over TCP, a connection each.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -508,7 +512,8 @@ int pub__send(pub_engine_t *e, const struct sockaddr *srv, const char *tls_name,
 
     memset(out, 0, sizeof *out);
     if (!tls_name)
-        return kms_dns_send(e->loop, srv, wire, len, timeout_ms, flags, cb, ud, &out->dns);
+        return kms_dns_send(e->loop, srv, wire, len, timeout_ms,
+                            flags | (e->opt.tcp ? KMS_DNS_SEND_TCP : 0u), cb, ud, &out->dns);
     if (e->stopping)
         return KMS_ECANCELED;
     if (!(d = dot_find(e, srv, tls_name))) {

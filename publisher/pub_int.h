@@ -233,9 +233,10 @@ const char *pub__tls_name(pub_engine_t *e, const struct sockaddr *srv);
 
 /** Send @p wire to @p srv: over the engine's DNS-over-TLS connection to
  *  (@p srv, @p tls_name) when @p tls_name is not NULL, else kms_dns_send()
- *  with @p flags.  0 (@p cb will run, @p out holds the handle), KMS_EEXIST
- *  (a message with this ID waits on that connection: render another),
- *  KMS_ECANCELED (the engine is stopping), other KMS_E* (no callback). */
+ *  with @p flags (and KMS_DNS_SEND_TCP with opt.tcp).  0 (@p cb will
+ *  run, @p out holds the handle), KMS_EEXIST (a message with this ID waits
+ *  on that connection: render another), KMS_ECANCELED (the engine is
+ *  stopping), other KMS_E* (no callback). */
 int pub__send(pub_engine_t *e, const struct sockaddr *srv, const char *tls_name,
               const uint8_t *wire, size_t len, uint64_t timeout_ms, unsigned flags,
               kms_dns_send_cb cb, void *ud, pub_send_t *out);

@@ -136,6 +136,8 @@ typedef struct {
     const kms_tsig_key_t *key;       /**< NULL: unsigned, only with allow_unsigned */
     pub_gss_options_t gss;           /**< enabled: sign with Kerberos instead of a key */
     pub_tls_options_t tls;           /**< enabled: to the primary over DNS-over-TLS */
+    int tcp; /**< every message over TCP, a connection each (KMS_DNS_SEND_TCP), not UDP
+                  first; messages in DNS-over-TLS aside */
     int allow_unsigned;
     unsigned attempts;          /**< per exchange; 0 = unbounded (daemon) */
     uint64_t timeout_ms;        /**< per attempt (default 2000) */

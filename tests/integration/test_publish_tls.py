@@ -13,12 +13,13 @@ certificate each refused with one line naming server, name and reason,
 exit 1, and never retried (one connection, one attempt, no UPDATE at
 named); a client certificate for a server that wants one; named closing
 the session mid-run (a relay cutting it after some answers) and named
-restarted while kms-publish retries: both recover like TCP; 1000 domains
+stopped (SIGTERM) and restarted during a 1000-domain run: both recover
+like TCP; 1000 domains
 over ONE TLS connection (one handshake); kmsd with [dns] tls = yes:
 publishing, kmsctl status's dns_transport, a record deleted behind its
 back put back over DoT after named was restarted, cdns over DoT, the
 configuration errors; GSS-TSIG over DoT; the usage errors of the --tls
-options.
+options; --tcp (every message over plain TCP), bench/run-dot's baseline.
 
 The whole file runs in a private network namespace (in_netns()): named
 listens on 853 and 53 there, and secondaries get 127.0.0.2.
@@ -203,26 +204,54 @@ class PublishTls(harness.NamedKmsdTestCase):
                   "the exchanges cut off were sent again", doc["stats"])
         check(ns.srv("_vlmcs._tcp.d0150.kms.test") == [(0, 0, 1688, TARGET, 60)], "served")
 
-    def test_named_restarted_while_kms_publish_retries(self):
-        ns = self.world()
-        ns.kill9()
-        proc = subprocess.Popen([harness.program("kms-publish"), "publish", *tls_args(ns),
-                                 "--key", ns.key_file, "--domain", "kms.test", "--target",
-                                 "kms1.kms.test", "--ttl", "60", "--attempts", "10",
-                                 "--timeout", "1", "--json"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            time.sleep(1.0)  # its first attempts find nobody
-            ns.restart_kept()
-            stdout, stderr = proc.communicate(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
-        check(proc.returncode == 0, "published once named was back", stdout + stderr)
+    def test_named_restarted_mid_run_is_retried_like_tcp(self):
+        """named stopped gracefully (SIGTERM: it closes its TLS sessions)
+        while a 1000-domain kms-publish run has its session up and answers
+        flowing, then started again from its journal: every exchange cut
+        off is sent again on a new session and every domain is published."""
+        n = 1000
+        ns = self.world(bench_domains=n, querylog=False)
+        doms = ",".join("d%04d.kms.test" % i for i in range(1, n + 1))
+        # the relay only counts: the bytes named sent back on the first
+        # connection (cut_after far beyond the run: never cut)
+        with TcpRelay(ns.tls_port, cut_after=1 << 40) as relay:
+            proc = subprocess.Popen([harness.program("kms-publish"), "publish",
+                                     *tls_args(ns, relay.server), "--key", ns.key_file,
+                                     "--domain", doms, "--target", "kms1.kms.test", "--ttl", "60",
+                                     "--attempts", "30", "--timeout", "1", "--json"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            try:
+                # mid-run: a few dozen answers in, most of the 1000 reads to come
+                harness.wait_until(lambda: relay._back >= 4000 or proc.poll() is not None,
+                                   timeout=30, step=0.005)
+                check(proc.poll() is None, "still running when named stops", proc.returncode)
+                check(relay.open_connections() == 1, "its session is up", relay.connections)
+                os.kill(ns.pid, signal.SIGTERM)
+                check(harness.wait_until(lambda: not ns.alive(), timeout=15), "named stopped")
+                ns.restart_kept()
+                stdout, stderr = proc.communicate(timeout=120)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.communicate()
+        check(proc.returncode == 0, "every domain published once named was back",
+              stdout[-2000:] + stderr[-2000:])
         doc = json.loads(stdout)
-        check(doc["stats"]["attempts"] > 2, "after retries", doc["stats"])
-        check(ns.srv(OWNER) == [(0, 0, 1688, TARGET, 60)], "served", ns.srv(OWNER))
+        check(len(doc["results"]) == n and all(r["ok"] for r in doc["results"]), "each ok")
+        st = doc["stats"]
+        check(st["tls_handshakes"] >= 2 and relay.connections >= 2,
+              "a new session after the stop", (st, relay.connections))
+        check(st["attempts"] > st["queries"] + st["updates"],
+              "the exchanges cut off were sent again", st)
+        check(st["udp"] == 0 and st["tcp"] == 0, "all of it over TLS", st)
+        # what named serves: every domain, read back in one run over plain DNS
+        out = kms_publish("show", "--server", ns.server, "--domain", doms, "--json", timeout=120)
+        check(out.returncode == 0, "show", out)
+        shown = as_json(out)["results"]
+        missing = [r["domain"] for r in shown
+                   if [(x["priority"], x["weight"], x["port"], x["target"])
+                       for x in r["records"]] != [(0, 0, 1688, TARGET)]]
+        check(missing == [], "named serves every record", missing[:10])
 
     def test_a_thousand_domains_over_one_tls_connection(self):
         ns = self.world(bench_domains=1000, querylog=False)
@@ -242,6 +271,19 @@ class PublishTls(harness.NamedKmsdTestCase):
         print("1000 domains over one DoT connection: %.2f s" % took, flush=True)
         for d in ("d0001", "d0500", "d1000"):
             check(ns.srv("_vlmcs._tcp.%s.kms.test" % d) == [(0, 0, 1688, TARGET, 60)], d)
+
+    def test_tcp_every_message_over_plain_tcp_the_baseline_of_dot(self):
+        """--tcp (bench/run-dot's baseline): the reads, the UPDATE and its
+        read-back over TCP, none over UDP; published as over UDP."""
+        ns = self.world(bench_domains=20, querylog=False)
+        doms = ",".join("d%04d.kms.test" % i for i in range(1, 21))
+        out = kms_publish("publish", "--tcp", "--server", ns.server, "--key", ns.key_file,
+                          "--domain", doms, "--target", "kms1.kms.test", "--ttl", 60, "--json")
+        check(out.returncode == 0, "published over TCP", out)
+        st = as_json(out)["stats"]
+        check(st["udp"] == 0 and st["tls"] == 0, "nothing over UDP (nor TLS)", st)
+        check(st["tcp"] == st["queries"] + st["updates"] > 20, "every message over TCP", st)
+        check(ns.srv("_vlmcs._tcp.d0020.kms.test") == [(0, 0, 1688, TARGET, 60)], "served")
 
     def test_gss_tsig_over_dot(self):
         try:
