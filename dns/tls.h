@@ -41,7 +41,7 @@
  *
  *   TLS: certificate of 127.0.0.1#8853 does not match the name ns.kms.test (hostname mismatch)
  *   TLS: certificate of 127.0.0.1#8853 for ns.kms.test: unable to get local issuer certificate
- *   (unknown CA; give --tls-ca)
+ *   (unknown CA; give --tls-ca)       <- the caller's ca_hint: kms-publish's words here
  *   TLS: certificate of 127.0.0.1#8853 for ns.kms.test: certificate has expired
  *
  * Lifecycle (base/loop.h): kms_tls_conn_new() opens its idle timer at once,
