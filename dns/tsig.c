@@ -230,7 +230,7 @@ int kms_tsig_find(const uint8_t *wire, size_t len, kms_tsig_rr_t *out)
 {
     kms_rd_t rd;
     uint16_t flags, count[3];
-    kms_dns_wire_rr_t rr, tsig;
+    kms_dns_wire_rr_t rr, tsig = {0}; /* set with found (GCC -O2 cannot tell) */
     unsigned total, found = 0, last = 0;
 
     memset(out, 0, sizeof *out);

@@ -91,7 +91,7 @@ static int list_from_file(const char *path, kms_wr_t *out)
 
     if (strcmp(path, "-") == 0) {
         kms_wr_t in;
-        ssize_t got;
+        ssize_t got = 0;
 
         kms_wr_init(&in);
         do {
