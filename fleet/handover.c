@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * handover.c - `kmsctl handover` (see handover.h).
+ * handover.c - `kmsctl handover` (see handover.h): the run, steps 2 to 5.
  *
  * One libuv loop of its own; each step starts its asynchronous work (a
  * discovery with probe, activation checks, a publisher run, discoveries
  * per domain) and runs the loop until that work called back, so the steps
  * read top to bottom.  What kmsd publishes (target, port, TTL, the server
  * its updates go to, the domains), what it serves (products, the pools it
- * counts) and where it listens come from its `status --json`, never from a
- * configuration file that may differ from what it runs with.
+ * counts) and where it listens come from its `status --json`
+ * (hostcheck.c), never from a configuration file that may differ from
+ * what it runs with.
  */
-#include "fleet/handover.h"
+#include "fleet/handover_int.h"
 
 #include <inttypes.h>
 #include <signal.h>
@@ -18,63 +19,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
-#include <uv.h>
 
 #include "base/addr.h"
 #include "base/duration.h"
 #include "base/err.h"
-#include "base/guid.h"
-#include "base/json.h"
-#include "dns/name.h"
-#include "dns/query.h"
-#include "publisher/domains.h"
 #include "publisher/publisher.h"
-#include "resolver/client_id.h"
-#include "resolver/locate.h"
 #include "resolver/outcome.h"
-#include "resolver/report.h"
-#include "rpc/activation.h"
-
-#define STEPS      5
-#define MAX_CHECKS 16 /* activation checks at step 1: one per pool the old host counts */
-#define MAX_LISTEN 16
-
-/* One activation check of step 1: a pool (KMS counted ID) the old host's
-   clients count in, the application its product serves, the threshold. */
-typedef struct {
-    kms_guid_t app, kms_id;
-    int has_kms_id; /* 0: the Windows 10 client pool (the old host counted nothing yet) */
-    char family[16];
-    uint32_t required;
-} check_t;
-
-typedef struct {
-    const fleet_handover_options_t *o;
-    uv_loop_t loop;
-    uint64_t t0;
-    kms_json_t *doc, *steps; /* --json: the document, its "steps" */
-    int changed;             /* cdns went through: the host no longer publishes */
-    int interrupted;         /* SIGINT/SIGTERM during the drain */
-    /* from kmsd's status */
-    char target[KMS_DNS_NAMELEN]; /* this host's record */
-    uint16_t port;
-    uint32_t ttl;
-    struct sockaddr_storage server; /* [dns] server; ss_family 0: the primary */
-    pub_domain_list_t doms;
-    struct sockaddr_storage listen[MAX_LISTEN];
-    size_t nlisten;
-    check_t checks[MAX_CHECKS];
-    size_t nchecks;
-    int64_t activations_ok;
-    /* the new host */
-    char host[KMS_DNS_NAMELEN];       /* canonical, for comparisons */
-    char shown[KMS_DNS_NAMELEN];      /* as written: "kms2.kms.test" */
-    struct sockaddr_storage resolver; /* --resolver; ss_family 0: resolv.conf */
-    struct sockaddr_storage answered; /* the new host's address that answered */
-    int64_t withdrawn_ms;             /* step 3: from the start to "gone from every server" */
-} ho_t;
 
 void fleet_handover_options_init(fleet_handover_options_t *o)
 {
@@ -86,17 +36,13 @@ void fleet_handover_options_init(fleet_handover_options_t *o)
     o->ctl_timeout_s = 10;
 }
 
-static uint64_t elapsed_ms(ho_t *h)
+uint64_t ho_elapsed_ms(ho_t *h)
 {
     uv_update_time(&h->loop);
     return uv_now(&h->loop) - h->t0;
 }
 
-/* One line of step @p n (text), or one entry of "steps" (JSON).  @p state:
-   "ok", "FAILED", or "plan" (--dry-run). */
-static void step_line(ho_t *h, int n, const char *name, const char *state, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static void step_line(ho_t *h, int n, const char *name, const char *state, const char *fmt, ...)
+void ho_step_line(ho_t *h, int n, const char *name, const char *state, const char *fmt, ...)
 {
     char msg[2048];
     va_list ap;
@@ -114,188 +60,14 @@ static void step_line(ho_t *h, int n, const char *name, const char *state, const
         kms_json_set_str(s, "result", strcmp(state, "FAILED") == 0 ? "failed" : state) < 0 ||
         kms_json_set_bool(s, "ok", strcmp(state, "ok") == 0) < 0 ||
         kms_json_set_str(s, "message", msg) < 0 ||
-        kms_json_set_int(s, "elapsed_ms", (int64_t)elapsed_ms(h)) < 0 ||
+        kms_json_set_int(s, "elapsed_ms", (int64_t)ho_elapsed_ms(h)) < 0 ||
         kms_json_append(h->steps, s) < 0)
         kms_json_free(s);
 }
 
-#define OK(h, n, name, ...)     step_line(h, n, name, "ok", __VA_ARGS__)
-#define FAILED(h, n, name, ...) step_line(h, n, name, "FAILED", __VA_ARGS__)
+/* ---- the DNS engine clients would use ------------------------------------ */
 
-/* ---- kmsd's status -------------------------------------------------------- */
-
-/* The application ID of a product family as status names it. */
-static int family_app(const char *family, kms_guid_t *out)
-{
-    const char *id = !family                             ? NULL
-                     : strcmp(family, "windows") == 0    ? KMS_APP_WINDOWS
-                     : strcmp(family, "office2010") == 0 ? KMS_APP_OFFICE2010
-                     : strcmp(family, "office") == 0     ? KMS_APP_OFFICE
-                                                         : NULL;
-    return id ? kms_guid_parse(id, out) : KMS_EINVAL;
-}
-
-/* The enabled product that serves pool @p id: one that lists it, else one
-   of any pool (the first); NULL if none. */
-static const kms_json_t *product_for(const kms_json_t *prods, const char *id)
-{
-    const kms_json_t *any = NULL;
-
-    for (size_t i = 0; i < kms_json_len(prods); i++) {
-        const kms_json_t *p = kms_json_at(prods, i), *ids = kms_json_get(p, "kms_ids");
-
-        if (kms_json_bool(kms_json_get(p, "enabled")) != 1)
-            continue;
-        if (kms_json_len(ids) == 0 && !any)
-            any = p;
-        for (size_t k = 0; k < kms_json_len(ids); k++) {
-            const char *s = kms_json_str(kms_json_at(ids, k));
-            if (s && strcasecmp(s, id) == 0)
-                return p;
-        }
-    }
-    return any;
-}
-
-/* Step 1's checks: every pool the old host counts, asked for with the
-   application of the product that serves it, at the threshold its clients
-   asked for (a pool's capacity is twice the highest one seen); with no
-   pool yet, the Windows 10 client pool at 25. --required overrides. */
-static void plan_checks(ho_t *h, const kms_json_t *prods, const kms_json_t *counts)
-{
-    const fleet_handover_options_t *o = h->o;
-
-    for (size_t i = 0; i < kms_json_len(counts) && h->nchecks < MAX_CHECKS; i++) {
-        const kms_json_t *c = kms_json_at(counts, i);
-        const char *id = kms_json_str(kms_json_get(c, "kms_counted_id"));
-        const kms_json_t *p = id ? product_for(prods, id) : NULL;
-        const char *fam = p ? kms_json_str(kms_json_get(p, "family")) : NULL;
-        check_t *k = &h->checks[h->nchecks];
-        int64_t cap = 0;
-
-        if (!p || family_app(fam, &k->app) < 0 || kms_guid_parse(id, &k->kms_id) < 0)
-            continue; /* a pool no product serves any more */
-        kms_json_int(kms_json_get(c, "capacity"), &cap);
-        k->has_kms_id = 1;
-        snprintf(k->family, sizeof k->family, "%s", fam);
-        k->required = o->required ? o->required : cap >= 2 ? (uint32_t)(cap / 2) : 1;
-        h->nchecks++;
-    }
-    if (h->nchecks == 0) {
-        check_t *k = &h->checks[h->nchecks++];
-
-        kms_guid_parse(KMS_APP_WINDOWS, &k->app);
-        snprintf(k->family, sizeof k->family, "windows");
-        k->required = o->required ? o->required : 25;
-    }
-}
-
-/* Where this host listens ("127.0.0.11:1688 [::1]:1688"). */
-static void parse_listen(ho_t *h, const char *text)
-{
-    char buf[1024], *save = NULL;
-
-    snprintf(buf, sizeof buf, "%s", text ? text : "");
-    for (char *t = strtok_r(buf, " ", &save); t && h->nlisten < MAX_LISTEN;
-         t = strtok_r(NULL, " ", &save))
-        if (kms_addr_parse(t, 1688, &h->listen[h->nlisten]) == 0)
-            h->nlisten++;
-}
-
-/* kmsd's status.  @p first: everything; else only the activation counter.
-   0, or the exit code after a message. */
-static int read_status(ho_t *h, int first)
-{
-    const fleet_handover_options_t *o = h->o;
-    char err[512] = "", *payload = NULL;
-    kms_json_t *st = NULL, *set, *rec, *doms;
-    int64_t port = 0, ttl = 0;
-    const char *target, *srv;
-    int rc;
-
-    rc = o->ctl(o->ctl_ud, "status --json", o->ctl_timeout_s, &payload, err, sizeof err);
-    if (rc != 0) {
-        fprintf(stderr, "kmsctl: handover: status: %s\n", err);
-        goto out;
-    }
-    rc = 1;
-    st = kms_json_parse(payload, err, sizeof err);
-    if (kms_json_int(kms_json_get(kms_json_get(st, "stats"), "activations_ok"),
-                     &h->activations_ok) < 0)
-        h->activations_ok = -1;
-    if (!first) {
-        rc = h->activations_ok >= 0 ? 0 : 1;
-        goto out;
-    }
-    set = kms_json_get(st, "settings");
-    rec = kms_json_get(kms_json_get(st, "dns"), "record");
-    doms = kms_json_get(set, "domains");
-    target = kms_json_str(kms_json_get(rec, "target"));
-    kms_json_int(kms_json_get(rec, "port"), &port);
-    kms_json_int(kms_json_get(rec, "ttl"), &ttl);
-    if (!st || !set || !rec) {
-        fprintf(stderr,
-                "kmsctl: handover: kmsd's status does not say what it publishes%s%s "
-                "(a kmsd older than this kmsctl?)\n",
-                err[0] ? ": " : "", err);
-        goto out;
-    }
-    if (kms_json_bool(kms_json_get(set, "decommissioned")) == 1) {
-        fprintf(stderr, "kmsctl: handover: this host is decommissioned: nothing to hand over "
-                        "(kmsctl recommission brings it back)\n");
-        goto out;
-    }
-    if (kms_json_bool(kms_json_get(set, "publish")) != 1 || kms_json_len(doms) == 0) {
-        fprintf(stderr,
-                "kmsctl: handover: this host publishes %s: nothing to hand over "
-                "(kmsctl sdns, sdomains)\n",
-                kms_json_len(doms) ? "nothing (cdns)" : "in no domain");
-        goto out;
-    }
-    if (!target || !target[0] || port < 1 || port > 65535) {
-        fprintf(stderr, "kmsctl: handover: kmsd has not said which record it publishes yet "
-                        "(its DNS publishing has not started): try again in a moment\n");
-        goto out;
-    }
-    snprintf(h->target, sizeof h->target, "%s", target);
-    h->port = (uint16_t)port;
-    h->ttl = ttl > 0 && ttl < 2147483647 ? (uint32_t)ttl : 0;
-    srv = kms_json_str(kms_json_get(rec, "server"));
-    if (srv && kms_addr_parse(srv, 53, &h->server) < 0)
-        memset(&h->server, 0, sizeof h->server);
-    for (size_t i = 0; i < kms_json_len(doms); i++) {
-        kms_json_t *d = kms_json_at(doms, i);
-        int64_t pr = -1, w = -1;
-        pub_domain_t pd;
-
-        kms_json_int(kms_json_get(d, "priority"), &pr);
-        kms_json_int(kms_json_get(d, "weight"), &w);
-        pd.name = (char *)kms_json_str(kms_json_get(d, "name"));
-        pd.priority = (int)pr;
-        pd.weight = (int)w;
-        if (pd.name && pub_domains_add(&h->doms, &pd) < 0) {
-            fprintf(stderr, "kmsctl: handover: domain %s from kmsd's status: cannot use it\n",
-                    pd.name);
-            goto out;
-        }
-    }
-    parse_listen(h, kms_json_str(kms_json_get(kms_json_get(st, "listen"), "addresses")));
-    plan_checks(h, kms_json_get(st, "products"), kms_json_get(st, "counts"));
-    rc = 0;
-out:
-    kms_json_free(st);
-    free(payload);
-    return rc;
-}
-
-/* ---- step 1: the new host answers ------------------------------------------ */
-
-typedef struct {
-    int done, err;
-    loc_result_t *res;
-} loc_wait_t;
-
-static void on_located(void *ud, int err, loc_result_t *res)
+void ho_on_located(void *ud, int err, loc_result_t *res)
 {
     loc_wait_t *w = ud;
 
@@ -305,7 +77,7 @@ static void on_located(void *ud, int err, loc_result_t *res)
 }
 
 /* A DNS engine asking the resolver clients ask.  0, or 1 after a message. */
-static int dnsq_for_clients(ho_t *h, kms_dnsq_t **out)
+int ho_dnsq_for_clients(ho_t *h, kms_dnsq_t **out)
 {
     char err[256] = "", a[KMS_ADDRSTRLEN];
     const char *servers[1];
@@ -325,178 +97,11 @@ static int dnsq_for_clients(ho_t *h, kms_dnsq_t **out)
     return rc < 0 ? 1 : 0;
 }
 
-static void dnsq_done(ho_t *h, kms_dnsq_t *q)
+void ho_dnsq_done(ho_t *h, kms_dnsq_t *q)
 {
     kms_dnsq_stop(q, NULL, NULL);
     uv_run(&h->loop, UV_RUN_DEFAULT);
     kms_dnsq_free(q);
-}
-
-/* An address of this machine (one it can bind). */
-static int is_local(const struct sockaddr *sa)
-{
-    struct sockaddr_storage ss;
-    int fd, ok;
-
-    memcpy(&ss, sa, kms_addr_len(sa));
-    kms_addr_set_port((struct sockaddr *)&ss, 0);
-    fd = socket(sa->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    ok = fd >= 0 && bind(fd, (struct sockaddr *)&ss, kms_addr_len(sa)) == 0;
-    if (fd >= 0)
-        close(fd);
-    return ok;
-}
-
-/* @p sa is where this host's kmsd listens: a listen address, or a local
-   address with the port of a wildcard listener. */
-static int is_this_host(const ho_t *h, const struct sockaddr *sa)
-{
-    char a[KMS_ADDRSTRLEN], b[KMS_ADDRSTRLEN];
-
-    for (size_t i = 0; i < h->nlisten; i++) {
-        const struct sockaddr *l = (const struct sockaddr *)&h->listen[i];
-        int wild;
-
-        if (l->sa_family != sa->sa_family || kms_addr_port(l) != kms_addr_port(sa))
-            continue;
-        kms_addr_format_ip(l, a);
-        wild = strcmp(a, "0.0.0.0") == 0 || strcmp(a, "::") == 0;
-        if (wild ? is_local(sa) : strcmp(a, kms_addr_format_ip(sa, b)) == 0)
-            return 1;
-    }
-    return 0;
-}
-
-typedef struct {
-    int done;
-    loc_probe_result_t r;
-} probe_wait_t;
-
-static void on_probed(void *ud, const loc_probe_result_t *r)
-{
-    probe_wait_t *w = ud;
-
-    w->done = 1;
-    w->r = *r;
-}
-
-/* One activation check at the address that answered: 0 ok (or below the
-   threshold with --force), 1 failed. */
-static int check_one(ho_t *h, const char *hp, const check_t *k, const kms_guid_t *cid)
-{
-    const fleet_handover_options_t *o = h->o;
-    char hr[32], g[KMS_GUID_STRLEN], pool[64];
-    loc_act_check_t c = {k->required, cid, &k->app, k->has_kms_id ? &k->kms_id : NULL};
-    probe_wait_t w = {0};
-    const loc_probe_result_t *p = &w.r;
-    int rc;
-
-    snprintf(pool, sizeof pool, "%s pool %s", k->family,
-             k->has_kms_id ? kms_guid_format(&k->kms_id, g) : "(Windows 10 client)");
-    rc = loc_probe_start_check(&h->loop, (struct sockaddr *)&h->answered, o->probe_timeout_ms, &c,
-                               on_probed, &w);
-    if (rc == 0)
-        uv_run(&h->loop, UV_RUN_DEFAULT);
-    if (rc < 0 || !w.done) {
-        FAILED(h, 1, "new-host", "%s: activation check (%s): %s", hp, pool, kms_strerror(rc));
-        return 1;
-    }
-    if (p->state != LOC_PROBE_OK) {
-        FAILED(h, 1, "new-host", "%s: %s at %s during the activation check (%s)", hp,
-               loc_probe_state_name(p->state), p->addr, pool);
-        return 1;
-    }
-    if (!p->activation) {
-        FAILED(h, 1, "new-host",
-               "%s answered the RPC bind at %s, but not an activation request in kmsdns's "
-               "encoding (%s): a Windows KMS host or another implementation; hand over by "
-               "hand (README: Migration)",
-               hp, p->addr, loc_hr_format(p->hr, hr));
-        return 1;
-    }
-    if (p->act_status != 0) {
-        FAILED(h, 1, "new-host",
-               "%s at %s refused the activation check for the %s with %s: install and enable "
-               "that product there (kmsctl ipk, ato) and try again",
-               hp, p->addr, pool, loc_hr_format(p->act_status, hr));
-        return 1;
-    }
-    if (p->current_count < k->required) {
-        step_line(h, 1, "new-host", o->force ? "ok" : "FAILED",
-                  "%s at %s: its count in the %s is %" PRIu32 ", below %" PRIu32
-                  " (0xC004F038: those clients are not activated there yet)%s",
-                  hp, p->addr, pool, p->current_count, k->required,
-                  o->force ? "; going on (--force): keep this host's drain long enough"
-                           : "; this host must keep serving until the new one can: try again "
-                             "later, or --force");
-        return o->force ? 0 : 1;
-    }
-    OK(h, 1, "new-host",
-       "%s answered at %s (TCP, RPC bind, activation check in %" PRIu64
-       " ms); its count in the %s is %" PRIu32 ", meets %" PRIu32,
-       hp, p->addr, p->ms, pool, p->current_count, k->required);
-    return 0;
-}
-
-static int step_new_host(ho_t *h)
-{
-    const fleet_handover_options_t *o = h->o;
-    char hp[KMS_DNS_NAMELEN + 8], hr[32], a[KMS_ADDRSTRLEN];
-    loc_wait_t w = {0};
-    kms_guid_t cid;
-    loc_cid_source_t src;
-    kms_dnsq_t *q;
-    loc_opts_t lo;
-    int rc, failed = 1;
-
-    if (dnsq_for_clients(h, &q) != 0)
-        return 1;
-    snprintf(hp, sizeof hp, "%s:%u", h->shown, o->port);
-    memset(&lo, 0, sizeof lo);
-    lo.manual_host = hp;
-    lo.probe = 1; /* resolved as a client resolves it, bound as a client binds */
-    lo.probe_timeout_ms = o->probe_timeout_ms;
-    rc = loc_locate_start(&h->loop, q, &lo, on_located, &w);
-    if (rc == 0)
-        uv_run(&h->loop, UV_RUN_DEFAULT);
-    dnsq_done(h, q);
-    const loc_result_t *r = w.res;
-    const loc_host_t *x = r && r->n_hosts ? &r->hosts[0] : NULL;
-    const loc_probe_result_t *p = x ? &x->probe : NULL;
-    if (rc < 0 || w.err < 0 || !r) {
-        FAILED(h, 1, "new-host", "%s: %s", hp, kms_strerror(rc < 0 ? rc : w.err));
-    } else if (!x || x->n_addrs == 0) {
-        FAILED(h, 1, "new-host",
-               "%s: the name does not resolve at %s (%s): give the new host's DNS name as "
-               "clients resolve it",
-               hp, h->resolver.ss_family ? "the resolver" : "/etc/resolv.conf's resolvers",
-               kms_strerror(x && x->resolve_status ? x->resolve_status : KMS_ENOENT));
-    } else if (!x->probed || p->state != LOC_PROBE_OK) {
-        FAILED(h, 1, "new-host", "%s: %s at %s (%s): %s", hp,
-               x->probed ? loc_probe_state_name(p->state) : "not probed",
-               x->probed ? p->addr : kms_addr_format(&x->addrs[0].sa, a),
-               loc_hr_format(x->probed ? p->hr : LOC_HR_RPC_UNAVAIL, hr),
-               x->probed && p->state == LOC_PROBE_REJECTED
-                   ? "something listens there but refuses the KMS interface: not a KMS host"
-                   : "start kmsd on the new host, or check its address, port and firewall");
-    } else if (is_this_host(h, &x->addrs[x->answered_addr].sa)) {
-        FAILED(h, 1, "new-host",
-               "%s answered at %s, where this host's kmsd listens: name the new host", hp, p->addr);
-    } else {
-        memcpy(&h->answered, &x->addrs[x->answered_addr],
-               kms_addr_len(&x->addrs[x->answered_addr].sa));
-        failed = 0;
-    }
-    loc_result_free(w.res);
-    if (failed)
-        return 1;
-    /* the checks count this machine once per pool, as kms-locate's does */
-    char *cid_path = loc_client_id_path(NULL);
-    loc_client_id(NULL, cid_path, &cid, &src);
-    free(cid_path);
-    for (size_t i = 0; i < h->nchecks; i++)
-        failed |= check_one(h, hp, &h->checks[i], &cid);
-    return failed;
 }
 
 /* ---- steps 2 and 3: what every name server serves -------------------------- */
@@ -519,9 +124,9 @@ static void on_awaited(const pub_result_t *res, size_t n, const pub_stats_t *sta
         int ok = res[i].status == 0 && res[i].verified;
 
         w->failed |= !ok;
-        step_line(w->h, w->n, w->name, ok ? "ok" : "FAILED", "%s: %s%s",
-                  kms_dname_shown(res[i].domain, dn, sizeof dn), res[i].message,
-                  res[i].status == 0 && !ok ? " (the name servers could not be asked)" : "");
+        ho_step_line(w->h, w->n, w->name, ok ? "ok" : "FAILED", "%s: %s%s",
+                     kms_dname_shown(res[i].domain, dn, sizeof dn), res[i].message,
+                     res[i].status == 0 && !ok ? " (the name servers could not be asked)" : "");
     }
 }
 
@@ -607,7 +212,7 @@ static int step_withdraw(ho_t *h)
                "name server: see the lines above; kmsctl sdns publishes it again");
         return 1;
     }
-    h->withdrawn_ms = (int64_t)elapsed_ms(h);
+    h->withdrawn_ms = (int64_t)ho_elapsed_ms(h);
     OK(h, 3, "withdraw",
        "this host's record is gone from every name server, %.1f s after the "
        "start",
@@ -662,11 +267,11 @@ static uint64_t discovery_bound_ms(const ho_t *h)
 
 static int step_discovery(ho_t *h)
 {
-    uint64_t deadline = elapsed_ms(h) + discovery_bound_ms(h);
+    uint64_t deadline = ho_elapsed_ms(h) + discovery_bound_ms(h);
     kms_dnsq_t *q;
     int failed = 0;
 
-    if (dnsq_for_clients(h, &q) != 0)
+    if (ho_dnsq_for_clients(h, &q) != 0)
         return 1;
     for (size_t i = 0; i < h->doms.n; i++) {
         char why[600] = "";
@@ -685,7 +290,7 @@ static int step_discovery(ho_t *h)
         lo.probe_timeout_ms = h->o->probe_timeout_ms;
         for (;;) {
             loc_wait_t w = {0};
-            int rc = loc_locate_start(&h->loop, q, &lo, on_located, &w);
+            int rc = loc_locate_start(&h->loop, q, &lo, ho_on_located, &w);
 
             if (rc == 0)
                 uv_run(&h->loop, UV_RUN_DEFAULT);
@@ -697,16 +302,16 @@ static int step_discovery(ho_t *h)
                 bad = discovered(h, w.res, why, sizeof why);
             }
             loc_result_free(w.res);
-            if (!bad || elapsed_ms(h) + 1000 > deadline)
+            if (!bad || ho_elapsed_ms(h) + 1000 > deadline)
                 break;
             uv_sleep(1000); /* a cache to run out, a transfer to land */
         }
         failed |= bad;
-        step_line(h, 4, "discovery", bad ? "FAILED" : "ok", "%s: a client %s%s", h->doms.v[i].name,
-                  why,
-                  bad ? "; this host no longer publishes (kmsctl sdns publishes it again)" : "");
+        ho_step_line(h, 4, "discovery", bad ? "FAILED" : "ok", "%s: a client %s%s",
+                     h->doms.v[i].name, why,
+                     bad ? "; this host no longer publishes (kmsctl sdns publishes it again)" : "");
     }
-    dnsq_done(h, q);
+    ho_dnsq_done(h, q);
     return failed;
 }
 
@@ -768,15 +373,15 @@ static int step_drain(ho_t *h)
                STEPS, d);
         fflush(stdout);
     }
-    before = read_status(h, 0) == 0 ? h->activations_ok : -1;
+    before = ho_read_status(h, 0) == 0 ? h->activations_ok : -1;
     if (drain(h)) {
         FAILED(h, 5, "drain",
                "interrupted after %.1f s of the drain: this host no longer publishes and still "
                "serves; kmsctl decommission when its clients have moved",
-               (double)elapsed_ms(h) / 1000.0);
+               (double)ho_elapsed_ms(h) / 1000.0);
         return 1;
     }
-    if (before >= 0 && read_status(h, 0) == 0 && h->activations_ok >= before)
+    if (before >= 0 && ho_read_status(h, 0) == 0 && h->activations_ok >= before)
         snprintf(served, sizeof served, " (%" PRId64 " activation%s served meanwhile)",
                  h->activations_ok - before, h->activations_ok - before == 1 ? "" : "s");
     rc = o->ctl(o->ctl_ud, "decommission", t, &payload, err, sizeof err);
@@ -832,23 +437,23 @@ static void plan(ho_t *h)
     kms_duration_format(o->wait_ms / 1000, w, sizeof w);
     kms_duration_format(discovery_bound_ms(h) / 1000, w4, sizeof w4);
     kms_duration_format(o->drain_ms / 1000, d, sizeof d);
-    step_line(h, 1, "new-host", "plan",
-              "would resolve %s at %s, connect to port %u, bind the KMS interface and check "
-              "its count: %s%s",
-              h->shown, res, o->port, checks, o->force ? " (or --force)" : "");
-    step_line(h, 2, "new-record", "plan",
-              "would wait up to %s until every name server of the zones of %s serves "
-              "_vlmcs._tcp SRV * * %u %s",
-              w, list ? list : "?", o->port, h->shown);
-    step_line(h, 3, "withdraw", "plan",
-              "would send cdns, then wait up to %s until no name server serves "
-              "_vlmcs._tcp SRV * * %u %s",
-              w, h->port, h->target);
-    step_line(h, 4, "discovery", "plan",
-              "would discover as a client in each domain at %s (up to %s: the record's TTL "
-              "is %" PRIu32 " s): %s listed and reached first, %s not listed",
-              res, w4, h->ttl, h->shown, h->target);
-    step_line(h, 5, "drain", "plan", "would keep answering for %s, then send decommission", d);
+    ho_step_line(h, 1, "new-host", "plan",
+                 "would resolve %s at %s, connect to port %u, bind the KMS interface and check "
+                 "its count: %s%s",
+                 h->shown, res, o->port, checks, o->force ? " (or --force)" : "");
+    ho_step_line(h, 2, "new-record", "plan",
+                 "would wait up to %s until every name server of the zones of %s serves "
+                 "_vlmcs._tcp SRV * * %u %s",
+                 w, list ? list : "?", o->port, h->shown);
+    ho_step_line(h, 3, "withdraw", "plan",
+                 "would send cdns, then wait up to %s until no name server serves "
+                 "_vlmcs._tcp SRV * * %u %s",
+                 w, h->port, h->target);
+    ho_step_line(h, 4, "discovery", "plan",
+                 "would discover as a client in each domain at %s (up to %s: the record's TTL "
+                 "is %" PRIu32 " s): %s listed and reached first, %s not listed",
+                 res, w4, h->ttl, h->shown, h->target);
+    ho_step_line(h, 5, "drain", "plan", "would keep answering for %s, then send decommission", d);
     free(list);
 }
 
@@ -885,7 +490,7 @@ int fleet_handover(const fleet_handover_options_t *o)
         h.doc = kms_json_object();
         h.steps = kms_json_array();
     }
-    rc = read_status(&h, 1);
+    rc = ho_read_status(&h, 1);
     if (rc != 0)
         goto out;
     if (kms_dname_eq(h.host, h.target) && o->port == h.port) {
@@ -904,7 +509,7 @@ int fleet_handover(const fleet_handover_options_t *o)
         plan(&h);
         goto out;
     }
-    if ((rc = step_new_host(&h)) != 0)
+    if ((rc = ho_step_new_host(&h)) != 0)
         stopped = 1;
     else if ((rc = await_state(&h, 2, "new-record", PUB_AWAIT_PUBLISHED, h.host, o->port)) != 0)
         stopped = 2;
@@ -916,12 +521,12 @@ int fleet_handover(const fleet_handover_options_t *o)
         stopped = 5;
     if (!o->json && stopped)
         printf("handover stopped at step %d after %.1f s: %s\n", stopped,
-               (double)elapsed_ms(&h) / 1000.0,
+               (double)ho_elapsed_ms(&h) / 1000.0,
                h.changed ? "this host no longer publishes (kmsctl sdns publishes it again)"
                          : "nothing was changed, this host is as it was");
     else if (!o->json)
         printf("handover to %s:%u done in %.1f s\n", h.shown, o->port,
-               (double)elapsed_ms(&h) / 1000.0);
+               (double)ho_elapsed_ms(&h) / 1000.0);
 out:
     if (o->json && h.doc) {
         char *text;
@@ -944,7 +549,7 @@ out:
         kms_json_set_bool(h.doc, "changed", h.changed);
         if (h.withdrawn_ms)
             kms_json_set_int(h.doc, "withdrawn_ms", h.withdrawn_ms);
-        kms_json_set_int(h.doc, "elapsed_ms", (int64_t)elapsed_ms(&h));
+        kms_json_set_int(h.doc, "elapsed_ms", (int64_t)ho_elapsed_ms(&h));
         if ((text = kms_json_dump(h.doc, 1)))
             printf("%s\n", text);
         free(text);
