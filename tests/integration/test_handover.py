@@ -17,7 +17,8 @@ the test's own (harness.in_netns()).
   the threshold (and in --json: stopped_at 1, changed false);
 - to kms3, which answers (--required 1) but is in no name server: step 2
   ("the primary ... holds no record"), nothing changed;
-- kms2 brought to 25 clients; ns3 held back (its transfers blocked) for
+- kms2 brought to 21 clients (below 25: --force goes on); ns3 held back
+  (its transfers blocked) for
   3 s, longer than kms1's own [dns] verify_timeout (1 s): cdns answers
   with kmsd's timeout, the handover goes on and waits at step 3 for ns3,
   then completes: kms1's records gone from all three servers in both
@@ -164,9 +165,10 @@ def main():
                   "a new host below the threshold stops the handover", doc)
             check(served(ns, both), "still unchanged")
 
-            # 25 clients on kms2, ns3 held back: the handover waits for it
-            rc, kv, out = kms_client("127.0.0.12", port, "--kms-id", WIN10_KMS_ID, "--repeat", "25")
-            check(rc == 0, "25 activations on kms2", out)
+            # 20 more clients on kms2 (21: --force goes on), ns3 held back: the
+            # handover waits for it
+            rc, kv, out = kms_client("127.0.0.12", port, "--kms-id", WIN10_KMS_ID, "--repeat", "20")
+            check(rc == 0, "20 activations on kms2", out)
             ns.hold(2)
             released = {}
 
@@ -178,7 +180,8 @@ def main():
             t0 = time.monotonic()
             th = threading.Thread(target=release_later)
             th.start()
-            r = handover(old, "--wait", "60s", "--drain", "2s", *res, "kms2.kms.test:%d" % port)
+            r = handover(old, "--wait", "60s", "--drain", "2s", "--force", *res,
+                         "kms2.kms.test:%d" % port)
             th.join()
             print(r.stdout, end="")
             check(r.returncode == 0, "handover with ns3 lagging completes", r)
@@ -192,10 +195,11 @@ def main():
             check(lines[0] == "handover kms1.kms.test:%d -> kms2.kms.test:%d in kms.test, "
                   "corp.test" % (port, port), "the first line names both hosts and the domains",
                   r)
-            check(line("step 1/5 new-host ok: kms2.kms.test:%d answered at 127.0.0.12:%d"
-                       % (port, port)).endswith(
-                  "its count in the windows pool (Windows 10 client) is 26, meets 25"),
-                  "step 1: kms2's count 26 (25 + this check) meets 25", r)
+            check(line("step 1/5 new-host ok: kms2.kms.test:%d at 127.0.0.12:%d: its count in the "
+                       "windows pool (Windows 10 client) is 21, below 25 (0xC004F038"
+                       % (port, port)).endswith("going on (--force): keep this host's drain "
+                                                "long enough"),
+                  "step 1: kms2's count 21 (20 + this check) below 25, --force goes on", r)
             for d in DOMAINS:
                 check(line("step 2/5 new-record ok: %s: served at the primary" % d).endswith(
                     "verified on 3 name servers"), "step 2 " + d, r)
@@ -244,6 +248,10 @@ def main():
                   == ["new-host"] + ["new-record"] * 2 + ["withdraw"] * 3 + ["discovery"] * 2
                   + ["drain"],
                   "JSON: every step ok", doc)
+            check(doc["steps"][0]["message"].endswith("its count in the windows pool "
+                                                      "%s is 26, meets 25" % WIN10_KMS_ID),
+                  "step 1 of the way back: kms1's 26 in the pool kms2's clients used, 25 "
+                  "their threshold (capacity 50 / 2)", doc["steps"][0])
             xfer = [t for k in (1, 2)
                     for t in notify_to_transfer(secondary_log(ns, k)[logs_before[k]:])]
             print("handover kms2 -> kms1: old record gone from every server %.3f s after the "
