@@ -52,8 +52,8 @@ static void on_mname(void *ud, int status, const kms_dns_reply_t *reply, unsigne
     }
     if (z->mname_try == 0 && !r->canceled) {
         z->mname_try = 1;
-        pub__xchg_start(r, pub__query(z->mname, KMS_DNS_T_AAAA, 1), disc_server(e), NULL, on_mname,
-                        z);
+        pub__xchg_start(r, NULL, pub__query(z->mname, KMS_DNS_T_AAAA, 1), disc_server(e), NULL,
+                        on_mname, z);
         return;
     }
     char msg[600], srv[KMS_ADDRSTRLEN];
@@ -110,7 +110,7 @@ static void zones_start(run_t *r)
             memcpy(&zp->primary, &e->server, sizeof zp->primary);
             pub__zone_work(zp);
         } else {
-            pub__xchg_start(r, pub__query(zp->mname, KMS_DNS_T_A, 1), disc_server(e), NULL,
+            pub__xchg_start(r, NULL, pub__query(zp->mname, KMS_DNS_T_A, 1), disc_server(e), NULL,
                             on_mname, zp);
         }
     }
@@ -137,7 +137,8 @@ static void on_soa(void *ud, int status, const kms_dns_reply_t *reply, unsigned 
 
     if (status == KMS_ETLS || status == KMS_ETLSVERIFY) { /* the line says it all */
         pub__set_result(r, d->idx, status, "%s",
-                        pub__explain_err(e, disc_server(e), status, &c, why, sizeof why));
+                        pub__explain_err(e, disc_server(e), pub__tls_name(e, disc_server(e), NULL),
+                                         status, &c, why, sizeof why));
         pub__disc_done(r);
         return;
     }
@@ -146,7 +147,9 @@ static void on_soa(void *ud, int status, const kms_dns_reply_t *reply, unsigned 
         if (attempts > 1)
             snprintf(n, sizeof n, " (%u attempts)", attempts);
         pub__set_result(r, d->idx, status, "zone of %s not found: %s%s", r->res[d->idx].owner,
-                        pub__explain_err(e, disc_server(e), status, &c, why, sizeof why), n);
+                        pub__explain_err(e, disc_server(e), pub__tls_name(e, disc_server(e), NULL),
+                                         status, &c, why, sizeof why),
+                        n);
         pub__disc_done(r);
         return;
     }
@@ -205,5 +208,5 @@ static void on_soa(void *ud, int status, const kms_dns_reply_t *reply, unsigned 
 void pub__discover(dom_t *d)
 {
     run_t *r = d->run;
-    pub__xchg_start(r, pub__query(d->walk, d->qtype, 1), disc_server(r->e), NULL, on_soa, d);
+    pub__xchg_start(r, NULL, pub__query(d->walk, d->qtype, 1), disc_server(r->e), NULL, on_soa, d);
 }

@@ -16,7 +16,9 @@
  *
  * DNS over TLS: with opt.tls.enabled every message to a primary (the
  * configured server, or a zone's SOA MNAME address) goes over the engine's
- * connection to that (address, name) - one pub_dot_t each, kept in e->dots
+ * connection to that (address, name) - the name is the zone's
+ * (pub__tls_name(): its MNAME unless --tls-name), so two zones whose MNAMEs
+ * differ on one primary use two connections - one pub_dot_t each, kept in e->dots
  * for the engine's life (its session comes and goes, dns/tls.h), closed by
  * pub_engine_stop().  Messages to anyone else (the resolver, other name
  * servers) stay plain DNS.  A message whose ID already waits on the
@@ -41,6 +43,7 @@ struct xchg {
     run_t *run;
     pub_engine_t *e;
     kms_dns_msg_t *msg; /* owned */
+    const zone_t *zone; /* whose exchange (NULL: discovery); its name is checked over DoT */
     struct sockaddr_storage srv;
     int sign, is_update;
     char sign_for[KMS_DNS_NAMELEN]; /* the server's name (GSS-TSIG principal) */
@@ -310,11 +313,12 @@ static void xchg_attempt(xchg_t *x)
         uv_timer_start(&x->timer, on_backoff, 0, 0);
         return;
     }
+    const char *tls_name = pub__tls_name(e, (struct sockaddr *)&x->srv, x->zone);
     if (x->sign && e->gss) {
         pub_gss_key_t *old = x->gkey;
         x->gkey = NULL;
-        rc = pub__gss_key(e, x, (struct sockaddr *)&x->srv, x->sign_for, x->rekey ? old : NULL,
-                          &x->gkey);
+        rc = pub__gss_key(e, x, (struct sockaddr *)&x->srv, x->sign_for, tls_name,
+                          x->rekey ? old : NULL, &x->gkey);
         pub__gss_key_unref(old);
         x->rekey = 0;
         if (rc == 1)
@@ -343,7 +347,6 @@ static void xchg_attempt(xchg_t *x)
     const kms_tsig_signer_t *signer = x->gkey   ? pub__gss_key_signer(x->gkey)
                                       : x->sign ? &e->signer
                                                 : NULL;
-    const char *tls_name = pub__tls_name(e, (struct sockaddr *)&x->srv);
     rc = KMS_EEXIST;
     for (int draw = 0; rc == KMS_EEXIST && draw < 8; draw++) {
         free(wire);
@@ -370,9 +373,9 @@ static void xchg_attempt(xchg_t *x)
     e->inflight++;
 }
 
-void pub__xchg_start_bounded(run_t *r, kms_dns_msg_t *msg, const struct sockaddr *srv,
-                             const char *sign_for, unsigned max_attempts, uint64_t deadline,
-                             xchg_cb cb, void *ud)
+void pub__xchg_start_bounded(run_t *r, const zone_t *z, kms_dns_msg_t *msg,
+                             const struct sockaddr *srv, const char *sign_for,
+                             unsigned max_attempts, uint64_t deadline, xchg_cb cb, void *ud)
 {
     pub_engine_t *e = r->e;
     xchg_t *x = calloc(1, sizeof *x);
@@ -388,6 +391,7 @@ void pub__xchg_start_bounded(run_t *r, kms_dns_msg_t *msg, const struct sockaddr
     x->run = r;
     x->e = e;
     x->msg = msg;
+    x->zone = z;
     memcpy(&x->srv, srv, kms_addr_len(srv));
     x->sign = sign_for != NULL;
     if (sign_for)
@@ -411,10 +415,10 @@ void pub__xchg_start_bounded(run_t *r, kms_dns_msg_t *msg, const struct sockaddr
     xchg_attempt(x);
 }
 
-void pub__xchg_start(run_t *r, kms_dns_msg_t *msg, const struct sockaddr *srv, const char *sign_for,
-                     xchg_cb cb, void *ud)
+void pub__xchg_start(run_t *r, const zone_t *z, kms_dns_msg_t *msg, const struct sockaddr *srv,
+                     const char *sign_for, xchg_cb cb, void *ud)
 {
-    pub__xchg_start_bounded(r, msg, srv, sign_for, 0, 0, cb, ud);
+    pub__xchg_start_bounded(r, z, msg, srv, sign_for, 0, 0, cb, ud);
 }
 
 kms_dns_msg_t *pub__query(const char *name, uint16_t type, int rd)
@@ -481,7 +485,7 @@ static int same_addr(const struct sockaddr *a, const struct sockaddr *b)
                   &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
 }
 
-const char *pub__tls_name(pub_engine_t *e, const struct sockaddr *srv)
+const char *pub__tls_name(pub_engine_t *e, const struct sockaddr *srv, const zone_t *z)
 {
     run_t *r = e->run;
 
@@ -489,9 +493,11 @@ const char *pub__tls_name(pub_engine_t *e, const struct sockaddr *srv)
         return NULL;
     if (e->has_server) /* the host given as the server: its address unless a name is given */
         return same_addr(srv, (struct sockaddr *)&e->server) ? e->tls_name : NULL;
-    for (size_t z = 0; r && z < r->nzones; z++)
-        if (same_addr(srv, (struct sockaddr *)&r->zones[z].primary))
-            return e->tls_name[0] ? e->tls_name : r->zones[z].mname;
+    if (z && same_addr(srv, (struct sockaddr *)&z->primary)) /* the zone's own name */
+        return e->tls_name[0] ? e->tls_name : z->mname;
+    for (size_t k = 0; r && k < r->nzones; k++)
+        if (same_addr(srv, (struct sockaddr *)&r->zones[k].primary))
+            return e->tls_name[0] ? e->tls_name : r->zones[k].mname;
     return NULL;
 }
 
@@ -541,11 +547,10 @@ void pub__send_cancel(pub_send_t *s)
         kms_tls_send_cancel(s->tls);
 }
 
-char *pub__explain_err(pub_engine_t *e, const struct sockaddr *srv, int status,
-                       const kms_dns_explain_ctx_t *c, char *buf, size_t len)
+char *pub__explain_err(pub_engine_t *e, const struct sockaddr *srv, const char *tls_name,
+                       int status, const kms_dns_explain_ctx_t *c, char *buf, size_t len)
 {
-    const char *name = pub__tls_name(e, srv);
-    pub_dot_t *d = name ? dot_find(e, srv, name) : NULL;
+    pub_dot_t *d = tls_name ? dot_find(e, srv, tls_name) : NULL;
     int st = 0;
     const char *line = d ? kms_tls_conn_error(d->conn, &st) : "";
 

@@ -74,8 +74,10 @@ typedef struct sess {
     pub_engine_t *e;
     struct sess *next, *qnext;
     struct sockaddr_storage srv;
-    char host[KMS_DNS_NAMELEN]; /* primary's name, canonical */
-    char spn[KMS_DNS_NAMELEN];  /* as asked for: "DNS/ns1.kms.test" */
+    char host[KMS_DNS_NAMELEN];     /* primary's name, canonical */
+    char spn[KMS_DNS_NAMELEN];      /* as asked for: "DNS/ns1.kms.test" */
+    int tls;                        /* the TKEY goes over DNS-over-TLS, checking tls_name */
+    char tls_name[KMS_DNS_NAMELEN]; /* that of the exchange that asked for the negotiation */
     sess_state_t state;
     int ms;          /* gss.microsoft.com */
     int last_status; /* the last negotiation's outcome (0: none or success) */
@@ -260,7 +262,8 @@ static void on_tkey(int status, const uint8_t *wire, size_t len, const kms_dns_s
     kms_addr_format_dns((struct sockaddr *)&s->srv, srv);
     if (status < 0) {
         kms_dns_explain_ctx_t c = {"TKEY query", srv, NULL, NULL, 0};
-        pub__explain_err(e, (struct sockaddr *)&s->srv, status, &c, why, sizeof why);
+        pub__explain_err(e, (struct sockaddr *)&s->srv, s->tls ? s->tls_name : NULL, status, &c,
+                         why, sizeof why);
         sess_fail(s, status, "GSS-TSIG key negotiation: %s", why);
         return;
     }
@@ -495,8 +498,8 @@ static void after_work(sess_t *s, int rc, const char *err)
     s->token = NULL;
     s->toklen = 0;
     if (rc == 0)
-        rc = pub__send(e, (struct sockaddr *)&s->srv, pub__tls_name(e, (struct sockaddr *)&s->srv),
-                       wire, len, e->opt.timeout_ms, KMS_DNS_SEND_TCP, on_tkey, s, &s->send);
+        rc = pub__send(e, (struct sockaddr *)&s->srv, s->tls ? s->tls_name : NULL, wire, len,
+                       e->opt.timeout_ms, KMS_DNS_SEND_TCP, on_tkey, s, &s->send);
     kms_gss_token_free(wire, len); /* it carries our Kerberos request: wiped */
     if (rc == KMS_EEXIST)
         rc = KMS_EIO; /* its ID waits on the DoT connection: a later attempt draws another */
@@ -595,7 +598,7 @@ static void next_negotiation(pub_engine_t *e)
 /* ---- API for exchange.c --------------------------------------------------- */
 
 int pub__gss_key(pub_engine_t *e, xchg_t *x, const struct sockaddr *srv, const char *host,
-                 const pub_gss_key_t *refused, pub_gss_key_t **out)
+                 const char *tls_name, const pub_gss_key_t *refused, pub_gss_key_t **out)
 {
     sess_t *s = session_of(e, srv, host);
 
@@ -616,6 +619,8 @@ int pub__gss_key(pub_engine_t *e, xchg_t *x, const struct sockaddr *srv, const c
     pub__xchg_gss_wait(x, &s->waiters);
     if (s->state == SESS_IDLE) {
         pub_gss_t *g = e->gss;
+        s->tls = tls_name != NULL;
+        snprintf(s->tls_name, sizeof s->tls_name, "%s", tls_name ? tls_name : "");
         s->state = SESS_QUEUED;
         if (g->qtail)
             g->qtail->qnext = s;

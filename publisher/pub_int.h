@@ -191,17 +191,19 @@ void pub__disc_done(run_t *r);
 /* ---- exchange.c ----------------------------------------------------------- */
 
 /**
- * Start an exchange of @p msg with @p srv, signed when @p sign_for is not
+ * Start an exchange of @p msg with @p srv for zone @p z (NULL: discovery),
+ * signed when @p sign_for is not
  * NULL (the server's name: a GSS-TSIG key is negotiated with
  * DNS/<sign_for>), with the engine's key or Kerberos; takes @p msg (NULL: the message could not be
- * built, reported as KMS_EINVAL).  At most @p max_attempts attempts (0: the engine's), none waiting
- * past loop time @p deadline (0: no deadline).  @p cb runs once, from the loop, also when the
- * message cannot be built or sent; only when not even the exchange's timer can be made (out of
+ * built, reported as KMS_EINVAL).  With DNS-over-TLS, the name checked at
+ * @p srv is pub__tls_name(e, srv, z).  At most @p max_attempts attempts (0: the engine's), none
+ * waiting past loop time @p deadline (0: no deadline).  @p cb runs once, from the loop, also when
+ * the message cannot be built or sent; only when not even the exchange's timer can be made (out of
  * memory) does it run from inside this call.
  */
-void pub__xchg_start_bounded(run_t *r, kms_dns_msg_t *msg, const struct sockaddr *srv,
-                             const char *sign_for, unsigned max_attempts, uint64_t deadline,
-                             xchg_cb cb, void *ud);
+void pub__xchg_start_bounded(run_t *r, const zone_t *z, kms_dns_msg_t *msg,
+                             const struct sockaddr *srv, const char *sign_for,
+                             unsigned max_attempts, uint64_t deadline, xchg_cb cb, void *ud);
 
 /** Exchanges waiting for a GSS-TSIG key (gss.c keeps a list per session):
  *  put @p x on @p list; the next on the list; the outcome for @p x (0: a
@@ -211,8 +213,8 @@ xchg_t *pub__xchg_gss_next(xchg_t *x);
 void pub__xchg_gss_ready(xchg_t *x, int status);
 
 /** pub__xchg_start_bounded() with the engine's attempts and no deadline. */
-void pub__xchg_start(run_t *r, kms_dns_msg_t *msg, const struct sockaddr *srv, const char *sign_for,
-                     xchg_cb cb, void *ud);
+void pub__xchg_start(run_t *r, const zone_t *z, kms_dns_msg_t *msg, const struct sockaddr *srv,
+                     const char *sign_for, xchg_cb cb, void *ud);
 
 /** A query for @p name / @p type, recursion desired if @p rd; NULL if it cannot be built.
  *  The caller owns it (pub__xchg_start() takes it). */
@@ -227,9 +229,14 @@ uint64_t pub__backoff_delay(const pub_options_t *o, unsigned attempt);
 void pub__xchg_cancel(run_t *r);
 
 /** The name to check in @p srv's certificate when @p srv is reached over
- *  DNS-over-TLS (the configured server, or a primary of the run; "" for the
- *  server's address), NULL when it is asked over plain DNS. */
-const char *pub__tls_name(pub_engine_t *e, const struct sockaddr *srv);
+ *  DNS-over-TLS for zone @p z, NULL when it is asked over plain DNS.  The
+ *  configured server: --tls-name ("" without it: the server's address).
+ *  Else the name belongs to the zone: at z's primary, --tls-name or z's
+ *  SOA MNAME - two zones on one primary with two MNAMEs check two names
+ *  (two connections).  Any other primary of the run (@p z NULL, as in
+ *  discovery, or a name server of z that is another zone's primary): the
+ *  name of the first zone with that primary. */
+const char *pub__tls_name(pub_engine_t *e, const struct sockaddr *srv, const zone_t *z);
 
 /** Send @p wire to @p srv: over the engine's DNS-over-TLS connection to
  *  (@p srv, @p tls_name) when @p tls_name is not NULL, else kms_dns_send()
@@ -244,11 +251,12 @@ int pub__send(pub_engine_t *e, const struct sockaddr *srv, const char *tls_name,
 /** Cancel the message of @p s, if any (its callback runs with KMS_ECANCELED). */
 void pub__send_cancel(pub_send_t *s);
 
-/** One line for an exchange with @p srv that ended with @p status and no
- *  answer: the DNS-over-TLS failure's own line (server, name, reason) when
- *  it was one, else kms_dns_explain_err(). */
-char *pub__explain_err(pub_engine_t *e, const struct sockaddr *srv, int status,
-                       const kms_dns_explain_ctx_t *c, char *buf, size_t len);
+/** One line for an exchange with @p srv (over DNS-over-TLS checking
+ *  @p tls_name, when not NULL) that ended with @p status and no answer: the
+ *  DNS-over-TLS failure's own line (server, name, reason) when it was one,
+ *  else kms_dns_explain_err(). */
+char *pub__explain_err(pub_engine_t *e, const struct sockaddr *srv, const char *tls_name,
+                       int status, const kms_dns_explain_ctx_t *c, char *buf, size_t len);
 
 /** Close every DNS-over-TLS connection (the engine stops); each counts in
  *  e->handles until closed. */
@@ -259,11 +267,13 @@ void pub__dots_close(pub_engine_t *e);
 int pub__gss_new(pub_engine_t *e);
 void pub__gss_free(pub_engine_t *e);
 /** The GSS-TSIG key for @p srv / @p host: 0 (*out referenced), 1 (@p x waits
- *  on the negotiation: pub__xchg_gss_ready() follows), KMS_ENOMEM.
+ *  on the negotiation: pub__xchg_gss_ready() follows), KMS_ENOMEM.  A
+ *  negotiation @p x starts sends its TKEY over DNS-over-TLS checking
+ *  @p tls_name (copied) when it is not NULL, like @p x.
  *  @p refused: a key the server answered BADKEY (NULL: none); when it is
  *  still the current one, a new one is negotiated. */
 int pub__gss_key(pub_engine_t *e, xchg_t *x, const struct sockaddr *srv, const char *host,
-                 const pub_gss_key_t *refused, pub_gss_key_t **out);
+                 const char *tls_name, const pub_gss_key_t *refused, pub_gss_key_t **out);
 /** The line of the last failed negotiation with @p srv / @p host, when it
  *  ended with @p status (the exchange's failure came from it), else NULL. */
 const char *pub__gss_error(pub_engine_t *e, const struct sockaddr *srv, const char *host,

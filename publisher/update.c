@@ -130,7 +130,7 @@ static void confirm_start(zone_t *z)
         q->z = z;
         q->dom = z->doms[k];
         z->pending++;
-        pub__xchg_start(r, pub__query(r->res[q->dom].owner, KMS_DNS_T_SRV, 0),
+        pub__xchg_start(r, z, pub__query(r->res[q->dom].owner, KMS_DNS_T_SRV, 0),
                         (struct sockaddr *)&z->primary, NULL, on_confirm, q);
     }
     confirm_step(z);
@@ -158,7 +158,9 @@ static void on_update(void *ud, int status, const kms_dns_reply_t *reply, unsign
         else if (reply)
             kms_dns_explain(reply, &c, why, sizeof why);
         else
-            pub__explain_err(e, (struct sockaddr *)&z->primary, status, &c, why, sizeof why);
+            pub__explain_err(e, (struct sockaddr *)&z->primary,
+                             pub__tls_name(e, (struct sockaddr *)&z->primary, z), status, &c, why,
+                             sizeof why);
         if (!reply && attempts > 1) {
             size_t l = strlen(why);
             snprintf(why + l, sizeof why - l, " (%u attempts)", attempts);
@@ -252,7 +254,7 @@ static void send_update(zone_t *z)
         kms_dns_msg_free(m);
         m = NULL; /* pub__xchg_start reports the failure asynchronously */
     }
-    pub__xchg_start(r, m, (struct sockaddr *)&z->primary, e->has_key || e->gss ? z->mname : NULL,
+    pub__xchg_start(r, z, m, (struct sockaddr *)&z->primary, e->has_key || e->gss ? z->mname : NULL,
                     on_update, z);
 }
 
@@ -379,9 +381,10 @@ static void current_done(zone_t *z, dom_t *d, int st, int status, const kms_dns_
     } else if (!d->cur_ok && reply && reply->status) {
         pub__set_result(r, d->idx, st, "%s%s", pre, kms_dns_explain(reply, &c, why, sizeof why));
     } else if (!d->cur_ok) {
-        pub__set_result(
-            r, d->idx, st, "%s%s", pre,
-            pub__explain_err(r->e, (struct sockaddr *)&z->primary, status, &c, why, sizeof why));
+        pub__set_result(r, d->idx, st, "%s%s", pre,
+                        pub__explain_err(r->e, (struct sockaddr *)&z->primary,
+                                         pub__tls_name(r->e, (struct sockaddr *)&z->primary, z),
+                                         status, &c, why, sizeof why));
     }
     zone_current_step(z);
 }
@@ -423,7 +426,7 @@ void pub__zone_work(zone_t *z)
         }
         q->z = z;
         q->dom = z->doms[k];
-        pub__xchg_start(r, pub__query(r->res[q->dom].owner, KMS_DNS_T_SRV, 0),
+        pub__xchg_start(r, z, pub__query(r->res[q->dom].owner, KMS_DNS_T_SRV, 0),
                         (struct sockaddr *)&z->primary, NULL, on_current, q);
     }
     zone_current_step(z); /* the +1; z may be gone after this */

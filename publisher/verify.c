@@ -62,9 +62,9 @@ static void ns_add_addr(const zone_t *z, ns_t *ns, const kms_dns_rr_t *x)
     if (kms_addr_from_bytes(x->family, x->addr, kms_addr_port((const struct sockaddr *)&z->primary),
                             &ss) < 0)
         return;
-    if (e->tls && !pub__tls_name(e, (struct sockaddr *)&ss))
+    if (e->tls && !pub__tls_name(e, (struct sockaddr *)&ss, z))
         kms_addr_set_port((struct sockaddr *)&ss,
-                          pub__tls_name(e, (struct sockaddr *)&e->resolver)
+                          pub__tls_name(e, (struct sockaddr *)&e->resolver, NULL)
                               ? 53
                               : kms_addr_port((struct sockaddr *)&e->resolver));
     for (size_t i = 0; i < ns->naddr; i++) {
@@ -152,7 +152,7 @@ static void transports(const zone_t *z, char *out, size_t len)
             int over_tls = 0;
 
             for (size_t a = 0; a < ns->naddr; a++)
-                over_tls |= pub__tls_name(e, (const struct sockaddr *)&ns->addr[a]) != NULL;
+                over_tls |= pub__tls_name(e, (const struct sockaddr *)&ns->addr[a], z) != NULL;
             if (over_tls != tls)
                 continue;
             off += (size_t)snprintf(out + off, len - off, "%s%s",
@@ -224,7 +224,7 @@ static void verify_ask(vq_t *q)
 {
     zone_t *z = q->z;
     run_t *r = z->run;
-    pub__xchg_start_bounded(r, pub__query(r->res[q->dom].owner, KMS_DNS_T_SRV, 0),
+    pub__xchg_start_bounded(r, z, pub__query(r->res[q->dom].owner, KMS_DNS_T_SRV, 0),
                             (struct sockaddr *)&z->ns[q->ns].addr[q->addr], NULL, 1, z->vdeadline,
                             verify_answer, q);
 }
@@ -353,7 +353,7 @@ static void on_ns(void *ud, int status, const kms_dns_reply_t *reply, unsigned a
             q->z = z;
             q->ns = k;
             z->pending++;
-            pub__xchg_start(r, pub__query(z->ns[k].name, types[t], 1),
+            pub__xchg_start(r, z, pub__query(z->ns[k].name, types[t], 1),
                             (struct sockaddr *)&e->resolver, NULL, on_ns_addr, q);
         }
     }
@@ -385,8 +385,8 @@ void pub__verify_start(zone_t *z)
     z->vdeadline = uv_now(e->loop) + e->opt.verify_timeout_ms;
     /* the timer's data is z while active; pub__verify_stop() points it at
        the engine before closing (on_vtimer_closed needs the engine) */
-    pub__xchg_start(r, pub__query(z->name, KMS_DNS_T_NS, 0), (struct sockaddr *)&z->primary, NULL,
-                    on_ns, z);
+    pub__xchg_start(r, z, pub__query(z->name, KMS_DNS_T_NS, 0), (struct sockaddr *)&z->primary,
+                    NULL, on_ns, z);
 }
 void pub__verify_stop(zone_t *z)
 {

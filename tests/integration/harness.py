@@ -307,7 +307,7 @@ class Named:
     def __init__(self, bench_domains=0, extra_zones=0, v6=False, querylog=True,
                  workdir=None, key_algorithm=None, lagging_ns=False, broken_zone=False,
                  remote_ns=False, gss=False, ticket_lifetime=None, secondaries=0, tls=False,
-                 port=None, tls_port=None):
+                 port=None, tls_port=None, other_mname=False):
         self.args = []
         self.tls = bool(tls or tls_port)
         if self.tls:
@@ -331,6 +331,10 @@ class Named:
             self.args.append("--gss")
         if ticket_lifetime:
             self.args += ["--ticket-lifetime", str(ticket_lifetime)]
+        if other_mname:
+            # zone other.test, SOA MNAME ns1.other.test (127.0.0.1): not the
+            # --tls certificate's name
+            self.args.append("--other-mname")
         if broken_zone:
             self.args.append("--broken-zone")  # zone broken.test: SERVFAIL
         if lagging_ns:

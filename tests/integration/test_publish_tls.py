@@ -7,7 +7,8 @@ TSIG key (the records checked over plain DNS; one TLS connection per run,
 counted by a relay in front of named's DoT port); --verify over DoT (the
 primary over TLS, a secondary over plain DNS, said in the line); the
 defaults in a private netns where named listens on 853 and 53 (port 853,
-the certificate checked against the primary's name, SOA MNAME); a wrong
+the certificate checked against the primary's name, SOA MNAME; two zones
+on one primary under two MNAMEs each checked against its own); a wrong
 --tls-name, a CA that did not sign the certificate and an expired
 certificate each refused with one line naming server, name and reason,
 exit 1, and never retried (one connection, one attempt, no UPDATE at
@@ -138,6 +139,35 @@ class PublishTls(harness.NamedKmsdTestCase):
         # the name checked is the primary's: another CA's world would fail on it
         out = kms_publish("show", *base[:3], "--tls-name", "ns2.kms.test", *base[3:])
         check(out.returncode == 1 and "ns2.kms.test" in out.stderr, "--tls-name wins", out)
+
+    def test_two_zones_on_one_primary_each_checks_its_own_mname(self):
+        # kms.test (MNAME ns1.kms.test, the certificate's name) and
+        # other.test (MNAME ns1.other.test, not in it) on the same named,
+        # one run, no --server, no --tls-name: the name is each zone's
+        ns = self.named(tls_port=853, port=53, other_mname=True)
+        mark = ns.log_mark()
+        out = kms_publish("publish", "--json", "--tls", "--tls-ca", ns.tls_ca_file,
+                          "--resolver", "127.0.0.1", "--key", ns.key_file,
+                          "--domain", "kms.test,other.test", "--target", "kms1.kms.test",
+                          "--ttl", 60)
+        check(out.returncode == 1, "one zone refused: exit 1", out)
+        res = {r["domain"].rstrip("."): r for r in as_json(out)["results"]}
+        check(res["kms.test"]["ok"] and res["kms.test"]["server"] == "127.0.0.1#853",
+              "kms.test published: ns1.kms.test checked and matched", res)
+        other = res["other.test"]
+        check(not other["ok"] and other["error"] == "KMS_ETLSVERIFY",
+              "other.test refused on the certificate", other)
+        check("certificate of 127.0.0.1#853" in other["message"] and
+              "ns1.other.test" in other["message"] and
+              "hostname mismatch" in other["message"],
+              "the line names other.test's own MNAME", other["message"])
+        check("ns1.kms.test" not in other["message"], "not the first zone's name",
+              other["message"])
+        check(as_json(out)["stats"]["tls_handshakes"] == 1,
+              "one handshake done (ns1.kms.test's); ns1.other.test's refused", out)
+        check(ns.srv(OWNER) == [(0, 0, 1688, TARGET, 60)], "kms.test served", ns.srv(OWNER))
+        check(ns.srv("_vlmcs._tcp.other.test") == [], "nothing in other.test")
+        check(ns.update_messages(mark) == 1, "one UPDATE at named (kms.test's)", ns.log())
 
     def refused(self, ns, port, name=True, ca=None, reason=""):
         """A run that must be refused on the certificate: exit 1, one line
