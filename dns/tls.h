@@ -55,6 +55,10 @@
  * which raises SIGPIPE when the server has reset the connection; the
  * program must ignore SIGPIPE (kms-publish and kmsd do), and the write then
  * fails with EPIPE, reported as a closed connection.
+ *
+ * Implementation: dns/tls.c the configuration and the certificate-failure
+ * lines, dns/dot.c the connection, its sessions and exchanges; dns/tls_int.h
+ * between them.
  */
 #ifndef KMS_DNS_TLS_H
 #define KMS_DNS_TLS_H
