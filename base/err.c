@@ -102,6 +102,17 @@ int kms_err_from_uv(int uverr)
     return kms_err_from_errno(-uverr);
 }
 
+void kms_vseterr_at(char *err, size_t errlen, const char *file, unsigned line, const char *fmt,
+                    va_list ap)
+{
+    char why[512];
+
+    if (!err || !errlen)
+        return;
+    vsnprintf(why, sizeof why, fmt, ap);
+    snprintf(err, errlen, "%s:%u: %s", file, line, why);
+}
+
 void kms_seterr(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;

@@ -13,6 +13,7 @@
 #ifndef KMS_BASE_ERR_H
 #define KMS_BASE_ERR_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 /* X(NAME, value, "message") */
@@ -99,6 +100,11 @@ int kms_err_from_name(const char *name);
 /** Format a one-line error message into @p err (@p errlen bytes); NULL or 0 is a no-op. */
 void kms_seterr(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/** The same, for a parser: "FILE:LINE: " and the message (at most 511
+ *  bytes of it) into @p err; NULL or 0 is a no-op. */
+void kms_vseterr_at(char *err, size_t errlen, const char *file, unsigned line, const char *fmt,
+                    va_list ap) __attribute__((format(printf, 5, 0)));
 
 /** Translate an errno value (positive) into a KMS_E* code. */
 int kms_err_from_errno(int errnum);

@@ -109,13 +109,10 @@ typedef struct {
 __attribute__((format(printf, 2, 3))) static int perr(pctx_t *c, const char *fmt, ...)
 {
     va_list ap;
-    char why[256];
 
     va_start(ap, fmt);
-    vsnprintf(why, sizeof why, fmt, ap);
+    kms_vseterr_at(c->err, c->errlen, c->fname, c->line, fmt, ap);
     va_end(ap);
-    if (c->err && c->errlen)
-        snprintf(c->err, c->errlen, "%s:%u: %s", c->fname, c->line, why);
     return KMS_ECORRUPT;
 }
 

@@ -63,13 +63,10 @@ int sf_end(kms_wr_t *w, size_t start)
 int sf_perr(sf_ctx_t *c, const char *fmt, ...)
 {
     va_list ap;
-    char why[256];
 
     va_start(ap, fmt);
-    vsnprintf(why, sizeof why, fmt, ap);
+    kms_vseterr_at(c->err, c->errlen, c->fname, c->line, fmt, ap);
     va_end(ap);
-    if (c->err && c->errlen)
-        snprintf(c->err, c->errlen, "%s:%u: %s", c->fname, c->line, why);
     return KMS_ECORRUPT;
 }
 

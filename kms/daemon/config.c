@@ -639,15 +639,13 @@ static void ctx_error(load_ctx_t *c, int code, const char *fmt, ...)
 static void ctx_error(load_ctx_t *c, int code, const char *fmt, ...)
 {
     va_list ap;
-    char why[KMS_CONFIG_ERRLEN];
 
     if (c->err)
         return;
     c->err = code;
     va_start(ap, fmt);
-    vsnprintf(why, sizeof why, fmt, ap);
+    kms_vseterr_at(c->msg, c->msglen, c->name, c->line, fmt, ap);
     va_end(ap);
-    kms_seterr(c->msg, c->msglen, "%s:%u: %s", c->name, c->line, why);
 }
 
 /* Check a "[section]" line ourselves: inih never reports an empty section. */
