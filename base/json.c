@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 /* kms_json_t is jansson's json_t under another name. */
 #define J(v) ((json_t *)(v))
@@ -68,6 +69,17 @@ int kms_json_append_str(kms_json_t *arr, const char *val)
 char *kms_json_dump(const kms_json_t *v, int pretty)
 {
     return json_dumps(J(v), (pretty ? JSON_INDENT(2) : JSON_COMPACT) | JSON_PRESERVE_ORDER);
+}
+
+int kms_json_print(FILE *f, const kms_json_t *v, int pretty)
+{
+    char *text = kms_json_dump(v, pretty);
+
+    if (!text)
+        return KMS_ENOMEM;
+    fprintf(f, "%s\n", text);
+    free(text);
+    return 0;
 }
 
 kms_json_t *kms_json_parse(const char *text, char *err, size_t errlen)

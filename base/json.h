@@ -28,6 +28,9 @@ int kms_json_append(kms_json_t *arr, kms_json_t *child);
 int kms_json_append_str(kms_json_t *arr, const char *val);
 /** Compact one-line JSON text, malloc'd (caller frees); NULL on ENOMEM. */
 char *kms_json_dump(const kms_json_t *v, int pretty);
+/** The document and a newline on @p f (a program's --json output).
+ *  0, or KMS_ENOMEM (then nothing is printed). */
+int kms_json_print(FILE *f, const kms_json_t *v, int pretty);
 
 /** Parse text; NULL on error with a "line N: reason" message in @p err (if given). */
 kms_json_t *kms_json_parse(const char *text, char *err, size_t errlen);

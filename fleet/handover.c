@@ -529,7 +529,6 @@ int fleet_handover(const fleet_handover_options_t *o)
                (double)ho_elapsed_ms(&h) / 1000.0);
 out:
     if (o->json && h.doc) {
-        char *text;
         kms_json_t *from = kms_json_object(), *to = kms_json_object();
 
         kms_json_set_str(from, "target", h.target[0] ? h.target : NULL);
@@ -550,9 +549,7 @@ out:
         if (h.withdrawn_ms)
             kms_json_set_int(h.doc, "withdrawn_ms", h.withdrawn_ms);
         kms_json_set_int(h.doc, "elapsed_ms", (int64_t)ho_elapsed_ms(&h));
-        if ((text = kms_json_dump(h.doc, 1)))
-            printf("%s\n", text);
-        free(text);
+        kms_json_print(stdout, h.doc, 1);
     }
     kms_json_free(h.steps);
     kms_json_free(h.doc);

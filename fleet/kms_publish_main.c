@@ -339,10 +339,7 @@ static void on_done(const pub_result_t *res, size_t n, const pub_stats_t *st, vo
             kms_json_set_int(s, "tls_handshakes", st->tls_handshakes);
             kms_json_set(root, "stats", s);
         }
-        char *txt = kms_json_dump(root, 0);
-        if (txt)
-            printf("%s\n", txt);
-        free(txt);
+        kms_json_print(stdout, root, 0);
     }
     kms_json_free(arr);
     kms_json_free(root);

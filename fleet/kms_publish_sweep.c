@@ -104,10 +104,7 @@ static void print_sweep(const fleet_sweep_result_t *res, const sweep_ctx_t *c)
         arr = errs = NULL;
         kms_json_set_int(root, "probes", res->probes);
         kms_json_set_int(root, "ms", (int64_t)res->probe_ms);
-        char *txt = kms_json_dump(root, 0);
-        if (txt)
-            printf("%s\n", txt);
-        free(txt);
+        kms_json_print(stdout, root, 0);
     }
     kms_json_free(arr);
     kms_json_free(errs);

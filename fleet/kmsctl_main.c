@@ -491,16 +491,12 @@ static int print_reply(char *buf, int json, const char *verb)
         namebuf[nlen] = '\0';
         if (json) {
             kms_json_t *o = kms_json_object();
-            char *s;
 
             kms_json_set_bool(o, "ok", 0);
             kms_json_set_str(o, "verb", verb);
             kms_json_set_str(o, "error", namebuf);
             kms_json_set_str(o, "message", msg);
-            s = kms_json_dump(o, 1);
-            if (s)
-                printf("%s\n", s);
-            free(s);
+            kms_json_print(stdout, o, 1);
             kms_json_free(o);
         }
         fprintf(stderr, "kmsctl: %s\n", msg);
@@ -530,13 +526,8 @@ static int print_reply(char *buf, int json, const char *verb)
             line = nl + 1;
         }
         if (json == 1) {
-            char *s;
-
             kms_json_set(o, "lines", lines);
-            s = kms_json_dump(o, 1);
-            if (s)
-                printf("%s\n", s);
-            free(s);
+            kms_json_print(stdout, o, 1);
             kms_json_free(o);
         }
     }
