@@ -69,24 +69,23 @@ int kms_host_metrics(kms_host_t *h, int64_t now, kms_wr_t *w)
 
     size_t pools = kms_ledger_npools(h->ledger);
     if (pools) {
-        head(w, "kmsd_ledger_clients", "gauge",
-             "clients counted per KMS counted ID (the activation count)");
-        for (size_t i = 0; i < pools; i++) {
-            kms_guid_t g;
-            uint32_t cap, cnt;
-            char gs[KMS_GUID_STRLEN];
-            kms_ledger_pool(h->ledger, i, &g, &cap, &cnt, now);
-            kms_wr_printf(w, "kmsd_ledger_clients{kms_counted_id=\"%s\"} %u\n",
-                          kms_guid_format(&g, gs), cnt);
-        }
-        head(w, "kmsd_ledger_capacity", "gauge", "clients the ledger keeps per KMS counted ID");
-        for (size_t i = 0; i < pools; i++) {
-            kms_guid_t g;
-            uint32_t cap, cnt;
-            char gs[KMS_GUID_STRLEN];
-            kms_ledger_pool(h->ledger, i, &g, &cap, &cnt, now);
-            kms_wr_printf(w, "kmsd_ledger_capacity{kms_counted_id=\"%s\"} %u\n",
-                          kms_guid_format(&g, gs), cap);
+        /* two families over the same pools: the count, and the room for it */
+        static const struct {
+            const char *name, *help;
+        } fam[2] = {
+            {"kmsd_ledger_clients", "clients counted per KMS counted ID (the activation count)"},
+            {"kmsd_ledger_capacity", "clients the ledger keeps per KMS counted ID"},
+        };
+        for (int f = 0; f < 2; f++) {
+            head(w, fam[f].name, "gauge", fam[f].help);
+            for (size_t i = 0; i < pools; i++) {
+                kms_guid_t g;
+                uint32_t cap, cnt;
+                char gs[KMS_GUID_STRLEN];
+                kms_ledger_pool(h->ledger, i, &g, &cap, &cnt, now);
+                kms_wr_printf(w, "%s{kms_counted_id=\"%s\"} %u\n", fam[f].name,
+                              kms_guid_format(&g, gs), f ? cap : cnt);
+            }
         }
     }
     if (h->n_dns) {
